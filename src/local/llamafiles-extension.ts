@@ -1,0 +1,78 @@
+/**
+ * The `llamafiles` half of the extension: config → provider → supervisor → hooks.
+ * Hooks only translate pi events into supervisor verbs and return at once (a slow
+ * start never blocks /model: the provider's stream waits instead).
+ */
+import { join } from "node:path";
+import { getAgentDir, type ExtensionAPI, type ExtensionUIContext } from "@earendil-works/pi-coding-agent";
+import { LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "../config/llamafiles-config.ts";
+import { registerLlamafilesCommand } from "../commands/llamafiles-command.ts";
+import { createLlamafilesProvider } from "../providers/llamafiles-provider.ts";
+import { bindLocalStatusView } from "../ui/local-status-view.ts";
+import { createLocalSupervisor } from "./local-supervisor.ts";
+import { serverLogPath } from "./paths.ts";
+
+export function setUpLlamafiles(pi: ExtensionAPI): void {
+  const { config, warnings } = loadLlamafilesConfig({
+    modelsPath: join(getAgentDir(), "models.json"),
+    cwd: process.cwd(),
+    logPathFor: serverLogPath,
+  });
+  let ui: { ui: ExtensionUIContext; hasUI: boolean } | undefined;
+  let warned = false;
+  const showWarnings = () => {
+    if (warned || warnings.length === 0) return;
+    warned = true;
+    for (const warning of warnings) {
+      if (ui?.hasUI) ui.ui.notify(warning, "warning");
+      else process.stderr.write(`${warning}\n`);
+    }
+  };
+
+  pi.on("session_start", (_event, ctx) => {
+    ui = { ui: ctx.ui, hasUI: ctx.hasUI };
+    showWarnings();
+  });
+  pi.on("session_shutdown", () => {
+    ui = undefined;
+  });
+  if (!config) return;
+
+  const supervisor = createLocalSupervisor({
+    askAboutForeignServer: async (model, advertised) => {
+      if (!ui?.hasUI) return false;
+      return ui.ui.confirm(
+        "Port already in use",
+        `Port ${model.port} is in use by a different server (advertises ${advertised.join(", ") || "no model id"}). Stop it and start ${model.name}?`,
+      );
+    },
+  });
+  const view = bindLocalStatusView(supervisor, () => ui?.ui);
+  const byId = new Map(config.models.map((model) => [model.id, model]));
+  const select = (modelId: string) => {
+    const model = byId.get(modelId);
+    if (model) return supervisor.select(model);
+    ui?.ui.notify(
+      `llamafiles: no usable model "${modelId}" in providers.llamafiles of ~/.pi/agent/models.json (missing, or skipped: see the start-up warning).`,
+      "error",
+    );
+  };
+
+  // Registered from the factory so a preselected llamafiles model is restored at start-up.
+  pi.registerProvider(createLlamafilesProvider(config, supervisor));
+  registerLlamafilesCommand(pi, supervisor);
+
+  pi.on("session_start", (_event, ctx) => {
+    view.redraw();
+    if (ctx.model?.provider === LLAMAFILES_PROVIDER) select(ctx.model.id);
+  });
+  pi.on("model_select", (event) => {
+    if (event.model.provider === LLAMAFILES_PROVIDER) select(event.model.id);
+    else supervisor.deselect();
+  });
+  pi.on("session_shutdown", async (event) => {
+    view.dispose();
+    if (event.reason === "quit") await supervisor.quit();
+    else supervisor.detach();
+  });
+}

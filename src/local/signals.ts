@@ -1,0 +1,28 @@
+/**
+ * Servers are spawned as process-group leaders, so we signal the group: a wrapper
+ * (`sh -c …`, a llamafile APE loader) cannot orphan the real server.
+ */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      // The leader may have exited while the group lives on under another leader-less id;
+      // fall back to the process itself.
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

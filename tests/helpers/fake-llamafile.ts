@@ -1,0 +1,61 @@
+/** models.json entries and external processes built on tests/helpers/fake-server.ts. */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { isAlive, waitFor, probeModels } from "./processes.ts";
+
+export const FAKE_SERVER = fileURLToPath(new URL("./fake-server.ts", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Every fake server a test starts carries this tag: the run's id (set by the global
+ * setup; the suite-level check looks for it) plus this worker's pid, so a test file's
+ * clean-up never touches another file's servers.
+ */
+export function runTag(): string {
+  return `${process.env.PI_LLAMA_TEST_RUN ?? "pi-llama-test"}:${process.pid}`;
+}
+
+export interface FakeModelOptions {
+  id: string;
+  port: number;
+  name?: string;
+  /** Extra fake-server flags, e.g. ["--startup-delay-ms", "500"]. */
+  flags?: string[];
+  /** Ids the server advertises (default: `id`). */
+  advertise?: string[];
+}
+
+function serverArgs(o: { portArg: string; advertise: string[]; flags: string[] }): string[] {
+  return [FAKE_SERVER, "--port", o.portArg, ...o.advertise.flatMap((id) => ["--id", id]), "--tag", runTag(), ...o.flags];
+}
+
+/** A `providers.llamafiles.models[]` entry that runs the fake server through pi. */
+export function fakeModelEntry(o: FakeModelOptions): Record<string, unknown> {
+  return {
+    id: o.id,
+    ...(o.name ? { name: o.name } : {}),
+    command: process.execPath,
+    args: serverArgs({ portArg: "{{port}}", advertise: o.advertise ?? [o.id], flags: o.flags ?? [] }),
+    port: o.port,
+  };
+}
+
+/** A fake server started outside pi (the user's own, for adoption and foreign-port tests). */
+export async function startExternalServer(o: { port: number; ids: string[]; flags?: string[] }) {
+  const child = spawn(process.execPath, serverArgs({ portArg: String(o.port), advertise: o.ids, flags: o.flags ?? [] }), {
+    stdio: "ignore",
+  });
+  const pid = child.pid!;
+  await waitFor(async () => {
+    const answer = await probeModels(o.port);
+    return answer !== "refused" && answer.status === 200;
+  }, `external fake server on ${o.port}`);
+  return {
+    pid,
+    async stop() {
+      if (!isAlive(pid)) return;
+      child.kill("SIGKILL");
+      await waitFor(() => !isAlive(pid), `external server ${pid} to exit`);
+    },
+  };
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * A stand-in for a single-model llama-server / llamafile, shaped after the recorded
+ * transcripts in ../shared/fixtures/llama-server/A*: connection refused until it binds,
+ * then `503 Loading model` on every endpoint, then 200; OpenAI /v1/models with `data[]`,
+ * chat completions (streaming with usage and cached_tokens), clean exit on SIGTERM.
+ *
+ *   fake-server --port <n> --id <s> [--id <alias> ...]
+ *               [--startup-delay-ms <n>]   # refuse connections this long (boot)
+ *               [--loading-ms <n>]         # then answer 503 "Loading model" this long (default 30)
+ *               [--never-listen]           # never bind (readiness timeout)
+ *               [--exit-on-startup <code>] # die before listening
+ *               [--die-after-ms <n>]       # crash this long after becoming ready
+ *               [--ignore-sigterm]         # only SIGKILL stops it
+ *               [--reply <text>]           # the assistant's answer
+ *               [--tag <s>]                # ignored; lets a test run find its own processes
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    id: { type: "string", multiple: true },
+    "startup-delay-ms": { type: "string", default: "0" },
+    "loading-ms": { type: "string", default: "30" },
+    "never-listen": { type: "boolean", default: false },
+    "exit-on-startup": { type: "string" },
+    "die-after-ms": { type: "string" },
+    "ignore-sigterm": { type: "boolean", default: false },
+    reply: { type: "string", default: "Hello from the fake llamafile" },
+    // Marks processes a test run started, so the suite can prove none survives it.
+    tag: { type: "string" },
+  },
+});
+
+const port = Number(values.port);
+const ids = values.id?.length ? values.id : ["fake-model"];
+// llama-server keeps aliases in a std::set: the advertised id is the alphabetically first.
+const id = [...ids].sort()[0]!;
+const log = (line: string) => process.stdout.write(`fake-server[${process.pid}] ${line}\n`);
+
+process.on("SIGTERM", () => {
+  if (values["ignore-sigterm"]) return log("SIGTERM ignored");
+  log("cleaning up before exit");
+  process.exit(0);
+});
+
+if (values["exit-on-startup"] !== undefined) {
+  log(`exiting on startup with code ${values["exit-on-startup"]}`);
+  process.exit(Number(values["exit-on-startup"]));
+}
+
+let loading = true;
+let lastPrompt = "";
+
+const send = (res: ServerResponse, status: number, body: unknown) => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), Server: "llama.cpp" });
+  res.end(text);
+};
+
+const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
+  let body: { messages?: Array<{ content?: unknown }>; stream?: boolean; stream_options?: { include_usage?: boolean } };
+  try {
+    body = JSON.parse(raw);
+  } catch (error) {
+    return send(res, 500, { error: { code: 500, message: `[json.exception.parse_error.101] ${(error as Error).message}`, type: "server_error" } });
+  }
+  if (!Array.isArray(body.messages)) {
+    return send(res, 400, { error: { code: 400, message: "'messages' is required", type: "invalid_request_error" } });
+  }
+  const prompt = JSON.stringify(body.messages);
+  let common = 0;
+  while (common < prompt.length && prompt[common] === lastPrompt[common]) common++;
+  lastPrompt = prompt;
+  const promptTokens = tokens(prompt);
+  const cached = common === 0 ? 0 : Math.min(promptTokens - 1, tokens(prompt.slice(0, common)));
+  const usage = { completion_tokens: tokens(values.reply!), prompt_tokens: promptTokens, total_tokens: promptTokens + tokens(values.reply!), prompt_tokens_details: { cached_tokens: cached } };
+  const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${process.pid}${Date.now()}`, model: id, system_fingerprint: "fake" };
+  log(`POST /v1/chat/completions stream=${Boolean(body.stream)}`);
+  if (!body.stream) {
+    return send(res, 200, { ...base, object: "chat.completion", choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: values.reply } }], usage });
+  }
+  res.writeHead(200, { "Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", Server: "llama.cpp" });
+  const event = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+  const chunk = (choices: unknown[], extra: object = {}) => event({ choices, ...base, object: "chat.completion.chunk", ...extra });
+  chunk([{ finish_reason: null, index: 0, delta: { role: "assistant", content: null } }]);
+  for (const piece of values.reply!.match(/.{1,4}/gs) ?? []) chunk([{ finish_reason: null, index: 0, delta: { content: piece } }]);
+  chunk([{ finish_reason: "stop", index: 0, delta: {} }]);
+  if (body.stream_options?.include_usage) chunk([], { usage });
+  res.end("data: [DONE]\n\n");
+}
+
+const server = createServer((req, res) => {
+  let raw = "";
+  req.on("data", (part) => (raw += part));
+  req.on("end", () => {
+    if (loading) return send(res, 503, { error: { message: "Loading model", type: "unavailable_error", code: 503 } });
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && (path === "/health" || path === "/v1/health")) return send(res, 200, { status: "ok" });
+    if (req.method === "GET" && (path === "/v1/models" || path === "/models")) {
+      return send(res, 200, {
+        models: [{ name: id, model: id, type: "model" }],
+        object: "list",
+        data: [{ id, aliases: ids, tags: [], object: "model", created: Math.floor(Date.now() / 1000), owned_by: "llamacpp", meta: { n_ctx_train: 2048 } }],
+      });
+    }
+    if (req.method === "POST" && path === "/v1/chat/completions") return chat(req, res, raw);
+    send(res, 404, { error: { message: "File Not Found", type: "not_found_error", code: 404 } });
+  });
+});
+
+if (values["never-listen"]) {
+  log("never listening");
+  setInterval(() => {}, 1 << 30);
+} else {
+  setTimeout(() => {
+    server.listen(port, "127.0.0.1", () => {
+      log(`listening on 127.0.0.1:${port} (model ${id}); loading`);
+      setTimeout(() => {
+        loading = false;
+        log("model loaded");
+        if (values["die-after-ms"] !== undefined) {
+          setTimeout(() => {
+            log("crashing");
+            process.exit(3);
+          }, Number(values["die-after-ms"]));
+        }
+      }, Number(values["loading-ms"]));
+    });
+    server.on("error", (error) => {
+      log(`cannot listen: ${error.message}`);
+      process.exit(1);
+    });
+  }, Number(values["startup-delay-ms"]));
+}

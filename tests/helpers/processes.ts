@@ -1,0 +1,62 @@
+/** OS-level checks the integration tests assert on: is a pid alive, what listens on a port. */
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie still "exists": look at its state too.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** A port nothing listens on right now (the OS picks it; tests bind 127.0.0.1 only). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** pids of running processes whose command line contains every one of `needles`. */
+export function findProcesses(...needles: string[]): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+      if (needles.every((needle) => cmdline.includes(needle)) && isAlive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** GET /v1/models on loopback: the "HTTP probe of the port" each integration test asserts. */
+export async function probeModels(port: number): Promise<{ status: number; ids: string[] } | "refused"> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/models`, { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json().catch(() => ({}))) as { data?: Array<{ id: string }> };
+    return { status: response.status, ids: (body.data ?? []).map((d) => d.id) };
+  } catch {
+    return "refused";
+  }
+}

@@ -1,0 +1,30 @@
+// Spec §11.2: selecting model A starts its process; the footer reads "Starting A..." then
+// "A running"; pi completes a chat turn against it.
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { freePort, isAlive, probeModels } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+test("selecting a llamafiles model starts it, shows progress in the footer, and chats", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port, flags: ["--startup-delay-ms", "300", "--reply", "Hi from A"] })],
+  });
+  expect(await probeModels(port)).toBe("refused");
+
+  await pi.select("llamafiles/model-a");
+  // The prompt waits for readiness inside the provider (selection itself returned at once).
+  const answer = await pi.prompt("hello");
+
+  expect(answer).toEqual({ text: "Hi from A", error: undefined });
+  expect(pi.footer()).toEqual(["Starting A...", "A running"]);
+  expect(pi.notifications()).toContainEqual({ message: "A is ready", type: "info" });
+  const probe = await probeModels(port);
+  expect(probe).toEqual({ status: 200, ids: ["model-a"] });
+  const report = await pi.command("/llamafiles");
+  const pid = Number(/pid=(\d+)/.exec(report ?? "")?.[1]);
+  expect(report).toBe(`Running: A (id=model-a, port=${port}, pid=${pid}, status=ready)`);
+  expect(isAlive(pid)).toBe(true);
+});

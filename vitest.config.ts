@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    // One process per test file: tests change HOME and process.env, and a file's
+    // clean-up finds its own servers by this process's pid.
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    globalSetup: ["tests/helpers/no-survivors.global-setup.ts"],
+  },
+});
