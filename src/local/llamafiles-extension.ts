@@ -71,8 +71,8 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
     else supervisor.deselect();
   });
   pi.on("session_shutdown", async (event) => {
-    view.dispose();
     if (event.reason === "quit") await supervisor.quit();
     else supervisor.detach();
+    view.dispose();
   });
 }

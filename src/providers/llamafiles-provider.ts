@@ -10,7 +10,7 @@
  * with this extension's own model (port, compat, maxTokens), see `requestModel`.
  */
 import type { Api, AssistantMessageEventStream, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
-import { lazyStream } from "@earendil-works/pi-ai";
+import { createAssistantMessageEventStream, lazyStream } from "@earendil-works/pi-ai";
 import { stream as streamApi, streamSimple as streamSimpleApi } from "@earendil-works/pi-ai/compat";
 import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "../config/llamafiles-config.ts";
 import type { LocalSupervisor } from "../local/local-supervisor.ts";
@@ -36,6 +36,25 @@ export function toPiModel(config: LlamafilesConfig, model: LlamafileModel): Mode
   } as Model<Api>;
 }
 
+/** The stream pi-ai's own implementations end with when the request's signal aborts. */
+function abortedStream(model: Model<Api>): AssistantMessageEventStream {
+  const stream = createAssistantMessageEventStream();
+  const message = {
+    role: "assistant" as const,
+    content: [],
+    api: model.api,
+    provider: model.provider,
+    model: model.id,
+    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+    stopReason: "aborted" as const,
+    errorMessage: "Request was aborted",
+    timestamp: Date.now(),
+  };
+  stream.push({ type: "error", reason: "aborted", error: message });
+  stream.end(message);
+  return stream;
+}
+
 export function createLlamafilesProvider(config: LlamafilesConfig, supervisor: LocalSupervisor): Provider {
   const byId = new Map(config.models.map((model) => [model.id, model]));
   const models = config.models.map((model) => toPiModel(config, model));
@@ -56,7 +75,13 @@ export function createLlamafilesProvider(config: LlamafilesConfig, supervisor: L
           `llamafiles: model "${model.id}" is not usable: it is missing or was skipped in providers.llamafiles of ~/.pi/agent/models.json (see the warning at start-up), then /reload.`,
         );
       }
-      await supervisor.ensureReady(ours, signal);
+      try {
+        await supervisor.ensureReady(ours, signal);
+      } catch (error) {
+        // Esc while waiting: end as an aborted request (not an error pi would retry).
+        if (signal?.aborted) return abortedStream(model);
+        throw error;
+      }
       return start(requestModel(model));
     });
 

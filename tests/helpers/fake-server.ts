@@ -63,7 +63,13 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
-  let body: { messages?: Array<{ content?: unknown }>; stream?: boolean; stream_options?: { include_usage?: boolean } };
+  let body: {
+    model?: string;
+    messages?: Array<{ content?: unknown }>;
+    stream?: boolean;
+    stream_options?: { include_usage?: boolean };
+    max_tokens?: number;
+  };
   try {
     body = JSON.parse(raw);
   } catch (error) {
@@ -80,7 +86,7 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
   const cached = common === 0 ? 0 : Math.min(promptTokens - 1, tokens(prompt.slice(0, common)));
   const usage = { completion_tokens: tokens(values.reply!), prompt_tokens: promptTokens, total_tokens: promptTokens + tokens(values.reply!), prompt_tokens_details: { cached_tokens: cached } };
   const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${process.pid}${Date.now()}`, model: id, system_fingerprint: "fake" };
-  log(`POST /v1/chat/completions stream=${Boolean(body.stream)}`);
+  log(`POST /v1/chat/completions model=${body.model} stream=${Boolean(body.stream)} max_tokens=${body.max_tokens} auth=${req.headers.authorization}`);
   if (!body.stream) {
     return send(res, 200, { ...base, object: "chat.completion", choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: values.reply } }], usage });
   }

@@ -164,5 +164,6 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
 
 /** For afterEach: clean up every harness a test started, even when it failed midway. */
 export async function cleanupAll(): Promise<void> {
-  for (const harness of [...live]) await harness.cleanup();
+  // Newest first: each harness restores the stderr writer it found.
+  for (const harness of [...live].reverse()) await harness.cleanup();
 }

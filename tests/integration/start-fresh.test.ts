@@ -1,5 +1,7 @@
 // Spec §11.2: selecting model A starts its process; the footer reads "Starting A..." then
 // "A running"; pi completes a chat turn against it.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
@@ -27,4 +29,13 @@ test("selecting a llamafiles model starts it, shows progress in the footer, and 
   const pid = Number(/pid=(\d+)/.exec(report ?? "")?.[1]);
   expect(report).toBe(`Running: A (id=model-a, port=${port}, pid=${pid}, status=ready)`);
   expect(isAlive(pid)).toBe(true);
+});
+
+test("requests carry the configured id, the spec's max_tokens default (8192) and the placeholder key", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
+  await pi.select("llamafiles/model-a");
+  await pi.prompt("hello");
+  const log = readFileSync(join(pi.home, ".pi", "llamafile_logs", "model-a.log"), "utf8");
+  expect(log).toContain("POST /v1/chat/completions model=model-a stream=true max_tokens=8192 auth=Bearer llamafiles-not-needed");
 });

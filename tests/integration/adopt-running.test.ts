@@ -1,0 +1,42 @@
+// Spec §11.8: starting A's server outside pi, then selecting A inside pi, adopts it.
+// An adopted server that goes away is reported, not restarted.
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry, runTag, startExternalServer } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { findProcesses, freePort, isAlive, waitFor } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+test("selecting a model whose server already runs adopts it", async () => {
+  const port = await freePort();
+  const external = await startExternalServer({ port, ids: ["model-a"] });
+  try {
+    const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
+    await pi.select("llamafiles/model-a");
+
+    expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+    expect(pi.notifications()).toContainEqual({ message: `Adopted existing A on port ${port}`, type: "info" });
+    expect(findProcesses("fake-server.ts", runTag())).toEqual([external.pid]);
+    expect(pi.footer()).toEqual(["Starting A...", "A running"]);
+    expect(isAlive(external.pid)).toBe(true);
+  } finally {
+    await external.stop();
+  }
+});
+
+test("an adopted server that disappears is reported and not restarted", async () => {
+  const port = await freePort();
+  const external = await startExternalServer({ port, ids: ["model-a"] });
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
+  await pi.select("llamafiles/model-a");
+  await pi.prompt("hi");
+
+  await external.stop();
+
+  await waitFor(() => pi.notifications().some((n) => n.type === "error"), "the loss to be reported", 15_000);
+  expect(pi.notifications().find((n) => n.type === "error")?.message).toBe(
+    `The adopted server for A on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. Select the model again to start it under pi.`,
+  );
+  expect(findProcesses("fake-server.ts", runTag())).toEqual([]);
+  expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");
+}, 20_000);

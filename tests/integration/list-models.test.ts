@@ -1,0 +1,83 @@
+// Spec §11.1: `pi --list-models` shows both models under the llamafiles provider.
+// Also the known pi 0.87.1 conflict (issue #2): a models.json llamafiles block with only
+// `models` (no api, no baseUrl) must work, and every models.json example in README.md
+// must load exactly as written.
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, expect, test } from "vitest";
+import { REPO_ROOT } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
+
+afterEach(cleanupAll);
+
+const minimal = {
+  providers: {
+    llamafiles: {
+      models: [
+        { id: "model-a", command: "/opt/llamafile/a.llamafile", port: 18080 },
+        { id: "model-b", command: "llama-server", args: ["-m", "b.gguf", "--port", "{{port}}"], port: 18081 },
+      ],
+    },
+  },
+};
+
+test("pi --list-models (the real CLI) lists both models under llamafiles, from the minimal config", async () => {
+  const home = makeHome();
+  writeFileSync(join(home, ".pi/agent/models.json"), JSON.stringify(minimal));
+  const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, "-ne", "-e", REPO_ROOT, "--list-models"], {
+    env: { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi/agent"), PI_OFFLINE: "1" },
+    timeout: 30_000,
+  });
+  const rows = stdout.split("\n").filter((line) => /^llamafiles\s/.test(line));
+  expect(rows.map((row) => row.split(/\s+/)[1])).toEqual(["model-a", "model-b"]);
+  expect(stderr).not.toMatch(/error/i);
+});
+
+test("the minimal config composes in pi: no models.json error, per-model ports, no warnings", async () => {
+  const pi = await startPi({ modelsJsonText: JSON.stringify(minimal) });
+  const runtime = pi.runtime.services.modelRuntime;
+  expect(runtime.getError()).toBeUndefined();
+  expect(pi.runtime.diagnostics).toEqual([]);
+  const available = (await runtime.getAvailable()).filter((m) => m.provider === "llamafiles");
+  expect(available.map((m) => [m.id, m.name, m.api, m.baseUrl])).toEqual([
+    ["model-a", "model-a", "openai-completions", "http://localhost:18080/v1"],
+    ["model-b", "model-b", "openai-completions", "http://localhost:18081/v1"],
+  ]);
+  expect(pi.notifications().filter((n) => n.type !== "info")).toEqual([]);
+});
+
+/** ```jsonc blocks preceded by `<!-- example: models.json -->` in README.md. */
+function readmeExamples(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  return [...readme.matchAll(/<!-- example: models\.json -->\s*```jsonc?\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+test("README has models.json examples, and each loads in pi exactly as written", async () => {
+  const examples = readmeExamples();
+  expect(examples.length).toBeGreaterThanOrEqual(2);
+  for (const text of examples) {
+    const pi = await startPi({ modelsJsonText: text });
+    const runtime = pi.runtime.services.modelRuntime;
+    expect(runtime.getError()).toBeUndefined();
+    expect(pi.runtime.diagnostics).toEqual([]);
+    expect(pi.notifications().filter((n) => n.type === "warning" || n.type === "error")).toEqual([]);
+    const listed = (await runtime.getAvailable()).filter((m) => m.provider === "llamafiles");
+    expect(listed.length).toBeGreaterThan(0);
+    for (const model of listed) expect(model.baseUrl).toMatch(/^http:\/\/localhost:\d+\/v1$/);
+    await pi.cleanup();
+  }
+});
+
+test("an invalid entry is skipped with a warning naming its path and value; the others still load", async () => {
+  const config = structuredClone(minimal) as { providers: { llamafiles: { models: Array<Record<string, unknown>> } } };
+  config.providers.llamafiles.models.push({ id: "model-c", command: "x", port: "8080" });
+  const pi = await startPi({ modelsJsonText: JSON.stringify(config) });
+  expect(pi.notifications()).toContainEqual({
+    message: `llamafiles: skipped models[2]: providers.llamafiles.models[2].port must be integer (got "8080").`,
+    type: "warning",
+  });
+  expect(pi.runtime.services.modelRuntime.getModels("llamafiles").map((m) => m.id)).toContain("model-a");
+});

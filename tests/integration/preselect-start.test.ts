@@ -1,0 +1,22 @@
+// Spec §11.6: pi launched with model A preselected (settings / previous session) starts A
+// on session boot, without any /model. pi 0.87.1 emits no model_select for this (DESIGN §5.2).
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+test("a preselected llamafiles model starts at session boot", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })], preselect: "llamafiles/model-a" });
+
+  expect(pi.runtime.session.model?.provider).toBe("llamafiles");
+  await waitFor(() => pi.notifications().some((n) => n.message === "A is ready"), "A to become ready");
+  const probe = await probeModels(port);
+  expect(probe).toEqual({ status: 200, ids: ["model-a"] });
+  const pid = Number(/pid=(\d+)/.exec((await pi.command("/llamafiles")) ?? "")?.[1]);
+  expect(isAlive(pid)).toBe(true);
+  expect(pi.footer()).toEqual(["Starting A...", "A running"]);
+  expect((await pi.prompt("hi")).error).toBeUndefined();
+});

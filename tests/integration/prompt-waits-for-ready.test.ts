@@ -1,0 +1,53 @@
+// DESIGN §5.1: selecting a model never freezes pi; a prompt sent before the server is ready
+// waits for it; Esc (abort) cancels that prompt only, and the model keeps starting.
+// DESIGN §6: a server advertising another id than the configured one gets one warning.
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { freePort, waitFor } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+test("selection returns at once; the prompt waits for readiness", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "1500"] })] });
+
+  const selectStarted = Date.now();
+  await pi.select("llamafiles/slow");
+  expect(Date.now() - selectStarted).toBeLessThan(500);
+
+  const promptStarted = Date.now();
+  expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+  expect(Date.now() - promptStarted).toBeGreaterThanOrEqual(1_000);
+});
+
+test("Esc cancels the waiting prompt only; the server keeps starting", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "1500"] })] });
+  await pi.select("llamafiles/slow");
+
+  const prompt = pi.prompt("hi");
+  await new Promise((r) => setTimeout(r, 300));
+  await pi.runtime.session.abort();
+  const result = await prompt;
+
+  expect(result.text).toBe("");
+  expect(pi.runtime.session.messages.at(-1)).toMatchObject({ role: "assistant", stopReason: "aborted" });
+  await waitFor(() => pi.notifications().some((n) => n.message === "Slow is ready"), "Slow to become ready anyway");
+  expect(await pi.prompt("again")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+});
+
+test("an advertised id other than the configured one is warned about once", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "qwen", name: "Qwen", port, advertise: ["qwen.gguf"] })] });
+  await pi.select("llamafiles/qwen");
+  await pi.prompt("hi");
+  await pi.prompt("hi again");
+  const warnings = pi.notifications().filter((n) => n.type === "warning");
+  expect(warnings).toEqual([
+    {
+      type: "warning",
+      message: `Qwen advertises "qwen.gguf" on /v1/models, not "qwen". Chat works, but a server started outside pi is adopted only when the ids match: add --alias qwen to its args (llama-server), or set "id" to what it advertises.`,
+    },
+  ]);
+});

@@ -1,0 +1,76 @@
+// Spec §11.5 (refined by §5.6.2/§6.2.1: no prompt on quit): quitting while B runs prints
+// the two stderr lines and leaves no process behind; a server that ignores SIGTERM is
+// killed after 5 s and the last line says so; quitting while B is still starting stops it too.
+import { afterEach, expect, test } from "vitest";
+import { FAKE_SERVER, fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { findProcesses, freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+async function running(pi: Awaited<ReturnType<typeof startPi>>) {
+  return Number(/pid=(\d+)/.exec((await pi.command("/llamafiles")) ?? "")?.[1]);
+}
+
+test("quit stops the owned server with the spec's stderr lines, without a dialog", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port })] });
+  await pi.select("llamafiles/model-b");
+  await pi.prompt("hi");
+  const pid = await running(pi);
+
+  await pi.quit();
+
+  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([`Stopping llamafile "B" (pid ${pid})...`, `Stopped llamafile "B".`]);
+  expect(pi.ui.confirms).toEqual([]);
+  expect(isAlive(pid)).toBe(false);
+  expect(await probeModels(port)).toBe("refused");
+});
+
+test("a server that ignores SIGTERM is killed after the 5 s grace period", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--ignore-sigterm"] })] });
+  await pi.select("llamafiles/model-b");
+  await pi.prompt("hi");
+  const pid = await running(pi);
+
+  const started = Date.now();
+  await pi.quit();
+
+  expect(Date.now() - started).toBeGreaterThanOrEqual(4_900);
+  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([
+    `Stopping llamafile "B" (pid ${pid})...`,
+    `Stopped llamafile "B" (forced after 5s).`,
+  ]);
+  expect(isAlive(pid)).toBe(false);
+});
+
+test("quit while the server is still starting stops it as well", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--startup-delay-ms", "20000"] })] });
+  await pi.select("llamafiles/model-b");
+  const pid = await waitFor(async () => (await running(pi)) || undefined, "B's pid");
+
+  await pi.quit();
+
+  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([`Stopping llamafile "B" (pid ${pid})...`, `Stopped llamafile "B".`]);
+  expect(isAlive(pid)).toBe(false);
+});
+
+test("a wrapper (sh) cannot orphan the real server: the whole process group is stopped", async () => {
+  const port = await freePort();
+  const inner = fakeModelEntry({ id: "model-b", name: "B", port });
+  const script = `"${inner.command}" ${(inner.args as string[]).map((a) => `'${a}'`).join(" ")} & wait`;
+  const pi = await startPi({ llamafiles: [{ id: "model-b", name: "B", port, command: "sh", args: ["-c", script] }] });
+  await pi.select("llamafiles/model-b");
+  await pi.prompt("hi");
+  // The node process itself (sh's command line quotes the path, so it does not match).
+  const server = `${process.execPath} ${FAKE_SERVER}`;
+  const servers = findProcesses(server, String(port));
+  expect(servers).toHaveLength(1);
+
+  await pi.quit();
+
+  await waitFor(() => findProcesses(server, String(port)).length === 0, "the wrapped server to be gone");
+  expect(isAlive(servers[0]!)).toBe(false);
+});

@@ -1,0 +1,49 @@
+// Spec §11.3: selecting model B mid-session stops A's process (no prompt), starts B's,
+// and the chat continues against B.
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+test("switching from A to B stops A without asking, starts B, and chats with B", async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const pi = await startPi({
+    llamafiles: [
+      fakeModelEntry({ id: "model-a", name: "A", port: portA, flags: ["--reply", "from A"] }),
+      fakeModelEntry({ id: "model-b", name: "B", port: portB, flags: ["--reply", "from B"] }),
+    ],
+  });
+  await pi.select("llamafiles/model-a");
+  expect((await pi.prompt("hi")).text).toBe("from A");
+  const pidA = Number(/pid=(\d+)/.exec((await pi.command("/llamafiles")) ?? "")?.[1]);
+  expect(isAlive(pidA)).toBe(true);
+
+  await pi.select("llamafiles/model-b");
+  expect(await pi.prompt("and now?")).toEqual({ text: "from B", error: undefined });
+
+  expect(pi.ui.confirms).toEqual([]);
+  await waitFor(() => !isAlive(pidA), "A's process to be gone");
+  expect(await probeModels(portA)).toBe("refused");
+  expect(await probeModels(portB)).toEqual({ status: 200, ids: ["model-b"] });
+  expect(await pi.command("/llamafiles")).toMatch(new RegExp(`^Running: B \\(id=model-b, port=${portB}, pid=\\d+, status=ready\\)$`));
+  expect(pi.footer()).toEqual(["Starting A...", "A running", "Stopping A...", "Starting B...", "B running"]);
+  expect(pi.notifications().map((n) => n.message)).toEqual(["A is ready", expect.stringMatching(/^Running: A/), "B is ready", expect.stringMatching(/^Running: B/)]);
+});
+
+test("two models on the same port: the next one starts only after the old one released it", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: [
+      fakeModelEntry({ id: "model-a", name: "A", port, flags: ["--reply", "from A"] }),
+      fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--reply", "from B"] }),
+    ],
+  });
+  await pi.select("llamafiles/model-a");
+  expect((await pi.prompt("hi")).text).toBe("from A");
+  await pi.select("llamafiles/model-b");
+  expect(await pi.prompt("hi")).toEqual({ text: "from B", error: undefined });
+  expect(await probeModels(port)).toEqual({ status: 200, ids: ["model-b"] });
+  expect(pi.notifications().filter((n) => n.type === "error")).toEqual([]);
+});
