@@ -4,10 +4,11 @@
  * a bad entry is skipped with a warning that names its JSON path and value, the rest load.
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
+import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import { parseJsonWithComments } from "./json-with-comments.ts";
-import schema from "./models-json.schema.json" with { type: "json" };
+// Compiled ahead of time from models-json.schema.json (see generate-validator.ts).
+import { validateLlamafilesProvider } from "./llamafiles-validator.generated.js";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
 
@@ -44,6 +45,12 @@ export interface LlamafilesConfig {
   apiKey: string;
   compat: Record<string, unknown>;
   models: LlamafileModel[];
+  /**
+   * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
+   * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
+   * for every model). Empty when the block is complete. See src/providers/llamafiles-provider.ts.
+   */
+  missingForPi: Array<"api" | "baseUrl">;
 }
 
 export interface LoadResult {
@@ -53,16 +60,6 @@ export interface LoadResult {
 }
 
 const LAUNCH_FIELDS = new Set(["id", "name", "command", "args", "port", "env", "cwd", "reasoning", "input", "contextWindow", "maxTokens", "cost"]);
-
-let validateProvider: ReturnType<Ajv["compile"]> | undefined;
-function providerValidator() {
-  if (!validateProvider) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    ajv.addSchema(schema);
-    validateProvider = ajv.getSchema(`${schema.$id}#/definitions/llamafilesProvider`)!;
-  }
-  return validateProvider;
-}
 
 const where = "~/.pi/agent/models.json";
 
@@ -141,7 +138,7 @@ export function loadLlamafilesConfig(options: {
     );
   }
 
-  const validate = providerValidator();
+  const validate = validateLlamafilesProvider;
   validate(provider);
   const badModels = new Map<number, string[]>();
   const badProviderFields = new Set<string>();
@@ -195,8 +192,13 @@ export function loadLlamafilesConfig(options: {
   if (models.length === 0) {
     return nothing(`llamafiles: no valid model in providers.llamafiles.models of ${where}; no local models registered.`);
   }
+  const entries = (provider.models as unknown[]).map((entry) => (entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {}));
+  const missingForPi = (["api", "baseUrl"] as const).filter(
+    (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
+  );
   return {
     config: {
+      missingForPi,
       baseUrl: providerField("baseUrl", providerDefaults.baseUrl),
       api: providerField("api", providerDefaults.api),
       apiKey: providerField("apiKey", providerDefaults.apiKey),

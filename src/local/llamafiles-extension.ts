@@ -7,9 +7,13 @@ import { join } from "node:path";
 import { getAgentDir, type ExtensionAPI, type ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import { LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "../config/llamafiles-config.ts";
 import { registerLlamafilesCommand } from "../commands/llamafiles-command.ts";
-import { createLlamafilesProvider } from "../providers/llamafiles-provider.ts";
-import { bindLocalStatusView } from "../ui/local-status-view.ts";
-import { createLocalSupervisor } from "./local-supervisor.ts";
+import {
+  llamafilesNativeProvider,
+  llamafilesProviderConfig,
+  missingFieldsWarning,
+  type EnsureReady,
+} from "../providers/llamafiles-provider.ts";
+import type { LocalSupervisor } from "./local-supervisor.ts";
 import { serverLogPath } from "./paths.ts";
 
 export function setUpLlamafiles(pi: ExtensionAPI): void {
@@ -38,41 +42,62 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
   });
   if (!config) return;
 
-  const supervisor = createLocalSupervisor({
-    askAboutForeignServer: async (model, advertised) => {
-      if (!ui?.hasUI) return false;
-      return ui.ui.confirm(
-        "Port already in use",
-        `Port ${model.port} is in use by a different server (advertises ${advertised.join(", ") || "no model id"}). Stop it and start ${model.name}?`,
-      );
-    },
-  });
-  const view = bindLocalStatusView(supervisor, () => ui?.ui);
+  // The statechart and its effects load on first use, so pi's start-up does not pay for
+  // them unless a local model is in use (bench/local-lifecycle.ts measures start-up).
+  let loaded: { supervisor: LocalSupervisor; redraw(): void; dispose(): void } | undefined;
+  let loading: Promise<NonNullable<typeof loaded>> | undefined;
+  const supervisor = () =>
+    (loading ??= Promise.all([import("./local-supervisor.ts"), import("../ui/local-status-view.ts")]).then(
+      ([{ createLocalSupervisor }, { bindLocalStatusView }]) => {
+        const created = createLocalSupervisor({
+          askAboutForeignServer: async (model, advertised) => {
+            if (!ui?.hasUI) return false;
+            return ui.ui.confirm(
+              "Port already in use",
+              `Port ${model.port} is in use by a different server (advertises ${advertised.join(", ") || "no model id"}). Stop it and start ${model.name}?`,
+            );
+          },
+        });
+        const view = bindLocalStatusView(created, () => ui?.ui);
+        return (loaded = { supervisor: created, redraw: view.redraw, dispose: view.dispose });
+      },
+    ));
+
   const byId = new Map(config.models.map((model) => [model.id, model]));
   const select = (modelId: string) => {
     const model = byId.get(modelId);
-    if (model) return supervisor.select(model);
+    if (model) return void supervisor().then(({ supervisor }) => supervisor.select(model));
     ui?.ui.notify(
       `llamafiles: no usable model "${modelId}" in providers.llamafiles of ~/.pi/agent/models.json (missing, or skipped: see the start-up warning).`,
       "error",
     );
   };
+  const ensureReady: EnsureReady = async (model, signal) => (await supervisor()).supervisor.ensureReady(model, signal);
 
   // Registered from the factory so a preselected llamafiles model is restored at start-up.
-  pi.registerProvider(createLlamafilesProvider(config, supervisor));
-  registerLlamafilesCommand(pi, supervisor);
+  const incomplete = missingFieldsWarning(config);
+  if (incomplete) {
+    warnings.push(incomplete);
+    pi.registerProvider(llamafilesNativeProvider(config, ensureReady));
+  } else {
+    pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, ensureReady));
+  }
+  registerLlamafilesCommand(pi, () => loaded?.supervisor.status());
 
   pi.on("session_start", (_event, ctx) => {
-    view.redraw();
+    loaded?.redraw();
     if (ctx.model?.provider === LLAMAFILES_PROVIDER) select(ctx.model.id);
   });
   pi.on("model_select", (event) => {
     if (event.model.provider === LLAMAFILES_PROVIDER) select(event.model.id);
-    else supervisor.deselect();
+    // Nothing loaded means nothing was ever started: nothing to stop.
+    else if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
   });
   pi.on("session_shutdown", async (event) => {
+    if (!loading) return;
+    const { supervisor, dispose } = await loading;
     if (event.reason === "quit") await supervisor.quit();
     else supervisor.detach();
-    view.dispose();
+    dispose();
   });
 }

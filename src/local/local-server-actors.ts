@@ -35,7 +35,7 @@ export interface LocalServerEffectsOptions {
 export const defaultEffectsOptions = {
   readinessPollMs: 250,
   probeTimeoutMs: 1_000,
-  adoptedHealthPollMs: 5_000,
+  adoptedHealthPollMs: 2_000,
   portReleaseTimeoutMs: 10_000,
 } satisfies Omit<LocalServerEffectsOptions, "askAboutForeignServer">;
 

@@ -1,5 +1,9 @@
 /** What a local server says on GET /v1/models (spec §5.7: the readiness and adoption endpoint). */
-import got from "got";
+import type { Got } from "got";
+
+// got costs ~100 ms to import: load it on the first probe, not while pi starts.
+let gotClient: Promise<Got> | undefined;
+const loadGot = () => (gotClient ??= import("got").then((module) => module.default));
 
 export type ModelsAnswer =
   /** Nothing listens (or it did not answer in time): the port is free for us. */
@@ -15,6 +19,7 @@ export function modelsUrl(port: number): string {
 }
 
 export async function askModels(port: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ModelsAnswer> {
+  const got = await loadGot();
   let response;
   try {
     response = await got(modelsUrl(port), {

@@ -1,19 +1,31 @@
 /**
- * The `llamafiles` provider, registered as a native pi-ai provider.
+ * The `llamafiles` provider: pi's own openai-completions streaming, behind a gate that
+ * waits for the local server to be ready (DESIGN §5.1).
  *
- * Why native and not `registerProvider(name, config)`: pi 0.87.1 composes the
- * models.json block of a provider *under* every registration of the same name and
- * rejects it when a model has neither `api` nor `baseUrl` (it finds no defaults), so the
- * spec's minimal config (only `models`) would fail. A native provider is the base layer
- * pi takes those defaults from, so the minimal config composes. pi's models.json layer
- * then lists the models with its own defaults for omitted fields; requests are sent
- * with this extension's own model (port, compat, maxTokens), see `requestModel`.
+ * pi 0.87.1 reads `providers.llamafiles` from models.json itself, before extensions load,
+ * and composes that block under any registration of the same name. Two ways to register:
+ *
+ * - The block has "api" and "baseUrl" (README's examples): a normal registration
+ *   (`pi.registerProvider(name, config)`). pi marks it available at once, so a preselected
+ *   llamafiles model is restored at start-up every time, and the listed models carry this
+ *   extension's fields (per-model port, spec defaults).
+ * - The spec's minimal block (only "models"): pi cannot compose it (`no "api" specified`),
+ *   and a normal registration is rejected the same way. A native provider is the base layer
+ *   pi takes those defaults from, so the block composes and the models work; but pi 0.87.1
+ *   decides a native provider's availability in an un-awaited refresh that can lose the race
+ *   against start-up model resolution. So the user is told the two lines to add.
  */
-import type { Api, AssistantMessageEventStream, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
+import type { Api, AssistantMessageEventStream, Context, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { createAssistantMessageEventStream, lazyStream } from "@earendil-works/pi-ai";
-import { stream as streamApi, streamSimple as streamSimpleApi } from "@earendil-works/pi-ai/compat";
+import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "../config/llamafiles-config.ts";
-import type { LocalSupervisor } from "../local/local-supervisor.ts";
+import type { LaunchSpec } from "../../machines/local-server.machine.ts";
+
+/** Resolves when the model's server is ready (the local supervisor's `ensureReady`). */
+export type EnsureReady = (model: LaunchSpec, signal: AbortSignal | undefined) => Promise<void>;
+
+// pi-ai's API registry is loaded on the first request, not while pi starts (~20 ms).
+const piApis = () => import("@earendil-works/pi-ai/compat");
 
 export function localBaseUrl(port: number): string {
   return `http://localhost:${port}/v1`;
@@ -36,6 +48,17 @@ export function toPiModel(config: LlamafilesConfig, model: LlamafileModel): Mode
   } as Model<Api>;
 }
 
+/** What to tell a user whose block lacks fields pi needs (empty when nothing is missing). */
+export function missingFieldsWarning(config: LlamafilesConfig): string | undefined {
+  if (config.missingForPi.length === 0) return undefined;
+  const lines = config.missingForPi.map((field) => `  "${field}": "${field === "api" ? "openai-completions" : "http://localhost:8080/v1"}",`);
+  return [
+    `llamafiles: providers.llamafiles in ~/.pi/agent/models.json has no ${config.missingForPi.map((f) => `"${f}"`).join(" and ")}.`,
+    `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
+    ...lines,
+  ].join("\n");
+}
+
 /** The stream pi-ai's own implementations end with when the request's signal aborts. */
 function abortedStream(model: Model<Api>): AssistantMessageEventStream {
   const stream = createAssistantMessageEventStream();
@@ -55,36 +78,51 @@ function abortedStream(model: Model<Api>): AssistantMessageEventStream {
   return stream;
 }
 
-export function createLlamafilesProvider(config: LlamafilesConfig, supervisor: LocalSupervisor): Provider {
-  const byId = new Map(config.models.map((model) => [model.id, model]));
-  const models = config.models.map((model) => toPiModel(config, model));
-
-  /** The model as this extension defines it: pi's listed copy may carry models.json-layer defaults. */
-  const requestModel = (model: Model<Api>): Model<Api> => {
-    const ours = byId.get(model.id)!;
+/** Waits until the model's server is ready, then streams the request as `start` does. */
+function gatedStream(
+  config: LlamafilesConfig,
+  ensureReady: EnsureReady,
+  model: Model<Api>,
+  signal: AbortSignal | undefined,
+  start: (requestModel: Model<Api>, apis: Awaited<ReturnType<typeof piApis>>) => AssistantMessageEventStream,
+): AssistantMessageEventStream {
+  return lazyStream(model, async () => {
+    const ours = config.models.find((candidate) => candidate.id === model.id);
+    if (!ours) {
+      throw new Error(
+        `llamafiles: model "${model.id}" is not usable: it is missing or was skipped in providers.llamafiles of ~/.pi/agent/models.json (see the warning at start-up); fix it, then /reload.`,
+      );
+    }
+    try {
+      await ensureReady(ours, signal);
+    } catch (error) {
+      // Esc while waiting: end as an aborted request (not as an error pi would retry).
+      if (signal?.aborted) return abortedStream(model);
+      throw error;
+    }
+    // pi's listed copy may carry models.json-layer defaults (native case): send ours.
     const canonical = toPiModel(config, ours);
-    return { ...model, baseUrl: canonical.baseUrl, compat: canonical.compat, maxTokens: canonical.maxTokens } as Model<Api>;
-  };
+    const requestModel = { ...model, baseUrl: canonical.baseUrl, compat: canonical.compat, maxTokens: canonical.maxTokens } as Model<Api>;
+    return start(requestModel, await piApis());
+  });
+}
 
-  /** Waits for the server (DESIGN §5.1), then streams like any openai-completions model. */
-  const gated = (model: Model<Api>, signal: AbortSignal | undefined, start: (m: Model<Api>) => AssistantMessageEventStream) =>
-    lazyStream(model, async () => {
-      const ours = byId.get(model.id);
-      if (!ours) {
-        throw new Error(
-          `llamafiles: model "${model.id}" is not usable: it is missing or was skipped in providers.llamafiles of ~/.pi/agent/models.json (see the warning at start-up), then /reload.`,
-        );
-      }
-      try {
-        await supervisor.ensureReady(ours, signal);
-      } catch (error) {
-        // Esc while waiting: end as an aborted request (not an error pi would retry).
-        if (signal?.aborted) return abortedStream(model);
-        throw error;
-      }
-      return start(requestModel(model));
-    });
+/** The normal registration, for a block that carries "api" and "baseUrl". */
+export function llamafilesProviderConfig(config: LlamafilesConfig, ensureReady: EnsureReady): ProviderConfig {
+  return {
+    name: "llamafiles",
+    baseUrl: config.baseUrl,
+    api: config.api as Api,
+    apiKey: config.apiKey,
+    models: config.models.map((model) => toPiModel(config, model)),
+    streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
+      gatedStream(config, ensureReady, model, options?.signal, (m, apis) => apis.streamSimple(m, context, options)),
+  } as ProviderConfig;
+}
 
+/** The native registration, for the spec's minimal block (see the file comment). */
+export function llamafilesNativeProvider(config: LlamafilesConfig, ensureReady: EnsureReady): Provider {
+  const models = config.models.map((model) => toPiModel(config, model));
   return {
     id: LLAMAFILES_PROVIDER,
     name: "llamafiles",
@@ -98,8 +136,10 @@ export function createLlamafilesProvider(config: LlamafilesConfig, supervisor: L
     },
     getModels: () => models,
     stream: (model, context, options) =>
-      gated(model, options?.signal, (m) => streamApi(m, context, options as Parameters<typeof streamApi>[2])),
+      gatedStream(config, ensureReady, model, options?.signal, (m, apis) =>
+        apis.stream(m, context, options as Parameters<typeof apis.stream>[2]),
+      ),
     streamSimple: (model, context, options?: SimpleStreamOptions) =>
-      gated(model, options?.signal, (m) => streamSimpleApi(m, context, options)),
+      gatedStream(config, ensureReady, model, options?.signal, (m, apis) => apis.streamSimple(m, context, options)),
   };
 }

@@ -12,7 +12,7 @@ import { findProcesses, waitFor } from "./processes.ts";
 import { createRecordingUi, type RecordingUi } from "./recording-ui.ts";
 
 export interface PiHarnessOptions {
-  /** The whole `providers.llamafiles` block, or just its models. */
+  /** The whole `providers.llamafiles` block, or just its models (then in README's form, with api and baseUrl). */
   llamafiles?: Record<string, unknown> | Array<Record<string, unknown>>;
   /** Raw models.json text (overrides `llamafiles`). */
   modelsJsonText?: string;
@@ -57,7 +57,9 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
   if (options.modelsJsonText !== undefined) {
     writeFileSync(join(agentDir, "models.json"), options.modelsJsonText);
   } else if (options.llamafiles) {
-    const block = Array.isArray(options.llamafiles) ? { models: options.llamafiles } : options.llamafiles;
+    const block = Array.isArray(options.llamafiles)
+      ? { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: options.llamafiles }
+      : options.llamafiles;
     writeFileSync(join(agentDir, "models.json"), JSON.stringify({ providers: { llamafiles: block } }, null, 2));
   }
   if (options.preselect) {

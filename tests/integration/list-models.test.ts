@@ -7,8 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, expect, test } from "vitest";
-import { REPO_ROOT } from "../helpers/fake-llamafile.ts";
+import { fakeModelEntry, REPO_ROOT } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
+import { freePort } from "../helpers/processes.ts";
 
 afterEach(cleanupAll);
 
@@ -36,17 +37,58 @@ test("pi --list-models (the real CLI) lists both models under llamafiles, from t
   expect(stderr).not.toMatch(/error/i);
 });
 
-test("the minimal config composes in pi: no models.json error, per-model ports, no warnings", async () => {
+test("README's form (api + baseUrl) lists every model with its own port and the spec's defaults, without warnings", async () => {
+  const complete = structuredClone(minimal) as { providers: { llamafiles: Record<string, unknown> } };
+  Object.assign(complete.providers.llamafiles, { api: "openai-completions", baseUrl: "http://localhost:8080/v1" });
+  const pi = await startPi({ modelsJsonText: JSON.stringify(complete) });
+  const runtime = pi.runtime.services.modelRuntime;
+  expect(runtime.getError()).toBeUndefined();
+  expect(pi.runtime.diagnostics).toEqual([]);
+  const available = (await runtime.getAvailable()).filter((m) => m.provider === "llamafiles");
+  expect(available.map((m) => [m.id, m.name, m.api, m.baseUrl, m.contextWindow, m.maxTokens])).toEqual([
+    ["model-a", "model-a", "openai-completions", "http://localhost:18080/v1", 131072, 8192],
+    ["model-b", "model-b", "openai-completions", "http://localhost:18081/v1", 131072, 8192],
+  ]);
+  expect(pi.notifications().filter((n) => n.type !== "info")).toEqual([]);
+});
+
+test("the spec's minimal block (only models) still composes and works, and the user is told the exact lines to add", async () => {
   const pi = await startPi({ modelsJsonText: JSON.stringify(minimal) });
   const runtime = pi.runtime.services.modelRuntime;
   expect(runtime.getError()).toBeUndefined();
   expect(pi.runtime.diagnostics).toEqual([]);
   const available = (await runtime.getAvailable()).filter((m) => m.provider === "llamafiles");
-  expect(available.map((m) => [m.id, m.name, m.api, m.baseUrl])).toEqual([
-    ["model-a", "model-a", "openai-completions", "http://localhost:18080/v1"],
-    ["model-b", "model-b", "openai-completions", "http://localhost:18081/v1"],
+  expect(available.map((m) => [m.id, m.baseUrl])).toEqual([
+    ["model-a", "http://localhost:18080/v1"],
+    ["model-b", "http://localhost:18081/v1"],
   ]);
-  expect(pi.notifications().filter((n) => n.type !== "info")).toEqual([]);
+  expect(pi.notifications().filter((n) => n.type !== "info")).toEqual([
+    {
+      type: "warning",
+      message: [
+        `llamafiles: providers.llamafiles in ~/.pi/agent/models.json has no "api" and "baseUrl".`,
+        "Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add these lines to providers.llamafiles:",
+        `  "api": "openai-completions",`,
+        `  "baseUrl": "http://localhost:8080/v1",`,
+      ].join("\n"),
+    },
+  ]);
+});
+
+test("a block with only api missing names only that line", async () => {
+  const partial = structuredClone(minimal) as { providers: { llamafiles: Record<string, unknown> } };
+  partial.providers.llamafiles.baseUrl = "http://localhost:8080/v1";
+  const pi = await startPi({ modelsJsonText: JSON.stringify(partial) });
+  const warning = pi.notifications().find((n) => n.type === "warning")!.message;
+  expect(warning).toMatch(/has no "api"\.\n/);
+  expect(warning).toMatch(/Add this line to providers\.llamafiles:\n {2}"api": "openai-completions",$/);
+});
+
+test("with the minimal block, selecting a model starts it and chats", async () => {
+  const port = await freePort();
+  const pi = await startPi({ modelsJsonText: JSON.stringify({ providers: { llamafiles: { models: [fakeModelEntry({ id: "m", port, flags: ["--reply", "minimal works"] })] } } }) });
+  await pi.select("llamafiles/m");
+  expect(await pi.prompt("hi")).toEqual({ text: "minimal works", error: undefined });
 });
 
 /** ```jsonc blocks preceded by `<!-- example: models.json -->` in README.md. */

@@ -1,0 +1,62 @@
+/**
+ * Stand-ins for the local machine's effect actors whose outcomes the test decides, for
+ * unit and model-based tests of the chart itself. Each invoked promise actor parks until
+ * the test resolves it; the process actor records the signals it was sent.
+ */
+import { fromCallback, fromPromise } from "xstate";
+import type { LaunchSpec, PortProbe, ProcessCommand, ServerIdentity } from "../../machines/local-server.machine.ts";
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function scriptedActors(options: { announcePid?: boolean } = {}) {
+  const announcePid = options.announcePid ?? true;
+  const pending = new Map<string, Pending<unknown>>();
+  const park = <T>(name: string) =>
+    new Promise<T>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
+  const processes: Array<{ model: LaunchSpec; attachPid: number | undefined; commands: ProcessCommand["type"][]; cleanedUp: boolean }> = [];
+  let nextPid = 1000;
+
+  const actors = {
+    probePort: fromPromise<PortProbe, { model: LaunchSpec }>(() => park("probePort")),
+    identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("identifyServer")),
+    waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("waitForReady")),
+    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(() => park("askAboutForeignServer")),
+    waitPortFree: fromPromise<void, { port: number }>(() => park("waitPortFree")),
+    watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(() => () => {}),
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(({ input, sendBack, receive }) => {
+      const record = { model: input.model, attachPid: input.attachPid, commands: [] as ProcessCommand["type"][], cleanedUp: false };
+      processes.push(record);
+      if (announcePid && input.attachPid === undefined) sendBack({ type: "PROCESS_STARTED", pid: nextPid++ });
+      receive((command) => record.commands.push(command.type));
+      return () => {
+        record.cleanedUp = true;
+      };
+    }),
+  };
+
+  return {
+    actors,
+    processes,
+    /** Settle the named invoke the machine is waiting on. */
+    resolve(name: string, value?: unknown) {
+      const p = pending.get(name);
+      if (!p) throw new Error(`no pending ${name}`);
+      pending.delete(name);
+      p.resolve(value);
+    },
+    reject(name: string, error: unknown) {
+      const p = pending.get(name);
+      if (!p) throw new Error(`no pending ${name}`);
+      pending.delete(name);
+      p.reject(error);
+    },
+    isPending: (name: string) => pending.has(name),
+  };
+}
+
+export function launchSpec(id: string, port = 8080): LaunchSpec {
+  return { id, name: id.toUpperCase(), port, command: "/bin/true", args: [], env: {}, cwd: "/", logPath: `/logs/${id}.log` };
+}

@@ -1,0 +1,180 @@
+/**
+ * Model-based tests of the local-server statechart (xstate/graph): shortest paths to every
+ * (state, incoming transition) pair, generated from the machine itself, are replayed against
+ * a live actor of the machine with scripted effect actors (tests/helpers/scripted-actors.ts)
+ * and a simulated clock. Each step checks the actor against the model and the invariants
+ * that make the process lifetime leak-proof; a final test fails naming any state or
+ * transition of the chart that no path exercised.
+ */
+import { describe, expect, test } from "vitest";
+import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject, type AnyStateNode, type AnyTransitionDefinition } from "xstate";
+import { getStateNodes, TestModel } from "xstate/graph";
+import {
+  KILL_GRACE_MS,
+  localServerMachine,
+  STARTUP_TIMEOUT_MS,
+  type LocalServerEvent,
+  type PortProbe,
+} from "../../machines/local-server.machine.ts";
+import { describeStatus, type LocalServerSnapshot } from "../../src/local/local-supervisor.ts";
+import { footerText } from "../../src/ui/local-status-view.ts";
+import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
+
+const A = launchSpec("a", 8080);
+const B = launchSpec("b", 8081);
+const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS, KILL_GRACE: KILL_GRACE_MS };
+
+/** Outputs each invoked effect can produce, relative to the current target. */
+function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
+  const target = snapshot.context.target?.id ?? "a";
+  const other = target === "a" ? "b" : "a";
+  switch (actorId) {
+    case "probePort":
+      return [
+        { kind: "free" },
+        { kind: "ours", pid: 77, servesId: target, ready: true },
+        { kind: "ours", pid: 77, servesId: target, ready: false },
+        { kind: "ours", pid: 77, servesId: other, ready: true },
+        { kind: "occupied" },
+      ] satisfies PortProbe[];
+    case "identifyServer":
+    case "waitForReady":
+      return [{ ids: [target] }, { ids: ["someone-else"] }];
+    case "askAboutForeignServer":
+      return [true, false];
+    default:
+      return [undefined];
+  }
+}
+
+/** Every event the active states accept, with concrete payloads and preconditions. */
+function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
+  if (snapshot.status !== "active") return [];
+  const accepted = new Set<string>();
+  for (const node of snapshot._nodes as AnyStateNode[]) for (const type of node.transitions.keys()) accepted.add(type);
+  const events: AnyEventObject[] = [];
+  const { context } = snapshot;
+  for (const type of accepted) {
+    if (type === "SELECT") events.push({ type, model: A }, { type, model: B });
+    else if (type === "DESELECT" || type === "QUIT" || type === "DETACH" || type === "SERVER_LOST") events.push({ type });
+    else if (type === "PROCESS_STARTED") {
+      // Only a freshly spawned process announces its pid, once.
+      if (context.attachPid === undefined && context.pid === undefined) events.push({ type, pid: 1 });
+    } else if (type === "PROCESS_EXITED") events.push({ type, code: 1, signal: null, logTail: "last line" });
+    else if (type.startsWith("xstate.done.actor.")) {
+      const id = type.slice("xstate.done.actor.".length);
+      for (const output of outcomes(id, snapshot)) events.push({ type, output });
+    } else if (type.startsWith("xstate.error.actor.")) events.push({ type, error: new Error("effect failed") });
+    else if (type.startsWith("xstate.after.")) events.push({ type });
+  }
+  return events;
+}
+
+const essentials = (s: LocalServerSnapshot) => ({
+  value: s.value,
+  status: s.status,
+  target: s.context.target?.id,
+  next: s.context.next?.id,
+  pid: s.context.pid,
+  quitting: s.context.quitting,
+  forced: s.context.forced,
+  failure: s.context.failure?.modelId,
+});
+
+const serializeEvent = (event: AnyEventObject) => JSON.stringify(event, (key, value) => (key === "model" ? value.id : value));
+// TestModel types events as AnyEventObject; the chart's own event union is narrower.
+const testModel = new TestModel(localServerMachine as unknown as ActorLogic<LocalServerSnapshot, AnyEventObject, unknown>, {
+  events: eventsFor,
+  serializeEvent,
+  // Transition-aware (the event with its payload, and the source state), so that action-only
+  // transitions (after KILL_GRACE → SIGKILL) and branches that end in the same state
+  // (ready with or without the id warning) each get a path of their own.
+  serializeState: (state: LocalServerSnapshot, event: AnyEventObject | undefined, prev?: LocalServerSnapshot) =>
+    JSON.stringify([essentials(state), event ? serializeEvent(event) : null, prev ? essentials(prev).value : null]),
+});
+
+const paths = testModel.getShortestPaths();
+
+/** A transition's name that is the same in the machine and in its `.provide()`d copy. */
+function transitionKey(t: AnyTransitionDefinition): string {
+  const siblings = t.eventType ? (t.source.transitions.get(t.eventType) ?? []) : (t.source.always ?? []);
+  const guard = t.guard ? ` [${typeof t.guard === "object" && "type" in t.guard ? t.guard.type : "inline guard"}]` : "";
+  const target = t.target?.map((n) => n.id).join(",") ?? "(no state change)";
+  return `${t.source.id} --${t.eventType || "always"}${guard}--> ${target} (#${siblings.indexOf(t) + 1})`;
+}
+const firedTransitions = new Set<string>();
+const visitedStates = new Set<string>(["localServer", "localServer.idle"]);
+
+async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSnapshot }>) {
+  const script = scriptedActors({ announcePid: false });
+  const clock = new SimulatedClock();
+  const notices: Array<{ type: string; message: string }> = [];
+  const actor = createActor(localServerMachine.provide({ actors: script.actors }), {
+    clock,
+    inspect: (event) => {
+      if (event.type === "@xstate.microstep") {
+        for (const transition of (event as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) {
+          firedTransitions.add(transitionKey(transition));
+          for (const node of transition.target ?? []) for (let n: AnyStateNode | undefined = node; n; n = n.parent) visitedStates.add(n.id);
+        }
+      }
+    },
+  });
+  actor.on("*", (notice) => notices.push(notice as { type: string; message: string }));
+  actor.start();
+
+  for (const { event, state } of steps) {
+    const before = actor.getSnapshot();
+    const liveBefore = script.processes.filter((p) => !p.cleanedUp).length;
+    if (event.type.startsWith("xstate.done.actor.")) script.resolve(event.type.slice(18), (event as { output?: unknown }).output);
+    else if (event.type.startsWith("xstate.error.actor.")) script.reject(event.type.slice(19), (event as unknown as { error: unknown }).error);
+    else if (event.type.startsWith("xstate.after.")) clock.increment(DELAYS[event.type.split(".")[2]!]!);
+    else actor.send(event as LocalServerEvent);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const now = actor.getSnapshot();
+    expect(essentials(now), `after ${event.type} from ${JSON.stringify(before.value)}`).toEqual(essentials(state));
+
+    // Invariants of the process lifetime.
+    const live = script.processes.filter((p) => !p.cleanedUp);
+    expect(live.length, "at most one server process at a time").toBeLessThanOrEqual(1);
+    expect(now.matches("owned") ? 1 : 0, "a process exists exactly while the chart is in `owned`").toBe(live.length);
+    if (now.matches({ owned: "stopping" })) expect(live[0]!.commands, "stopping starts with SIGTERM").toContain("TERM");
+    if (now.context.forced && now.matches("owned")) expect(live[0]!.commands, "the grace period ends in SIGKILL").toContain("KILL");
+    if (event.type === "DETACH" && (before.matches({ owned: "starting" }) || before.matches({ owned: "ready" }))) {
+      const detached = script.processes.at(-1)!;
+      expect(detached.commands, "/reload leaves a starting or ready server running, unsignalled").toEqual(["RELEASE"]);
+    }
+    for (const p of script.processes) {
+      if (p.commands.includes("RELEASE")) expect(now.value, "only detaching lets a process run on").toBe("detached");
+    }
+    if (event.type === "QUIT" && liveBefore === 1 && before.matches({ owned: "starting" })) {
+      expect(notices.at(-1)?.message).toMatch(/^Stopping llamafile "[AB]" \(pid /);
+    }
+    // The footer is derived from the state alone.
+    const footer = footerText(describeStatus(now));
+    if (now.matches({ owned: "ready" }) || now.matches("adopted")) expect(footer).toBe(`${now.context.target!.name} running`);
+    if (now.matches("idle") || now.status !== "active") expect(footer).toBeUndefined();
+  }
+  actor.stop();
+}
+
+describe("local-server statechart, paths generated from its graph", () => {
+  test("the graph yields a meaningful number of paths", () => {
+    expect(paths.length).toBeGreaterThan(100);
+  });
+
+  for (const path of paths) {
+    const label = path.steps.map((s) => s.event.type.replace("xstate.", "").replace(".actor", "")).join(" → ");
+    test(`${JSON.stringify(path.state.value)} via ${label || "(start)"}`, () => replay(path.steps as never));
+  }
+
+  test("every state and every transition of the chart was exercised", () => {
+    const nodes = getStateNodes(localServerMachine.root);
+    const missingStates = nodes.map((n) => n.id).filter((id) => !visitedStates.has(id));
+    const allTransitions = nodes.flatMap((node) => [...[...node.transitions.values()].flat(), ...(node.always ?? [])]);
+    const missingTransitions = allTransitions.map(transitionKey).filter((key) => !firedTransitions.has(key));
+    expect({ missingStates, missingTransitions }).toEqual({ missingStates: [], missingTransitions: [] });
+    expect(allTransitions.length).toBeGreaterThan(40);
+  });
+});
