@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import { parseJsonWithComments } from "./json-with-comments.ts";
+import { describeSchemaError } from "./schema-errors.ts";
 // Compiled ahead of time from models-json.schema.json (see generate-validator.ts).
 import { validateLlamafilesProvider } from "./llamafiles-validator.generated.js";
 
@@ -62,36 +63,7 @@ export interface LoadResult {
 const LAUNCH_FIELDS = new Set(["id", "name", "command", "args", "port", "env", "cwd", "reasoning", "input", "contextWindow", "maxTokens", "cost"]);
 
 const where = "~/.pi/agent/models.json";
-
-function jsonPath(instancePath: string): string {
-  return (
-    "providers.llamafiles" +
-    instancePath
-      .split("/")
-      .slice(1)
-      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part.replace(/~1/g, "/").replace(/~0/g, "~")}`))
-      .join("")
-  );
-}
-
-function valueAt(root: unknown, instancePath: string): unknown {
-  let value: unknown = root;
-  for (const part of instancePath.split("/").slice(1)) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
-  }
-  return value;
-}
-
-function describeError(root: unknown, error: ErrorObject): string {
-  if (error.keyword === "required") {
-    const field = (error.params as { missingProperty: string }).missingProperty;
-    return `${jsonPath(error.instancePath)}.${field} is missing (required)`;
-  }
-  const value = valueAt(root, error.instancePath);
-  const shown = value === undefined ? "undefined" : JSON.stringify(value);
-  return `${jsonPath(error.instancePath)} ${error.message ?? "is invalid"} (got ${shown})`;
-}
+const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
 
 /** Which models[] index an error belongs to, or undefined for provider-level fields. */
 function modelIndexOf(error: ErrorObject): number | undefined {

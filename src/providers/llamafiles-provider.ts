@@ -16,10 +16,11 @@
  *   against start-up model resolution. So the user is told the two lines to add.
  */
 import type { Api, AssistantMessageEventStream, Context, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
-import { createAssistantMessageEventStream, lazyStream } from "@earendil-works/pi-ai";
+import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "../config/llamafiles-config.ts";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
+import { abortedStream } from "./aborted-stream.ts";
 
 /** Resolves when the model's server is ready (the local supervisor's `ensureReady`). */
 export type EnsureReady = (model: LaunchSpec, signal: AbortSignal | undefined) => Promise<void>;
@@ -57,25 +58,6 @@ export function missingFieldsWarning(config: LlamafilesConfig): string | undefin
     `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
     ...lines,
   ].join("\n");
-}
-
-/** The stream pi-ai's own implementations end with when the request's signal aborts. */
-function abortedStream(model: Model<Api>): AssistantMessageEventStream {
-  const stream = createAssistantMessageEventStream();
-  const message = {
-    role: "assistant" as const,
-    content: [],
-    api: model.api,
-    provider: model.provider,
-    model: model.id,
-    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
-    stopReason: "aborted" as const,
-    errorMessage: "Request was aborted",
-    timestamp: Date.now(),
-  };
-  stream.push({ type: "error", reason: "aborted", error: message });
-  stream.end(message);
-  return stream;
 }
 
 /** Waits until the model's server is ready, then streams the request as `start` does. */

@@ -22,6 +22,10 @@ export interface PiHarnessOptions {
   home?: string;
   /** Without a UI: ctx.hasUI false, dialogs impossible (print/json mode). */
   noUi?: boolean;
+  /** Writes more files into the agent dir before pi starts. */
+  setup?: (agentDir: string) => void;
+  /** The AI_SERVER_* variables for this pi; every other AI_SERVER_* variable is removed. */
+  aiServerEnv?: Record<string, string>;
 }
 
 export interface PiHarness {
@@ -54,6 +58,9 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
   process.env.HOME = home;
   process.env.PI_CODING_AGENT_DIR = agentDir;
   process.env.PI_OFFLINE = "1";
+  // No test may reach a real router: only the variables the test gives exist.
+  for (const name of Object.keys(process.env)) if (name.startsWith("AI_SERVER_")) delete process.env[name];
+  Object.assign(process.env, options.aiServerEnv ?? {});
   if (options.modelsJsonText !== undefined) {
     writeFileSync(join(agentDir, "models.json"), options.modelsJsonText);
   } else if (options.llamafiles) {
@@ -62,6 +69,7 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
       : options.llamafiles;
     writeFileSync(join(agentDir, "models.json"), JSON.stringify({ providers: { llamafiles: block } }, null, 2));
   }
+  options.setup?.(agentDir);
   if (options.preselect) {
     const [provider, ...rest] = options.preselect.split("/");
     writeFileSync(join(agentDir, "settings.json"), JSON.stringify({ defaultProvider: provider, defaultModel: rest.join("/") }));

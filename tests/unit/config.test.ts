@@ -128,10 +128,10 @@ test("a model id with a slash keeps its log inside the logs folder", async () =>
   expect(serverLogPath("org/model")).toMatch(/\/\.pi\/llamafile_logs\/org_model\.log$/);
 });
 
-test("the ahead-of-time validator is generated from the current schema (run npm run generate after editing it)", async () => {
-  const { generateValidatorSource, generatedPath } = await import("../../src/config/generate-validator.ts");
+test("the ahead-of-time validators are generated from the current schemas (run npm run generate after editing one)", async () => {
+  const { generateValidatorSource, validators } = await import("../../src/config/generate-validator.ts");
   const { readFileSync } = await import("node:fs");
-  expect(readFileSync(generatedPath, "utf8")).toBe(generateValidatorSource());
+  for (const validator of validators) expect(readFileSync(validator.generated, "utf8")).toBe(generateValidatorSource(validator));
 });
 
 test("missingForPi names what pi itself needs in the block: nothing when api and baseUrl are given", () => {

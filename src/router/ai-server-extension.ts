@@ -1,0 +1,121 @@
+/**
+ * The `ai-server` half of the extension: settings → TLS material → discovery → provider →
+ * router-model supervisor → hooks and commands. Registers nothing unless AI_SERVER_URL (or
+ * "url" in ~/.pi/agent/ai-server.json) is set.
+ */
+import { getAgentDir, type ExtensionAPI, type ExtensionUIContext, type ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import { AI_SERVER_PROVIDER, loadAiServerSettings, type AiServerSettings } from "../config/ai-server-config.ts";
+import { registerAiServerCommands } from "../commands/ai-server-commands.ts";
+import { aiServerProviderConfig, discoveredModels, fallbackModels } from "../providers/ai-server-provider.ts";
+import { loadTlsMaterial, type TlsMaterial } from "../tls/client-certificates.ts";
+import { createMtlsFetchFactory } from "./mtls-fetch.ts";
+import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import type { RouterSupervisor } from "./router-supervisor.ts";
+
+/** pi's start must never wait long for an unreachable router (issue: ~3 s at most). */
+export const DISCOVERY_TIMEOUT_MS = 2_500;
+
+export interface AiServerRuntime {
+  settings: AiServerSettings;
+  api: RouterApi;
+  /** The router's last model list (for completion and id checks). */
+  lastListing(): RouterModel[];
+  /** GET /models again and re-register the provider; returns the registered models. */
+  rediscover(timeoutMs?: number): Promise<{ models: ProviderModelConfig[]; listing: RouterModel[] }>;
+  supervisor(): Promise<RouterSupervisor>;
+}
+
+export async function setUpAiServer(pi: ExtensionAPI): Promise<void> {
+  const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir: getAgentDir() });
+  let ui: { ui: ExtensionUIContext; hasUI: boolean } | undefined;
+  const messages = [...errors.map((text) => ({ text, level: "error" as const })), ...warnings.map((text) => ({ text, level: "warning" as const }))];
+  let shown = false;
+  pi.on("session_start", (_event, ctx) => {
+    ui = { ui: ctx.ui, hasUI: ctx.hasUI };
+    if (shown) return;
+    shown = true;
+    for (const { text, level } of messages) {
+      if (ctx.hasUI) ctx.ui.notify(text, level);
+      else process.stderr.write(`${text}\n`);
+    }
+  });
+  pi.on("session_shutdown", () => {
+    ui = undefined;
+  });
+  if (!settings) return;
+
+  const tls = loadTlsMaterial(settings);
+  messages.push(...tls.errors.map((text) => ({ text, level: "error" as const })), ...tls.warnings.map((text) => ({ text, level: "warning" as const })));
+  if (!tls.material) return;
+  const material: TlsMaterial = tls.material;
+
+  const api = createRouterApi(settings, material);
+  const fetches = createMtlsFetchFactory(settings, material);
+  let listing: RouterModel[] = [];
+
+  // The router-model machine loads on first use, like the local one.
+  let loading: Promise<{ supervisor: RouterSupervisor; redraw(): void; dispose(): void }> | undefined;
+  let loaded: Awaited<NonNullable<typeof loading>> | undefined;
+  const supervisor = () =>
+    (loading ??= Promise.all([import("./router-supervisor.ts"), import("../ui/router-status-view.ts")]).then(
+      ([{ createRouterSupervisor }, { bindRouterStatusView }]) => {
+        const created = createRouterSupervisor({ api });
+        const view = bindRouterStatusView(created, () => ui?.ui);
+        return (loaded = { supervisor: created, redraw: view.redraw, dispose: view.dispose });
+      },
+    ));
+
+  const register = (models: ProviderModelConfig[]) =>
+    pi.registerProvider(
+      AI_SERVER_PROVIDER,
+      aiServerProviderConfig(settings, models, {
+        ensureReady: async (modelId, signal) => (await supervisor()).supervisor.ensureReady(modelId, signal),
+        fetchFor: (report) => fetches.forRequest(report),
+      }),
+    );
+
+  const runtime: AiServerRuntime = {
+    settings,
+    api,
+    lastListing: () => listing,
+    async rediscover(timeoutMs) {
+      listing = await api.list({ timeoutMs });
+      const models = discoveredModels(listing, settings.fallbackModels);
+      register(models);
+      return { models, listing };
+    },
+    supervisor: async () => (await supervisor()).supervisor,
+  };
+
+  // Registered from the factory (awaited, bounded) so a preselected ai-server model restores.
+  try {
+    await runtime.rediscover(DISCOVERY_TIMEOUT_MS);
+  } catch (error) {
+    const fallback = fallbackModels(settings.fallbackModels);
+    if (fallback.length > 0) register(fallback);
+    messages.push({
+      level: "warning",
+      text: `${(error as Error).message}\nai-server: ${fallback.length > 0 ? `using the ${fallback.length} fallback model(s) from ~/.pi/agent/ai-server.json` : "no models registered"}; run /ai-server-refresh once the router is reachable.`,
+    });
+  }
+
+  registerAiServerCommands(pi, runtime);
+
+  pi.on("session_start", (_event, ctx) => {
+    loaded?.redraw();
+    if (ctx.model?.provider === AI_SERVER_PROVIDER) void supervisor().then(({ supervisor }) => supervisor.select(ctx.model!.id));
+  });
+  pi.on("model_select", (event) => {
+    if (event.model.provider === AI_SERVER_PROVIDER) void supervisor().then(({ supervisor }) => supervisor.select(event.model.id));
+    else if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
+  });
+  pi.on("session_shutdown", async () => {
+    // The router owns its workers: quitting pi unloads nothing (another client may use the model).
+    if (loading) {
+      const { supervisor, dispose } = await loading;
+      supervisor.shutdown();
+      dispose();
+    }
+    await fetches.close();
+  });
+}

@@ -1,0 +1,324 @@
+/**
+ * A loopback stand-in for "Caddy with require_and_verify in front of a llama.cpp router
+ * (--models-mode router --models-max 1)", shaped after ../shared/fixtures/llama-server/B*, C*:
+ * HTTPS that requires and verifies a client certificate; 421 without SNI; async load with
+ * loading → loaded; LRU eviction; a preset section without a model path that never loads;
+ * the router's error bodies; streaming with usage and cached_tokens; a mid-stream
+ * `proxy error:` cut; a 502 mode (router down behind the proxy). The preset file is read at
+ * start and on restart only, like the b8942 router (`?reload=1` re-reads it only when
+ * `reloadSupported`, like newer builds).
+ */
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { TestPki } from "./certificates.ts";
+
+interface ModelEntry {
+  id: string;
+  aliases: string[];
+  keys: Record<string, string>;
+  value: "unloaded" | "loading" | "loaded";
+  failed: boolean;
+  exitCode: number | undefined;
+  childPort: number;
+  lastUsed: number;
+  timer?: NodeJS.Timeout;
+  lastPrompt: string;
+}
+
+export interface FakeRouterOptions {
+  pki: TestPki;
+  presetPath: string;
+  /** How long a load stays in "loading" (ms). */
+  loadDelayMs?: number;
+  /** GET /models?reload=1 re-reads the preset (newer llama.cpp); the b8942 router ignores it. */
+  reloadSupported?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  clientCn: string | undefined;
+  body: string;
+}
+
+/** Parses a router preset (INI): sections are model ids; keys outside a section make the phantom "default". */
+export function parsePreset(text: string): Array<{ id: string; keys: Record<string, string> }> {
+  const sections: Array<{ id: string; keys: Record<string, string> }> = [];
+  let current: { id: string; keys: Record<string, string> } | undefined;
+  let global: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith(";") || line.startsWith("#")) continue;
+    const header = /^\[([^\]]+)\]/.exec(line);
+    if (header) {
+      current = { id: header[1]!, keys: {} };
+      if (current.id === "*") global = current.keys;
+      else sections.push(current);
+      continue;
+    }
+    const pair = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (!pair) continue;
+    if (!current) {
+      current = { id: "default", keys: {} };
+      sections.push(current);
+    }
+    current.keys[pair[1]!] = pair[2]!;
+  }
+  return sections.map((section) => ({ id: section.id, keys: { ...global, ...section.keys } }));
+}
+
+export async function startFakeRouter(options: FakeRouterOptions) {
+  const loadDelayMs = options.loadDelayMs ?? 40;
+  let models: ModelEntry[] = [];
+  const requests: RecordedRequest[] = [];
+  const mode = {
+    /** Caddy answers 502 with an empty body: the router behind it is down. */
+    down: false,
+    /** The next chat stream ends like B07 / B08 / an error event / a body without [DONE]. */
+    cutNextStream: undefined as undefined | "proxy-error" | "data-error" | "no-done",
+    /** The next chat answers 500 `proxy error: Could not establish connection` (a dead worker still marked loaded). */
+    deadWorker: false,
+    /** The next load fails: the worker exits with code 1. */
+    failNextLoad: false,
+    reloadSupported: options.reloadSupported ?? false,
+    tokens: 8,
+  };
+  let restarts = 0;
+
+  const readPreset = () => {
+    const previous = new Map(models.map((m) => [m.id, m]));
+    for (const model of models) clearTimeout(model.timer);
+    models = parsePreset(readFileSync(options.presetPath, "utf8")).map(({ id, keys }) => ({
+      id,
+      aliases: keys.alias ? [keys.alias] : [],
+      keys,
+      value: "unloaded",
+      failed: false,
+      exitCode: undefined,
+      childPort: previous.get(id)?.childPort ?? 0,
+      lastUsed: 0,
+      lastPrompt: "",
+    }));
+  };
+  readPreset();
+
+  const find = (id: unknown) => models.find((m) => m.id === id || m.aliases.includes(String(id)));
+  const args = (m: ModelEntry) => {
+    const out = ["/srv/llama/bin/llama-server", "--host", "127.0.0.1", "--port", String(m.childPort), "--alias", m.id];
+    for (const [key, value] of Object.entries(m.keys)) {
+      if (key === "alias" || key === "load-on-startup" || key === "stop-timeout") continue;
+      out.push(`--${key}`, value);
+    }
+    return out;
+  };
+  const presetText = (m: ModelEntry) => `[${m.id}]\n${Object.entries(m.keys).map(([k, v]) => `${k} = ${v}`).join("\n")}\n\n`;
+  const listing = () => ({
+    data: models.map((m) => ({
+      id: m.id,
+      aliases: m.aliases,
+      tags: [],
+      object: "model",
+      owned_by: "llamacpp",
+      created: Math.floor(Date.now() / 1000),
+      status: {
+        value: m.value,
+        args: args(m),
+        preset: presetText(m),
+        ...(m.failed ? { exit_code: m.exitCode, failed: true } : {}),
+      },
+    })),
+    object: "list",
+  });
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), Server: "llama.cpp" });
+    res.end(text);
+  };
+  const error = (res: ServerResponse, status: number, message: string, type = "invalid_request_error") =>
+    json(res, status, { error: { code: status, message, type } });
+  const notFound = (res: ServerResponse) => json(res, 404, { error: { message: "File Not Found", type: "not_found_error", code: 404 } });
+
+  const startLoad = (model: ModelEntry) => {
+    // --models-max 1: evict the least recently used running model first.
+    for (const other of models) {
+      if (other !== model && other.value !== "unloaded") {
+        clearTimeout(other.timer);
+        other.value = "unloaded";
+      }
+    }
+    model.value = "loading";
+    model.failed = false;
+    model.childPort = 40000 + Math.floor(Math.random() * 20000);
+    const placeholder = !model.keys.model;
+    if (placeholder) return; // spawns a nested router that never becomes ready (B01)
+    const fail = mode.failNextLoad;
+    mode.failNextLoad = false;
+    model.timer = setTimeout(() => {
+      if (fail) {
+        model.value = "unloaded";
+        model.failed = true;
+        model.exitCode = 1;
+      } else model.value = "loaded";
+    }, loadDelayMs);
+  };
+
+  const waitLoaded = async (model: ModelEntry) => {
+    while (model.value !== "loaded") {
+      if (model.value === "unloaded" && model.failed) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
+  };
+
+  async function chat(res: ServerResponse, raw: string) {
+    let body: { model?: string; messages?: unknown[]; stream?: boolean; stream_options?: { include_usage?: boolean } };
+    try {
+      body = JSON.parse(raw);
+    } catch (e) {
+      return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
+    }
+    if (!body.model) return error(res, 400, "model name is missing from the request");
+    const model = find(body.model);
+    if (!model) return error(res, 400, `model '${body.model}' not found`);
+    if (model.value === "unloaded") startLoad(model); // autoload
+    if (!(await waitLoaded(model))) return error(res, 500, `model name=${model.id} failed to load`, "server_error");
+    if (mode.deadWorker) {
+      mode.deadWorker = false;
+      res.writeHead(500, { "Content-Type": "application/json; charset=utf-8" });
+      return res.end("proxy error: Could not establish connection");
+    }
+    model.lastUsed = Date.now();
+    const prompt = JSON.stringify(body.messages);
+    let common = 0;
+    while (common < prompt.length && prompt[common] === model.lastPrompt[common]) common++;
+    model.lastPrompt = prompt;
+    const promptTokens = Math.ceil(prompt.length / 4);
+    const cached = common === 0 ? 0 : Math.min(promptTokens - 1, Math.floor(common / 4));
+    const usage = {
+      completion_tokens: mode.tokens,
+      prompt_tokens: promptTokens,
+      total_tokens: promptTokens + mode.tokens,
+      prompt_tokens_details: { cached_tokens: cached },
+    };
+    const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${Date.now()}`, model: model.id, system_fingerprint: "b8942-fake" };
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", Server: "llama.cpp", Connection: "close" });
+    const event = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    const chunk = (choices: unknown[], extra: object = {}) => event({ choices, ...base, object: "chat.completion.chunk", ...extra });
+    chunk([{ finish_reason: null, index: 0, delta: { role: "assistant", content: null } }]);
+    const cut = mode.cutNextStream;
+    mode.cutNextStream = undefined;
+    for (let i = 0; i < mode.tokens; i++) {
+      chunk([{ finish_reason: null, index: 0, delta: { content: `tok${i} ` } }]);
+      if (cut && i === 2) {
+        if (cut === "proxy-error") return res.end("proxy error: Failed to read connection");
+        if (cut === "data-error") {
+          event({ error: { code: 500, message: "the worker crashed while generating", type: "server_error" } });
+          return res.end();
+        }
+        return res.end();
+      }
+    }
+    chunk([{ finish_reason: "stop", index: 0, delta: {} }]);
+    if (body.stream_options?.include_usage) chunk([], { usage });
+    res.end("data: [DONE]\n\n");
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    let raw = "";
+    req.on("data", (part) => (raw += part));
+    req.on("end", () => {
+      const socket = req.socket as TLSSocket;
+      const url = new URL(req.url ?? "/", "https://router");
+      requests.push({
+        method: req.method ?? "",
+        path: url.pathname + url.search,
+        authorization: req.headers.authorization,
+        clientCn: (socket.getPeerCertificate?.().subject as { CN?: string } | undefined)?.CN,
+        body: raw,
+      });
+      // Caddy enforces SNI = Host when client auth is on: by IP there is no SNI (C01: 421).
+      if (!(socket as TLSSocket & { servername?: string | false }).servername) {
+        res.writeHead(421, { "Content-Length": 0, Server: "Caddy" });
+        return res.end();
+      }
+      if (mode.down) {
+        res.writeHead(502, { "Content-Length": 0, Server: "Caddy" });
+        return res.end();
+      }
+      const path = url.pathname;
+      if (req.method === "GET" && path === "/health") return json(res, 200, { status: "ok" });
+      if (req.method === "GET" && (path === "/models" || path === "/v1/models")) {
+        if (url.searchParams.get("reload") === "1" && mode.reloadSupported) readPreset();
+        return json(res, 200, listing());
+      }
+      if (req.method === "POST" && (path === "/models/load" || path === "/models/unload")) {
+        let body: { model?: string };
+        try {
+          body = JSON.parse(raw);
+        } catch (e) {
+          return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
+        }
+        const model = find(body.model);
+        if (path === "/models/load") {
+          if (!model) return notFound(res);
+          if (model.value !== "unloaded") return error(res, 400, "model is already running");
+          model.lastUsed = Date.now();
+          startLoad(model);
+          return json(res, 200, { success: true });
+        }
+        if (!model) return error(res, 400, "model is not found");
+        if (model.value === "unloaded") return error(res, 400, "model is not running");
+        clearTimeout(model.timer);
+        setTimeout(() => (model.value = "unloaded"), 10);
+        return json(res, 200, { success: true });
+      }
+      if (req.method === "POST" && path === "/v1/chat/completions") return void chat(res, raw);
+      notFound(res);
+    });
+  };
+
+  const server: Server = createServer(
+    { key: options.pki.serverKey, cert: options.pki.serverCert, ca: options.pki.caPem, requestCert: true, rejectUnauthorized: true },
+    handler,
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  const restart = () => {
+    restarts++;
+    readPreset();
+  };
+  // Plain loopback control port for the test stand-ins (the fake `systemctl`).
+  const control = createHttpServer((req, res) => {
+    if (req.method === "POST" && req.url === "/restart") restart();
+    res.end("ok");
+  });
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+
+  return {
+    url: `https://localhost:${port}`,
+    ipUrl: `https://127.0.0.1:${port}`,
+    port,
+    mode,
+    requests,
+    models: () => models,
+    restarts: () => restarts,
+    controlPort: (control.address() as { port: number }).port,
+    /** What `systemctl --user restart llama-server.service` does: re-read the preset, nothing loaded. */
+    restart,
+    async close() {
+      for (const model of models) clearTimeout(model.timer);
+      server.closeAllConnections();
+      control.closeAllConnections();
+      await Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => control.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+export type FakeRouter = Awaited<ReturnType<typeof startFakeRouter>>;

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * Stand-in for `ssh` in tests (put first on PATH by tests/helpers/ai-server-setup.ts): it
+ * records its argv, then runs the remote command locally, the way sshd would: the words
+ * after the host are joined with spaces and given to `sh -c`, in $FAKE_SSH_HOME (also its
+ * HOME). It never opens a network connection.
+ */
+import { spawnSync } from "node:child_process";
+import { appendFileSync } from "node:fs";
+
+const argv = process.argv.slice(2);
+appendFileSync(process.env.FAKE_SSH_LOG!, `${JSON.stringify(argv)}\n`);
+
+const withValue = new Set(["-o", "-p", "-i", "-l", "-F", "-J", "-b", "-c", "-E", "-m"]);
+let index = 0;
+for (; index < argv.length; index++) {
+  const arg = argv[index]!;
+  if (arg === "--") {
+    index++;
+    break;
+  }
+  if (!arg.startsWith("-")) break;
+  if (withValue.has(arg)) index++;
+}
+const host = argv[index];
+const words = argv.slice(index + 1);
+if (!host || words.length === 0) {
+  process.stderr.write("fake ssh: no host or no remote command\n");
+  process.exit(255);
+}
+if (process.env.FAKE_SSH_DENY === "1") {
+  process.stderr.write(`${host}: Permission denied (publickey).\n`);
+  process.exit(255);
+}
+const home = process.env.FAKE_SSH_HOME!;
+const result = spawnSync("sh", ["-c", words.join(" ")], { cwd: home, env: { ...process.env, HOME: home }, stdio: "inherit" });
+process.exit(result.status ?? 255);
