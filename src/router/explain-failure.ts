@@ -22,10 +22,15 @@ export function explainTransportError(error: unknown, where: Where): string {
   const { codes, text } = codesOf(error);
   const has = (...wanted: string[]) => wanted.some((code) => codes.includes(code));
   const host = new URL(where.url).host;
+  const checkCert = `Check that it is signed by the CA the proxy trusts and not expired: openssl verify -CAfile <the proxy's CA> ${where.clientCert.value}; openssl x509 -noout -enddate -in ${where.clientCert.value}`;
   if (has("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED", "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") ||
-      /alert (bad certificate|unknown ca|certificate required|certificate expired)|alert number 4[2-9]|alert number 116/i.test(text) ||
-      (has("UND_ERR_SOCKET") && /other side closed/i.test(text))) {
-    return `ai-server: ${host} rejected the client certificate ${where.clientCert.value} (TLS handshake refused). Check that it is signed by the CA the proxy trusts and not expired: openssl verify -CAfile <the proxy's CA> ${where.clientCert.value}; openssl x509 -noout -enddate -in ${where.clientCert.value}`;
+      /alert (bad certificate|unknown ca|certificate required|certificate expired)|alert number (42|45|48|116)/i.test(text)) {
+    return `ai-server: ${host} rejected the client certificate ${where.clientCert.value} (TLS alert). ${checkCert}`;
+  }
+  // With TLS 1.3 a refused client certificate often shows only as a connection closed
+  // before any answer (undici: "other side closed"; Node: "socket hang up").
+  if (has("UND_ERR_SOCKET", "ECONNRESET", "EPIPE") || /other side closed|socket hang up/i.test(text)) {
+    return `ai-server: ${host} closed the connection before answering: it most likely refused the client certificate ${where.clientCert.value}. ${checkCert}`;
   }
   if (has("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED")) {
     return `ai-server: the server certificate of ${host} is not signed by the CA in ${where.ca.value} (${where.ca.source}). Copy the proxy's root CA there.`;
@@ -42,12 +47,10 @@ export function explainTransportError(error: unknown, where: Where): string {
   }
   if (has("ECONNREFUSED")) return `ai-server: nothing answers at ${where.url} (connection refused). Is the proxy running, and is the port right?`;
   if (has("ENOTFOUND", "EAI_AGAIN")) return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${where.url}).`;
-  if (has("ETIMEDOUT", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT") || /timeout|timed out/i.test(text)) {
+  if (has("ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT") || /timeout|timed out/i.test(text)) {
     return `ai-server: no answer from ${where.url} in time. Is the host reachable (VPN, firewall)?`;
   }
-  if (has("ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "EPROTO")) {
-    return `ai-server: the connection to ${where.url} was cut (${text}). If it happens at once, the proxy probably refused the client certificate ${where.clientCert.value}.`;
-  }
+  if (has("EPROTO")) return `ai-server: TLS with ${host} failed (${text}). Check AI_SERVER_URL and the certificate files.`;
   return `ai-server: request to ${where.url} failed: ${text || String(error)}`;
 }
 

@@ -79,7 +79,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     down: false,
     /** The next chat stream ends like B07 / B08 / an error event / a body without [DONE]. */
     cutNextStream: undefined as undefined | "proxy-error" | "data-error" | "no-done",
-    /** The next chat answers 500 `proxy error: Could not establish connection` (a dead worker still marked loaded). */
+    /** Chats answer 500 `proxy error: Could not establish connection` until an unload: a dead worker still marked loaded (B11 #4). */
     deadWorker: false,
     /** The next load fails: the worker exits with code 1. */
     failNextLoad: false,
@@ -187,7 +187,6 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     if (model.value === "unloaded") startLoad(model); // autoload
     if (!(await waitLoaded(model))) return error(res, 500, `model name=${model.id} failed to load`, "server_error");
     if (mode.deadWorker) {
-      mode.deadWorker = false;
       res.writeHead(500, { "Content-Type": "application/json; charset=utf-8" });
       return res.end("proxy error: Could not establish connection");
     }
@@ -272,6 +271,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
         }
         if (!model) return error(res, 400, "model is not found");
         if (model.value === "unloaded") return error(res, 400, "model is not running");
+        mode.deadWorker = false;
         clearTimeout(model.timer);
         setTimeout(() => (model.value = "unloaded"), 10);
         return json(res, 200, { success: true });

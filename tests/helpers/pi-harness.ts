@@ -22,6 +22,8 @@ export interface PiHarnessOptions {
   home?: string;
   /** Without a UI: ctx.hasUI false, dialogs impossible (print/json mode). */
   noUi?: boolean;
+  /** pi settings (settings.json), merged with the preselected model. */
+  settings?: Record<string, unknown>;
   /** Writes more files into the agent dir before pi starts. */
   setup?: (agentDir: string) => void;
   /** The AI_SERVER_* variables for this pi; every other AI_SERVER_* variable is removed. */
@@ -70,10 +72,12 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
     writeFileSync(join(agentDir, "models.json"), JSON.stringify({ providers: { llamafiles: block } }, null, 2));
   }
   options.setup?.(agentDir);
+  const settings: Record<string, unknown> = { ...options.settings };
   if (options.preselect) {
     const [provider, ...rest] = options.preselect.split("/");
-    writeFileSync(join(agentDir, "settings.json"), JSON.stringify({ defaultProvider: provider, defaultModel: rest.join("/") }));
+    Object.assign(settings, { defaultProvider: provider, defaultModel: rest.join("/") });
   }
+  if (Object.keys(settings).length > 0) writeFileSync(join(agentDir, "settings.json"), JSON.stringify(settings));
 
   const pi = await import("@earendil-works/pi-coding-agent");
   const cwd = home;
