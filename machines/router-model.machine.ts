@@ -36,6 +36,9 @@ export interface RouterModelContext {
 export const LOAD_TIMEOUT_MS = 300_000;
 export const UNLOAD_TIMEOUT_MS = 30_000;
 
+/** The text of whatever an effect actor rejected with. */
+const messageOf = (error: unknown) => String((error as { message?: unknown })?.message ?? error);
+
 const notProvided = (name: string) => () => {
   throw new Error(`router-model machine: actor "${name}" was not provided`);
 };
@@ -63,8 +66,8 @@ export const routerModelMachine = setup({
     "is loading": (_, state: RouterModelState) => state.value === "loading",
     "is unknown to the router": (_, state: RouterModelState) => state.value === "missing",
     "worker failed": (_, state: RouterModelState) => state.failed,
-    "was already running": (_, error: unknown) => /already loaded|already running/.test(String((error as Error)?.message ?? error)),
-    "was not running": (_, error: unknown) => /it is not loaded|not running/.test(String((error as Error)?.message ?? error)),
+    "was already running": (_, error: unknown) => /already loaded|already running/.test(messageOf(error)),
+    "was not running": (_, error: unknown) => /it is not loaded|not running/.test(messageOf(error)),
     "a next model is queued": ({ context }) => context.next !== undefined,
   },
   actions: {
@@ -134,7 +137,7 @@ export const routerModelMachine = setup({
         ],
         onError: {
           target: "idle",
-          actions: [{ type: "fail", params: ({ event }) => ({ message: String((event.error as Error)?.message ?? event.error) }) }, "announce the failure"],
+          actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
         },
       },
       on: {
@@ -175,7 +178,7 @@ export const routerModelMachine = setup({
               { guard: { type: "was already running", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "waiting" },
               {
                 target: "#routerModel.idle",
-                actions: [{ type: "fail", params: ({ event }) => ({ message: String((event.error as Error)?.message ?? event.error) }) }, "announce the failure"],
+                actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
               },
             ],
           },
@@ -209,7 +212,7 @@ export const routerModelMachine = setup({
             ],
             onError: {
               target: "#routerModel.idle",
-              actions: [{ type: "fail", params: ({ event }) => ({ message: String((event.error as Error)?.message ?? event.error) }) }, "announce the failure"],
+              actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
             },
           },
         },
@@ -257,7 +260,7 @@ export const routerModelMachine = setup({
               {
                 target: "#routerModel.idle",
                 actions: [
-                  { type: "fail", params: ({ event }) => ({ message: String((event.error as Error)?.message ?? event.error) }) },
+                  { type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) },
                   "announce the failure",
                 ],
               },
@@ -273,7 +276,7 @@ export const routerModelMachine = setup({
             onError: {
               target: "#routerModel.idle",
               actions: [
-                { type: "fail", params: ({ event }) => ({ message: String((event.error as Error)?.message ?? event.error) }) },
+                { type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) },
                 "announce the failure",
               ],
             },

@@ -58,7 +58,7 @@ export interface FailureContext {
   /** e.g. "load", "unload", "list models", "chat". */
   action: string;
   modelId?: string;
-  knownIds?: string[];
+  knownIds?: readonly string[];
 }
 
 /** The message of a router error body: JSON `{"error":{"message"}}`, or plain text like `proxy error: …`. */

@@ -1,7 +1,7 @@
 // The ai-server slash commands (issue #3 §5), in a real pi runtime against the loopback mTLS
 // router, with the stand-in ssh/systemctl running the "remote" side in a temp folder.
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, expect, test } from "vitest";
+import { afterEach, expect, test } from "vitest";
 import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, startPi, type PiHarness } from "../helpers/pi-harness.ts";
 

@@ -7,8 +7,8 @@
  * transition of the chart that no path exercised.
  */
 import { describe, expect, test } from "vitest";
-import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject, type AnyStateNode, type AnyTransitionDefinition } from "xstate";
-import { getStateNodes, TestModel } from "xstate/graph";
+import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject } from "xstate";
+import { TestModel } from "xstate/graph";
 import {
   KILL_GRACE_MS,
   localServerMachine,
@@ -18,6 +18,7 @@ import {
 } from "../../machines/local-server.machine.ts";
 import { describeStatus, type LocalServerSnapshot } from "../../src/local/local-supervisor.ts";
 import { footerText } from "../../src/ui/local-status-view.ts";
+import { acceptedEventTypes, coverageRecorder, serializeEvent } from "../helpers/model-testing.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
 const A = launchSpec("a", 8080);
@@ -50,8 +51,7 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
 /** Every event the active states accept, with concrete payloads and preconditions. */
 function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
   if (snapshot.status !== "active") return [];
-  const accepted = new Set<string>();
-  for (const node of snapshot._nodes as AnyStateNode[]) for (const type of node.transitions.keys()) accepted.add(type);
+  const accepted = acceptedEventTypes(snapshot);
   const events: AnyEventObject[] = [];
   const { context } = snapshot;
   for (const type of accepted) {
@@ -81,7 +81,6 @@ const essentials = (s: LocalServerSnapshot) => ({
   failure: s.context.failure?.modelId,
 });
 
-const serializeEvent = (event: AnyEventObject) => JSON.stringify(event, (key, value) => (key === "model" ? value.id : value));
 // TestModel types events as AnyEventObject; the chart's own event union is narrower.
 const testModel = new TestModel(localServerMachine as unknown as ActorLogic<LocalServerSnapshot, AnyEventObject, unknown>, {
   events: eventsFor,
@@ -95,15 +94,7 @@ const testModel = new TestModel(localServerMachine as unknown as ActorLogic<Loca
 
 const paths = testModel.getShortestPaths();
 
-/** A transition's name that is the same in the machine and in its `.provide()`d copy. */
-function transitionKey(t: AnyTransitionDefinition): string {
-  const siblings = t.eventType ? (t.source.transitions.get(t.eventType) ?? []) : (t.source.always ?? []);
-  const guard = t.guard ? ` [${typeof t.guard === "object" && "type" in t.guard ? t.guard.type : "inline guard"}]` : "";
-  const target = t.target?.map((n) => n.id).join(",") ?? "(no state change)";
-  return `${t.source.id} --${t.eventType || "always"}${guard}--> ${target} (#${siblings.indexOf(t) + 1})`;
-}
-const firedTransitions = new Set<string>();
-const visitedStates = new Set<string>(["localServer", "localServer.idle"]);
+const coverage = coverageRecorder("localServer", "idle");
 
 async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSnapshot }>) {
   const script = scriptedActors({ announcePid: false });
@@ -111,14 +102,7 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
   const notices: Array<{ type: string; message: string }> = [];
   const actor = createActor(localServerMachine.provide({ actors: script.actors }), {
     clock,
-    inspect: (event) => {
-      if (event.type === "@xstate.microstep") {
-        for (const transition of (event as unknown as { _transitions: AnyTransitionDefinition[] })._transitions) {
-          firedTransitions.add(transitionKey(transition));
-          for (const node of transition.target ?? []) for (let n: AnyStateNode | undefined = node; n; n = n.parent) visitedStates.add(n.id);
-        }
-      }
-    },
+    inspect: coverage.inspect,
   });
   actor.on("*", (notice) => notices.push(notice as { type: string; message: string }));
   actor.start();
@@ -170,11 +154,8 @@ describe("local-server statechart, paths generated from its graph", () => {
   }
 
   test("every state and every transition of the chart was exercised", () => {
-    const nodes = getStateNodes(localServerMachine.root);
-    const missingStates = nodes.map((n) => n.id).filter((id) => !visitedStates.has(id));
-    const allTransitions = nodes.flatMap((node) => [...[...node.transitions.values()].flat(), ...(node.always ?? [])]);
-    const missingTransitions = allTransitions.map(transitionKey).filter((key) => !firedTransitions.has(key));
+    const { missingStates, missingTransitions, transitionCount } = coverage.missing(localServerMachine);
     expect({ missingStates, missingTransitions }).toEqual({ missingStates: [], missingTransitions: [] });
-    expect(allTransitions.length).toBeGreaterThan(40);
+    expect(transitionCount).toBeGreaterThan(40);
   });
 });
