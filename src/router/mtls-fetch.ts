@@ -82,7 +82,8 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
  */
 export function guardEventStream(report: RequestReport, settings: Pick<AiServerSettings, "timeoutMs">, timeout?: AbortSignal): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
-  let pending = "";
+  // Only the last few characters of a chunk can begin a marker that ends in the next one.
+  let tail = "";
   let done = false;
   let failed = false;
   const fail = (controller: TransformStreamDefaultController<Uint8Array>, message: string) => {
@@ -90,12 +91,17 @@ export function guardEventStream(report: RequestReport, settings: Pick<AiServerS
     report.failure = message;
     controller.error(new Error(message));
   };
-  const inspect = (line: string, controller: TransformStreamDefaultController<Uint8Array>) => {
-    if (line.startsWith("data: [DONE]")) done = true;
-    else if (/^proxy error/i.test(line)) {
-      fail(controller, `ai-server: the router cut the answer off ("${line.trim()}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`);
-    } else if (line.startsWith("data: {\"error\"")) {
-      let detail = line.slice(6);
+  /** Scans text for the three markers; searching is far cheaper than splitting into lines. */
+  const inspect = (text: string, controller: TransformStreamDefaultController<Uint8Array>) => {
+    if (!done && text.includes("data: [DONE]")) done = true;
+    const proxy = text.search(/^proxy error[^\n]*/im);
+    if (proxy >= 0) {
+      const line = text.slice(proxy).split("\n")[0]!.trim();
+      return fail(controller, `ai-server: the router cut the answer off ("${line}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`);
+    }
+    const errorAt = text.indexOf('data: {"error"');
+    if (errorAt >= 0) {
+      let detail = text.slice(errorAt + 6).split("\n")[0]!;
       try {
         detail = (JSON.parse(detail) as { error: { message?: string } }).error.message ?? detail;
       } catch {
@@ -106,14 +112,17 @@ export function guardEventStream(report: RequestReport, settings: Pick<AiServerS
   };
   return new TransformStream({
     transform(chunk, controller) {
-      pending += decoder.decode(chunk, { stream: true });
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) if (!failed) inspect(line, controller);
+      if (failed) return;
+      const text = tail + decoder.decode(chunk, { stream: true });
+      // A marker is only judged once its line is complete.
+      const lastNewline = text.lastIndexOf("\n");
+      inspect(text.slice(0, lastNewline + 1), controller);
+      tail = text.slice(lastNewline + 1);
       if (!failed) controller.enqueue(chunk);
     },
     flush(controller) {
-      if (pending && !failed) inspect(pending, controller);
+      if (failed) return;
+      if (tail) inspect(`${tail}\n`, controller);
       if (failed) return;
       if (timeout?.aborted) return fail(controller, `ai-server: no complete answer within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`);
       if (!done) fail(controller, "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.");

@@ -34,6 +34,8 @@ export interface FakeRouterOptions {
   loadDelayMs?: number;
   /** GET /models?reload=1 re-reads the preset (newer llama.cpp); the b8942 router ignores it. */
   reloadSupported?: boolean;
+  /** Plain HTTP, no proxy in front (only bench/ai-server-stream.ts uses it, as the baseline). */
+  plainHttp?: boolean;
 }
 
 export interface RecordedRequest {
@@ -240,7 +242,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
         body: raw,
       });
       // Caddy enforces SNI = Host when client auth is on: by IP there is no SNI (C01: 421).
-      if (!(socket as TLSSocket & { servername?: string | false }).servername) {
+      if (!options.plainHttp && !(socket as TLSSocket & { servername?: string | false }).servername) {
         res.writeHead(421, { "Content-Length": 0, Server: "Caddy" });
         return res.end();
       }
@@ -281,10 +283,9 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     });
   };
 
-  const server: Server = createServer(
-    { key: options.pki.serverKey, cert: options.pki.serverCert, ca: options.pki.caPem, requestCert: true, rejectUnauthorized: true },
-    handler,
-  );
+  const server: Server = options.plainHttp
+    ? (createHttpServer(handler) as unknown as Server)
+    : createServer({ key: options.pki.serverKey, cert: options.pki.serverCert, ca: options.pki.caPem, requestCert: true, rejectUnauthorized: true }, handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   const restart = () => {
@@ -299,7 +300,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
   await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 
   return {
-    url: `https://localhost:${port}`,
+    url: `${options.plainHttp ? "http" : "https"}://localhost:${port}`,
     ipUrl: `https://127.0.0.1:${port}`,
     port,
     mode,

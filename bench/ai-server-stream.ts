@@ -1,0 +1,162 @@
+/**
+ * `npm run bench:ai-server`: streaming figures for the ai-server provider (issue #3 §7).
+ *
+ * The same stand-in router (tests/helpers/fake-router.ts) streams N tokens to:
+ *   (a) pi's built-in openai-completions over plain HTTP (no proxy, no TLS)
+ *   (b) this provider over mTLS (pi-ai streaming + the guarded mTLS fetch)
+ *   (c) a raw undici fetch over mTLS (the floor for (b))
+ * The peer runs in its own process (bench/stream-peer.ts). Medians of RUNS runs: time to first
+ * token and tokens/s, with ratios. Also pi's start-up
+ * (`pi --list-models`) with the router unreachable (connection refused, and a black hole
+ * that never finishes the TLS handshake) against no AI_SERVER_URL. Loopback only.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { Api, Model } from "@earendil-works/pi-ai";
+import { loadAiServerSettings } from "../src/config/ai-server-config.ts";
+import { aiServerProviderConfig } from "../src/providers/ai-server-provider.ts";
+import { createMtlsFetchFactory } from "../src/router/mtls-fetch.ts";
+import { loadTlsMaterial } from "../src/tls/client-certificates.ts";
+import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
+import { makeHome } from "../tests/helpers/pi-harness.ts";
+import { freePort } from "../tests/helpers/processes.ts";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 20000);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const peer = spawn(process.execPath, [join(REPO_ROOT, "bench/stream-peer.ts"), String(TOKENS)], { stdio: ["pipe", "pipe", "inherit"] });
+const peerInfo = JSON.parse(await new Promise<string>((resolve) => peer.stdout.once("data", (data) => resolve(String(data))))) as {
+  tlsUrl: string;
+  plainUrl: string;
+  client: { ca: string; cert: string; key: string };
+};
+const plain = { url: peerInfo.plainUrl };
+const router = { url: peerInfo.tlsUrl };
+const env = {
+  AI_SERVER_URL: peerInfo.tlsUrl,
+  AI_SERVER_CA: peerInfo.client.ca,
+  AI_SERVER_CLIENT_CERT: peerInfo.client.cert,
+  AI_SERVER_CLIENT_KEY: peerInfo.client.key,
+  AI_SERVER_TIMEOUT_MS: "60000",
+};
+
+const { settings } = loadAiServerSettings({ env, agentDir: makeHome() });
+const { material } = loadTlsMaterial(settings!);
+const fetches = createMtlsFetchFactory(settings!, material!);
+const { streamSimple } = await import("@earendil-works/pi-ai/compat");
+const context = { messages: [{ role: "user" as const, content: "stream please", timestamp: Date.now() }] } as unknown as Parameters<typeof streamSimple>[1];
+const compat = { supportsStore: false, supportsDeveloperRole: false, supportsUsageInStreaming: true, maxTokensField: "max_tokens" };
+const modelFor = (baseUrl: string, provider: string) =>
+  ({ id: "tiny-a", name: "tiny-a", api: "openai-completions", provider, baseUrl, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 4096, maxTokens: 4096, compat }) as unknown as Model<Api>;
+
+/** Times a pi-ai event stream: first text delta, and deltas per second after it. */
+async function timeStream(start: () => AsyncIterable<{ type: string }>) {
+  const t0 = performance.now();
+  let first = 0;
+  let deltas = 0;
+  for await (const event of start()) {
+    if (event.type === "text_delta") {
+      deltas++;
+      if (!first) first = performance.now();
+    }
+    if (event.type === "error") throw new Error(JSON.stringify(event));
+  }
+  const end = performance.now();
+  if (deltas !== TOKENS) throw new Error(`expected ${TOKENS} deltas, got ${deltas}`);
+  return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000) };
+}
+
+const provider = aiServerProviderConfig(settings!, [], { ensureReady: async () => {}, fetchFor: (report) => fetches.forRequest(report) });
+const variants = {
+  "(a) pi built-in, plain HTTP": () => timeStream(() => streamSimple(modelFor(`${plain.url}/v1`, "plain"), context, { apiKey: "x" })),
+  "(b) ai-server provider, mTLS": () => timeStream(() => provider.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, { apiKey: "ai-server-mtls" })),
+  "(c) raw undici fetch, mTLS": async () => {
+    const { Agent, fetch } = await import("undici");
+    const dispatcher = new Agent({ connect: { ca: material!.ca, cert: material!.cert, key: material!.key } });
+    const t0 = performance.now();
+    const response = await fetch(`${router.url}/v1/chat/completions`, {
+      method: "POST",
+      dispatcher,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny-a", stream: true, messages: [{ role: "user", content: "stream please" }] }),
+    });
+    let first = 0;
+    let deltas = 0;
+    let pending = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) {
+      pending += decoder.decode(chunk, { stream: true });
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('"content":"tok')) {
+          deltas++;
+          if (!first) first = performance.now();
+        }
+      }
+    }
+    const end = performance.now();
+    await dispatcher.close();
+    return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000) };
+  },
+};
+
+const results: Record<string, { ttft: number[]; rate: number[] }> = {};
+for (const name of Object.keys(variants)) results[name] = { ttft: [], rate: [] };
+for (const run of Array.from({ length: RUNS + 1 }, (_, i) => i)) {
+  for (const [name, measure] of Object.entries(variants)) {
+    const { ttft, rate } = await measure();
+    if (run === 0) continue; // warm-up
+    results[name]!.ttft.push(ttft);
+    results[name]!.rate.push(rate);
+  }
+}
+await fetches.close();
+
+// Start-up with the router unreachable.
+const home = makeHome();
+const agentDir = join(home, ".pi/agent");
+writeFileSync(join(agentDir, "models.json"), "{}");
+const closedPort = await freePort();
+const blackHole = createServer(() => {}).listen(0, "127.0.0.1"); // accepts, never speaks TLS
+await new Promise((resolve) => blackHole.once("listening", resolve));
+const blackHolePort = (blackHole.address() as { port: number }).port;
+const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+const startup = (aiServer: Record<string, string>) => {
+  const env: Record<string, string | undefined> = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: agentDir, PI_OFFLINE: "1" };
+  for (const name of Object.keys(env)) if (name.startsWith("AI_SERVER_")) delete env[name];
+  Object.assign(env, aiServer);
+  const t0 = performance.now();
+  execFileSync(process.execPath, [cli, "-ne", "-e", REPO_ROOT, "--list-models"], { env, stdio: "ignore" });
+  return performance.now() - t0;
+};
+const { AI_SERVER_URL: _url, ...withoutUrl } = env;
+const startupRuns = { none: [] as number[], refused: [] as number[], blackHole: [] as number[] };
+for (let run = 0; run < RUNS; run++) {
+  startupRuns.none.push(startup(withoutUrl));
+  startupRuns.refused.push(startup({ ...env, AI_SERVER_URL: `https://localhost:${closedPort}` }));
+  startupRuns.blackHole.push(startup({ ...env, AI_SERVER_URL: `https://localhost:${blackHolePort}` }));
+}
+blackHole.close();
+peer.stdin.end();
+
+const a = results["(a) pi built-in, plain HTTP"]!;
+const b = results["(b) ai-server provider, mTLS"]!;
+console.log(`\nbench/ai-server-stream: ${TOKENS} tokens per answer, medians of ${RUNS} runs (after a warm-up), Node ${process.version}\n`);
+console.log("| variant | TTFT | tokens/s |\n|---|---|---|");
+for (const [name, r] of Object.entries(results)) console.log(`| ${name} | ${median(r.ttft).toFixed(1)} ms | ${median(r.rate).toFixed(0)} |`);
+console.log(`\n| ratio | value | target |\n|---|---|---|`);
+console.log(`| throughput (b)/(a) | ${(median(b.rate) / median(a.rate)).toFixed(3)} | ≥ 0.95 |`);
+console.log(`| TTFT overhead (b)−(a) | ${(median(b.ttft) - median(a.ttft)).toFixed(1)} ms | ≤ 10 ms |`);
+console.log(`| throughput (b)/(c) | ${(median(b.rate) / median(results["(c) raw undici fetch, mTLS"]!.rate)).toFixed(3)} | |`);
+console.log(`\n| pi start-up (--list-models) | median | added vs no AI_SERVER_URL | target |\n|---|---|---|---|`);
+console.log(`| no AI_SERVER_URL | ${median(startupRuns.none).toFixed(0)} ms | | |`);
+console.log(`| router refused (closed port) | ${median(startupRuns.refused).toFixed(0)} ms | ${(median(startupRuns.refused) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`);
+console.log(`| router black hole (no TLS answer) | ${median(startupRuns.blackHole).toFixed(0)} ms | ${(median(startupRuns.blackHole) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`);
