@@ -37,6 +37,9 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
         // The apiKey "ai-server-mtls" is a registry placeholder: authentication is the certificate.
         headers.delete("authorization");
         const timeout = AbortSignal.timeout(settings.timeoutMs);
+        timeout.addEventListener("abort", () => {
+          report.failure ??= `ai-server: no complete answer within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`;
+        });
         const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         let response: Response;
         try {

@@ -87,6 +87,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     failNextLoad: false,
     reloadSupported: options.reloadSupported ?? false,
     tokens: 8,
+    /** Pause between streamed tokens (ms): a slow model. */
+    tokenDelayMs: 0,
   };
   let restarts = 0;
 
@@ -213,6 +215,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     const cut = mode.cutNextStream;
     mode.cutNextStream = undefined;
     for (let i = 0; i < mode.tokens; i++) {
+      if (mode.tokenDelayMs) await new Promise((r) => setTimeout(r, mode.tokenDelayMs));
+      if (res.destroyed) return;
       chunk([{ finish_reason: null, index: 0, delta: { content: `tok${i} ` } }]);
       if (cut && i === 2) {
         if (cut === "proxy-error") return res.end("proxy error: Failed to read connection");

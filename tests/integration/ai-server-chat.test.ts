@@ -73,3 +73,12 @@ test("loading another model evicts the first: the machine follows the router, no
   expect(byId).toMatchObject({ "tiny-a": "unloaded", "tiny-b": "loaded" });
   await waitFor(() => pi.ui.statuses("ai-server").at(-1) === "tiny-b loaded", "the footer to follow");
 });
+
+test("AI_SERVER_TIMEOUT_MS bounds a whole request, and the message names it", async () => {
+  await cleanupAll();
+  pi = await startPi({ aiServerEnv: { ...testbed.env, AI_SERVER_TIMEOUT_MS: "400" }, settings: { retry: { enabled: false } } });
+  await pi.select("ai-server/tiny-a");
+  await pi.prompt("warm up");
+  testbed.router.mode.tokenDelayMs = 150;
+  expect((await pi.prompt("slow answer")).error).toBe("ai-server: no complete answer within AI_SERVER_TIMEOUT_MS=400 ms.");
+});
