@@ -13,10 +13,12 @@ import {
   missingFieldsWarning,
   type EnsureReady,
 } from "../providers/llamafiles-provider.ts";
+import type { ActivitySource } from "../ui/working-indicator.ts";
 import type { LocalSupervisor } from "./local-supervisor.ts";
 import { serverLogPath } from "./paths.ts";
 
-export function setUpLlamafiles(pi: ExtensionAPI): void {
+/** Returns what the local supervisor is doing, for the working indicator. */
+export function setUpLlamafiles(pi: ExtensionAPI): ActivitySource {
   const { config, warnings } = loadLlamafilesConfig({
     modelsPath: join(getAgentDir(), "models.json"),
     cwd: process.cwd(),
@@ -40,7 +42,7 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
   pi.on("session_shutdown", () => {
     ui = undefined;
   });
-  if (!config) return;
+  if (!config) return () => undefined;
 
   // The statechart and its effects load on first use, so pi's start-up does not pay for
   // them unless a local model is in use (bench/local-lifecycle.ts measures start-up).
@@ -64,8 +66,11 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
     ));
 
   const byId = new Map(config.models.map((model) => [model.id, model]));
+  /** The last model asked for, so the working indicator can tell before the supervisor loads. */
+  let requested: (typeof config.models)[number] | undefined;
   const select = (modelId: string) => {
     const model = byId.get(modelId);
+    requested = model;
     if (model) return void supervisor().then(({ supervisor }) => supervisor.select(model));
     ui?.ui.notify(
       `llamafiles: no usable model "${modelId}" in providers.llamafiles of ~/.pi/agent/models.json (missing, or skipped: see the start-up warning).`,
@@ -91,7 +96,10 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
   pi.on("model_select", (event) => {
     if (event.model.provider === LLAMAFILES_PROVIDER) select(event.model.id);
     // Nothing loaded means nothing was ever started: nothing to stop.
-    else if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
+    else {
+      requested = undefined;
+      if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
+    }
   });
   pi.on("session_shutdown", async (event) => {
     if (!loading) return;
@@ -100,4 +108,13 @@ export function setUpLlamafiles(pi: ExtensionAPI): void {
     else supervisor.detach();
     dispose();
   });
+
+  return () => {
+    if (!loaded) return requested ? `waiting for ${requested.name} to start on port ${requested.port}` : undefined;
+    const status = loaded.supervisor.status();
+    if (!status.model) return undefined;
+    if (status.phase === "starting") return `waiting for ${status.model.name} to start on port ${status.model.port}`;
+    if (status.phase === "stopping") return `stopping ${status.model.name}`;
+    return undefined;
+  };
 }

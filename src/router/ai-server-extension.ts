@@ -10,6 +10,7 @@ import { aiServerProviderConfig, discoveredModels, fallbackModels } from "../pro
 import { loadTlsMaterial, type TlsMaterial } from "../tls/client-certificates.ts";
 import { createMtlsFetchFactory } from "./mtls-fetch.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import type { ActivitySource } from "../ui/working-indicator.ts";
 import type { RouterSupervisor } from "./router-supervisor.ts";
 
 /** pi's start must never wait long for an unreachable router (issue: ~3 s at most). */
@@ -25,7 +26,8 @@ export interface AiServerRuntime {
   supervisor(): Promise<RouterSupervisor>;
 }
 
-export async function setUpAiServer(pi: ExtensionAPI): Promise<void> {
+/** Returns what the router-model supervisor is doing, for the working indicator. */
+export async function setUpAiServer(pi: ExtensionAPI): Promise<ActivitySource> {
   const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir: getAgentDir() });
   let ui: { ui: ExtensionUIContext; hasUI: boolean } | undefined;
   const messages = [...errors.map((text) => ({ text, level: "error" as const })), ...warnings.map((text) => ({ text, level: "warning" as const }))];
@@ -42,11 +44,12 @@ export async function setUpAiServer(pi: ExtensionAPI): Promise<void> {
   pi.on("session_shutdown", () => {
     ui = undefined;
   });
-  if (!settings) return;
+  const idle: ActivitySource = () => undefined;
+  if (!settings) return idle;
 
   const tls = loadTlsMaterial(settings);
   messages.push(...tls.errors.map((text) => ({ text, level: "error" as const })), ...tls.warnings.map((text) => ({ text, level: "warning" as const })));
-  if (!tls.material) return;
+  if (!tls.material) return idle;
   const material: TlsMaterial = tls.material;
 
   const api = createRouterApi(settings, material);
@@ -101,13 +104,22 @@ export async function setUpAiServer(pi: ExtensionAPI): Promise<void> {
 
   registerAiServerCommands(pi, runtime);
 
+  /** The last model asked for, so the working indicator can tell before the supervisor loads. */
+  let requested: string | undefined;
+  const select = (modelId: string) => {
+    requested = modelId;
+    void supervisor().then(({ supervisor }) => supervisor.select(modelId));
+  };
   pi.on("session_start", (_event, ctx) => {
     loaded?.redraw();
-    if (ctx.model?.provider === AI_SERVER_PROVIDER) void supervisor().then(({ supervisor }) => supervisor.select(ctx.model!.id));
+    if (ctx.model?.provider === AI_SERVER_PROVIDER) select(ctx.model.id);
   });
   pi.on("model_select", (event) => {
-    if (event.model.provider === AI_SERVER_PROVIDER) void supervisor().then(({ supervisor }) => supervisor.select(event.model.id));
-    else if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
+    if (event.model.provider === AI_SERVER_PROVIDER) select(event.model.id);
+    else {
+      requested = undefined;
+      if (loading) void loading.then(({ supervisor }) => supervisor.deselect());
+    }
   });
   pi.on("session_shutdown", async () => {
     // The router owns its workers: quitting pi unloads nothing (another client may use the model).
@@ -118,4 +130,12 @@ export async function setUpAiServer(pi: ExtensionAPI): Promise<void> {
     }
     await fetches.close();
   });
+
+  return () => {
+    if (!loaded) return requested ? `checking ${requested} on the router` : undefined;
+    const status = loaded.supervisor.status();
+    if (status.phase === "starting") return `loading ${status.modelId} on the router`;
+    if (status.phase === "stopping") return `unloading ${status.modelId} on the router`;
+    return undefined;
+  };
 }

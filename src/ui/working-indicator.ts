@@ -1,0 +1,54 @@
+/**
+ * pi's working indicator as one line, `⚙ <phrase> · <elapsed>` (the ai-server seed's
+ * dark-mechanicus-indicator fix): pi's "Working..." message is cleared on session_start and on
+ * every turn_start, and the phrase says what pi is really waiting for. Elapsed time counts
+ * from the start of the turn. Modes without a UI get nothing.
+ */
+import type { ExtensionAPI, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
+
+/** What a provider half of the extension is doing now, in a few words, or undefined. */
+export type ActivitySource = () => string | undefined;
+
+export function formatElapsed(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, "0")}s`;
+}
+
+export function indicatorFrame(phrase: string, elapsedMs: number): string {
+  return `⚙ ${phrase} · ${formatElapsed(elapsedMs)}`;
+}
+
+export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly ActivitySource[]): void {
+  let ui: ExtensionUIContext | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let turnStartedAt = 0;
+  const phrase = () => activities.map((activity) => activity()).find(Boolean) ?? "generating";
+  const draw = () => ui?.setWorkingIndicator({ frames: [indicatorFrame(phrase(), Date.now() - turnStartedAt)], intervalMs: 1_000 });
+  const stop = () => {
+    clearInterval(ticker);
+    ticker = undefined;
+  };
+
+  pi.on("session_start", (_event, ctx) => {
+    stop();
+    ui = ctx.hasUI ? ctx.ui : undefined;
+    // pi resets the working message on every session change: clear its "Working..." again.
+    ui?.setWorkingMessage("");
+  });
+  pi.on("turn_start", (event, ctx) => {
+    if (!ctx.hasUI) return;
+    ui = ctx.ui;
+    ui.setWorkingMessage("");
+    turnStartedAt = event.timestamp ?? Date.now();
+    stop();
+    draw();
+    ticker = setInterval(draw, 1_000);
+    ticker.unref();
+  });
+  pi.on("turn_end", stop);
+  pi.on("agent_end", stop);
+  pi.on("session_shutdown", () => {
+    stop();
+    ui = undefined;
+  });
+}

@@ -1,0 +1,50 @@
+// The working indicator (issue #4 §2) through the recording UI in a real pi runtime:
+// setWorkingMessage("") on session_start and on every turn_start; frames read
+// `⚙ <phrase> · <elapsed>` and say what pi waits for.
+import { afterEach, expect, test } from "vitest";
+import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, startPi, type PiHarness } from "../helpers/pi-harness.ts";
+import { freePort } from "../helpers/processes.ts";
+
+let testbed: AiServerTestbed | undefined;
+afterEach(async () => {
+  await cleanupAll();
+  await testbed?.close();
+  testbed = undefined;
+});
+
+const calls = (pi: PiHarness, method: string) => pi.ui.calls.filter((c) => c.method === method).map((c) => c.args);
+const frames = (pi: PiHarness) => calls(pi, "setWorkingIndicator").map((args) => (args[0] as { frames: string[] }).frames);
+
+test("session_start and each turn_start clear pi's 'Working...' message", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "m", name: "M", port })] });
+  expect(calls(pi, "setWorkingMessage")).toEqual([[""]]);
+  await pi.select("llamafiles/m");
+  await pi.prompt("one");
+  await pi.prompt("two");
+  expect(calls(pi, "setWorkingMessage")).toEqual([[""], [""], [""]]);
+  await pi.runtime.newSession();
+  expect(calls(pi, "setWorkingMessage")).toHaveLength(4);
+});
+
+test("while a local server starts, the indicator says so, with the seconds since the turn began", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "2200"] })] });
+  await pi.select("llamafiles/slow");
+  await pi.prompt("hi");
+  const seen = frames(pi);
+  expect(seen[0]).toEqual([`⚙ waiting for Slow to start on port ${port} · 0s`]);
+  expect(seen).toContainEqual([`⚙ waiting for Slow to start on port ${port} · 1s`]);
+  for (const [frame] of seen) expect(frame).toMatch(/^⚙ [a-z].* · \d+s$/);
+});
+
+test("while the router loads the model, the indicator says so", async () => {
+  testbed = await startAiServerTestbed({ loadDelayMs: 1_300 });
+  const pi = await startPi({ aiServerEnv: testbed.env });
+  await pi.select("ai-server/tiny-a");
+  await pi.prompt("hi");
+  expect(frames(pi)[0]![0]).toMatch(/^⚙ (checking|loading) tiny-a on the router · 0s$/);
+  expect(frames(pi)).toContainEqual(["⚙ loading tiny-a on the router · 1s"]);
+});
