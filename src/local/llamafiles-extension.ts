@@ -14,6 +14,7 @@ import {
   type EnsureReady,
 } from "../providers/llamafiles-provider.ts";
 import type { ActivitySource } from "../ui/working-indicator.ts";
+import { inspectionFromEnv } from "../inspect/inspection.ts";
 import type { LocalSupervisor } from "./local-supervisor.ts";
 import { serverLogPath } from "./paths.ts";
 
@@ -49,9 +50,10 @@ export function setUpLlamafiles(pi: ExtensionAPI): ActivitySource {
   let loaded: { supervisor: LocalSupervisor; redraw(): void; dispose(): void } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
   const supervisor = () =>
-    (loading ??= Promise.all([import("./local-supervisor.ts"), import("../ui/local-status-view.ts")]).then(
-      ([{ createLocalSupervisor }, { bindLocalStatusView }]) => {
+    (loading ??= Promise.all([import("./local-supervisor.ts"), import("../ui/local-status-view.ts"), inspectionFromEnv()]).then(
+      ([{ createLocalSupervisor }, { bindLocalStatusView }, inspection]) => {
         const created = createLocalSupervisor({
+          inspect: inspection?.inspect,
           askAboutForeignServer: async (model, advertised) => {
             if (!ui?.hasUI) return false;
             return ui.ui.confirm(
@@ -61,7 +63,11 @@ export function setUpLlamafiles(pi: ExtensionAPI): ActivitySource {
           },
         });
         const view = bindLocalStatusView(created, () => ui?.ui);
-        return (loaded = { supervisor: created, redraw: view.redraw, dispose: view.dispose });
+        const dispose = () => {
+          view.dispose();
+          inspection?.close();
+        };
+        return (loaded = { supervisor: created, redraw: view.redraw, dispose });
       },
     ));
 

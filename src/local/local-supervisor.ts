@@ -3,7 +3,7 @@
  * never touch XState. One supervisor per extension instance (pi re-runs the factory on
  * /new, /resume, /fork and re-evaluates the module on /reload).
  */
-import { createActor, type SnapshotFrom } from "xstate";
+import { createActor, type InspectionEvent, type Observer, type SnapshotFrom } from "xstate";
 import { localServerMachine, type LaunchSpec, type Notice } from "../../machines/local-server.machine.ts";
 import { defaultEffectsOptions, localServerActors, type LocalServerEffectsOptions } from "./local-server-actors.ts";
 
@@ -34,13 +34,15 @@ export function describeStatus(snapshot: LocalServerSnapshot): LocalServerStatus
 
 export interface LocalSupervisorOptions extends Partial<Omit<LocalServerEffectsOptions, "askAboutForeignServer">> {
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
+  /** Statechart inspection (src/inspect/inspection.ts), when PI_LLAMA_INSPECT is set. */
+  inspect?: Observer<InspectionEvent>;
 }
 
 export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const machine = localServerMachine.provide({
     actors: localServerActors({ ...defaultEffectsOptions, ...options }),
   });
-  const actor = createActor(machine);
+  const actor = createActor(machine, { inspect: options.inspect });
   actor.start();
 
   const ended = () => actor.getSnapshot().status !== "active";

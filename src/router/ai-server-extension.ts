@@ -10,6 +10,7 @@ import { aiServerProviderConfig, discoveredModels, fallbackModels } from "../pro
 import { loadTlsMaterial, type TlsMaterial } from "../tls/client-certificates.ts";
 import { createMtlsFetchFactory } from "./mtls-fetch.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import { inspectionFromEnv } from "../inspect/inspection.ts";
 import type { ActivitySource } from "../ui/working-indicator.ts";
 import type { RouterSupervisor } from "./router-supervisor.ts";
 
@@ -60,11 +61,15 @@ export async function setUpAiServer(pi: ExtensionAPI): Promise<ActivitySource> {
   let loading: Promise<{ supervisor: RouterSupervisor; redraw(): void; dispose(): void }> | undefined;
   let loaded: Awaited<NonNullable<typeof loading>> | undefined;
   const supervisor = () =>
-    (loading ??= Promise.all([import("./router-supervisor.ts"), import("../ui/router-status-view.ts")]).then(
-      ([{ createRouterSupervisor }, { bindRouterStatusView }]) => {
-        const created = createRouterSupervisor({ api });
+    (loading ??= Promise.all([import("./router-supervisor.ts"), import("../ui/router-status-view.ts"), inspectionFromEnv()]).then(
+      ([{ createRouterSupervisor }, { bindRouterStatusView }, inspection]) => {
+        const created = createRouterSupervisor({ api, inspect: inspection?.inspect });
         const view = bindRouterStatusView(created, () => ui?.ui);
-        return (loaded = { supervisor: created, redraw: view.redraw, dispose: view.dispose });
+        const dispose = () => {
+          view.dispose();
+          inspection?.close();
+        };
+        return (loaded = { supervisor: created, redraw: view.redraw, dispose });
       },
     ));
 

@@ -3,7 +3,7 @@
  * verbs for the pi glue (select, unload, ensureReady, status), so hooks and commands never
  * touch XState.
  */
-import { createActor, fromPromise, type SnapshotFrom } from "xstate";
+import { createActor, fromPromise, type InspectionEvent, type Observer, type SnapshotFrom } from "xstate";
 import { routerModelMachine, type RouterModelState, type RouterNotice } from "../../machines/router-model.machine.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
@@ -65,8 +65,8 @@ export function routerActors(api: RouterApi, pollMs: number) {
   };
 }
 
-export function createRouterSupervisor(options: { api: RouterApi; pollMs?: number }) {
-  const actor = createActor(routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? 500) }));
+export function createRouterSupervisor(options: { api: RouterApi; pollMs?: number; inspect?: Observer<InspectionEvent> }) {
+  const actor = createActor(routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? 500) }), { inspect: options.inspect });
   actor.start();
   const active = () => actor.getSnapshot().status === "active";
   const send = (event: Parameters<typeof actor.send>[0]) => {
