@@ -54,13 +54,16 @@ async function expectHighlighted(state: string, leaf: string) {
   await expect.poll(() => activeState().getAttribute("data-active-state"), { timeout: 15_000 }).toBe(state);
   // The chart itself marks the state: mermaid gives the node the "active" class.
   await expect
-    .poll(() => page.locator('section[data-actor="localServer"] .diagram g.active').first().textContent(), { timeout: 5_000 })
+    .poll(() => page.locator('section[data-actor="localServer"] .diagram g.active').first().textContent(), { timeout: 10_000 })
     .toBe(leaf);
 }
 
 test.skipIf(chromiumMissing && !process.env.CI)("the highlighted state follows select → starting → ready → stopping", async () => {
   const port = await freePort();
-  const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "1500", "--ignore-sigterm"] });
+  // Slow enough states (a 4 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
+  // each one even on a loaded machine.
+  const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "4000", "--ignore-sigterm"] });
+  await expectHighlighted("idle", "idle");
   supervisor.select({
     id: "demo",
     name: "Demo",

@@ -1,6 +1,7 @@
 // Spec §11.5 (refined by §5.6.2/§6.2.1: no prompt on quit): quitting while B runs prints
 // the two stderr lines and leaves no process behind; a server that ignores SIGTERM is
 // killed after 5 s and the last line says so; quitting while B is still starting stops it too.
+import { readFileSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
 import { FAKE_SERVER, fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
@@ -67,7 +68,8 @@ test("a wrapper (sh) cannot orphan the real server: the whole process group is s
   // The node process itself (sh's command line quotes the path, so it does not match).
   const server = `${process.execPath} ${FAKE_SERVER}`;
   const servers = findProcesses(server, String(port));
-  expect(servers).toHaveLength(1);
+  const describe = (pids: number[]) => pids.map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")}`).join("\n");
+  expect(servers, describe(servers)).toHaveLength(1);
 
   await pi.quit();
 
