@@ -19,17 +19,13 @@ import { loadAiServerSettings } from "../src/config/ai-server-config.ts";
 import { aiServerProviderConfig } from "../src/providers/ai-server-provider.ts";
 import { createMtlsFetchFactory } from "../src/router/mtls-fetch.ts";
 import { loadTlsMaterial } from "../src/tls/client-certificates.ts";
+import { median } from "./stats.ts";
 import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
 import { makeHome } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 20000);
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const peer = spawn(process.execPath, [join(REPO_ROOT, "bench/stream-peer.ts"), String(TOKENS)], { stdio: ["pipe", "pipe", "inherit"] });
 const peerInfo = JSON.parse(await new Promise<string>((resolve) => peer.stdout.once("data", (data) => resolve(String(data))))) as {

@@ -13,17 +13,13 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fakeModelEntry, REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
+import { median } from "./stats.ts";
 import { cleanupAll, makeHome, startPi, type PiHarness } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const D = Number(process.env.BENCH_BOOT_MS ?? 1000);
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function until(pi: PiHarness, message: string): Promise<number> {
   for (;;) {

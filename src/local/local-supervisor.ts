@@ -5,6 +5,7 @@
  */
 import { createActor, type InspectionEvent, type Observer, type SnapshotFrom } from "xstate";
 import { localServerMachine, type LaunchSpec, type Notice } from "../../machines/local-server.machine.ts";
+import { settleOnSnapshot, type Verdict } from "../statecharts/settle-on-snapshot.ts";
 import { defaultEffectsOptions, localServerActors, type LocalServerEffectsOptions } from "./local-server-actors.ts";
 
 export type LocalServerSnapshot = SnapshotFrom<typeof localServerMachine>;
@@ -95,53 +96,29 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
         if (failure?.modelId === model.id) return Promise.reject(new Error(failure.message));
         send({ type: "SELECT", model });
       }
-      return new Promise<void>((resolve, reject) => {
-        let unsubscribe = () => {};
-        const settle = (error?: Error) => {
-          unsubscribe();
-          signal?.removeEventListener("abort", onAbort);
-          if (error) reject(error);
-          else resolve();
-        };
-        const onAbort = () => settle(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
-        const check = (snapshot: LocalServerSnapshot) => {
+      return settleOnSnapshot(
+        actor,
+        (snapshot): Verdict => {
           const status = describeStatus(snapshot);
           const { target, next, failure } = snapshot.context;
-          if (status.phase === "ready" && target?.id === model.id) return settle();
-          if (status.phase === "starting" && target?.id === model.id) return;
-          if (status.phase === "stopping" && next?.id === model.id) return;
-          if (failure?.modelId === model.id) return settle(new Error(failure.message));
-          if (snapshot.status !== "active") return settle(new Error(`llamafiles: pi is shutting down; ${model.name} will not start.`));
-          settle(
-            new Error(
-              target
-                ? `llamafiles: ${model.name} is not the selected local model (${target.name} is). Select ${model.name} with /model.`
-                : `llamafiles: ${model.name} is not running. Select it with /model.`,
-            ),
+          if (status.phase === "ready" && target?.id === model.id) return "done";
+          if (status.phase === "starting" && target?.id === model.id) return "wait";
+          if (status.phase === "stopping" && next?.id === model.id) return "wait";
+          if (failure?.modelId === model.id) return new Error(failure.message);
+          if (snapshot.status !== "active") return new Error(`llamafiles: pi is shutting down; ${model.name} will not start.`);
+          return new Error(
+            target
+              ? `llamafiles: ${model.name} is not the selected local model (${target.name} is). Select ${model.name} with /model.`
+              : `llamafiles: ${model.name} is not running. Select it with /model.`,
           );
-        };
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        const sub = actor.subscribe(check);
-        unsubscribe = () => sub.unsubscribe();
-        check(actor.getSnapshot());
-      });
+        },
+        signal,
+      );
     },
   };
 
   function waitForEnd(): Promise<void> {
-    return new Promise((resolve) => {
-      if (ended()) return resolve();
-      const sub = actor.subscribe({
-        next: (snapshot) => {
-          if (snapshot.status !== "active") {
-            sub.unsubscribe();
-            resolve();
-          }
-        },
-        complete: () => resolve(),
-      });
-    });
+    return settleOnSnapshot(actor, (snapshot) => (snapshot.status !== "active" ? "done" : "wait"));
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { createActor, fromPromise, type InspectionEvent, type Observer, type SnapshotFrom } from "xstate";
 import { routerModelMachine, type RouterModelState, type RouterNotice } from "../../machines/router-model.machine.ts";
+import { settleOnSnapshot, type Verdict } from "../statecharts/settle-on-snapshot.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
 export type RouterSnapshot = SnapshotFrom<typeof routerModelMachine>;
@@ -75,28 +76,17 @@ export function createRouterSupervisor(options: { api: RouterApi; pollMs?: numbe
 
   /** Resolves when `done(snapshot)` says so; rejects with the recorded failure of `modelId`. */
   function waitUntil(modelId: string, done: (s: RouterSnapshot) => boolean, busy: (s: RouterSnapshot) => boolean, signal?: AbortSignal) {
-    return new Promise<void>((resolve, reject) => {
-      let unsubscribe = () => {};
-      const settle = (error?: Error) => {
-        unsubscribe();
-        signal?.removeEventListener("abort", onAbort);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onAbort = () => settle(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
-      const check = (snapshot: RouterSnapshot) => {
-        if (done(snapshot)) return settle();
-        if (busy(snapshot)) return;
+    return settleOnSnapshot(
+      actor,
+      (snapshot): Verdict => {
+        if (done(snapshot)) return "done";
+        if (busy(snapshot)) return "wait";
         const failure = snapshot.context.failure;
-        if (failure?.modelId === modelId) return settle(new Error(failure.message));
-        settle(new Error(`ai-server: ${modelId} is no longer the model pi is loading (now: ${snapshot.context.target ?? "none"}).`));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const sub = actor.subscribe(check);
-      unsubscribe = () => sub.unsubscribe();
-      check(actor.getSnapshot());
-    });
+        if (failure?.modelId === modelId) return new Error(failure.message);
+        return new Error(`ai-server: ${modelId} is no longer the model pi is loading (now: ${snapshot.context.target ?? "none"}).`);
+      },
+      signal,
+    );
   }
 
   const targets = (id: string) => (s: RouterSnapshot) => s.context.target === id || s.context.next === id;

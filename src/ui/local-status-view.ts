@@ -7,6 +7,7 @@
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import type { Notice } from "../../machines/local-server.machine.ts";
 import type { LocalServerStatus, LocalSupervisor } from "../local/local-supervisor.ts";
+import { notify } from "./notify.ts";
 
 export const FOOTER_KEY = "llamafiles";
 
@@ -46,8 +47,7 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, currentUi: () =
       process.stderr.write(`${notice.message}\n`);
       return;
     }
-    // pi has no "success" level; spec §6.1's success is an info notification.
-    currentUi()?.notify(notice.message, notice.level === "success" ? "info" : notice.level);
+    notify(currentUi(), notice.message, notice.level);
   });
   return {
     /** pi resets the footer on every session change: draw it again. */

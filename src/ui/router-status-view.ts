@@ -5,6 +5,7 @@
  */
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import type { RouterSnapshot, RouterSupervisor } from "../router/router-supervisor.ts";
+import { notify } from "./notify.ts";
 
 export const ROUTER_FOOTER_KEY = "ai-server";
 
@@ -45,7 +46,7 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, currentUi: ()
     render();
   });
   const offNotice = supervisor.onNotice((notice) => {
-    currentUi()?.notify(notice.message, notice.level === "success" ? "info" : notice.level);
+    notify(currentUi(), notice.message, notice.level);
   });
   return {
     redraw(): void {
