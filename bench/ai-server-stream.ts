@@ -6,7 +6,8 @@
  *   (b) this provider over mTLS (pi-ai streaming + the guarded mTLS fetch)
  *   (c) a raw undici fetch over mTLS (the floor for (b))
  * The peer runs in its own process (bench/stream-peer.ts). Medians of RUNS runs: time to first
- * token and tokens/s, with ratios. Also pi's start-up
+ * token (answers of 16 tokens, so the peer's own writing does not count) and tokens/s (answers
+ * of N tokens), with ratios. Also pi's start-up
  * (`pi --list-models`) with the router unreachable (connection refused, and a black hole
  * that never finishes the TLS handshake) against no AI_SERVER_URL. Loopback only.
  */
@@ -50,10 +51,12 @@ const { streamSimple } = await import("@earendil-works/pi-ai/compat");
 const context = { messages: [{ role: "user" as const, content: "stream please", timestamp: Date.now() }] } as unknown as Parameters<typeof streamSimple>[1];
 const compat = { supportsStore: false, supportsDeveloperRole: false, supportsUsageInStreaming: true, maxTokensField: "max_tokens" };
 const modelFor = (baseUrl: string, provider: string) =>
-  ({ id: "tiny-a", name: "tiny-a", api: "openai-completions", provider, baseUrl, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 4096, maxTokens: 4096, compat }) as unknown as Model<Api>;
+  ({ id: "tiny-a", name: "tiny-a", api: "openai-completions", provider, baseUrl, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 131072, maxTokens: 131072, compat }) as unknown as Model<Api>;
+
+const TTFT_TOKENS = 16;
 
 /** Times a pi-ai event stream: first text delta, and deltas per second after it. */
-async function timeStream(start: () => AsyncIterable<{ type: string }>) {
+async function timeStream(tokens: number, start: () => AsyncIterable<{ type: string }>) {
   const t0 = performance.now();
   let first = 0;
   let deltas = 0;
@@ -65,22 +68,26 @@ async function timeStream(start: () => AsyncIterable<{ type: string }>) {
     if (event.type === "error") throw new Error(JSON.stringify(event));
   }
   const end = performance.now();
-  if (deltas !== TOKENS) throw new Error(`expected ${TOKENS} deltas, got ${deltas}`);
+  if (deltas !== tokens) throw new Error(`expected ${tokens} deltas, got ${deltas}`);
   return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000) };
 }
 
 const provider = aiServerProviderConfig(settings!, [], { ensureReady: async () => {}, fetchFor: (report) => fetches.forRequest(report) });
 const variants = {
-  "(a) pi built-in, plain HTTP": () => timeStream(() => streamSimple(modelFor(`${plain.url}/v1`, "plain"), context, { apiKey: "x" })),
-  "(b) ai-server provider, mTLS": () => timeStream(() => provider.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, { apiKey: "ai-server-mtls" })),
-  "(c) raw undici fetch, mTLS": async () => {
+  "(a) pi built-in, plain HTTP": (tokens: number) =>
+    timeStream(tokens, () => streamSimple(modelFor(`${plain.url}/v1`, "plain"), context, { apiKey: "x", headers: { "x-fake-tokens": String(tokens) } })),
+  "(b) ai-server provider, mTLS": (tokens: number) =>
+    timeStream(tokens, () =>
+      provider.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, { apiKey: "ai-server-mtls", headers: { "x-fake-tokens": String(tokens) } }),
+    ),
+  "(c) raw undici fetch, mTLS": async (tokens: number) => {
     const { Agent, fetch } = await import("undici");
     const dispatcher = new Agent({ connect: { ca: material!.ca, cert: material!.cert, key: material!.key } });
     const t0 = performance.now();
     const response = await fetch(`${router.url}/v1/chat/completions`, {
       method: "POST",
       dispatcher,
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-fake-tokens": String(tokens) },
       body: JSON.stringify({ model: "tiny-a", stream: true, messages: [{ role: "user", content: "stream please" }] }),
     });
     let first = 0;
@@ -108,7 +115,8 @@ const results: Record<string, { ttft: number[]; rate: number[] }> = {};
 for (const name of Object.keys(variants)) results[name] = { ttft: [], rate: [] };
 for (const run of Array.from({ length: RUNS + 1 }, (_, i) => i)) {
   for (const [name, measure] of Object.entries(variants)) {
-    const { ttft, rate } = await measure();
+    const { ttft } = await measure(TTFT_TOKENS);
+    const { rate } = await measure(TOKENS);
     if (run === 0) continue; // warm-up
     results[name]!.ttft.push(ttft);
     results[name]!.rate.push(rate);
@@ -145,7 +153,7 @@ peer.stdin.end();
 
 const a = results["(a) pi built-in, plain HTTP"]!;
 const b = results["(b) ai-server provider, mTLS"]!;
-console.log(`\nbench/ai-server-stream: ${TOKENS} tokens per answer, medians of ${RUNS} runs (after a warm-up), Node ${process.version}\n`);
+console.log(`\nbench/ai-server-stream: TTFT on ${TTFT_TOKENS}-token answers, tokens/s on ${TOKENS}-token answers, medians of ${RUNS} runs (after a warm-up), Node ${process.version}\n`);
 console.log("| variant | TTFT | tokens/s |\n|---|---|---|");
 for (const [name, r] of Object.entries(results)) console.log(`| ${name} | ${median(r.ttft).toFixed(1)} ms | ${median(r.rate).toFixed(0)} |`);
 console.log(`\n| ratio | value | target |\n|---|---|---|`);

@@ -178,7 +178,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     return true;
   };
 
-  async function chat(res: ServerResponse, raw: string) {
+  async function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
     let body: { model?: string; messages?: unknown[]; stream?: boolean; stream_options?: { include_usage?: boolean } };
     try {
       body = JSON.parse(raw);
@@ -201,10 +201,12 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     model.lastPrompt = prompt;
     const promptTokens = Math.ceil(prompt.length / 4);
     const cached = common === 0 ? 0 : Math.min(promptTokens - 1, Math.floor(common / 4));
+    // x-fake-tokens lets a benchmark choose the answer's length.
+    const tokens = Number(req.headers["x-fake-tokens"]) || mode.tokens;
     const usage = {
-      completion_tokens: mode.tokens,
+      completion_tokens: tokens,
       prompt_tokens: promptTokens,
-      total_tokens: promptTokens + mode.tokens,
+      total_tokens: promptTokens + tokens,
       prompt_tokens_details: { cached_tokens: cached },
     };
     const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${Date.now()}`, model: model.id, system_fingerprint: "b8942-fake" };
@@ -214,7 +216,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     chunk([{ finish_reason: null, index: 0, delta: { role: "assistant", content: null } }]);
     const cut = mode.cutNextStream;
     mode.cutNextStream = undefined;
-    for (let i = 0; i < mode.tokens; i++) {
+    for (let i = 0; i < tokens; i++) {
       if (mode.tokenDelayMs) await new Promise((r) => setTimeout(r, mode.tokenDelayMs));
       if (res.destroyed) return;
       chunk([{ finish_reason: null, index: 0, delta: { content: `tok${i} ` } }]);
@@ -282,7 +284,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
         setTimeout(() => (model.value = "unloaded"), 10);
         return json(res, 200, { success: true });
       }
-      if (req.method === "POST" && path === "/v1/chat/completions") return void chat(res, raw);
+      if (req.method === "POST" && path === "/v1/chat/completions") return void chat(req, res, raw);
       notFound(res);
     });
   };
