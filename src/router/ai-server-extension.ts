@@ -5,11 +5,8 @@
  */
 import { getAgentDir, type ExtensionAPI, type ExtensionUIContext, type ProviderModelConfig } from "@earendil-works/pi-coding-agent";
 import { AI_SERVER_PROVIDER, loadAiServerSettings, type AiServerSettings } from "../config/ai-server-config.ts";
-import { registerAiServerCommands } from "../commands/ai-server-commands.ts";
-import { aiServerProviderConfig, discoveredModels, fallbackModels } from "../providers/ai-server-provider.ts";
-import { loadTlsMaterial, type TlsMaterial } from "../tls/client-certificates.ts";
-import { createMtlsFetchFactory } from "./mtls-fetch.ts";
-import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import type { TlsMaterial } from "../tls/client-certificates.ts";
+import type { RouterApi, RouterModel } from "./router-api.ts";
 import { inspectionFromEnv } from "../inspect/inspection.ts";
 import type { ActivitySource } from "../ui/working-indicator.ts";
 import type { RouterSupervisor } from "./router-supervisor.ts";
@@ -48,6 +45,15 @@ export async function setUpAiServer(pi: ExtensionAPI): Promise<ActivitySource> {
   const idle: ActivitySource = () => undefined;
   if (!settings) return idle;
 
+  // The rest loads only when the provider is configured: pi's start-up does not pay for it otherwise.
+  const [{ loadTlsMaterial }, { createRouterApi }, { createMtlsFetchFactory }, { aiServerProviderConfig, discoveredModels, fallbackModels }, { registerAiServerCommands }] =
+    await Promise.all([
+      import("../tls/client-certificates.ts"),
+      import("./router-api.ts"),
+      import("./mtls-fetch.ts"),
+      import("../providers/ai-server-provider.ts"),
+      import("../commands/ai-server-commands.ts"),
+    ]);
   const tls = loadTlsMaterial(settings);
   messages.push(...tls.errors.map((text) => ({ text, level: "error" as const })), ...tls.warnings.map((text) => ({ text, level: "warning" as const })));
   if (!tls.material) return idle;
