@@ -7,6 +7,7 @@
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import type { Notice } from "../../machines/local-server.machine.ts";
 import type { LocalServerStatus, LocalSupervisor } from "../local/local-supervisor.ts";
+import { footerLine } from "./footer-line.ts";
 import { notify } from "./notify.ts";
 
 export const FOOTER_KEY = "llamafiles";
@@ -33,15 +34,8 @@ export function llamafilesReport(status: LocalServerStatus): string {
 }
 
 export function bindLocalStatusView(supervisor: LocalSupervisor, currentUi: () => ExtensionUIContext | undefined) {
-  let shown: string | undefined;
-  const render = () => {
-    const text = footerText(supervisor.status());
-    const ui = currentUi();
-    if (!ui || text === shown) return;
-    shown = text;
-    ui.setStatus(FOOTER_KEY, text);
-  };
-  const offChange = supervisor.onChange(render);
+  const footer = footerLine(FOOTER_KEY, currentUi);
+  const offChange = supervisor.onChange(() => footer.show(footerText(supervisor.status())));
   const offNotice = supervisor.onNotice((notice: Notice) => {
     if (notice.type === "shutdownProgress") {
       process.stderr.write(`${notice.message}\n`);
@@ -50,11 +44,7 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, currentUi: () =
     notify(currentUi(), notice.message, notice.level);
   });
   return {
-    /** pi resets the footer on every session change: draw it again. */
-    redraw(): void {
-      shown = undefined;
-      render();
-    },
+    redraw: footer.redraw,
     dispose(): void {
       offChange();
       offNotice();

@@ -5,6 +5,7 @@
  */
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import type { RouterSnapshot, RouterSupervisor } from "../router/router-supervisor.ts";
+import { footerLine } from "./footer-line.ts";
 import { notify } from "./notify.ts";
 
 export const ROUTER_FOOTER_KEY = "ai-server";
@@ -20,17 +21,12 @@ export function routerFooterText(snapshot: RouterSnapshot, loadingSinceMs: numbe
 }
 
 export function bindRouterStatusView(supervisor: RouterSupervisor, currentUi: () => ExtensionUIContext | undefined) {
-  let shown: string | undefined;
+  const footer = footerLine(ROUTER_FOOTER_KEY, currentUi);
   let loadingSince: number | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let latest: RouterSnapshot | undefined;
   const render = () => {
-    if (!latest) return;
-    const text = routerFooterText(latest, loadingSince, Date.now());
-    const ui = currentUi();
-    if (!ui || text === shown) return;
-    shown = text;
-    ui.setStatus(ROUTER_FOOTER_KEY, text);
+    if (latest) footer.show(routerFooterText(latest, loadingSince, Date.now()));
   };
   const offChange = supervisor.onChange((snapshot) => {
     latest = snapshot;
@@ -45,14 +41,9 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, currentUi: ()
     }
     render();
   });
-  const offNotice = supervisor.onNotice((notice) => {
-    notify(currentUi(), notice.message, notice.level);
-  });
+  const offNotice = supervisor.onNotice((notice) => notify(currentUi(), notice.message, notice.level));
   return {
-    redraw(): void {
-      shown = undefined;
-      render();
-    },
+    redraw: footer.redraw,
     dispose(): void {
       clearInterval(ticker);
       offChange();
