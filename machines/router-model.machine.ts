@@ -79,6 +79,10 @@ export const routerModelMachine = setup({
     fail: assign(({ context }, params: { message: string }) => ({
       failure: { modelId: context.target ?? "", message: params.message },
     })),
+    /** After an effect actor rejected: its message is the failure (router errors are written for people). */
+    "record the effect's error": assign(({ context, event }) => ({
+      failure: { modelId: context.target ?? "", message: messageOf((event as unknown as { error: unknown }).error) },
+    })),
     "announce the failure": emit(({ context }) => ({
       type: "notify" as const,
       level: "error" as const,
@@ -137,7 +141,7 @@ export const routerModelMachine = setup({
         ],
         onError: {
           target: "idle",
-          actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
+          actions: ["record the effect's error", "announce the failure"],
         },
       },
       on: {
@@ -178,7 +182,7 @@ export const routerModelMachine = setup({
               { guard: { type: "was already running", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "waiting" },
               {
                 target: "#routerModel.idle",
-                actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
+                actions: ["record the effect's error", "announce the failure"],
               },
             ],
           },
@@ -212,7 +216,7 @@ export const routerModelMachine = setup({
             ],
             onError: {
               target: "#routerModel.idle",
-              actions: [{ type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) }, "announce the failure"],
+              actions: ["record the effect's error", "announce the failure"],
             },
           },
         },
@@ -259,10 +263,7 @@ export const routerModelMachine = setup({
               },
               {
                 target: "#routerModel.idle",
-                actions: [
-                  { type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) },
-                  "announce the failure",
-                ],
+                actions: ["record the effect's error", "announce the failure"],
               },
             ],
           },
@@ -275,10 +276,7 @@ export const routerModelMachine = setup({
             onDone: "#routerModel.unloaded",
             onError: {
               target: "#routerModel.idle",
-              actions: [
-                { type: "fail", params: ({ event }) => ({ message: messageOf(event.error) }) },
-                "announce the failure",
-              ],
+              actions: ["record the effect's error", "announce the failure"],
             },
           },
         },

@@ -12,6 +12,9 @@ import { describeSchemaError } from "./schema-errors.ts";
 
 export const AI_SERVER_PROVIDER = "ai-server";
 
+/** A plain ssh target (user@host, host, [v6]:port): never something ssh could read as an option. */
+export const SSH_TARGET = /^[A-Za-z0-9_[][A-Za-z0-9_.@:[\]-]*$/;
+
 export interface FallbackModel {
   id: string;
   name?: string;
@@ -122,7 +125,7 @@ export function loadAiServerSettings(options: {
   }
 
   const sshHost = pick("AI_SERVER_SSH_HOST", "sshHost");
-  if (sshHost && !/^[A-Za-z0-9_.@:[\]-]+$/.test(sshHost.value)) {
+  if (sshHost && !SSH_TARGET.test(sshHost.value)) {
     errors.push(`ai-server: ${sshHost.source}=${JSON.stringify(sshHost.value)} is not a plain ssh target like user@host.`);
   }
   const presetPath = pick("AI_SERVER_PRESET_PATH", "presetPath")?.value ?? "~/.llama-models.ini";

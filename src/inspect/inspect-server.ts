@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { WebSocketServer, type WebSocket } from "ws";
+import { INSPECT_ENV } from "./inspection.ts";
 
 const page = fileURLToPath(new URL("../../inspect.html", import.meta.url));
 const mermaid = createRequire(import.meta.url).resolve("mermaid/dist/mermaid.min.js");
@@ -91,6 +92,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(1);
   });
   console.log(`Statechart inspector: ${server.url}  (open it in a browser)
-Then run pi with:   ${"PI_LLAMA_INSPECT"}=${server.inspectUrl} npm start
-(or export ${"PI_LLAMA_INSPECT"}=${server.inspectUrl} before any pi). Ctrl+C stops the inspector.`);
+Then run pi with:   ${INSPECT_ENV}=${server.inspectUrl} npm start
+(or export ${INSPECT_ENV}=${server.inspectUrl} before any pi). Ctrl+C stops the inspector.`);
 }

@@ -70,9 +70,6 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     status(): LocalServerStatus {
       return describeStatus(actor.getSnapshot());
     },
-    snapshot(): LocalServerSnapshot {
-      return actor.getSnapshot();
-    },
     onNotice(listener: (notice: Notice) => void): () => void {
       const subs = [
         actor.on("notify", listener),

@@ -4,10 +4,10 @@
  * first and single-quoted besides; scripts travel on stdin (`sh -s`), never in the argv.
  */
 import { spawn } from "node:child_process";
+import { SSH_TARGET } from "../config/ai-server-config.ts";
 
 /** Router model ids as llama.cpp names them (file names, preset sections, aliases). */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,199}$/;
-const SAFE_HOST = /^[A-Za-z0-9_][A-Za-z0-9_.@:[\]-]*$/;
 
 export function checkModelId(id: string, knownIds: readonly string[]): string | undefined {
   if (!SAFE_ID.test(id)) {
@@ -33,7 +33,7 @@ export interface SshResult {
 }
 
 export function runSsh(host: string, words: string[], options: { stdin?: string; timeoutMs?: number } = {}): Promise<SshResult> {
-  if (!SAFE_HOST.test(host)) return Promise.reject(new Error(`ai-server: AI_SERVER_SSH_HOST=${JSON.stringify(host)} is not a plain ssh target like user@host.`));
+  if (!SSH_TARGET.test(host)) return Promise.reject(new Error(`ai-server: AI_SERVER_SSH_HOST=${JSON.stringify(host)} is not a plain ssh target like user@host.`));
   return new Promise((resolve, reject) => {
     const child = spawn("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", host, ...words.map(quote)], {
       stdio: ["pipe", "pipe", "pipe"],

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadAiServerSettings } from "../../src/config/ai-server-config.ts";
 import { checkModelId, parseCtxSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/router/ssh-admin.ts";
 import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
 
@@ -38,6 +39,12 @@ describe("validation before the remote side", () => {
 
   test.each(["0", "-1", "1.5", "1e6", "65536 ", " 65536", "abc", "$(id)", "99999999999", ""])("size %j is refused", (size) => {
     expect(parseCtxSize(size)).toMatch(/^ai-server: the context size must be a positive whole number of tokens/);
+  });
+
+  test("an ssh host that ssh could read as an option is refused already in the settings", () => {
+    const { settings, errors } = loadAiServerSettings({ env: { AI_SERVER_URL: "https://router.test", AI_SERVER_SSH_HOST: "-oProxyCommand=sh" }, agentDir: "/nonexistent" });
+    expect(settings).toBeUndefined();
+    expect(errors).toEqual(['ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.']);
   });
 
   test("a good size is a number", () => {
