@@ -67,12 +67,12 @@ test("a wrapper (sh) cannot orphan the real server: the whole process group is s
   await pi.prompt("hi");
   // The node process itself (sh's command line quotes the path, so it does not match).
   const server = `${process.execPath} ${FAKE_SERVER}`;
-  const servers = findProcesses(server, String(port));
+  const servers = findProcesses(server, `--port ${port} `);
   const describe = (pids: number[]) => pids.map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")}`).join("\n");
   expect(servers, describe(servers)).toHaveLength(1);
 
   await pi.quit();
 
-  await waitFor(() => findProcesses(server, String(port)).length === 0, "the wrapped server to be gone");
+  await waitFor(() => findProcesses(server, `--port ${port} `).length === 0, "the wrapped server to be gone");
   expect(isAlive(servers[0]!)).toBe(false);
 });

@@ -31,7 +31,7 @@ test("session_start and each turn_start clear pi's 'Working...' message", async 
 
 test("while a local server starts, the indicator says so, with the seconds since the turn began", async () => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "2200"] })] });
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "3000"] })] });
   await pi.select("llamafiles/slow");
   await pi.prompt("hi");
   const seen = frames(pi);
@@ -41,7 +41,8 @@ test("while a local server starts, the indicator says so, with the seconds since
 });
 
 test("while the router loads the model, the indicator says so", async () => {
-  testbed = await startAiServerTestbed({ loadDelayMs: 1_300 });
+  // Long enough for a "1s" frame even on a loaded machine.
+  testbed = await startAiServerTestbed({ loadDelayMs: 2_500 });
   const pi = await startPi({ aiServerEnv: testbed.env });
   await pi.select("ai-server/tiny-a");
   await pi.prompt("hi");
