@@ -5,9 +5,9 @@
  * and pi's working indicator, saying which of them pi is waiting for (src/ui/working-indicator.ts).
  */
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import { setUpLlamafiles } from "./local/llamafiles-extension.ts";
-import { setUpAiServer } from "./router/ai-server-extension.ts";
-import { bindWorkingIndicator } from "./ui/working-indicator.ts";
+import { setUpLlamafiles } from "./llamafiles/extension.ts";
+import { setUpAiServer } from "./ai-server/extension.ts";
+import { bindWorkingIndicator } from "./pi-session/working-indicator.ts";
 
 export default async function piLlamaSupervisor(pi: ExtensionAPI): Promise<void> {
   const localActivity = setUpLlamafiles(pi);

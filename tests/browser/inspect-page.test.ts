@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { inspectionFromEnv, type Inspection } from "../../src/inspect/inspection.ts";
-import { startInspectServer, type InspectServer } from "../../src/inspect/inspect-server.ts";
-import { createLocalSupervisor, type LocalSupervisor } from "../../src/local/local-supervisor.ts";
+import { inspectionFromEnv, type Inspection } from "../../src/pi-session/inspection.ts";
+import { startInspectServer, type InspectServer } from "../../tools/inspect-server.ts";
+import { createLocalSupervisor, type LocalSupervisor } from "../../src/llamafiles/supervisor.ts";
 import { fakeModelEntry, REPO_ROOT } from "../helpers/fake-llamafile.ts";
 import { freePort } from "../helpers/processes.ts";
 

@@ -1,8 +1,8 @@
-/** The recorded real-server transcripts in ../shared/fixtures/llama-server/. */
+/** The transcripts recorded from a real llama.cpp server, router and Caddy proxy (tests/fixtures/llama-server/, see docs/llama-server-behaviour.md). */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures/llama-server/", import.meta.url));
+export const FIXTURES = fileURLToPath(new URL("../fixtures/llama-server/", import.meta.url));
 
 export function fixture(name: string): string {
   return readFileSync(`${FIXTURES}${name}`, "utf8");

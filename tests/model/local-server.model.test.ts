@@ -16,8 +16,8 @@ import {
   type LocalServerEvent,
   type PortProbe,
 } from "../../machines/local-server.machine.ts";
-import { describeStatus, type LocalServerSnapshot } from "../../src/local/local-supervisor.ts";
-import { footerText } from "../../src/ui/local-status-view.ts";
+import { describeStatus, type LocalServerSnapshot } from "../../src/llamafiles/supervisor.ts";
+import { footerText } from "../../src/llamafiles/status-view.ts";
 import { acceptedEventTypes, coverageRecorder, serializeEvent } from "../helpers/model-testing.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 

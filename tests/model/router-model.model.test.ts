@@ -7,8 +7,8 @@ import { describe, expect, test } from "vitest";
 import { createActor, fromPromise, SimulatedClock, type ActorLogic, type AnyEventObject } from "xstate";
 import { TestModel } from "xstate/graph";
 import { LOAD_TIMEOUT_MS, routerModelMachine, UNLOAD_TIMEOUT_MS, type RouterModelEvent, type RouterModelState } from "../../machines/router-model.machine.ts";
-import { describeRouterStatus, type RouterSnapshot } from "../../src/router/router-supervisor.ts";
-import { routerFooterText } from "../../src/ui/router-status-view.ts";
+import { describeRouterStatus, type RouterSnapshot } from "../../src/ai-server/supervisor.ts";
+import { routerFooterText } from "../../src/ai-server/status-view.ts";
 import { acceptedEventTypes, coverageRecorder, serializeEvent } from "../helpers/model-testing.ts";
 
 const DELAYS: Record<string, number> = { LOAD_TIMEOUT: LOAD_TIMEOUT_MS, UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS };

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { loadLlamafilesConfig } from "../../src/config/llamafiles-config.ts";
+import { loadLlamafilesConfig } from "../../src/llamafiles/config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "llamafiles-config-"));
 let n = 0;
@@ -124,12 +124,12 @@ test("a bad provider-level field falls back to its default with a warning", () =
 });
 
 test("a model id with a slash keeps its log inside the logs folder", async () => {
-  const { serverLogPath } = await import("../../src/local/paths.ts");
+  const { serverLogPath } = await import("../../src/llamafiles/process/paths.ts");
   expect(serverLogPath("org/model")).toMatch(/\/\.pi\/llamafile_logs\/org_model\.log$/);
 });
 
 test("the ahead-of-time validators are generated from the current schemas (run npm run generate after editing one)", async () => {
-  const { generateValidatorSource, validators } = await import("../../src/config/generate-validator.ts");
+  const { generateValidatorSource, validators } = await import("../../tools/generate-validators.ts");
   const { readFileSync } = await import("node:fs");
   for (const validator of validators) expect(readFileSync(validator.generated, "utf8")).toBe(generateValidatorSource(validator));
 });

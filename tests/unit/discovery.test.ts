@@ -1,9 +1,9 @@
 // Discovery (issue #3 §2) on the router's recorded /models answers (B01, B11): placeholder
 // sections are left out, the context window comes from --ctx-size.
 import { expect, test } from "vitest";
-import { discoveredModels } from "../../src/providers/ai-server-provider.ts";
-import { contextWindowOf, ctxSizeFromArgs, isPlaceholder } from "../../src/router/discovery.ts";
-import type { RouterModel } from "../../src/router/router-api.ts";
+import { discoveredModels } from "../../src/ai-server/provider.ts";
+import { contextWindowOf, ctxSizeFromArgs, isPlaceholder } from "../../src/ai-server/discovery.ts";
+import type { RouterModel } from "../../src/ai-server/router-api.ts";
 import { fixture } from "../helpers/fixtures.ts";
 
 const b11 = JSON.parse(fixture("B11-router-models-json-examples.json")) as Record<string, { data: RouterModel[] }>;

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, expect, test } from "vitest";
-import { findOwnedServer, forgetOwnership, recordOwnership } from "../../src/local/ownership-record.ts";
-import { ownershipRecordPath } from "../../src/local/paths.ts";
+import { findOwnedServer, forgetOwnership, recordOwnership } from "../../src/llamafiles/process/ownership-record.ts";
+import { ownershipRecordPath } from "../../src/llamafiles/process/paths.ts";
 
 beforeEach(() => {
   process.env.HOME = mkdtempSync(join(tmpdir(), "ownership-"));

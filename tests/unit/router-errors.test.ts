@@ -1,7 +1,7 @@
 // Failures translated for people (issue #3 §3), fed with the errors and bodies recorded from
 // the real Caddy + llama.cpp router (../shared/fixtures/llama-server/C03, C04, B03, B05, C06).
 import { describe, expect, test } from "vitest";
-import { explainHttpFailure, explainTransportError, routerErrorMessage } from "../../src/router/explain-failure.ts";
+import { explainHttpFailure, explainTransportError, routerErrorMessage } from "../../src/ai-server/messages.ts";
 import { concatenatedJson, fixture } from "../helpers/fixtures.ts";
 
 const where = {

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadAiServerSettings } from "../../src/config/ai-server-config.ts";
-import { checkModelId, parseCtxSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/router/ssh-admin.ts";
+import { loadAiServerSettings } from "../../src/ai-server/config.ts";
+import { checkModelId, parseCtxSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/ai-server/ssh-admin.ts";
 import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
 
 const known = ["tiny-a", "tiny-b", "Qwen_Qwen3.6-35B-A3B-Q8_0"];

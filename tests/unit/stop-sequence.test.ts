@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createActor } from "xstate";
 import { localServerMachine, type Notice } from "../../machines/local-server.machine.ts";
-import { signalGroup } from "../../src/local/signals.ts";
+import { signalGroup } from "../../src/llamafiles/process/signals.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
 beforeEach(() => vi.useFakeTimers());

@@ -1,6 +1,6 @@
 // Spec §5.5.1: {{port}} substitution.
 import { expect, test } from "vitest";
-import { resolveArgs } from "../../src/local/port-template.ts";
+import { resolveArgs } from "../../src/llamafiles/process/port-template.ts";
 
 test.each([
   ["present as its own element", ["--port", "{{port}}"], ["--port", "11434"]],

@@ -1,0 +1,95 @@
+/**
+ * The `ai-server` provider: pi-ai's own openai-completions streaming (SSE, reasoning, tool
+ * calls, usage with cacheRead from prompt_tokens_details.cached_tokens, retries), given an
+ * mTLS `fetch` (DESIGN §7). Before a request, the router-model machine makes sure the
+ * model is loaded; failures the fetch recorded replace the SDK's generic "Connection error.".
+ */
+import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
+import { lazyStream } from "@earendil-works/pi-ai";
+import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
+import { contextWindowOf, usableModels } from "./discovery.ts";
+import type { RequestReport } from "./mtls-fetch.ts";
+import type { RouterModel } from "./router-api.ts";
+import { abortedStream } from "../pi-session/aborted-stream.ts";
+
+/** Placeholder the pi model registry requires (seed §11); the mTLS fetch never sends it. */
+export const AI_SERVER_API_KEY = "ai-server-mtls";
+const DEFAULT_CONTEXT_WINDOW = 131072;
+
+/** pi's own llama.cpp compatibility flags (dist/extensions/llama/provider.js). */
+const llamaCompat = {
+  supportsStore: false,
+  supportsDeveloperRole: false,
+  supportsReasoningEffort: false,
+  supportsUsageInStreaming: true,
+  supportsStrictMode: false,
+  maxTokensField: "max_tokens",
+} as const;
+
+function modelConfig(id: string, contextWindow: number, fallback?: FallbackModel): ProviderModelConfig {
+  return {
+    id,
+    name: fallback?.name ?? id,
+    reasoning: fallback?.reasoning ?? false,
+    input: fallback?.input ?? ["text"],
+    cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    contextWindow,
+    maxTokens: fallback?.maxTokens ?? contextWindow,
+    compat: llamaCompat,
+  } as ProviderModelConfig;
+}
+
+/** pi models from the router's list: placeholders left out, context window from the preset. */
+export function discoveredModels(models: RouterModel[], fallbacks: FallbackModel[]): ProviderModelConfig[] {
+  return usableModels(models).map((model) => {
+    const fallback = fallbacks.find((candidate) => candidate.id === model.id);
+    return modelConfig(model.id, contextWindowOf(model, fallback?.contextWindow ?? DEFAULT_CONTEXT_WINDOW), fallback);
+  });
+}
+
+export function fallbackModels(fallbacks: FallbackModel[]): ProviderModelConfig[] {
+  return fallbacks.map((model) => modelConfig(model.id, model.contextWindow ?? DEFAULT_CONTEXT_WINDOW, model));
+}
+
+export interface AiServerStreamDeps {
+  ensureReady(modelId: string, signal: AbortSignal | undefined): Promise<void>;
+  fetchFor(report: RequestReport): typeof globalThis.fetch;
+}
+
+/**
+ * Puts the recorded reason in place of the SDK's error text. The stream's own `push` is
+ * wrapped rather than the stream relayed: a relay costs an extra async hop per token.
+ */
+function withRecordedFailure(stream: AssistantMessageEventStream, report: RequestReport): AssistantMessageEventStream {
+  const push = stream.push.bind(stream);
+  stream.push = (event) => {
+    if (event.type === "error" && event.reason === "error" && report.failure) event.error.errorMessage = report.failure;
+    push(event);
+  };
+  return stream;
+}
+
+export function aiServerProviderConfig(settings: AiServerSettings, models: ProviderModelConfig[], deps: AiServerStreamDeps): ProviderConfig {
+  return {
+    name: "ai-server (llama.cpp router, mTLS)",
+    baseUrl: `${settings.url}/v1`,
+    api: "openai-completions",
+    apiKey: AI_SERVER_API_KEY,
+    models,
+    streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
+      lazyStream(model, async () => {
+        try {
+          await deps.ensureReady(model.id, options?.signal);
+        } catch (error) {
+          if (options?.signal?.aborted) return abortedStream(model);
+          throw error;
+        }
+        const report: RequestReport = { failure: undefined };
+        const { streamSimple } = await import("@earendil-works/pi-ai/compat");
+        return withRecordedFailure(streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) }), report);
+      }),
+  } as ProviderConfig;
+}
+
+export { AI_SERVER_PROVIDER };

@@ -1,0 +1,182 @@
+/**
+ * Reads `providers.llamafiles` from ~/.pi/agent/models.json (spec §3): synchronously,
+ * validated against the schema this package ships, defaults filled. Nothing here throws:
+ * a bad entry is skipped with a warning that names its JSON path and value, the rest load.
+ */
+import { readFileSync } from "node:fs";
+import type { ErrorObject } from "ajv";
+import type { LaunchSpec } from "../../machines/local-server.machine.ts";
+import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
+import { describeSchemaError } from "../pi-session/schema-errors.ts";
+// Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
+import { validateLlamafilesProvider } from "./config-validator.generated.js";
+
+export const LLAMAFILES_PROVIDER = "llamafiles";
+
+export const providerDefaults = {
+  baseUrl: "http://localhost:8080/v1",
+  api: "openai-completions",
+  apiKey: "llamafiles-not-needed",
+  compat: { supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" },
+} as const;
+
+export const modelDefaults = {
+  port: 8080,
+  reasoning: false,
+  input: ["text"] as ("text" | "image")[],
+  contextWindow: 131072,
+  maxTokens: 8192,
+  cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+};
+
+/** One configured model: how to launch it, plus what pi shows and sends. */
+export interface LlamafileModel extends LaunchSpec {
+  reasoning: boolean;
+  input: ("text" | "image")[];
+  contextWindow: number;
+  maxTokens: number;
+  cost: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  /** Fields this extension does not know, passed through to pi unchanged. */
+  passthrough: Record<string, unknown>;
+}
+
+export interface LlamafilesConfig {
+  baseUrl: string;
+  api: string;
+  apiKey: string;
+  compat: Record<string, unknown>;
+  models: LlamafileModel[];
+  /**
+   * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
+   * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
+   * for every model). Empty when the block is complete. See src/providers/llamafiles-provider.ts.
+   */
+  missingForPi: Array<"api" | "baseUrl">;
+}
+
+export interface LoadResult {
+  /** Undefined when nothing can be registered (missing file, no models, ...). */
+  config: LlamafilesConfig | undefined;
+  warnings: string[];
+}
+
+const LAUNCH_FIELDS = new Set(["id", "name", "command", "args", "port", "env", "cwd", "reasoning", "input", "contextWindow", "maxTokens", "cost"]);
+
+const where = "~/.pi/agent/models.json";
+const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
+
+/** Which models[] index an error belongs to, or undefined for provider-level fields. */
+function modelIndexOf(error: ErrorObject): number | undefined {
+  const match = /^\/models\/(\d+)(\/|$)/.exec(error.instancePath);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function loadLlamafilesConfig(options: {
+  modelsPath: string;
+  cwd: string;
+  logPathFor: (modelId: string) => string;
+}): LoadResult {
+  const warnings: string[] = [];
+  const nothing = (warning: string): LoadResult => ({ config: undefined, warnings: [...warnings, warning] });
+
+  let text: string;
+  try {
+    text = readFileSync(options.modelsPath, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return nothing(
+      code === "ENOENT"
+        ? `llamafiles: ${options.modelsPath} does not exist; no local models registered. Add providers.llamafiles.models there (see README).`
+        : `llamafiles: cannot read ${options.modelsPath} (${code}); no local models registered.`,
+    );
+  }
+  let root: unknown;
+  try {
+    root = parseJsonWithComments(text);
+  } catch (error) {
+    return nothing(`llamafiles: ${options.modelsPath} is not valid JSON (${(error as Error).message}); no local models registered.`);
+  }
+  const block = (root as { providers?: Record<string, unknown> } | null)?.providers?.[LLAMAFILES_PROVIDER];
+  if (block === undefined) {
+    return nothing(`llamafiles: ${where} has no providers.llamafiles block; no local models registered.`);
+  }
+  if (block === null || typeof block !== "object" || Array.isArray(block)) {
+    return nothing(`llamafiles: providers.llamafiles in ${where} must be an object (got ${JSON.stringify(block)}); no local models registered.`);
+  }
+  const provider = block as Record<string, unknown>;
+  if (!Array.isArray(provider.models) || provider.models.length === 0) {
+    return nothing(
+      `llamafiles: providers.llamafiles.models in ${where} is ${provider.models === undefined ? "missing" : `not a non-empty array (got ${JSON.stringify(provider.models)})`}; no local models registered.`,
+    );
+  }
+
+  const validate = validateLlamafilesProvider;
+  validate(provider);
+  const badModels = new Map<number, string[]>();
+  const badProviderFields = new Set<string>();
+  for (const error of validate.errors ?? []) {
+    const index = modelIndexOf(error);
+    if (index !== undefined) {
+      badModels.set(index, [...(badModels.get(index) ?? []), describeError(provider, error)]);
+    } else {
+      const field = error.instancePath.split("/")[1];
+      if (field) badProviderFields.add(field);
+      warnings.push(`llamafiles: ${describeError(provider, error)}; using the default.`);
+    }
+  }
+  const providerField = <T>(field: string, fallback: T): T =>
+    provider[field] === undefined || badProviderFields.has(field) ? fallback : (provider[field] as T);
+
+  const models: LlamafileModel[] = [];
+  const seen = new Set<string>();
+  (provider.models as unknown[]).forEach((entry, index) => {
+    const problems = badModels.get(index);
+    if (problems) {
+      warnings.push(`llamafiles: skipped models[${index}]: ${problems.join("; ")}.`);
+      return;
+    }
+    const raw = entry as Record<string, unknown>;
+    const id = raw.id as string;
+    if (seen.has(id)) {
+      warnings.push(`llamafiles: duplicate model id "${id}" at providers.llamafiles.models[${index}]; kept the first, ignored this one.`);
+      return;
+    }
+    seen.add(id);
+    const passthrough = Object.fromEntries(Object.entries(raw).filter(([key]) => !LAUNCH_FIELDS.has(key)));
+    models.push({
+      id,
+      name: (raw.name as string | undefined) ?? id,
+      command: raw.command as string,
+      args: (raw.args as string[] | undefined) ?? [],
+      port: (raw.port as number | undefined) ?? modelDefaults.port,
+      env: (raw.env as Record<string, string> | undefined) ?? {},
+      cwd: (raw.cwd as string | undefined) ?? options.cwd,
+      logPath: options.logPathFor(id),
+      reasoning: (raw.reasoning as boolean | undefined) ?? modelDefaults.reasoning,
+      input: (raw.input as ("text" | "image")[] | undefined) ?? modelDefaults.input,
+      contextWindow: (raw.contextWindow as number | undefined) ?? modelDefaults.contextWindow,
+      maxTokens: (raw.maxTokens as number | undefined) ?? modelDefaults.maxTokens,
+      cost: (raw.cost as LlamafileModel["cost"] | undefined) ?? modelDefaults.cost,
+      passthrough,
+    });
+  });
+
+  if (models.length === 0) {
+    return nothing(`llamafiles: no valid model in providers.llamafiles.models of ${where}; no local models registered.`);
+  }
+  const entries = (provider.models as unknown[]).map((entry) => (entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {}));
+  const missingForPi = (["api", "baseUrl"] as const).filter(
+    (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
+  );
+  return {
+    config: {
+      missingForPi,
+      baseUrl: providerField("baseUrl", providerDefaults.baseUrl),
+      api: providerField("api", providerDefaults.api),
+      apiKey: providerField("apiKey", providerDefaults.apiKey),
+      compat: { ...providerDefaults.compat, ...providerField<Record<string, unknown>>("compat", {}) },
+      models,
+    },
+    warnings,
+  };
+}
