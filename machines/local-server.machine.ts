@@ -8,10 +8,12 @@
  * `detaching`, which first tells the actor to let go (reload/new/resume/fork keep
  * the model warm for the next extension instance).
  *
- * No I/O here: every effect is an actor provided by `src/local/`. Notifications
- * leave the machine as emitted events; the footer is derived from the state.
+ * No I/O and no prose here: every effect is an actor provided by `src/llamafiles/effects.ts`;
+ * what happened leaves the machine as typed emitted events (`status` on entering each
+ * state, `notice` for what the user should hear of), which src/llamafiles/messages.ts puts
+ * into words. docs/architecture.md draws this chart.
  */
-import { assign, emit, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import { assign, emit, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
 
 /** What pi needs to launch and reach one configured local model. */
 export interface LaunchSpec {
@@ -41,11 +43,58 @@ export interface ServerIdentity {
 export interface ProcessExit {
   code: number | null;
   signal: string | null;
-  /** Set when the process could not be started at all (e.g. ENOENT). */
-  spawnError?: string;
+  /** Set when the process could not be started at all (e.g. ENOENT): why, as a value. */
+  spawnError?: SpawnError;
   /** The last lines of the server log, for the notification. */
   logTail: string;
 }
+
+/** Why a process could not be started. */
+export type SpawnError =
+  | { code: "command-not-found" | "not-executable" | "not-runnable"; command: string }
+  | { code: "cwd-missing"; cwd: string }
+  | { code: "other"; detail: string };
+
+/** Why the last attempt for a model failed; a prompt waiting for that model fails with it. */
+export type LocalFailure =
+  | { kind: "probe-failed"; detail: string }
+  | { kind: "foreign-server"; advertised: string[] }
+  | { kind: "not-a-llama-server"; detail: string }
+  | { kind: "foreign-server-still-loading"; timeoutMs: number }
+  | { kind: "adopted-server-lost" }
+  | { kind: "startup-timeout"; timeoutMs: number }
+  | { kind: "exited-before-ready"; exit: ProcessExit }
+  | { kind: "exited-after-ready"; exit: ProcessExit };
+
+/** Something the user should hear of. */
+export type LocalNotice =
+  | { kind: "reattached"; model: LaunchSpec; pid: number }
+  | { kind: "adopted"; model: LaunchSpec }
+  | { kind: "ready"; model: LaunchSpec }
+  | { kind: "advertises-another-id"; model: LaunchSpec; advertised: string[] }
+  | { kind: "failed"; model: LaunchSpec; failure: LocalFailure }
+  /** While pi quits (the TUI is gone by then): stderr lines. */
+  | { kind: "stopping-on-quit"; model: LaunchSpec; pid: number | undefined }
+  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean; graceMs: number };
+
+export type LocalPhase = "idle" | "starting" | "ready" | "stopping" | "ended";
+
+/** What the footer, /llamafiles, the working indicator and waiting prompts read. */
+export interface LocalServerStatus {
+  phase: LocalPhase;
+  /** The model being served, brought up or stopped; undefined when idle or ended. */
+  model: LaunchSpec | undefined;
+  /** The model that starts once the stop in progress is done. */
+  next: LaunchSpec | undefined;
+  /** pid of a server pi owns; undefined for an adopted one or before the spawn. */
+  pid: number | undefined;
+  /** A server pi did not start (it never stops it). */
+  adopted: boolean;
+  /** The last failure, kept until the next selection. */
+  failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
+}
+
+export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
 
 export type LocalServerEvent =
   | { type: "SELECT"; model: LaunchSpec }
@@ -59,12 +108,8 @@ export type LocalServerEvent =
 /** Commands the `serverProcess` actor accepts. */
 export type ProcessCommand = { type: "TERM" } | { type: "KILL" } | { type: "RELEASE" };
 
-export type Notice =
-  | { type: "notify"; level: "info" | "success" | "warning" | "error"; message: string }
-  /** Lines for stderr while pi quits (the TUI is gone by then). */
-  | { type: "shutdownProgress"; message: string };
-
 export interface LocalServerContext {
+  phase: LocalPhase;
   /** The model being served or brought up. */
   target: LaunchSpec | undefined;
   /** The model to start once the process we own has stopped. */
@@ -73,11 +118,11 @@ export interface LocalServerContext {
   pid: number | undefined;
   /** Set when we re-attach to a process pi started before a reload. */
   attachPid: number | undefined;
+  adopted: boolean;
   quitting: boolean;
   /** The stop needed SIGKILL after the grace period. */
   forced: boolean;
-  /** Why the last attempt for a model failed; a waiting prompt fails with this. */
-  failure: { modelId: string; message: string } | undefined;
+  failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
   /** Ids a foreign server on our port advertises. */
   advertised: string[];
 }
@@ -89,17 +134,20 @@ const notProvided = (name: string) => () => {
   throw new Error(`local-server machine: actor "${name}" was not provided`);
 };
 
-const describeExit = (exit: ProcessExit) =>
-  exit.spawnError ? `could not be started: ${exit.spawnError}` : `exited (code=${exit.code}, signal=${exit.signal})`;
-
-const withLog = (model: LaunchSpec, logTail: string) =>
-  `Log: ${model.logPath}` + (logTail.trim() ? `\nLast lines:\n${logTail.trimEnd()}` : "");
+const statusOf = (context: LocalServerContext): LocalServerStatus => ({
+  phase: context.phase,
+  model: context.phase === "idle" || context.phase === "ended" ? undefined : context.target,
+  next: context.next,
+  pid: context.adopted ? undefined : context.pid,
+  adopted: context.adopted,
+  failure: context.failure,
+});
 
 export const localServerMachine = setup({
   types: {
     context: {} as LocalServerContext,
     events: {} as LocalServerEvent,
-    emitted: {} as Notice,
+    emitted: {} as LocalServerEmitted,
   },
   actors: {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(notProvided("probePort")),
@@ -130,13 +178,20 @@ export const localServerMachine = setup({
     "server advertises the selected id": ({ context }, identity: ServerIdentity) =>
       identity.ids.includes(context.target?.id ?? ""),
     "a next model is queued": ({ context }) => context.next !== undefined,
+    "pi is quitting": ({ context }) => context.quitting,
   },
   actions: {
+    "enter phase": assign((_, params: { phase: LocalPhase; adopted?: boolean }) => ({
+      phase: params.phase,
+      adopted: params.adopted ?? false,
+    })),
+    "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context) })),
     "target the selected model": assign(({ event }) =>
       event.type === "SELECT" ? { target: event.model, failure: undefined } : {},
     ),
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
     "drop the queued model": assign({ next: undefined }),
+    "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
     "promote the queued model": assign(({ context }) => ({
       target: context.next,
       next: undefined,
@@ -150,53 +205,41 @@ export const localServerMachine = setup({
       probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid } : {},
     ),
     "remember the pid": assign(({ event }) => (event.type === "PROCESS_STARTED" ? { pid: event.pid } : {})),
+    "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
     "send SIGTERM": sendTo("serverProcess", { type: "TERM" } satisfies ProcessCommand),
     "send SIGKILL": sendTo("serverProcess", { type: "KILL" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
     "note the forced stop": assign({ forced: true }),
-    "refuse the foreign port": assign(({ context }) => {
-      const model = context.target!;
-      return {
-        failure: {
-          modelId: model.id,
-          message: `Port ${model.port} is in use by a different server (advertises ${context.advertised.join(", ") || "no model id"}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${model.port})) or give ${model.name} another "port" in ~/.pi/agent/models.json, then select ${model.name} again.`,
-        },
-      };
+    /** Records why the target failed and tells the user. */
+    fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
+      const failed = { model: context.target!, failure };
+      enqueue.assign({ failure: failed });
+      enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
     }),
-    "fail": assign(({ context }, params: { message: string }) => ({
-      failure: { modelId: context.target?.id ?? "", message: params.message },
+    tell: emit((_, notice: LocalNotice) => ({ type: "notice" as const, notice })),
+    "tell that the target is ready": emit(({ context }) => ({
+      type: "notice" as const,
+      notice: { kind: "ready" as const, model: context.target! },
     })),
-    "announce": emit((_, params: { level: "info" | "success" | "warning" | "error"; message: string }) => ({
-      type: "notify" as const,
-      ...params,
+    "tell that the server stops": emit(({ context }) => ({
+      type: "notice" as const,
+      notice: { kind: "stopping-on-quit" as const, model: context.target!, pid: context.pid },
     })),
-    "announce ready": emit(({ context }) => ({
-      type: "notify" as const,
-      level: "success" as const,
-      message: `${context.target?.name} is ready`,
-    })),
-    "announce the failure": emit(({ context }) => ({
-      type: "notify" as const,
-      level: "error" as const,
-      message: context.failure?.message ?? "",
-    })),
-    "report that the server stops": emit(({ context }) => ({
-      type: "shutdownProgress" as const,
-      message: `Stopping llamafile "${context.target?.name}" (pid ${context.pid ?? "?"})...`,
-    })),
-    "report shutdown progress": emit((_, params: { message: string }) => ({
-      type: "shutdownProgress" as const,
-      message: params.message,
+    "tell that the server stopped": emit(({ context }) => ({
+      type: "notice" as const,
+      notice: { kind: "stopped-on-quit" as const, model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS },
     })),
   },
 }).createMachine({
   id: "localServer",
   initial: "idle",
   context: {
+    phase: "idle",
     target: undefined,
     next: undefined,
     pid: undefined,
     attachPid: undefined,
+    adopted: false,
     quitting: false,
     forced: false,
     failure: undefined,
@@ -207,7 +250,7 @@ export const localServerMachine = setup({
   },
   states: {
     idle: {
-      entry: "forget the target",
+      entry: ["forget the target", { type: "enter phase", params: { phase: "idle" } }, "publish status"],
       on: {
         SELECT: { target: "probing", actions: "target the selected model" },
         QUIT: "stopped",
@@ -215,6 +258,7 @@ export const localServerMachine = setup({
     },
 
     probing: {
+      entry: [{ type: "enter phase", params: { phase: "starting" } }, "publish status"],
       invoke: {
         id: "probePort",
         src: "probePort",
@@ -226,11 +270,8 @@ export const localServerMachine = setup({
             actions: [
               { type: "remember the attached pid", params: ({ event }) => event.output },
               {
-                type: "announce",
-                params: ({ context, event }) => ({
-                  level: "info",
-                  message: `Re-attached to ${context.target!.name} on port ${context.target!.port} (pid ${event.output.kind === "ours" ? event.output.pid : "?"}, started by pi earlier)`,
-                }),
+                type: "tell",
+                params: ({ context, event }) => ({ kind: "reattached", model: context.target!, pid: (event.output as { pid: number }).pid }),
               },
             ],
           },
@@ -245,7 +286,7 @@ export const localServerMachine = setup({
             target: "owned.stopping",
             actions: [
               { type: "remember the attached pid", params: ({ event }) => event.output },
-              assign(({ context }) => ({ next: context.target })),
+              "queue the target to start after the stop",
             ],
           },
           {
@@ -256,16 +297,7 @@ export const localServerMachine = setup({
         ],
         onError: {
           target: "idle",
-          actions: [
-            { type: "fail", params: ({ event }) => ({ message: `Could not probe the port: ${String(event.error)}` }) },
-            {
-              type: "announce",
-              params: ({ context, event }) => ({
-                level: "error",
-                message: `Could not probe port ${context.target!.port} for ${context.target!.name}: ${String(event.error)}`,
-              }),
-            },
-          ],
+          actions: { type: "fail", params: ({ event }) => ({ kind: "probe-failed", detail: String(event.error) }) },
         },
       },
       on: {
@@ -284,44 +316,22 @@ export const localServerMachine = setup({
           {
             guard: { type: "server advertises the selected id", params: ({ event }) => event.output },
             target: "adopted",
-            actions: {
-              type: "announce",
-              params: ({ context }) => ({
-                level: "info",
-                message: `Adopted existing ${context.target!.name} on port ${context.target!.port}`,
-              }),
-            },
+            actions: { type: "tell", params: ({ context }) => ({ kind: "adopted", model: context.target! }) },
           },
           {
             target: "foreignServer",
-            actions: assign(({ event }) => ({ advertised: event.output.ids })),
+            actions: { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
           },
         ],
         onError: {
           target: "idle",
-          actions: [
-            {
-              type: "fail",
-              params: ({ context, event }) => ({
-                message: `Port ${context.target!.port} is in use, but what answers there is not a llama.cpp server pi can use (${String(event.error)}). Free the port (see: lsof -i :${context.target!.port}) or give ${context.target!.name} another "port", then select it again.`,
-              }),
-            },
-            "announce the failure",
-          ],
+          actions: { type: "fail", params: ({ event }) => ({ kind: "not-a-llama-server", detail: String(event.error) }) },
         },
       },
       after: {
         STARTUP_TIMEOUT: {
           target: "idle",
-          actions: [
-            {
-              type: "fail",
-              params: ({ context }) => ({
-                message: `A server pi did not start holds port ${context.target!.port} and was still loading after ${STARTUP_TIMEOUT_MS / 1000} s. Wait for it, or free the port (see: lsof -i :${context.target!.port}), then select ${context.target!.name} again.`,
-              }),
-            },
-            "announce the failure",
-          ],
+          actions: { type: "fail", params: { kind: "foreign-server-still-loading", timeoutMs: STARTUP_TIMEOUT_MS } },
         },
       },
       on: {
@@ -339,9 +349,15 @@ export const localServerMachine = setup({
           model: context.target!,
           advertised: context.advertised,
         }),
-        // v1 never kills a process it did not start, whatever the answer.
-        onDone: { target: "idle", actions: ["refuse the foreign port", "announce the failure"] },
-        onError: { target: "idle", actions: ["refuse the foreign port", "announce the failure"] },
+        // pi never kills a process it did not start, whatever the answer.
+        onDone: {
+          target: "idle",
+          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
+        },
+        onError: {
+          target: "idle",
+          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
+        },
       },
       on: {
         SELECT: { guard: "selects another model", target: "probing", actions: "target the selected model" },
@@ -351,6 +367,7 @@ export const localServerMachine = setup({
     },
 
     adopted: {
+      entry: [{ type: "enter phase", params: { phase: "ready", adopted: true } }, "publish status"],
       invoke: {
         id: "watchAdoptedServer",
         src: "watchAdoptedServer",
@@ -362,15 +379,7 @@ export const localServerMachine = setup({
         QUIT: "stopped",
         SERVER_LOST: {
           target: "idle",
-          actions: [
-            {
-              type: "fail",
-              params: ({ context }) => ({
-                message: `The adopted server for ${context.target!.name} on port ${context.target!.port} stopped answering. pi did not start it, so its log is wherever it was started. Select the model again to start it under pi.`,
-              }),
-            },
-            "announce the failure",
-          ],
+          actions: { type: "fail", params: { kind: "adopted-server-lost" } },
         },
       },
     },
@@ -382,21 +391,19 @@ export const localServerMachine = setup({
         input: ({ context }) => ({ model: context.target!, attachPid: context.attachPid }),
       },
       on: {
-        PROCESS_STARTED: { actions: "remember the pid" },
+        PROCESS_STARTED: { actions: ["remember the pid", "publish status"] },
         SELECT: { guard: "selects another model", target: ".stopping", actions: "queue the selected model" },
         DESELECT: ".stopping",
         QUIT: {
           target: ".stopping",
-          actions: [
-            "remember to quit",
-            "report that the server stops",
-          ],
+          actions: ["remember to quit", "tell that the server stops"],
         },
         DETACH: ".detaching",
       },
       initial: "starting",
       states: {
         starting: {
+          entry: [{ type: "enter phase", params: { phase: "starting" } }, "publish status"],
           invoke: {
             id: "waitForReady",
             src: "waitForReady",
@@ -405,18 +412,15 @@ export const localServerMachine = setup({
               {
                 guard: { type: "server advertises the selected id", params: ({ event }) => event.output },
                 target: "ready",
-                actions: "announce ready",
+                actions: "tell that the target is ready",
               },
               {
                 target: "ready",
                 actions: [
-                  "announce ready",
+                  "tell that the target is ready",
                   {
-                    type: "announce",
-                    params: ({ context, event }) => ({
-                      level: "warning",
-                      message: `${context.target!.name} advertises ${event.output.ids.map((id) => `"${id}"`).join(", ") || "no model id"} on /v1/models, not "${context.target!.id}". Chat works, but a server started outside pi is adopted only when the ids match: add --alias ${context.target!.id} to its args (llama-server), or set "id" to what it advertises.`,
-                    }),
+                    type: "tell",
+                    params: ({ context, event }) => ({ kind: "advertises-another-id", model: context.target!, advertised: event.output.ids }),
                   },
                 ],
               },
@@ -425,78 +429,39 @@ export const localServerMachine = setup({
           after: {
             STARTUP_TIMEOUT: {
               target: "stopping",
-              actions: [
-                {
-                  type: "fail",
-                  params: ({ context }) => ({
-                    message: `${context.target!.name} did not answer on http://localhost:${context.target!.port}/v1/models within ${STARTUP_TIMEOUT_MS / 1000} s; pi stopped it. Check that its args make it listen on {{port}} (${context.target!.port}). ${withLog(context.target!, "")}`,
-                  }),
-                },
-                "announce the failure",
-              ],
+              actions: { type: "fail", params: { kind: "startup-timeout", timeoutMs: STARTUP_TIMEOUT_MS } },
             },
           },
           on: {
             PROCESS_EXITED: {
               target: "#localServer.exited",
-              actions: [
-                {
-                  type: "fail",
-                  params: ({ context, event }) => ({
-                    message: `${context.target!.name} ${describeExit(event)} before it was ready. ${withLog(context.target!, event.logTail)}`,
-                  }),
-                },
-                "announce the failure",
-              ],
+              actions: { type: "fail", params: ({ event }) => ({ kind: "exited-before-ready", exit: exitOf(event) }) },
             },
           },
         },
         ready: {
+          entry: [{ type: "enter phase", params: { phase: "ready" } }, "publish status"],
           on: {
             PROCESS_EXITED: {
               target: "#localServer.exited",
-              actions: [
-                {
-                  type: "fail",
-                  params: ({ context, event }) => ({
-                    message: `${context.target!.name} ${describeExit(event)} after it was ready; pi does not restart it (select the model again, or /reload). ${withLog(context.target!, event.logTail)}`,
-                  }),
-                },
-                "announce the failure",
-              ],
+              actions: { type: "fail", params: ({ event }) => ({ kind: "exited-after-ready", exit: exitOf(event) }) },
             },
           },
         },
         stopping: {
-          entry: "send SIGTERM",
+          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status", "send SIGTERM"],
           after: {
             KILL_GRACE: { actions: ["send SIGKILL", "note the forced stop"] },
           },
           on: {
             // While stopping, a selection only changes what comes next.
-            SELECT: { actions: "queue the selected model" },
-            DESELECT: { actions: "drop the queued model" },
-            QUIT: {
-              actions: [
-                "remember to quit",
-                "report that the server stops",
-              ],
-            },
+            SELECT: { actions: ["queue the selected model", "publish status"] },
+            DESELECT: { actions: ["drop the queued model", "publish status"] },
+            QUIT: { actions: ["remember to quit", "tell that the server stops"] },
             // Being torn down mid-stop: the actor's cleanup finishes the stop.
             DETACH: "#localServer.detached",
             PROCESS_EXITED: [
-              {
-                guard: ({ context }) => context.quitting,
-                target: "#localServer.stopped",
-                actions: {
-                  type: "report shutdown progress",
-                  params: ({ context }) => ({
-                    message: context.forced
-                      ? `Stopped llamafile "${context.target!.name}" (forced after ${KILL_GRACE_MS / 1000}s).`
-                      : `Stopped llamafile "${context.target!.name}".`,
-                  }),
-                },
-              },
+              { guard: "pi is quitting", target: "#localServer.stopped", actions: "tell that the server stopped" },
               { target: "#localServer.releasingPort" },
             ],
           },
@@ -529,13 +494,18 @@ export const localServerMachine = setup({
         ],
       },
       on: {
-        SELECT: { actions: "queue the selected model" },
-        DESELECT: { actions: "drop the queued model" },
+        SELECT: { actions: ["queue the selected model", "publish status"] },
+        DESELECT: { actions: ["drop the queued model", "publish status"] },
         QUIT: "stopped",
       },
     },
 
-    stopped: { type: "final" },
-    detached: { type: "final" },
+    stopped: { entry: [{ type: "enter phase", params: { phase: "ended" } }, "publish status"], type: "final" },
+    detached: { entry: [{ type: "enter phase", params: { phase: "ended" } }, "publish status"], type: "final" },
   },
 });
+
+function exitOf(event: LocalServerEvent): ProcessExit {
+  const { code, signal, spawnError, logTail } = event as Extract<LocalServerEvent, { type: "PROCESS_EXITED" }>;
+  return { code, signal, spawnError, logTail };
+}

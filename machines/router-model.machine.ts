@@ -6,9 +6,11 @@
  *                  ↘ ready (already loaded)   starting ↘ exited (the worker failed) → idle
  *
  * The router, not pi, owns the worker process: quitting pi never unloads (another client
- * may use it), and status always comes from the router's GET /models. No I/O here.
+ * may use it), and status always comes from the router's GET /models. No I/O and no prose
+ * here: effects are actors provided by src/ai-server/effects.ts; status and notices leave as
+ * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
-import { assign, emit, fromPromise, setup } from "xstate";
+import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
 
 /** What GET /models says about one model. */
 export interface RouterModelState {
@@ -18,26 +20,57 @@ export interface RouterModelState {
   exitCode: number | undefined;
 }
 
+/**
+ * What an effect rejects with: an error carrying a failure value whose `code` the guards
+ * test (src/ai-server/router-failures.ts has the codes); anything else is unexpected.
+ */
+export interface EffectError {
+  failure: { code: string };
+}
+
+export type RouterModelFailure =
+  | { kind: "unknown-model" }
+  | { kind: "load-timeout"; timeoutMs: number }
+  | { kind: "worker-exited"; exitCode: number | undefined }
+  /** A router request failed; `error` is what the effect rejected with. */
+  | { kind: "request-failed"; error: unknown };
+
+export type RouterNotice =
+  | { kind: "loaded"; modelId: string; already: boolean }
+  | { kind: "unloaded"; modelId: string }
+  | { kind: "still-unloading"; modelId: string; timeoutMs: number }
+  | { kind: "failed"; modelId: string; failure: RouterModelFailure };
+
+export type RouterPhase = "idle" | "checking" | "loading" | "ready" | "unloading" | "ended";
+
+/** What the footer, the commands, the working indicator and waiting prompts read. */
+export interface RouterModelStatus {
+  phase: RouterPhase;
+  modelId: string | undefined;
+  /** The model to select once the unload in progress is done. */
+  next: string | undefined;
+  failure: { modelId: string; failure: RouterModelFailure } | undefined;
+}
+
+export type RouterModelEmitted = { type: "status"; status: RouterModelStatus } | { type: "notice"; notice: RouterNotice };
+
 export type RouterModelEvent =
   | { type: "SELECT"; modelId: string }
   | { type: "UNLOAD"; modelId: string }
   | { type: "DESELECT" }
   | { type: "SHUTDOWN" };
 
-export type RouterNotice = { type: "notify"; level: "info" | "success" | "warning" | "error"; message: string };
-
 export interface RouterModelContext {
+  phase: RouterPhase;
   target: string | undefined;
-  /** The model to select once the unload in progress is done. */
   next: string | undefined;
-  failure: { modelId: string; message: string } | undefined;
+  failure: { modelId: string; failure: RouterModelFailure } | undefined;
 }
 
 export const LOAD_TIMEOUT_MS = 300_000;
 export const UNLOAD_TIMEOUT_MS = 30_000;
 
-/** The text of whatever an effect actor rejected with. */
-const messageOf = (error: unknown) => String((error as { message?: unknown })?.message ?? error);
+const codeOf = (error: unknown) => (error as Partial<EffectError> | undefined)?.failure?.code;
 
 const notProvided = (name: string) => () => {
   throw new Error(`router-model machine: actor "${name}" was not provided`);
@@ -47,7 +80,7 @@ export const routerModelMachine = setup({
   types: {
     context: {} as RouterModelContext,
     events: {} as RouterModelEvent,
-    emitted: {} as RouterNotice,
+    emitted: {} as RouterModelEmitted,
   },
   actors: {
     readModelState: fromPromise<RouterModelState, { modelId: string }>(notProvided("readModelState")),
@@ -65,51 +98,54 @@ export const routerModelMachine = setup({
     "is loaded": (_, state: RouterModelState) => state.value === "loaded" || state.value === "sleeping",
     "is loading": (_, state: RouterModelState) => state.value === "loading",
     "is unknown to the router": (_, state: RouterModelState) => state.value === "missing",
-    "worker failed": (_, state: RouterModelState) => state.failed,
-    "was already running": (_, error: unknown) => /already loaded|already running/.test(messageOf(error)),
-    "was not running": (_, error: unknown) => /it is not loaded|not running/.test(messageOf(error)),
+    "was already loaded": (_, error: unknown) => codeOf(error) === "already-loaded",
+    "was not loaded": (_, error: unknown) => codeOf(error) === "not-loaded",
     "a next model is queued": ({ context }) => context.next !== undefined,
   },
   actions: {
+    "enter phase": assign((_, phase: RouterPhase) => ({ phase })),
+    "publish status": emit(({ context }) => ({
+      type: "status" as const,
+      status: {
+        phase: context.phase,
+        modelId: context.phase === "idle" || context.phase === "ended" ? undefined : context.target,
+        next: context.next,
+        failure: context.failure,
+      },
+    })),
     "target the model": assign(({ event }) =>
       event.type === "SELECT" || event.type === "UNLOAD" ? { target: event.modelId, failure: undefined, next: undefined } : {},
     ),
+    "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.modelId } : {})),
+    "drop the queued model": assign({ next: undefined }),
     "promote the queued model": assign(({ context }) => ({ target: context.next, next: undefined })),
     "forget the target": assign({ target: undefined, next: undefined }),
-    fail: assign(({ context }, params: { message: string }) => ({
-      failure: { modelId: context.target ?? "", message: params.message },
-    })),
-    /** After an effect actor rejected: its message is the failure (router errors are written for people). */
-    "record the effect's error": assign(({ context, event }) => ({
-      failure: { modelId: context.target ?? "", message: messageOf((event as unknown as { error: unknown }).error) },
-    })),
-    "announce the failure": emit(({ context }) => ({
-      type: "notify" as const,
-      level: "error" as const,
-      message: context.failure?.message ?? "",
-    })),
-    announce: emit((_, params: { level: "info" | "success" | "warning" | "error"; message: string }) => ({
-      type: "notify" as const,
-      ...params,
-    })),
+    /** Records why the target failed and tells the user. */
+    fail: enqueueActions(({ context, enqueue }, failure: RouterModelFailure) => {
+      const failed = { modelId: context.target ?? "", failure };
+      enqueue.assign({ failure: failed });
+      enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
+    }),
+    tell: emit((_, notice: RouterNotice) => ({ type: "notice" as const, notice })),
   },
 }).createMachine({
   id: "routerModel",
   initial: "idle",
-  context: { target: undefined, next: undefined, failure: undefined },
+  context: { phase: "idle", target: undefined, next: undefined, failure: undefined },
   on: {
     SHUTDOWN: ".done",
     UNLOAD: { target: ".stopping", reenter: true, actions: "target the model" },
   },
   states: {
     idle: {
-      entry: "forget the target",
+      entry: ["forget the target", { type: "enter phase", params: "idle" }, "publish status"],
       on: {
         SELECT: { target: "probing", actions: "target the model" },
       },
     },
 
     probing: {
+      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
       invoke: {
         id: "readModelState",
         src: "readModelState",
@@ -118,30 +154,19 @@ export const routerModelMachine = setup({
           {
             guard: { type: "is loaded", params: ({ event }) => event.output },
             target: "ready",
-            actions: {
-              type: "announce",
-              params: ({ context }) => ({ level: "info", message: `ai-server: ${context.target} is loaded` }),
-            },
+            actions: { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: true }) },
           },
           { guard: { type: "is loading", params: ({ event }) => event.output }, target: "starting.waiting" },
           {
             guard: { type: "is unknown to the router", params: ({ event }) => event.output },
             target: "idle",
-            actions: [
-              {
-                type: "fail",
-                params: ({ context }) => ({
-                  message: `ai-server: the router does not list ${context.target} (any more). Run /ai-server-refresh, then pick a model from /ai-server-status.`,
-                }),
-              },
-              "announce the failure",
-            ],
+            actions: { type: "fail", params: { kind: "unknown-model" } },
           },
           { target: "starting" },
         ],
         onError: {
           target: "idle",
-          actions: ["record the effect's error", "announce the failure"],
+          actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
         },
       },
       on: {
@@ -152,19 +177,12 @@ export const routerModelMachine = setup({
 
     starting: {
       initial: "requesting",
+      entry: [{ type: "enter phase", params: "loading" }, "publish status"],
       after: {
         LOAD_TIMEOUT: {
           // A load can hang for ever (a preset without a model path): give up and free the router.
           target: "stopping",
-          actions: [
-            {
-              type: "fail",
-              params: ({ context }) => ({
-                message: `ai-server: ${context.target} did not finish loading within ${LOAD_TIMEOUT_MS / 1000} s; pi asked the router to unload it. Check its preset (a section without "model =" never loads) and the router's log (journalctl --user -u llama-server).`,
-              }),
-            },
-            "announce the failure",
-          ],
+          actions: { type: "fail", params: { kind: "load-timeout", timeoutMs: LOAD_TIMEOUT_MS } },
         },
       },
       on: {
@@ -179,10 +197,10 @@ export const routerModelMachine = setup({
             input: ({ context }) => ({ modelId: context.target! }),
             onDone: "waiting",
             onError: [
-              { guard: { type: "was already running", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "waiting" },
+              { guard: { type: "was already loaded", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "waiting" },
               {
                 target: "#routerModel.idle",
-                actions: ["record the effect's error", "announce the failure"],
+                actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
               },
             ],
           },
@@ -196,27 +214,16 @@ export const routerModelMachine = setup({
               {
                 guard: { type: "is loaded", params: ({ event }) => event.output },
                 target: "#routerModel.ready",
-                actions: {
-                  type: "announce",
-                  params: ({ context }) => ({ level: "success", message: `ai-server: ${context.target} is loaded` }),
-                },
+                actions: { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: false }) },
               },
               {
                 target: "#routerModel.exited",
-                actions: [
-                  {
-                    type: "fail",
-                    params: ({ context, event }) => ({
-                      message: `ai-server: the router's worker for ${context.target} exited while loading (exit code ${event.output.exitCode ?? "unknown"}). Check the model path and its preset, and the router's log (journalctl --user -u llama-server).`,
-                    }),
-                  },
-                  "announce the failure",
-                ],
+                actions: { type: "fail", params: ({ event }) => ({ kind: "worker-exited", exitCode: event.output.exitCode }) },
               },
             ],
             onError: {
               target: "#routerModel.idle",
-              actions: ["record the effect's error", "announce the failure"],
+              actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
             },
           },
         },
@@ -224,6 +231,7 @@ export const routerModelMachine = setup({
     },
 
     ready: {
+      entry: [{ type: "enter phase", params: "ready" }, "publish status"],
       on: {
         SELECT: { guard: "selects another model", target: "probing", actions: "target the model" },
         DESELECT: "idle",
@@ -232,22 +240,20 @@ export const routerModelMachine = setup({
 
     stopping: {
       initial: "requesting",
+      entry: [{ type: "enter phase", params: "unloading" }, "publish status"],
       after: {
         UNLOAD_TIMEOUT: {
           target: "idle",
           actions: {
-            type: "announce",
-            params: ({ context }) => ({
-              level: "warning",
-              message: `ai-server: ${context.target} was still not unloaded after ${UNLOAD_TIMEOUT_MS / 1000} s; see /ai-server-status.`,
-            }),
+            type: "tell",
+            params: ({ context }) => ({ kind: "still-unloading", modelId: context.target!, timeoutMs: UNLOAD_TIMEOUT_MS }),
           },
         },
       },
       on: {
         // A selection during an unload runs once the unload is done.
-        SELECT: { actions: assign(({ event }) => ({ next: event.modelId })) },
-        DESELECT: { actions: assign({ next: undefined }) },
+        SELECT: { actions: ["queue the selected model", "publish status"] },
+        DESELECT: { actions: ["drop the queued model", "publish status"] },
       },
       states: {
         requesting: {
@@ -257,13 +263,10 @@ export const routerModelMachine = setup({
             input: ({ context }) => ({ modelId: context.target! }),
             onDone: "waiting",
             onError: [
-              {
-                guard: { type: "was not running", params: ({ event }: { event: { error: unknown } }) => event.error },
-                target: "#routerModel.unloaded",
-              },
+              { guard: { type: "was not loaded", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "#routerModel.unloaded" },
               {
                 target: "#routerModel.idle",
-                actions: ["record the effect's error", "announce the failure"],
+                actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
               },
             ],
           },
@@ -276,7 +279,7 @@ export const routerModelMachine = setup({
             onDone: "#routerModel.unloaded",
             onError: {
               target: "#routerModel.idle",
-              actions: ["record the effect's error", "announce the failure"],
+              actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
             },
           },
         },
@@ -285,10 +288,7 @@ export const routerModelMachine = setup({
 
     /** The unload is done: tell, then go on with a queued selection if any. */
     unloaded: {
-      entry: {
-        type: "announce",
-        params: ({ context }) => ({ level: "info", message: `ai-server: ${context.target} is unloaded` }),
-      },
+      entry: { type: "tell", params: ({ context }) => ({ kind: "unloaded", modelId: context.target! }) },
       always: [
         { guard: "a next model is queued", target: "probing", actions: "promote the queued model" },
         { target: "idle" },
@@ -300,6 +300,6 @@ export const routerModelMachine = setup({
       always: "idle",
     },
 
-    done: { type: "final" },
+    done: { type: "final", entry: [{ type: "enter phase", params: "ended" }, "publish status"] },
   },
 });

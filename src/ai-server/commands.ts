@@ -1,14 +1,17 @@
 /**
- * The ai-server slash commands (seed §7): status, refresh, load, unload over mTLS; ctx,
- * preset, restart over SSH. They work in every mode that runs commands: with a UI they
- * notify; without one they print, and mutating commands refuse, saying why.
+ * The ai-server slash commands: status, refresh, load, unload over mTLS; ctx, preset,
+ * restart over SSH. They work in every mode that runs commands: with a UI they notify;
+ * without one they print, and mutating commands refuse, saying why.
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
+import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
+import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
-import type { AiServerRuntime } from "./extension.ts";
-import type { RouterModel } from "./router-api.ts";
-import { checkModelId, parseCtxSize, readPresetFile, restartRouterService, setPresetCtxSize } from "./ssh-admin.ts";
+import { argumentProblemText, commandText, errorText, statusTable, type ArgumentProblem } from "./messages.ts";
+import { restartRouterAndWait } from "./router-restart.ts";
+import type { AiServerSession } from "./session.ts";
+import { checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
 
 type Level = "info" | "warning" | "error";
 
@@ -17,63 +20,59 @@ function say(ctx: ExtensionCommandContext, message: string, level: Level = "info
   else (level === "info" ? process.stdout : process.stderr).write(`${message}\n`);
 }
 
-/** The model table of /ai-server-status. */
-export function statusTable(url: string, models: RouterModel[]): string {
-  const rows = models.map((model) => {
-    const status = model.status?.value ?? "?";
-    const failed = model.status?.failed ? ` (last start failed, exit ${model.status.exit_code ?? "?"})` : "";
-    const ctxSize = ctxSizeFromArgs(model) ?? model.meta?.n_ctx;
-    return [model.id, status + failed, ctxSize ? String(ctxSize) : "-", isPlaceholder(model) ? "[no model path]" : ""];
-  });
-  const header = ["model", "status", "ctx", ""];
-  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [`ai-server ${url}: ${models.length} model(s)`, line(header), ...rows.map(line)].join("\n");
+/** An AbortSignal that Esc (raw terminal input) aborts while `run` is under way. */
+async function cancellableByEsc(ctx: ExtensionCommandContext, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const stopListening = ctx.hasUI
+    ? ctx.ui.onTerminalInput((data) => {
+        if (data !== "\x1b") return undefined;
+        controller.abort(new Error("cancelled with Esc"));
+        return { consume: true };
+      })
+    : () => {};
+  try {
+    await run(controller.signal);
+  } finally {
+    stopListening();
+  }
 }
 
-export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRuntime): void {
-  const { settings, api } = runtime;
-  const knownIds = () => runtime.lastListing().map((model) => model.id);
+export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSession): void {
+  const { settings, api } = remote;
+  const where = settings;
   const completeIds = (prefix: string) => {
     if (prefix.includes(" ")) return null;
-    const items = runtime
+    const items = remote
       .lastListing()
       .filter((model) => model.id.startsWith(prefix))
       .map((model) => ({ value: model.id, label: model.id, description: model.status?.value ?? "" }));
     return items.length > 0 ? items : null;
   };
-  /** The live list (ids are checked against the router, not a stale cache). */
+  /** The live list (ids are checked against the router, not a stale cache); the cache if it cannot be reached. */
   const freshIds = async () => {
-    await runtime.rediscover().catch(() => undefined);
-    return knownIds();
+    await remote.rediscover().catch(() => undefined);
+    return remote.lastListing().map((model) => model.id);
   };
   const words = (args: string) => args.trim().split(/\s+/).filter(Boolean);
-  const confirm = async (ctx: ExtensionCommandContext, title: string, message: string, what: string) => {
+  const refuse = (ctx: ExtensionCommandContext, problem: ArgumentProblem) => say(ctx, argumentProblemText(problem), "error");
+  const confirm = async (ctx: ExtensionCommandContext, question: { title: string; message: string }, what: string, signal?: AbortSignal) => {
     if (!ctx.hasUI) {
-      say(ctx, `ai-server: ${what} needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).`, "error");
+      say(ctx, commandText.needsConfirmation(what), "error");
       return false;
     }
-    if (await ctx.ui.confirm(title, message)) return true;
-    say(ctx, `ai-server: ${what} cancelled.`);
+    if (await ctx.ui.confirm(question.title, question.message, { signal })) return true;
+    if (!signal?.aborted) say(ctx, commandText.cancelled(what));
     return false;
   };
   const needSsh = (ctx: ExtensionCommandContext): string | undefined => {
     if (settings.sshHost) return settings.sshHost.value;
-    say(ctx, "ai-server: this command runs over SSH: set AI_SERVER_SSH_HOST (e.g. ai-server@llama-box) or \"sshHost\" in ~/.pi/agent/ai-server.json.", "error");
+    say(ctx, commandText.needsSsh, "error");
     return undefined;
-  };
-  const waitHealthy = async (timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await api.healthy()) return true;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    return false;
   };
   const ctxShown = async (id: string) => ctxSizeFromArgs((await api.list()).find((model) => model.id === id) ?? { id });
   const reselect = async (ctx: ExtensionCommandContext) => {
     if (ctx.model?.provider !== AI_SERVER_PROVIDER) return;
-    // The session keeps its old Model object after a re-registration (DESIGN §5.6).
+    // The session keeps its old Model object after a re-registration.
     const fresh = ctx.modelRegistry.find(AI_SERVER_PROVIDER, ctx.model.id);
     if (fresh) await pi.setModel(fresh);
   };
@@ -82,10 +81,11 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
     description: "Models on the llama.cpp router: status, ctx size, placeholders",
     handler: async (_args, ctx) => {
       try {
-        const { listing } = await runtime.rediscover();
-        say(ctx, statusTable(settings.url, listing));
+        const { listing } = await remote.rediscover();
+        const rows = listing.map((model) => ({ model, ctxSize: ctxSizeFromArgs(model) ?? model.meta?.n_ctx, placeholder: isPlaceholder(model) }));
+        say(ctx, statusTable(settings.url, rows));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });
@@ -93,23 +93,16 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
   pi.registerCommand("ai-server-refresh", {
     description: "Discover the router's models again and re-register the ai-server provider",
     handler: async (_args, ctx) => {
-      const before = new Set(knownIds());
+      const before = new Set(remote.lastListing().map((model) => model.id));
       try {
-        const { models, listing } = await runtime.rediscover();
+        const { models, listing } = await remote.rediscover();
         await reselect(ctx);
         const now = new Set(listing.map((model) => model.id));
         const added = [...now].filter((id) => !before.has(id));
         const removed = [...before].filter((id) => !now.has(id));
-        say(
-          ctx,
-          `ai-server: ${models.length} model(s) registered` +
-            (added.length ? `; new: ${added.join(", ")}` : "") +
-            (removed.length ? `; gone: ${removed.join(", ")}` : "") +
-            (listing.length > models.length ? `; ${listing.length - models.length} placeholder(s) without a model path left out` : "") +
-            ".",
-        );
+        say(ctx, commandText.refreshed(models.length, added, removed, listing.length - models.length));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });
@@ -119,16 +112,15 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
-      if (!id || extra) return say(ctx, "usage: /ai-server-load <id>", "error");
+      if (!id || extra) return say(ctx, commandText.usage("/ai-server-load <id>"), "error");
       const invalid = checkModelId(id, await freshIds());
-      if (invalid) return say(ctx, invalid, "error");
+      if (invalid) return refuse(ctx, invalid);
       const started = Date.now();
       try {
-        await (await runtime.supervisor()).ensureReady(id);
-        const ctxSize = await ctxShown(id);
-        say(ctx, `ai-server: ${id} is loaded (${((Date.now() - started) / 1000).toFixed(1)} s${ctxSize ? `, ctx ${ctxSize}` : ""}).`);
+        await (await remote.supervisor()).ensureReady(id);
+        say(ctx, commandText.loaded(id, (Date.now() - started) / 1000, await ctxShown(id)));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });
@@ -138,61 +130,52 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
-      if (!id || extra) return say(ctx, "usage: /ai-server-unload <id>", "error");
+      if (!id || extra) return say(ctx, commandText.usage("/ai-server-unload <id>"), "error");
       const invalid = checkModelId(id, await freshIds());
-      if (invalid) return say(ctx, invalid, "error");
+      if (invalid) return refuse(ctx, invalid);
       try {
-        await (await runtime.supervisor()).unloadAndWait(id);
-        say(ctx, `ai-server: ${id} is unloaded.`);
+        await (await remote.supervisor()).unloadAndWait(id);
+        say(ctx, commandText.unloaded(id));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });
 
   pi.registerCommand("ai-server-ctx", {
-    description: "Set a model's ctx-size in the router preset (SSH), apply it and verify: /ai-server-ctx <id> <size>",
+    description: "Set a model's ctx-size in the router preset (SSH), apply it and verify (Esc cancels): /ai-server-ctx <id> <size>",
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, sizeText, extra] = words(args);
-      if (!id || !sizeText || extra) return say(ctx, "usage: /ai-server-ctx <id> <size>", "error");
-      const invalid = checkModelId(id, await freshIds());
-      if (invalid) return say(ctx, invalid, "error");
+      if (!id || !sizeText || extra) return say(ctx, commandText.usage("/ai-server-ctx <id> <size>"), "error");
+      const syntax = checkModelId(id, []);
+      if (syntax) return refuse(ctx, checkModelId(id, remote.lastListing().map((model) => model.id))!);
       const size = parseCtxSize(sizeText);
-      if (typeof size === "string") return say(ctx, size, "error");
+      if (typeof size !== "number") return refuse(ctx, size);
+      // The size now shown comes from the live list: an unreachable router or an id it does not list ends here.
+      let listing;
+      try {
+        ({ listing } = await remote.rediscover());
+      } catch (error) {
+        return say(ctx, errorText(error, where), "error");
+      }
+      const model = listing.find((candidate) => candidate.id === id);
+      if (!model) return refuse(ctx, { code: "unknown-id", id, knownIds: listing.map((candidate) => candidate.id) });
       const host = needSsh(ctx);
       if (!host) return;
-      const before = ctxSizeFromArgs(runtime.lastListing().find((model) => model.id === id)!);
-      const question = `Set ctx-size of ${id} to ${size} (now ${before ?? "unset"}) in ${settings.presetPath} on ${host}, then unload and load ${id}?`;
-      if (!(await confirm(ctx, "Change context size", question, "/ai-server-ctx"))) return;
-      try {
-        const { previous } = await setPresetCtxSize(host, settings.presetPath, id, size);
-        say(ctx, `ai-server: ${settings.presetPath} on ${host}: ctx-size of ${id} ${previous ?? "(unset)"} → ${size} (backup: ${settings.presetPath}.bak). Reloading ${id}…`);
-        const supervisor = await runtime.supervisor();
-        const reload = async () => {
-          await supervisor.unloadAndWait(id).catch(() => undefined);
-          // Newer routers re-read the preset on ?reload=1; the b8942 router only at start.
-          await api.list({ reload: true });
-          await supervisor.ensureReady(id);
-          return ctxShown(id);
-        };
-        let shown = await reload();
-        if (shown !== size) {
-          say(ctx, `ai-server: after unload and load the router still shows ctx ${shown ?? "unknown"} for ${id}: it reads its preset only when it starts.`, "warning");
-          const restart = await confirm(ctx, "Restart the router", `Restart llama-server.service on ${host} to apply ctx-size ${size}? Every loaded model is unloaded.`, "the router restart");
-          if (!restart) return say(ctx, `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`, "warning");
-          await restartRouterService(host);
-          if (!(await waitHealthy(120_000))) return say(ctx, `ai-server: the router did not answer /health within 120 s after the restart.`, "error");
-          supervisor.deselect();
-          await supervisor.ensureReady(id);
-          shown = await ctxShown(id);
-        }
-        await runtime.rediscover();
-        await reselect(ctx);
-        say(ctx, `ai-server: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with /ai-server-preset).`}`, shown === size ? "info" : "warning");
-      } catch (error) {
-        say(ctx, (error as Error).message, "error");
-      }
+      if (!ctx.hasUI) return say(ctx, commandText.needsConfirmation("/ai-server-ctx"), "error");
+      await cancellableByEsc(ctx, (signal) =>
+        changeContextSize(
+          remote,
+          { id, size, before: ctxSizeFromArgs(model), host },
+          {
+            say: (text, level) => say(ctx, text, level),
+            confirm: (question, what, abort) => confirm(ctx, question, what, abort),
+            reselect: () => reselect(ctx),
+          },
+          signal,
+        ),
+      );
     },
   });
 
@@ -202,9 +185,9 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
       const host = needSsh(ctx);
       if (!host) return;
       try {
-        say(ctx, `${settings.presetPath} on ${host}:\n${(await readPresetFile(host, settings.presetPath)).trimEnd()}`);
+        say(ctx, commandText.preset(settings.presetPath, host, await readPresetFile(host, settings.presetPath)));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });
@@ -214,17 +197,16 @@ export function registerAiServerCommands(pi: ExtensionAPI, runtime: AiServerRunt
     handler: async (_args, ctx) => {
       const host = needSsh(ctx);
       if (!host) return;
-      if (!(await confirm(ctx, "Restart the router", `Run systemctl --user restart llama-server.service on ${host}? Every loaded model is unloaded.`, "/ai-server-restart"))) return;
+      if (!(await confirm(ctx, commandText.restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
       try {
-        await restartRouterService(host);
-        if (!(await waitHealthy(120_000))) return say(ctx, "ai-server: the router did not answer /health within 120 s after the restart.", "error");
-        const { models } = await runtime.rediscover();
+        if (!(await restartRouterAndWait(host, api))) return say(ctx, commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
+        const { models } = await remote.rediscover();
         await reselect(ctx);
-        (await runtime.supervisor()).deselect();
-        say(ctx, `ai-server: router restarted and healthy after ${((Date.now() - started) / 1000).toFixed(1)} s; ${models.length} model(s) registered.`);
+        (await remote.supervisor()).deselect();
+        say(ctx, commandText.restarted((Date.now() - started) / 1000, models.length));
       } catch (error) {
-        say(ctx, (error as Error).message, "error");
+        say(ctx, errorText(error, where), "error");
       }
     },
   });

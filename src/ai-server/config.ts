@@ -1,14 +1,15 @@
 /**
- * Settings of the `ai-server` provider: the seed's environment variables (names and meanings
- * unchanged), over an optional ~/.pi/agent/ai-server.json. There is no built-in host: without
+ * Settings of the `ai-server` provider: the AI_SERVER_* environment variables (README), over
+ * an optional ~/.pi/agent/ai-server.json. There is no built-in host: without
  * AI_SERVER_URL (or "url" in the file) the provider is not registered at all.
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { validateAiServerFile } from "./config-validator.generated.js";
-import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
-import { describeSchemaError } from "../pi-session/schema-errors.ts";
+import { parseJsonWithComments } from "../shared/json-with-comments.ts";
+import { describeSchemaError } from "../shared/schema-errors.ts";
+import type { SettingsProblem } from "./messages.ts";
 
 export const AI_SERVER_PROVIDER = "ai-server";
 
@@ -45,8 +46,8 @@ export interface AiServerSettings {
 export interface AiServerSettingsResult {
   /** Undefined: not configured (no URL), or the configuration is unusable (see errors). */
   settings: AiServerSettings | undefined;
-  warnings: string[];
-  errors: string[];
+  warnings: SettingsProblem[];
+  errors: SettingsProblem[];
 }
 
 type FileSettings = {
@@ -72,25 +73,26 @@ export function loadAiServerSettings(options: {
   const home = options.home ?? env.HOME ?? homedir();
   const filePath = join(options.agentDir, "ai-server.json");
   const fileLabel = "~/.pi/agent/ai-server.json";
-  const warnings: string[] = [];
-  const errors: string[] = [];
+  const warnings: SettingsProblem[] = [];
+  const errors: SettingsProblem[] = [];
 
   let file: FileSettings = {};
   let text: string | undefined;
   try {
     text = readFileSync(filePath, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") errors.push(`ai-server: cannot read ${filePath} (${(error as NodeJS.ErrnoException).code}).`);
+    const errno = (error as NodeJS.ErrnoException).code;
+    if (errno !== "ENOENT") errors.push({ code: "file-unreadable", path: filePath, errno });
   }
   if (text !== undefined) {
     try {
       const parsed = parseJsonWithComments(text);
       if (validateAiServerFile(parsed)) file = parsed as FileSettings;
       else {
-        for (const error of validateAiServerFile.errors ?? []) errors.push(`ai-server: ${describeSchemaError(parsed, error, fileLabel)}.`);
+        for (const error of validateAiServerFile.errors ?? []) errors.push({ code: "file-invalid", problem: describeSchemaError(parsed, error, fileLabel) });
       }
     } catch (error) {
-      errors.push(`ai-server: ${filePath} is not valid JSON (${(error as Error).message}).`);
+      errors.push({ code: "file-not-json", path: filePath, detail: (error as Error).message });
     }
   }
 
@@ -105,7 +107,7 @@ export function loadAiServerSettings(options: {
   const url = pick("AI_SERVER_URL", "url");
   if (!url) return { settings: undefined, warnings, errors };
   if (!/^https:\/\/[^\s/]+(\/.*)?$/.test(url.value)) {
-    errors.push(`ai-server: ${url.source}=${url.value} is not an https:// URL (the router is reached over mTLS).`);
+    errors.push({ code: "url-not-https", source: url.source, value: url.value });
   }
 
   const certsDir = pick("AI_SERVER_CERTS_DIR", "certsDir");
@@ -121,16 +123,16 @@ export function loadAiServerSettings(options: {
   const timeoutText = env.AI_SERVER_TIMEOUT_MS;
   if (timeoutText !== undefined && timeoutText !== "") {
     if (/^[1-9]\d*$/.test(timeoutText)) timeoutMs = Number(timeoutText);
-    else warnings.push(`ai-server: AI_SERVER_TIMEOUT_MS=${timeoutText} is not a positive whole number of milliseconds; using ${timeoutMs}.`);
+    else warnings.push({ code: "timeout-invalid", value: timeoutText, using: timeoutMs });
   }
 
   const sshHost = pick("AI_SERVER_SSH_HOST", "sshHost");
   if (sshHost && !SSH_TARGET.test(sshHost.value)) {
-    errors.push(`ai-server: ${sshHost.source}=${JSON.stringify(sshHost.value)} is not a plain ssh target like user@host.`);
+    errors.push({ code: "ssh-host-invalid", source: sshHost.source, value: sshHost.value });
   }
   const presetPath = pick("AI_SERVER_PRESET_PATH", "presetPath")?.value ?? "~/.llama-models.ini";
   if (!/^[A-Za-z0-9_.~/+-]+$/.test(presetPath)) {
-    errors.push(`ai-server: AI_SERVER_PRESET_PATH=${JSON.stringify(presetPath)} may only contain letters, digits and _ . ~ / + -.`);
+    errors.push({ code: "preset-path-invalid", value: presetPath });
   }
 
   if (errors.length > 0) return { settings: undefined, warnings, errors };

@@ -1,7 +1,8 @@
 /**
- * Which router models pi may offer, and their context windows (DESIGN §7). A preset section
- * without a model path (no `--model` in status.args, no `model =` in status.preset) would
- * hang in "loading" forever if loaded, so it is never offered.
+ * Which router models pi may offer, and their context windows. A preset section without a
+ * model path (no `--model` in status.args, no `model =` in status.preset) would hang in
+ * "loading" forever if loaded, so it is never offered (docs/llama-server-behaviour.md,
+ * "Placeholder presets").
  */
 import type { RouterModel } from "./router-api.ts";
 

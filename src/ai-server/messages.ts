@@ -1,101 +1,296 @@
 /**
- * Failures of the mTLS proxy and the llama.cpp router, told for people: what failed, with
- * the value, and what to check. Facts behind each case: ../shared/docs/llama-server-facts.md §2, §4.
+ * Every word the ai-server feature says to a user. Failures of the proxy, the router, the
+ * certificate files, the settings and ssh arrive here as values with a code; this module alone
+ * turns them into sentences that say what failed, with the value, and what to check. The
+ * behaviours behind each case: docs/llama-server-behaviour.md.
  */
-import type { AiServerSettings } from "./config.ts";
+import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
+import type { NoticeLevel } from "../shared/notify.ts";
+import type { RouterFailure } from "./router-failures.ts";
+import type { RouterModel } from "./router-api.ts";
 
-type Where = Pick<AiServerSettings, "url" | "ca" | "clientCert" | "clientKey">;
-
-/** The codes an error or its causes carry (undici nests the TLS error in `cause`). */
-function codesOf(error: unknown): { codes: string[]; text: string } {
-  const codes: string[] = [];
-  const texts: string[] = [];
-  for (let current = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
-    if (typeof current.code === "string") codes.push(current.code);
-    if (typeof current.message === "string") texts.push(current.message);
-    current = current.cause as typeof current;
-  }
-  return { codes, text: texts.join(" / ") };
+/** The settings the words name: the URL, the certificate files and where each was set. */
+export interface Where {
+  url: string;
+  ca: { value: string; source: string };
+  clientCert: { value: string; source: string };
+  clientKey: { value: string; source: string };
+  timeoutMs?: number;
 }
 
-export function explainTransportError(error: unknown, where: Where): string {
-  const { codes, text } = codesOf(error);
-  const has = (...wanted: string[]) => wanted.some((code) => codes.includes(code));
+export const AI_SERVER_JSON = "~/.pi/agent/ai-server.json";
+
+export function routerFailureText(failure: RouterFailure, where: Where): string {
   const host = new URL(where.url).host;
+  const detail = failure.detail ?? "";
   const checkCert = `Check that it is signed by the CA the proxy trusts and not expired: openssl verify -CAfile <the proxy's CA> ${where.clientCert.value}; openssl x509 -noout -enddate -in ${where.clientCert.value}`;
-  if (has("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED", "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") ||
-      /alert (bad certificate|unknown ca|certificate required|certificate expired)|alert number (42|45|48|116)/i.test(text)) {
-    return `ai-server: ${host} rejected the client certificate ${where.clientCert.value} (TLS alert). ${checkCert}`;
+  const model = failure.modelId ? ` ${failure.modelId}` : "";
+  const known = failure.knownIds?.length ? ` Known models: ${failure.knownIds.join(", ")}.` : "";
+  const action = failure.action ?? "request";
+  switch (failure.code) {
+    case "tls-client-refused":
+      return `ai-server: ${host} rejected the client certificate ${where.clientCert.value} (TLS alert). ${checkCert}`;
+    case "closed-before-answer":
+      return `ai-server: ${host} closed the connection before answering: it most likely refused the client certificate ${where.clientCert.value}. ${checkCert}`;
+    case "tls-untrusted-server":
+      return `ai-server: the server certificate of ${host} is not signed by the CA in ${where.ca.value} (${where.ca.source}). Copy the proxy's root CA there.`;
+    case "tls-server-cert-expired":
+      return `ai-server: the server certificate of ${host} has expired; renew it on the proxy.`;
+    case "tls-wrong-name":
+      return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${where.url}).`;
+    case "tls-no-site":
+      return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${where.url}).`;
+    case "tls-key-mismatch":
+      return `ai-server: the client certificate ${where.clientCert.value} and the key ${where.clientKey.value} do not belong together.`;
+    case "unreachable":
+      return `ai-server: nothing answers at ${where.url} (connection refused). Is the proxy running, and is the port right?`;
+    case "unresolvable":
+      return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${where.url}).`;
+    case "no-answer-in-time":
+      return `ai-server: no answer from ${where.url} in time. Is the host reachable (VPN, firewall)?`;
+    case "tls-other":
+      return `ai-server: TLS with ${host} failed (${detail}). Check AI_SERVER_URL and the certificate files.`;
+    case "transport-other":
+      return `ai-server: request to ${where.url} failed: ${detail}`;
+    case "misdirected":
+      return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${where.url}).`;
+    case "router-down":
+      return `ai-server: the proxy at ${where.url} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
+    case "not-found":
+      return `ai-server: ${action}${model}: the router does not know this model, or it is not in router mode (HTTP 404 "${detail || "File Not Found"}").${known}`;
+    case "worker-unreachable":
+      return `ai-server: ${action}${model}: the router could not reach the model's worker (HTTP ${failure.status} "${detail}"); the worker probably died. Unload and load it again: /ai-server-unload${model} then /ai-server-load${model}.`;
+    case "autoload-off":
+      return `ai-server: ${action}${model}: the model is not loaded and the router does not autoload. Load it first: /ai-server-load${model}.`;
+    case "already-loaded":
+      return `ai-server: ${action}${model}: already loaded.`;
+    case "not-loaded":
+      return `ai-server: ${action}${model}: it is not loaded.`;
+    case "unknown-model":
+      return `ai-server: ${action}${model}: the router does not know this model (HTTP ${failure.status} "${detail}").${known}`;
+    case "http-other":
+      return `ai-server: ${action}${model} failed: HTTP ${failure.status}${detail ? ` "${detail}"` : ""}.`;
+    case "not-json":
+      return `ai-server: GET ${where.url}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`;
+    case "stream-cut":
+      return `ai-server: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`;
+    case "stream-error-event":
+      return `ai-server: the model failed in the middle of the answer: ${detail}`;
+    case "stream-incomplete":
+      return "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.";
+    case "request-timeout":
+      return `ai-server: no ${detail === "during the answer" ? "complete answer" : "answer"} within AI_SERVER_TIMEOUT_MS=${where.timeoutMs} ms.`;
   }
-  // With TLS 1.3 a refused client certificate often shows only as a connection closed
-  // before any answer (undici: "other side closed"; Node: "socket hang up").
-  if (has("UND_ERR_SOCKET", "ECONNRESET", "EPIPE") || /other side closed|socket hang up/i.test(text)) {
-    return `ai-server: ${host} closed the connection before answering: it most likely refused the client certificate ${where.clientCert.value}. ${checkCert}`;
-  }
-  if (has("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED")) {
-    return `ai-server: the server certificate of ${host} is not signed by the CA in ${where.ca.value} (${where.ca.source}). Copy the proxy's root CA there.`;
-  }
-  if (has("CERT_HAS_EXPIRED")) return `ai-server: the server certificate of ${host} has expired; renew it on the proxy.`;
-  if (has("ERR_TLS_CERT_ALTNAME_INVALID")) {
-    return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${where.url}).`;
-  }
-  if (/alert internal error|alert number 80/i.test(text)) {
-    return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${where.url}).`;
-  }
-  if (has("ERR_OSSL_X509_KEY_VALUES_MISMATCH")) {
-    return `ai-server: the client certificate ${where.clientCert.value} and the key ${where.clientKey.value} do not belong together.`;
-  }
-  if (has("ECONNREFUSED")) return `ai-server: nothing answers at ${where.url} (connection refused). Is the proxy running, and is the port right?`;
-  if (has("ENOTFOUND", "EAI_AGAIN")) return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${where.url}).`;
-  if (has("ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT") || /timeout|timed out/i.test(text)) {
-    return `ai-server: no answer from ${where.url} in time. Is the host reachable (VPN, firewall)?`;
-  }
-  if (has("EPROTO")) return `ai-server: TLS with ${host} failed (${text}). Check AI_SERVER_URL and the certificate files.`;
-  return `ai-server: request to ${where.url} failed: ${text || String(error)}`;
 }
 
-export interface FailureContext {
-  /** e.g. "load", "unload", "list models", "chat". */
-  action: string;
-  modelId?: string;
-  knownIds?: readonly string[];
+/** Any error a router request or an ssh step rejected with, in words. */
+export function errorText(error: unknown, where: Where): string {
+  const failure = (error as { failure?: RouterFailure } | undefined)?.failure;
+  if (failure && typeof failure.code === "string") return routerFailureText(failure, where);
+  const ssh = (error as { sshFailure?: SshFailure } | undefined)?.sshFailure;
+  if (ssh) return sshFailureText(ssh);
+  return (error as Error)?.message ?? String(error);
 }
 
-/** The message of a router error body: JSON `{"error":{"message"}}`, or plain text like `proxy error: …`. */
-export function routerErrorMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: string } | string };
-    if (typeof parsed.error === "string") return parsed.error;
-    if (parsed.error?.message) return parsed.error.message;
-  } catch {
-    // plain text (the router's "proxy error: …" is sent as text despite its JSON content type)
+export function modelFailureText(modelId: string, failure: RouterModelFailure, where: Where): string {
+  switch (failure.kind) {
+    case "unknown-model":
+      return `ai-server: the router does not list ${modelId} (any more). Run /ai-server-refresh, then pick a model from /ai-server-status.`;
+    case "load-timeout":
+      return `ai-server: ${modelId} did not finish loading within ${failure.timeoutMs / 1000} s; pi asked the router to unload it. Check its preset (a section without "model =" never loads) and the router's log (journalctl --user -u llama-server).`;
+    case "worker-exited":
+      return `ai-server: the router's worker for ${modelId} exited while loading (exit code ${failure.exitCode ?? "unknown"}). Check the model path and its preset, and the router's log (journalctl --user -u llama-server).`;
+    case "request-failed":
+      return errorText(failure.error, where);
   }
-  return body.trim();
 }
 
-export function explainHttpFailure(status: number, body: string, context: FailureContext, where: Where): string {
-  const message = routerErrorMessage(body);
-  const model = context.modelId ? ` ${context.modelId}` : "";
-  const known = context.knownIds?.length ? ` Known models: ${context.knownIds.join(", ")}.` : "";
-  if (status === 421) {
-    return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${where.url}).`;
+export function noticeMessage(notice: RouterNotice, where: Where): { text: string; level: NoticeLevel } {
+  switch (notice.kind) {
+    case "loaded":
+      return { text: `ai-server: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
+    case "unloaded":
+      return { text: `ai-server: ${notice.modelId} is unloaded`, level: "info" };
+    case "still-unloading":
+      return { text: `ai-server: ${notice.modelId} was still not unloaded after ${notice.timeoutMs / 1000} s; see /ai-server-status.`, level: "warning" };
+    case "failed":
+      return { text: modelFailureText(notice.modelId, notice.failure, where), level: "error" };
   }
-  if (status === 502 || status === 504) {
-    return `ai-server: the proxy at ${where.url} is up but the llama-server router behind it does not answer (HTTP ${status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
-  }
-  if (status === 404) {
-    return `ai-server: ${context.action}${model}: the router does not know this model, or it is not in router mode (HTTP 404 "${message || "File Not Found"}").${known}`;
-  }
-  if (/^proxy error/i.test(message)) {
-    return `ai-server: ${context.action}${model}: the router could not reach the model's worker (HTTP ${status} "${message}"); the worker probably died. Unload and load it again: /ai-server-unload${model} then /ai-server-load${model}.`;
-  }
-  if (message === "model is not loaded") {
-    return `ai-server: ${context.action}${model}: the model is not loaded and the router does not autoload. Load it first: /ai-server-load${model}.`;
-  }
-  if (message === "model is already running") return `ai-server: ${context.action}${model}: already loaded.`;
-  if (message === "model is not running") return `ai-server: ${context.action}${model}: it is not loaded.`;
-  if (message === "model is not found" || /^model '.*' not found$/.test(message)) {
-    return `ai-server: ${context.action}${model}: the router does not know this model (HTTP ${status} "${message}").${known}`;
-  }
-  return `ai-server: ${context.action}${model} failed: HTTP ${status}${message ? ` "${message}"` : ""}.`;
 }
+
+export function notTheLoadingModelText(modelId: string, now: string | undefined): string {
+  return `ai-server: ${modelId} is no longer the model pi is loading (now: ${now ?? "none"}).`;
+}
+
+export function footerText(status: RouterModelStatus, loadingSinceMs: number | undefined, now: number): string | undefined {
+  const id = status.modelId;
+  if (!id) return undefined;
+  switch (status.phase) {
+    case "checking":
+      return `Checking ${id}…`;
+    case "loading":
+      return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
+    case "ready":
+      return `${id} loaded`;
+    case "unloading":
+      return `Unloading ${id}…`;
+    default:
+      return undefined;
+  }
+}
+
+/** The working indicator's phrase while pi waits for the router, or undefined. */
+export function activityPhrase(status: RouterModelStatus | undefined, requested: string | undefined): string | undefined {
+  if (!status) return requested ? `checking ${requested} on the router` : undefined;
+  if (status.phase === "checking" || status.phase === "loading") return `loading ${status.modelId} on the router`;
+  if (status.phase === "unloading") return `unloading ${status.modelId} on the router`;
+  return undefined;
+}
+
+// ---- settings and certificate files --------------------------------------------------------
+
+export type SettingsProblem =
+  | { code: "file-unreadable"; path: string; errno: string | undefined }
+  | { code: "file-not-json"; path: string; detail: string }
+  | { code: "file-invalid"; problem: string }
+  | { code: "url-not-https"; source: string; value: string }
+  | { code: "timeout-invalid"; value: string; using: number }
+  | { code: "ssh-host-invalid"; source: string; value: string }
+  | { code: "preset-path-invalid"; value: string }
+  | { code: "pem-unreadable"; which: "ca" | "clientCert" | "clientKey"; path: string; source: string; errno: string | undefined }
+  | { code: "key-readable-by-others"; path: string; mode: number }
+  | { code: "pem-mismatch"; cert: string; key: string; certSource: string; keySource: string }
+  | { code: "pem-invalid"; detail: string; files: string[] };
+
+const pemName = { ca: "CA certificate", clientCert: "client certificate", clientKey: "client private key" } as const;
+
+export function settingsProblemText(problem: SettingsProblem): string {
+  switch (problem.code) {
+    case "file-unreadable":
+      return `ai-server: cannot read ${problem.path} (${problem.errno}).`;
+    case "file-not-json":
+      return `ai-server: ${problem.path} is not valid JSON (${problem.detail}).`;
+    case "file-invalid":
+      return `ai-server: ${problem.problem}.`;
+    case "url-not-https":
+      return `ai-server: ${problem.source}=${problem.value} is not an https:// URL (the router is reached over mTLS).`;
+    case "timeout-invalid":
+      return `ai-server: AI_SERVER_TIMEOUT_MS=${problem.value} is not a positive whole number of milliseconds; using ${problem.using}.`;
+    case "ssh-host-invalid":
+      return `ai-server: ${problem.source}=${JSON.stringify(problem.value)} is not a plain ssh target like user@host.`;
+    case "preset-path-invalid":
+      return `ai-server: AI_SERVER_PRESET_PATH=${JSON.stringify(problem.value)} may only contain letters, digits and _ . ~ / + -.`;
+    case "pem-unreadable": {
+      const reason =
+        problem.errno === "ENOENT" ? "the file does not exist" : problem.errno === "EACCES" ? "permission denied" : problem.errno === "EISDIR" ? "it is a folder" : String(problem.errno);
+      return `ai-server: cannot read the ${pemName[problem.which]} ${problem.path} (${reason}); set by ${problem.source}. See README "Client set-up".`;
+    }
+    case "key-readable-by-others":
+      return `ai-server: the private key ${problem.path} is readable by group or others (mode ${problem.mode.toString(8).padStart(4, "0")}); it is the only credential for the router: chmod 600 ${problem.path}`;
+    case "pem-mismatch":
+      return `ai-server: the client certificate ${problem.cert} and the key ${problem.key} do not belong together (set by ${problem.certSource} and ${problem.keySource}).`;
+    case "pem-invalid":
+      return `ai-server: the certificate files are not usable PEM (${problem.detail}): ${problem.files.join(", ")}.`;
+  }
+}
+
+export function discoveryFallbackText(failureText: string, fallbackCount: number): string {
+  return `${failureText}\nai-server: ${fallbackCount > 0 ? `using the ${fallbackCount} fallback model(s) from ${AI_SERVER_JSON}` : "no models registered"}; run /ai-server-refresh once the router is reachable.`;
+}
+
+// ---- ssh and command arguments -------------------------------------------------------------
+
+export type SshFailure =
+  | { code: "ssh-missing" }
+  | { code: "ssh-failed"; detail: string }
+  | { code: "host-invalid"; host: string }
+  | { code: "remote-failed"; host: string; what: string; detail: string; exitCode: number | null };
+
+export function sshFailureText(failure: SshFailure): string {
+  switch (failure.code) {
+    case "ssh-missing":
+      return "ai-server: the ssh command was not found on PATH (install OpenSSH's client).";
+    case "ssh-failed":
+      return `ai-server: ssh failed: ${failure.detail}`;
+    case "host-invalid":
+      return `ai-server: AI_SERVER_SSH_HOST=${JSON.stringify(failure.host)} is not a plain ssh target like user@host.`;
+    case "remote-failed": {
+      const hint =
+        failure.exitCode === 255
+          ? ` (ssh could not log in to ${failure.host}: set up key authentication, e.g. ssh-copy-id ${failure.host}; BatchMode allows no password prompt)`
+          : "";
+      return `ai-server: ${failure.what} over ssh on ${failure.host} failed: ${failure.detail}${hint}`;
+    }
+  }
+}
+
+export type ArgumentProblem =
+  | { code: "not-an-id"; id: string; knownIds: readonly string[] }
+  | { code: "unknown-id"; id: string; knownIds: readonly string[] }
+  | { code: "bad-size"; text: string };
+
+export function argumentProblemText(problem: ArgumentProblem): string {
+  switch (problem.code) {
+    case "not-an-id":
+      return `ai-server: ${JSON.stringify(problem.id)} is not a model id (letters, digits and . _ : + @ - only).${problem.knownIds.length ? ` Known models: ${problem.knownIds.join(", ")}.` : ""}`;
+    case "unknown-id":
+      return `ai-server: the router has no model "${problem.id}". Known models: ${problem.knownIds.join(", ") || "none"}.`;
+    case "bad-size":
+      return `ai-server: the context size must be a positive whole number of tokens (got ${JSON.stringify(problem.text)}), e.g. 65536.`;
+  }
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+/** The model table of /ai-server-status. */
+export function statusTable(url: string, rows: Array<{ model: RouterModel; ctxSize: number | undefined; placeholder: boolean }>): string {
+  const cells = rows.map(({ model, ctxSize, placeholder }) => {
+    const status = model.status?.value ?? "?";
+    const failed = model.status?.failed ? ` (last start failed, exit ${model.status.exit_code ?? "?"})` : "";
+    return [model.id, status + failed, ctxSize ? String(ctxSize) : "-", placeholder ? "[no model path]" : ""];
+  });
+  const header = ["model", "status", "ctx", ""];
+  const widths = header.map((_, i) => Math.max(header[i]!.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [`ai-server ${url}: ${rows.length} model(s)`, line(header), ...cells.map(line)].join("\n");
+}
+
+export const commandText = {
+  usage: (usage: string) => `usage: ${usage}`,
+  needsConfirmation: (what: string) => `ai-server: ${what} needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).`,
+  cancelled: (what: string) => `ai-server: ${what} cancelled.`,
+  needsSsh: 'ai-server: this command runs over SSH: set AI_SERVER_SSH_HOST (e.g. ai-server@llama-box) or "sshHost" in ~/.pi/agent/ai-server.json.',
+  refreshed: (registered: number, added: string[], removed: string[], placeholders: number) =>
+    `ai-server: ${registered} model(s) registered` +
+    (added.length ? `; new: ${added.join(", ")}` : "") +
+    (removed.length ? `; gone: ${removed.join(", ")}` : "") +
+    (placeholders > 0 ? `; ${placeholders} placeholder(s) without a model path left out` : "") +
+    ".",
+  loaded: (id: string, seconds: number, ctxSize: number | undefined) => `ai-server: ${id} is loaded (${seconds.toFixed(1)} s${ctxSize ? `, ctx ${ctxSize}` : ""}).`,
+  unloaded: (id: string) => `ai-server: ${id} is unloaded.`,
+  ctxQuestion: (id: string, size: number, before: number | undefined, presetPath: string, host: string) => ({
+    title: "Change context size",
+    message: `Set ctx-size of ${id} to ${size} (now ${before ?? "unset"}) in ${presetPath} on ${host}, then unload and load ${id}?`,
+  }),
+  ctxEdited: (id: string, previous: number | undefined, size: number, presetPath: string, host: string) =>
+    `ai-server: ${presetPath} on ${host}: ctx-size of ${id} ${previous ?? "(unset)"} → ${size} (backup: ${presetPath}.bak). Reloading ${id}…`,
+  ctxUnchangedAfterReload: (id: string, shown: number | undefined) =>
+    `ai-server: after unload and load the router still shows ctx ${shown ?? "unknown"} for ${id}: it reads its preset only when it starts.`,
+  ctxRestartQuestion: (host: string, size: number) => ({
+    title: "Restart the router",
+    message: `Restart llama-server.service on ${host} to apply ctx-size ${size}? Every loaded model is unloaded.`,
+  }),
+  restartQuestion: (host: string) => ({
+    title: "Restart the router",
+    message: `Run systemctl --user restart llama-server.service on ${host}? Every loaded model is unloaded.`,
+  }),
+  ctxKeptUntilRestart: (id: string, shown: number | undefined) => `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`,
+  notHealthyAfterRestart: (seconds: number) => `ai-server: the router did not answer /health within ${seconds} s after the restart.`,
+  ctxResult: (id: string, shown: number | undefined, size: number) =>
+    `ai-server: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with /ai-server-preset).`}`,
+  preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,
+  restarted: (seconds: number, registered: number) => `ai-server: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
+  ctxCancelled: (id: string, step: string, edited: boolean, size: number) =>
+    `ai-server: /ai-server-ctx ${id} cancelled (Esc) while ${step}` +
+    (edited ? `; the preset already says ctx-size = ${size} (the router uses it from its next start; /ai-server-restart applies it now).` : "; nothing was changed."),
+};

@@ -4,18 +4,18 @@
  * bearer token, a bound on the whole request, and a guard that turns a stream the router
  * cut into an error instead of a silently truncated answer.
  *
- * The translated reason of a failure is recorded on the per-request `RequestReport`, because
+ * The reason of a failure is recorded on the per-request `RequestReport` as a value, because
  * the OpenAI SDK replaces a failing fetch's error with "Connection error.".
  */
 import { createSecureContext } from "node:tls";
 import type { Agent } from "undici";
 import type { AiServerSettings } from "./config.ts";
 import type { TlsMaterial } from "./tls.ts";
-import { explainHttpFailure, explainTransportError } from "./messages.ts";
+import { classifyHttpFailure, classifyTransportError, type RouterFailure } from "./router-failures.ts";
 
 export interface RequestReport {
   /** Set when the request failed in a way the user should read about in our words. */
-  failure: string | undefined;
+  failure: RouterFailure | undefined;
 }
 
 type Fetch = typeof globalThis.fetch;
@@ -41,7 +41,7 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
         headers.delete("authorization");
         const timeout = AbortSignal.timeout(settings.timeoutMs);
         timeout.addEventListener("abort", () => {
-          report.failure ??= `ai-server: no complete answer within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`;
+          report.failure ??= { code: "request-timeout", detail: "during the answer" };
         });
         const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
         let response: Response;
@@ -49,10 +49,10 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
           response = (await fetch(input as string, { ...(init as object), headers, signal, dispatcher } as never)) as unknown as Response;
         } catch (error) {
           report.failure = timeout.aborted
-            ? `ai-server: no answer within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`
+            ? { code: "request-timeout", detail: "before the answer" }
             : init?.signal?.aborted
               ? undefined
-              : explainTransportError(error, settings);
+              : classifyTransportError(error);
           throw error;
         }
         if (!response.ok) {
@@ -64,11 +64,11 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
               return undefined;
             }
           })();
-          report.failure = explainHttpFailure(response.status, body, { action: "chat with", modelId: model }, settings);
+          report.failure = classifyHttpFailure(response.status, body, { action: "chat with", modelId: model });
           return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
         }
         if (!response.body || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) return response;
-        return new Response(response.body.pipeThrough(guardEventStream(report, settings, timeout)), {
+        return new Response(response.body.pipeThrough(guardEventStream(report, timeout)), {
           status: response.status,
           statusText: response.statusText,
           headers: response.headers,
@@ -84,18 +84,18 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
 /**
  * Passes SSE bytes through unchanged while watching the lines: the router's raw
  * `proxy error: …` line, a `data: {"error":…}` event, or an end without `data: [DONE]`
- * (fixtures B07, B08, C05) end the stream with an error.
+ * (docs/llama-server-behaviour.md, "A cut answer") end the stream with an error.
  */
-export function guardEventStream(report: RequestReport, settings: Pick<AiServerSettings, "timeoutMs">, timeout?: AbortSignal): TransformStream<Uint8Array, Uint8Array> {
+export function guardEventStream(report: RequestReport, timeout?: AbortSignal): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
   // Only the last few characters of a chunk can begin a marker that ends in the next one.
   let tail = "";
   let done = false;
   let failed = false;
-  const fail = (controller: TransformStreamDefaultController<Uint8Array>, message: string) => {
+  const fail = (controller: TransformStreamDefaultController<Uint8Array>, failure: RouterFailure) => {
     failed = true;
-    report.failure = message;
-    controller.error(new Error(message));
+    report.failure = failure;
+    controller.error(new Error(`ai-server ${failure.code}`));
   };
   /** Scans text for the three markers; searching is far cheaper than splitting into lines. */
   const inspect = (text: string, controller: TransformStreamDefaultController<Uint8Array>) => {
@@ -103,7 +103,7 @@ export function guardEventStream(report: RequestReport, settings: Pick<AiServerS
     const proxy = text.search(/^proxy error[^\n]*/im);
     if (proxy >= 0) {
       const line = text.slice(proxy).split("\n")[0]!.trim();
-      return fail(controller, `ai-server: the router cut the answer off ("${line}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`);
+      return fail(controller, { code: "stream-cut", detail: line });
     }
     const errorAt = text.indexOf('data: {"error"');
     if (errorAt >= 0) {
@@ -113,7 +113,7 @@ export function guardEventStream(report: RequestReport, settings: Pick<AiServerS
       } catch {
         // keep the raw text
       }
-      fail(controller, `ai-server: the model failed in the middle of the answer: ${detail}`);
+      fail(controller, { code: "stream-error-event", detail });
     }
   };
   return new TransformStream({
@@ -130,8 +130,8 @@ export function guardEventStream(report: RequestReport, settings: Pick<AiServerS
       if (failed) return;
       if (tail) inspect(`${tail}\n`, controller);
       if (failed) return;
-      if (timeout?.aborted) return fail(controller, `ai-server: no complete answer within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`);
-      if (!done) fail(controller, "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.");
+      if (timeout?.aborted) return fail(controller, { code: "request-timeout", detail: "during the answer" });
+      if (!done) fail(controller, { code: "stream-incomplete" });
     },
   });
 }

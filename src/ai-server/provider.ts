@@ -1,7 +1,7 @@
 /**
  * The `ai-server` provider: pi-ai's own openai-completions streaming (SSE, reasoning, tool
  * calls, usage with cacheRead from prompt_tokens_details.cached_tokens, retries), given an
- * mTLS `fetch` (DESIGN §7). Before a request, the router-model machine makes sure the
+ * mTLS `fetch` (docs/architecture.md, "The ai-server provider"). Before a request, the router-model machine makes sure the
  * model is loaded; failures the fetch recorded replace the SDK's generic "Connection error.".
  */
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
@@ -11,9 +11,10 @@ import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from ".
 import { contextWindowOf, usableModels } from "./discovery.ts";
 import type { RequestReport } from "./mtls-fetch.ts";
 import type { RouterModel } from "./router-api.ts";
-import { abortedStream } from "../pi-session/aborted-stream.ts";
+import { abortedStream } from "../shared/aborted-stream.ts";
+import { routerFailureText, type Where } from "./messages.ts";
 
-/** Placeholder the pi model registry requires (seed §11); the mTLS fetch never sends it. */
+/** Placeholder the pi model registry requires (it hides models without a key); the mTLS fetch never sends it. */
 export const AI_SERVER_API_KEY = "ai-server-mtls";
 const DEFAULT_CONTEXT_WINDOW = 131072;
 
@@ -61,10 +62,10 @@ export interface AiServerStreamDeps {
  * Puts the recorded reason in place of the SDK's error text. The stream's own `push` is
  * wrapped rather than the stream relayed: a relay costs an extra async hop per token.
  */
-function withRecordedFailure(stream: AssistantMessageEventStream, report: RequestReport): AssistantMessageEventStream {
+function withRecordedFailure(stream: AssistantMessageEventStream, report: RequestReport, where: Where): AssistantMessageEventStream {
   const push = stream.push.bind(stream);
   stream.push = (event) => {
-    if (event.type === "error" && event.reason === "error" && report.failure) event.error.errorMessage = report.failure;
+    if (event.type === "error" && event.reason === "error" && report.failure) event.error.errorMessage = routerFailureText(report.failure, where);
     push(event);
   };
   return stream;
@@ -87,7 +88,7 @@ export function aiServerProviderConfig(settings: AiServerSettings, models: Provi
         }
         const report: RequestReport = { failure: undefined };
         const { streamSimple } = await import("@earendil-works/pi-ai/compat");
-        return withRecordedFailure(streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) }), report);
+        return withRecordedFailure(streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) }), report, settings);
       }),
   } as ProviderConfig;
 }

@@ -1,11 +1,13 @@
 /**
  * The router's own HTTP endpoints (control plane), over mTLS with got: GET /models,
- * POST /models/load and /models/unload (body key "model"), GET /health.
+ * POST /models/load and /models/unload (body key "model"), GET /health. A failure rejects
+ * with a `RouterFailureError` whose value has a code (src/ai-server/router-failures.ts).
  */
 import type { Got } from "got";
+import { aiServerTimeouts } from "../timeouts.ts";
 import type { AiServerSettings } from "./config.ts";
+import { classifyHttpFailure, classifyTransportError, RouterFailureError, type RequestContext } from "./router-failures.ts";
 import type { TlsMaterial } from "./tls.ts";
-import { explainHttpFailure, explainTransportError, type FailureContext } from "./messages.ts";
 
 export interface RouterModelStatus {
   value: "unloaded" | "loading" | "loaded" | "sleeping" | string;
@@ -22,16 +24,6 @@ export interface RouterModel {
   meta?: { n_ctx?: number; n_ctx_train?: number };
 }
 
-/** An error whose message is already written for people. */
-export class RouterError extends Error {
-  readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.name = "RouterError";
-    this.status = status;
-  }
-}
-
 export interface RouterApi {
   list(options?: { reload?: boolean; timeoutMs?: number; signal?: AbortSignal }): Promise<RouterModel[]>;
   load(id: string, signal?: AbortSignal): Promise<void>;
@@ -39,8 +31,6 @@ export interface RouterApi {
   /** true when GET /health answers 200. */
   healthy(signal?: AbortSignal): Promise<boolean>;
 }
-
-const CONTROL_TIMEOUT_MS = 15_000;
 
 export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): RouterApi {
   let client: Promise<Got> | undefined;
@@ -52,14 +42,14 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
         https: { certificateAuthority: tls.ca, certificate: tls.cert, key: tls.key },
         retry: { limit: 0 },
         throwHttpErrors: false,
-        timeout: { request: CONTROL_TIMEOUT_MS },
+        timeout: { request: aiServerTimeouts.controlRequestMs },
       }),
     ));
 
   async function call(
     method: "GET" | "POST",
     path: string,
-    context: FailureContext,
+    context: RequestContext,
     options: { json?: unknown; timeoutMs?: number; signal?: AbortSignal; searchParams?: Record<string, string> } = {},
   ): Promise<string> {
     const got = await http();
@@ -74,10 +64,10 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      throw new RouterError(explainTransportError(error, settings));
+      throw new RouterFailureError({ ...context, ...classifyTransportError(error) });
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw new RouterError(explainHttpFailure(response.statusCode, response.body, context, settings), response.statusCode);
+      throw new RouterFailureError(classifyHttpFailure(response.statusCode, response.body, context));
     }
     return response.body;
   }
@@ -91,7 +81,7 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
       try {
         return ((JSON.parse(body) as { data?: RouterModel[] }).data ?? []).filter((model) => typeof model?.id === "string");
       } catch {
-        throw new RouterError(`ai-server: GET ${settings.url}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`);
+        throw new RouterFailureError({ code: "not-json", action: "list models" });
       }
     },
     async load(id, signal) {
@@ -102,7 +92,7 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
     },
     async healthy(signal) {
       try {
-        await call("GET", "health", { action: "health" }, { signal, timeoutMs: 3_000 });
+        await call("GET", "health", { action: "health" }, { signal, timeoutMs: aiServerTimeouts.healthMs });
         return true;
       } catch (error) {
         if (signal?.aborted) throw error;

@@ -4,23 +4,31 @@
  * first and single-quoted besides; scripts travel on stdin (`sh -s`), never in the argv.
  */
 import { spawn } from "node:child_process";
+import { aiServerTimeouts } from "../timeouts.ts";
 import { SSH_TARGET } from "./config.ts";
+import type { ArgumentProblem, SshFailure } from "./messages.ts";
+
+/** A failed ssh step: carries the failure value (src/ai-server/messages.ts words it). */
+export class SshFailureError extends Error {
+  readonly sshFailure: SshFailure;
+  constructor(failure: SshFailure) {
+    super(`ssh ${failure.code}`);
+    this.name = "SshFailureError";
+    this.sshFailure = failure;
+  }
+}
 
 /** Router model ids as llama.cpp names them (file names, preset sections, aliases). */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,199}$/;
 
-export function checkModelId(id: string, knownIds: readonly string[]): string | undefined {
-  if (!SAFE_ID.test(id)) {
-    return `ai-server: ${JSON.stringify(id)} is not a model id (letters, digits and . _ : + @ - only).${knownIds.length ? ` Known models: ${knownIds.join(", ")}.` : ""}`;
-  }
-  if (knownIds.length > 0 && !knownIds.includes(id)) return `ai-server: the router has no model "${id}". Known models: ${knownIds.join(", ")}.`;
+export function checkModelId(id: string, knownIds: readonly string[]): ArgumentProblem | undefined {
+  if (!SAFE_ID.test(id)) return { code: "not-an-id", id, knownIds };
+  if (knownIds.length > 0 && !knownIds.includes(id)) return { code: "unknown-id", id, knownIds };
   return undefined;
 }
 
-export function parseCtxSize(text: string): number | string {
-  if (!/^[1-9]\d{0,9}$/.test(text) || Number(text) > 2 ** 31 - 1) {
-    return `ai-server: the context size must be a positive whole number of tokens (got ${JSON.stringify(text)}), e.g. 65536.`;
-  }
+export function parseCtxSize(text: string): number | ArgumentProblem {
+  if (!/^[1-9]\d{0,9}$/.test(text) || Number(text) > 2 ** 31 - 1) return { code: "bad-size", text };
   return Number(text);
 }
 
@@ -32,23 +40,40 @@ export interface SshResult {
   stderr: string;
 }
 
-export function runSsh(host: string, words: string[], options: { stdin?: string; timeoutMs?: number } = {}): Promise<SshResult> {
-  if (!SSH_TARGET.test(host)) return Promise.reject(new Error(`ai-server: AI_SERVER_SSH_HOST=${JSON.stringify(host)} is not a plain ssh target like user@host.`));
+export interface SshOptions {
+  stdin?: string;
+  timeoutMs?: number;
+  /** Cancels the command (the local ssh is killed). */
+  signal?: AbortSignal;
+}
+
+export function runSsh(host: string, words: string[], options: SshOptions = {}): Promise<SshResult> {
+  if (!SSH_TARGET.test(host)) return Promise.reject(new SshFailureError({ code: "host-invalid", host }));
+  if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   return new Promise((resolve, reject) => {
-    const child = spawn("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", host, ...words.map(quote)], {
+    const child = spawn("ssh", ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${aiServerTimeouts.sshConnectSeconds}`, "--", host, ...words.map(quote)], {
       stdio: ["pipe", "pipe", "pipe"],
     });
+    const onAbort = () => {
+      child.kill("SIGKILL");
+      reject(options.signal!.reason);
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (part) => (stdout += part));
     child.stderr.on("data", (part) => (stderr += part));
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-    child.once("error", (error: NodeJS.ErrnoException) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? aiServerTimeouts.sshCommandMs);
+    const done = () => {
       clearTimeout(timer);
-      reject(new Error(error.code === "ENOENT" ? "ai-server: the ssh command was not found on PATH (install OpenSSH's client)." : `ai-server: ssh failed: ${error.message}`));
+      options.signal?.removeEventListener("abort", onAbort);
+    };
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      done();
+      reject(new SshFailureError(error.code === "ENOENT" ? { code: "ssh-missing" } : { code: "ssh-failed", detail: error.message }));
     });
     child.once("close", (code) => {
-      clearTimeout(timer);
+      done();
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(options.stdin ?? "");
@@ -56,9 +81,7 @@ export function runSsh(host: string, words: string[], options: { stdin?: string;
 }
 
 function sshFailure(host: string, what: string, result: SshResult): Error {
-  const detail = result.stderr.trim() || `exit code ${result.code}`;
-  const hint = result.code === 255 ? ` (ssh could not log in to ${host}: set up key authentication, e.g. ssh-copy-id ${host}; BatchMode allows no password prompt)` : "";
-  return new Error(`ai-server: ${what} over ssh on ${host} failed: ${detail}${hint}`);
+  return new SshFailureError({ code: "remote-failed", host, what, detail: result.stderr.trim() || `exit code ${result.code}`, exitCode: result.code });
 }
 
 /** Expands a leading ~/ on the remote side (the path arrives quoted, so the shell will not). */
@@ -97,8 +120,8 @@ mv -f "$tmp" "$file"
 echo "previous=$old"
 `;
 
-export async function setPresetCtxSize(host: string, presetPath: string, id: string, size: number): Promise<{ previous: number | undefined }> {
-  const result = await runSsh(host, ["sh", "-s", "--", id, String(size), presetPath], { stdin: PRESET_EDIT_SCRIPT });
+export async function setPresetCtxSize(host: string, presetPath: string, id: string, size: number, signal?: AbortSignal): Promise<{ previous: number | undefined }> {
+  const result = await runSsh(host, ["sh", "-s", "--", id, String(size), presetPath], { stdin: PRESET_EDIT_SCRIPT, signal });
   if (result.code !== 0) throw sshFailure(host, `editing ${presetPath}`, result);
   const previous = /previous=(\d+)/.exec(result.stdout)?.[1];
   return { previous: previous ? Number(previous) : undefined };
@@ -110,7 +133,7 @@ export async function readPresetFile(host: string, presetPath: string): Promise<
   return result.stdout;
 }
 
-export async function restartRouterService(host: string): Promise<void> {
-  const result = await runSsh(host, ["systemctl", "--user", "restart", "llama-server.service"], { timeoutMs: 120_000 });
+export async function restartRouterService(host: string, signal?: AbortSignal): Promise<void> {
+  const result = await runSsh(host, ["systemctl", "--user", "restart", "llama-server.service"], { timeoutMs: aiServerTimeouts.sshRestartMs, signal });
   if (result.code !== 0) throw sshFailure(host, "systemctl --user restart llama-server.service", result);
 }

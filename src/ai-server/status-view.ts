@@ -1,36 +1,24 @@
 /**
- * The footer and notifications for the ai-server model, derived from the router-model
- * machine: `Loading <id>… 23s` while it loads (ticking once a second), `<id> loaded`,
- * `Unloading <id>…`. Reaches the UI only through `currentUi()` (a captured ctx goes stale).
+ * The footer and notifications for the ai-server model, following the status the chart
+ * emits: `Loading <id>… 23s` while it loads (ticking once a second), `<id> loaded`,
+ * `Unloading <id>…`. Reaches the UI only through the session holder (a captured ctx goes stale).
  */
-import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
-import type { RouterSnapshot, RouterSupervisor } from "./supervisor.ts";
-import { footerLine } from "../pi-session/footer-line.ts";
-import { notify } from "../pi-session/notify.ts";
+import { footerLine } from "../shared/footer-line.ts";
+import { notify } from "../shared/notify.ts";
+import type { SessionUi } from "../shared/session-ui.ts";
+import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
+import { footerText, noticeMessage, type Where } from "./messages.ts";
+import type { RouterSupervisor } from "./supervisor.ts";
 
 export const ROUTER_FOOTER_KEY = "ai-server";
 
-export function routerFooterText(snapshot: RouterSnapshot, loadingSinceMs: number | undefined, now: number): string | undefined {
-  const id = snapshot.context.target;
-  if (!id) return undefined;
-  if (snapshot.matches("probing")) return `Checking ${id}…`;
-  if (snapshot.matches("starting")) return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
-  if (snapshot.matches("ready")) return `${id} loaded`;
-  if (snapshot.matches("stopping")) return `Unloading ${id}…`;
-  return undefined;
-}
-
-export function bindRouterStatusView(supervisor: RouterSupervisor, currentUi: () => ExtensionUIContext | undefined) {
-  const footer = footerLine(ROUTER_FOOTER_KEY, currentUi);
+export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, where: Where) {
+  const footer = footerLine(ROUTER_FOOTER_KEY, session.ui);
   let loadingSince: number | undefined;
   let ticker: NodeJS.Timeout | undefined;
-  let latest: RouterSnapshot | undefined;
-  const render = () => {
-    if (latest) footer.show(routerFooterText(latest, loadingSince, Date.now()));
-  };
-  const offChange = supervisor.onChange((snapshot) => {
-    latest = snapshot;
-    const loading = snapshot.matches("starting");
+  const render = () => footer.show(footerText(supervisor.status.current(), loadingSince, Date.now()));
+  const follow = (status: RouterModelStatus) => {
+    const loading = status.phase === "loading";
     if (loading && loadingSince === undefined) {
       loadingSince = Date.now();
       ticker = setInterval(render, 1_000);
@@ -40,13 +28,18 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, currentUi: ()
       clearInterval(ticker);
     }
     render();
+  };
+  follow(supervisor.status.current());
+  const offStatus = supervisor.status.subscribe(follow);
+  const offNotice = supervisor.onNotice((notice) => {
+    const { text, level } = noticeMessage(notice, where);
+    notify(session.ui(), text, level);
   });
-  const offNotice = supervisor.onNotice((notice) => notify(currentUi(), notice.message, notice.level));
   return {
     redraw: footer.redraw,
     dispose(): void {
       clearInterval(ticker);
-      offChange();
+      offStatus();
       offNotice();
     },
   };

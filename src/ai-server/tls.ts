@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import type { AiServerSettings, Sourced } from "./config.ts";
+import type { SettingsProblem } from "./messages.ts";
 
 export interface TlsMaterial {
   ca: Buffer;
@@ -14,22 +15,18 @@ export interface TlsMaterial {
 
 export interface TlsMaterialResult {
   material: TlsMaterial | undefined;
-  warnings: string[];
-  errors: string[];
+  warnings: SettingsProblem[];
+  errors: SettingsProblem[];
 }
 
-const what = { ca: "CA certificate", clientCert: "client certificate", clientKey: "client private key" } as const;
-
 export function loadTlsMaterial(settings: Pick<AiServerSettings, "ca" | "clientCert" | "clientKey">): TlsMaterialResult {
-  const warnings: string[] = [];
-  const errors: string[] = [];
-  const read = (name: keyof typeof what, file: Sourced<string>): Buffer | undefined => {
+  const warnings: SettingsProblem[] = [];
+  const errors: SettingsProblem[] = [];
+  const read = (which: "ca" | "clientCert" | "clientKey", file: Sourced<string>): Buffer | undefined => {
     try {
       return readFileSync(file.value);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === "ENOENT" ? "the file does not exist" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a folder" : String(code);
-      errors.push(`ai-server: cannot read the ${what[name]} ${file.value} (${reason}); set by ${file.source}. See README "Client set-up".`);
+      errors.push({ code: "pem-unreadable", which, path: file.value, source: file.source, errno: (error as NodeJS.ErrnoException).code });
       return undefined;
     }
   };
@@ -39,19 +36,15 @@ export function loadTlsMaterial(settings: Pick<AiServerSettings, "ca" | "clientC
   if (!ca || !cert || !key) return { material: undefined, warnings, errors };
 
   const mode = statSync(settings.clientKey.value).mode & 0o777;
-  if (mode & 0o077) {
-    warnings.push(
-      `ai-server: the private key ${settings.clientKey.value} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); it is the only credential for the router: chmod 600 ${settings.clientKey.value}`,
-    );
-  }
+  if (mode & 0o077) warnings.push({ code: "key-readable-by-others", path: settings.clientKey.value, mode });
   try {
     createSecureContext({ ca, cert, key });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
     errors.push(
       code.includes("KEY_VALUES_MISMATCH")
-        ? `ai-server: the client certificate ${settings.clientCert.value} and the key ${settings.clientKey.value} do not belong together (set by ${settings.clientCert.source} and ${settings.clientKey.source}).`
-        : `ai-server: the certificate files are not usable PEM (${(error as Error).message}): ${settings.clientCert.value}, ${settings.clientKey.value}, ${settings.ca.value}.`,
+        ? { code: "pem-mismatch", cert: settings.clientCert.value, key: settings.clientKey.value, certSource: settings.clientCert.source, keySource: settings.clientKey.source }
+        : { code: "pem-invalid", detail: (error as Error).message, files: [settings.clientCert.value, settings.clientKey.value, settings.ca.value] },
     );
     return { material: undefined, warnings, errors };
   }

@@ -1,14 +1,16 @@
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import type { LocalServerStatus } from "./supervisor.ts";
-import { llamafilesReport } from "./status-view.ts";
+import type { LocalServerStatus } from "../../machines/local-server.machine.ts";
+import { llamafilesReport } from "./messages.ts";
 
-/** `/llamafiles`: what runs now (spec §6.4). Works in every mode that has commands. */
-/** `status` is undefined until the supervisor was first needed: then nothing runs. */
+/**
+ * `/llamafiles`: what runs now. Works in every mode that has commands. `status` is undefined
+ * until the supervisor was first needed: then nothing runs.
+ */
 export function registerLlamafilesCommand(pi: ExtensionAPI, status: () => LocalServerStatus | undefined): void {
   pi.registerCommand("llamafiles", {
     description: "Show the local llamafile / llama-server that pi runs or adopted",
     handler: async (_args, ctx) => {
-      const report = llamafilesReport(status() ?? { phase: "idle", model: undefined, pid: undefined, adopted: false });
+      const report = llamafilesReport(status() ?? { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined });
       if (ctx.hasUI) ctx.ui.notify(report, "info");
       else process.stdout.write(`${report}\n`);
     },

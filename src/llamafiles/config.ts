@@ -1,13 +1,14 @@
 /**
- * Reads `providers.llamafiles` from ~/.pi/agent/models.json (spec §3): synchronously,
- * validated against the schema this package ships, defaults filled. Nothing here throws:
- * a bad entry is skipped with a warning that names its JSON path and value, the rest load.
+ * Reads `providers.llamafiles` from ~/.pi/agent/models.json: synchronously, validated against
+ * the schema this package ships, defaults filled. Nothing here throws: a bad entry is skipped
+ * (a `model-skipped` problem naming its JSON path and value), the rest load.
  */
 import { readFileSync } from "node:fs";
 import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
-import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
-import { describeSchemaError } from "../pi-session/schema-errors.ts";
+import { parseJsonWithComments } from "../shared/json-with-comments.ts";
+import { describeSchemaError } from "../shared/schema-errors.ts";
+import type { ConfigProblem } from "./messages.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 
@@ -57,12 +58,12 @@ export interface LlamafilesConfig {
 export interface LoadResult {
   /** Undefined when nothing can be registered (missing file, no models, ...). */
   config: LlamafilesConfig | undefined;
-  warnings: string[];
+  /** What was wrong, as values (src/llamafiles/messages.ts words them). */
+  problems: ConfigProblem[];
 }
 
 const LAUNCH_FIELDS = new Set(["id", "name", "command", "args", "port", "env", "cwd", "reasoning", "input", "contextWindow", "maxTokens", "cost"]);
 
-const where = "~/.pi/agent/models.json";
 const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
 
 /** Which models[] index an error belongs to, or undefined for provider-level fields. */
@@ -76,38 +77,32 @@ export function loadLlamafilesConfig(options: {
   cwd: string;
   logPathFor: (modelId: string) => string;
 }): LoadResult {
-  const warnings: string[] = [];
-  const nothing = (warning: string): LoadResult => ({ config: undefined, warnings: [...warnings, warning] });
+  const problems: ConfigProblem[] = [];
+  const nothing = (problem: ConfigProblem): LoadResult => ({ config: undefined, problems: [...problems, problem] });
 
   let text: string;
   try {
     text = readFileSync(options.modelsPath, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return nothing(
-      code === "ENOENT"
-        ? `llamafiles: ${options.modelsPath} does not exist; no local models registered. Add providers.llamafiles.models there (see README).`
-        : `llamafiles: cannot read ${options.modelsPath} (${code}); no local models registered.`,
-    );
+    return nothing(code === "ENOENT" ? { code: "file-missing", path: options.modelsPath } : { code: "file-unreadable", path: options.modelsPath, errno: code });
   }
   let root: unknown;
   try {
     root = parseJsonWithComments(text);
   } catch (error) {
-    return nothing(`llamafiles: ${options.modelsPath} is not valid JSON (${(error as Error).message}); no local models registered.`);
+    return nothing({ code: "not-json", path: options.modelsPath, detail: (error as Error).message });
   }
   const block = (root as { providers?: Record<string, unknown> } | null)?.providers?.[LLAMAFILES_PROVIDER];
   if (block === undefined) {
-    return nothing(`llamafiles: ${where} has no providers.llamafiles block; no local models registered.`);
+    return nothing({ code: "no-block" });
   }
   if (block === null || typeof block !== "object" || Array.isArray(block)) {
-    return nothing(`llamafiles: providers.llamafiles in ${where} must be an object (got ${JSON.stringify(block)}); no local models registered.`);
+    return nothing({ code: "block-not-object", got: block });
   }
   const provider = block as Record<string, unknown>;
   if (!Array.isArray(provider.models) || provider.models.length === 0) {
-    return nothing(
-      `llamafiles: providers.llamafiles.models in ${where} is ${provider.models === undefined ? "missing" : `not a non-empty array (got ${JSON.stringify(provider.models)})`}; no local models registered.`,
-    );
+    return nothing(provider.models === undefined ? { code: "models-missing" } : { code: "models-not-a-list", got: provider.models });
   }
 
   const validate = validateLlamafilesProvider;
@@ -121,7 +116,7 @@ export function loadLlamafilesConfig(options: {
     } else {
       const field = error.instancePath.split("/")[1];
       if (field) badProviderFields.add(field);
-      warnings.push(`llamafiles: ${describeError(provider, error)}; using the default.`);
+      problems.push({ code: "bad-provider-field", problem: describeError(provider, error) });
     }
   }
   const providerField = <T>(field: string, fallback: T): T =>
@@ -130,15 +125,15 @@ export function loadLlamafilesConfig(options: {
   const models: LlamafileModel[] = [];
   const seen = new Set<string>();
   (provider.models as unknown[]).forEach((entry, index) => {
-    const problems = badModels.get(index);
-    if (problems) {
-      warnings.push(`llamafiles: skipped models[${index}]: ${problems.join("; ")}.`);
+    const invalid = badModels.get(index);
+    if (invalid) {
+      problems.push({ code: "model-skipped", index, problems: invalid });
       return;
     }
     const raw = entry as Record<string, unknown>;
     const id = raw.id as string;
     if (seen.has(id)) {
-      warnings.push(`llamafiles: duplicate model id "${id}" at providers.llamafiles.models[${index}]; kept the first, ignored this one.`);
+      problems.push({ code: "duplicate-id", id, index });
       return;
     }
     seen.add(id);
@@ -162,7 +157,7 @@ export function loadLlamafilesConfig(options: {
   });
 
   if (models.length === 0) {
-    return nothing(`llamafiles: no valid model in providers.llamafiles.models of ${where}; no local models registered.`);
+    return nothing({ code: "no-valid-model" });
   }
   const entries = (provider.models as unknown[]).map((entry) => (entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {}));
   const missingForPi = (["api", "baseUrl"] as const).filter(
@@ -177,6 +172,6 @@ export function loadLlamafilesConfig(options: {
       compat: { ...providerDefaults.compat, ...providerField<Record<string, unknown>>("compat", {}) },
       models,
     },
-    warnings,
+    problems,
   };
 }

@@ -1,69 +1,60 @@
 /**
- * The effects behind the local-server statechart: each actor the machine names,
- * built on real processes, files and HTTP. The machine decides; these only do.
+ * The effects behind the local-server statechart: each actor the machine names, built on
+ * real processes, files and HTTP. This is the one seam between the chart and the world:
+ * tests of the chart replace exactly these actors. The machine decides; these only do.
  */
 import { fromCallback, fromPromise } from "xstate";
 import {
-  KILL_GRACE_MS,
   type LaunchSpec,
   type LocalServerEvent,
   type PortProbe,
   type ProcessCommand,
   type ServerIdentity,
+  type SpawnError,
 } from "../../machines/local-server.machine.ts";
+import { localTimeouts } from "../timeouts.ts";
 import { findOwnedServer, forgetOwnership } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
 import { isTrackedChild, onChildExit } from "./process/process-table.ts";
-import { askModels, sleep } from "./server-http.ts";
-import { isAlive, signalGroup } from "./process/signals.ts";
+import { sleep } from "../shared/sleep.ts";
+import { askModels } from "./server-http.ts";
+import { endProcessGroup, isAlive, signalGroup } from "./process/signals.ts";
 import { spawnServer } from "./process/spawn.ts";
 import { tailLog, writeExitFooter } from "./process/server-log.ts";
 
 export interface LocalServerEffectsOptions {
-  /** How often readiness and adoption poll /v1/models. */
-  readinessPollMs: number;
-  /** Timeout of one probe (spec §5.4: 1 s). */
-  probeTimeoutMs: number;
-  /** How often an adopted server (which we cannot watch as a process) is health-checked. */
-  adoptedHealthPollMs: number;
-  /** How long to wait for a port to be released after our server exited. */
-  portReleaseTimeoutMs: number;
+  /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
+  timeouts: typeof localTimeouts;
   /** Shows the foreign-port dialog; resolves false without a UI. */
   askAboutForeignServer: (model: LaunchSpec, advertised: string[]) => Promise<boolean>;
 }
 
-export const defaultEffectsOptions = {
-  readinessPollMs: 250,
-  probeTimeoutMs: 1_000,
-  adoptedHealthPollMs: 2_000,
-  portReleaseTimeoutMs: 10_000,
-} satisfies Omit<LocalServerEffectsOptions, "askAboutForeignServer">;
-
 export function localServerActors(options: LocalServerEffectsOptions) {
+  const t = options.timeouts;
   return {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(async ({ input, signal }) => {
       const { port } = input.model;
       const owned = findOwnedServer(port);
-      const answer = await askModels(port, { timeoutMs: options.probeTimeoutMs, signal });
+      const answer = await askModels(port, { timeoutMs: t.probeMs, signal });
       if (owned) return { kind: "ours", pid: owned.pid, servesId: owned.modelId, ready: answer.kind === "serving" };
       return answer.kind === "refused" ? { kind: "free" } : { kind: "occupied" };
     }),
 
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
       for (;;) {
-        const answer = await askModels(input.model.port, { timeoutMs: options.probeTimeoutMs, signal });
+        const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal });
         if (answer.kind === "serving") return { ids: answer.ids };
         if (answer.kind === "unexpected") return { ids: [] };
         if (answer.kind === "refused") throw new Error("the server on the port went away while pi waited for it");
-        await sleep(options.readinessPollMs, signal);
+        await sleep(t.readinessPollMs, signal);
       }
     }),
 
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
       for (;;) {
-        const answer = await askModels(input.model.port, { timeoutMs: options.probeTimeoutMs, signal });
+        const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal });
         if (answer.kind === "serving") return { ids: answer.ids };
-        await sleep(options.readinessPollMs, signal);
+        await sleep(t.readinessPollMs, signal);
       }
     }),
 
@@ -76,14 +67,14 @@ export function localServerActors(options: LocalServerEffectsOptions) {
         let released = false;
         let stopWatching = () => {};
 
-        const reportExit = (code: number | null, signal: string | null, spawnError?: string) => {
+        const reportExit = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
           if (ended) return;
           ended = true;
           send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
         };
 
         if (pid === undefined) {
-          const child = spawnServer(model, (message) => reportExit(null, null, message));
+          const child = spawnServer(model, (error) => reportExit(null, null, error));
           if (child?.pid !== undefined) {
             pid = child.pid;
             send({ type: "PROCESS_STARTED", pid });
@@ -100,7 +91,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
             writeExitFooter(model.logPath, null, null);
             forgetOwnership(model.port, attached);
             reportExit(null, null);
-          }, 250);
+          }, t.attachedPidPollMs);
           timer.unref();
           stopWatching = () => clearInterval(timer);
         }
@@ -114,11 +105,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           stopWatching();
           if (ended || released || pid === undefined) return;
           // Left `owned` without the stop sequence (actor stopped from outside): never leave it running.
-          const leader = pid;
-          signalGroup(leader, "SIGTERM");
-          setTimeout(() => {
-            if (isAlive(leader)) signalGroup(leader, "SIGKILL");
-          }, KILL_GRACE_MS).unref();
+          endProcessGroup(pid);
         };
       },
     ),
@@ -128,8 +115,8 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       void (async () => {
         try {
           for (;;) {
-            await sleep(options.adoptedHealthPollMs, controller.signal);
-            const answer = await askModels(input.model.port, { timeoutMs: options.probeTimeoutMs, signal: controller.signal });
+            await sleep(t.adoptedHealthPollMs, controller.signal);
+            const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal: controller.signal });
             if (answer.kind !== "serving" || !answer.ids.includes(input.model.id)) {
               sendBack({ type: "SERVER_LOST" } satisfies LocalServerEvent);
               return;
@@ -147,7 +134,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     ),
 
     waitPortFree: fromPromise<void, { port: number }>(({ input, signal }) =>
-      waitUntilPortFree(input.port, { timeoutMs: options.portReleaseTimeoutMs, signal }),
+      waitUntilPortFree(input.port, { timeoutMs: t.portReleaseMs, pollMs: t.portReleasePollMs, connectMs: t.portConnectMs, signal }),
     ),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The `llamafiles` provider: pi's own openai-completions streaming, behind a gate that
- * waits for the local server to be ready (DESIGN §5.1).
+ * waits for the local server to be ready (docs/architecture.md, "Why the provider waits").
  *
  * pi 0.87.1 reads `providers.llamafiles` from models.json itself, before extensions load,
  * and composes that block under any registration of the same name. Two ways to register:
@@ -20,7 +20,8 @@ import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
-import { abortedStream } from "../pi-session/aborted-stream.ts";
+import { abortedStream } from "../shared/aborted-stream.ts";
+import { notServingText } from "./messages.ts";
 
 /** Resolves when the model's server is ready (the local supervisor's `ensureReady`). */
 export type EnsureReady = (model: LaunchSpec, signal: AbortSignal | undefined) => Promise<void>;
@@ -49,17 +50,6 @@ export function toPiModel(config: LlamafilesConfig, model: LlamafileModel): Mode
   } as Model<Api>;
 }
 
-/** What to tell a user whose block lacks fields pi needs (empty when nothing is missing). */
-export function missingFieldsWarning(config: LlamafilesConfig): string | undefined {
-  if (config.missingForPi.length === 0) return undefined;
-  const lines = config.missingForPi.map((field) => `  "${field}": "${field === "api" ? "openai-completions" : "http://localhost:8080/v1"}",`);
-  return [
-    `llamafiles: providers.llamafiles in ~/.pi/agent/models.json has no ${config.missingForPi.map((f) => `"${f}"`).join(" and ")}.`,
-    `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
-    ...lines,
-  ].join("\n");
-}
-
 /** Waits until the model's server is ready, then streams the request as `start` does. */
 function gatedStream(
   config: LlamafilesConfig,
@@ -70,11 +60,7 @@ function gatedStream(
 ): AssistantMessageEventStream {
   return lazyStream(model, async () => {
     const ours = config.models.find((candidate) => candidate.id === model.id);
-    if (!ours) {
-      throw new Error(
-        `llamafiles: model "${model.id}" is not usable: it is missing or was skipped in providers.llamafiles of ~/.pi/agent/models.json (see the warning at start-up); fix it, then /reload.`,
-      );
-    }
+    if (!ours) throw new Error(notServingText(model, { kind: "not-configured", modelId: model.id }));
     try {
       await ensureReady(ours, signal);
     } catch (error) {

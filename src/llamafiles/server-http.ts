@@ -1,4 +1,4 @@
-/** What a local server says on GET /v1/models (spec §5.7: the readiness and adoption endpoint). */
+/** What a local server says on GET /v1/models: the readiness and adoption endpoint (docs/architecture.md). */
 import type { Got } from "got";
 
 // got costs ~100 ms to import: load it on the first probe, not while pi starts.
@@ -43,20 +43,4 @@ export async function askModels(port: number, options: { timeoutMs: number; sign
   } catch {
     return { kind: "unexpected", detail: "/v1/models did not return JSON" };
   }
-}
-
-/** Resolves after `ms`, or rejects when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

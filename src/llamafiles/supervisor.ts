@@ -1,54 +1,46 @@
 /**
- * The facade over the local-server statechart: a few verbs for the pi glue, so hooks
- * never touch XState. One supervisor per extension instance (pi re-runs the factory on
- * /new, /resume, /fork and re-evaluates the module on /reload).
+ * The facade over the local-server statechart: a few verbs for the pi glue, so hooks never
+ * touch XState, and the status the chart emits for every reader. One supervisor per
+ * extension instance (pi re-runs the factory on /new, /resume, /fork and re-evaluates the
+ * module on /reload).
  */
-import { createActor, type InspectionEvent, type Observer, type SnapshotFrom } from "xstate";
-import { localServerMachine, type LaunchSpec, type Notice } from "../../machines/local-server.machine.ts";
-import { settleOnSnapshot, type Verdict } from "../pi-session/settle-on-snapshot.ts";
-import { defaultEffectsOptions, localServerActors, type LocalServerEffectsOptions } from "./effects.ts";
+import { createActor, type InspectionEvent, type Observer } from "xstate";
+import {
+  localServerMachine,
+  type LaunchSpec,
+  type LocalNotice,
+  type LocalServerEvent,
+  type LocalServerStatus,
+} from "../../machines/local-server.machine.ts";
+import { settle, statusChannel, type StatusSource } from "../shared/status-channel.ts";
+import { localTimeouts } from "../timeouts.ts";
+import { localServerActors, type LocalServerEffectsOptions } from "./effects.ts";
+import { failureText, notServingText } from "./messages.ts";
 
-export type LocalServerSnapshot = SnapshotFrom<typeof localServerMachine>;
-
-export interface LocalServerStatus {
-  phase: "idle" | "starting" | "ready" | "stopping";
-  model: LaunchSpec | undefined;
-  /** pid of a server pi owns; undefined for an adopted one. */
-  pid: number | undefined;
-  adopted: boolean;
-}
-
-export function describeStatus(snapshot: LocalServerSnapshot): LocalServerStatus {
-  const { target, pid } = snapshot.context;
-  const phase = (): LocalServerStatus["phase"] => {
-    if (snapshot.matches({ owned: "ready" }) || snapshot.matches("adopted")) return "ready";
-    if (snapshot.matches({ owned: "stopping" }) || snapshot.matches("releasingPort")) return "stopping";
-    if (["probing", "adopting", "foreignServer"].some((state) => snapshot.matches(state as "probing")) || snapshot.matches({ owned: "starting" })) {
-      return "starting";
-    }
-    return "idle";
-  };
-  const current = phase();
-  const adopted = snapshot.matches("adopted") || snapshot.matches("adopting");
-  return { phase: current, model: current === "idle" ? undefined : target, pid: adopted ? undefined : pid, adopted };
-}
-
-export interface LocalSupervisorOptions extends Partial<Omit<LocalServerEffectsOptions, "askAboutForeignServer">> {
+export interface LocalSupervisorOptions {
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
-  /** Statechart inspection (src/inspect/inspection.ts), when PI_LLAMA_INSPECT is set. */
+  /** Shorter intervals for tests; src/timeouts.ts otherwise. */
+  timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
+  /** Statechart inspection (src/shared/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
 }
 
+const IDLE: LocalServerStatus = { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined };
+
 export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const machine = localServerMachine.provide({
-    actors: localServerActors({ ...defaultEffectsOptions, ...options }),
+    actors: localServerActors({
+      askAboutForeignServer: options.askAboutForeignServer,
+      timeouts: { ...localTimeouts, ...options.timeouts },
+    }),
   });
   const actor = createActor(machine, { inspect: options.inspect });
+  const status = statusChannel<LocalServerStatus>(IDLE);
+  actor.on("status", (event) => status.publish(event.status));
   actor.start();
 
-  const ended = () => actor.getSnapshot().status !== "active";
-  const send = (event: Parameters<typeof actor.send>[0]) => {
-    if (!ended()) actor.send(event);
+  const send = (event: LocalServerEvent) => {
+    if (status.current().phase !== "ended") actor.send(event);
   };
 
   return {
@@ -58,65 +50,47 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     deselect(): void {
       send({ type: "DESELECT" });
     },
-    /** pi quits: stop what we own (spec §5.6.2) and resolve when it is gone. */
-    async quit(): Promise<void> {
+    /** pi quits: stop what we own and resolve when it is gone. */
+    quit(): Promise<void> {
       send({ type: "QUIT" });
-      await waitForEnd();
+      return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
     },
     /** /reload, /new, /resume, /fork: leave the server running for the next instance. */
     detach(): void {
       send({ type: "DETACH" });
     },
-    status(): LocalServerStatus {
-      return describeStatus(actor.getSnapshot());
-    },
-    onNotice(listener: (notice: Notice) => void): () => void {
-      const subs = [
-        actor.on("notify", listener),
-        actor.on("shutdownProgress", listener),
-      ];
-      return () => subs.forEach((sub) => sub.unsubscribe());
-    },
-    onChange(listener: (snapshot: LocalServerSnapshot) => void): () => void {
-      const sub = actor.subscribe(listener);
-      return () => sub.unsubscribe();
+    status: status as StatusSource<LocalServerStatus>,
+    onNotice(listener: (notice: LocalNotice) => void): () => void {
+      const subscription = actor.on("notice", (event) => listener(event.notice));
+      return () => subscription.unsubscribe();
     },
     /**
      * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
-     * (DESIGN §5.1). Starts the model when nothing is targeted; fails at once with the
-     * last failure when the last attempt for this model failed.
+     * (docs/architecture.md, "Why the provider waits"). Starts the model when nothing is
+     * targeted; fails at once with the last failure when the last attempt for it failed.
      */
     ensureReady(model: LaunchSpec, signal?: AbortSignal): Promise<void> {
-      const initial = actor.getSnapshot();
-      if (describeStatus(initial).phase === "idle" && !ended()) {
-        const failure = initial.context.failure;
-        if (failure?.modelId === model.id) return Promise.reject(new Error(failure.message));
+      const now = status.current();
+      if (now.phase === "idle") {
+        if (now.failure?.model.id === model.id) return Promise.reject(new Error(failureText(now.failure.model, now.failure.failure)));
         send({ type: "SELECT", model });
       }
-      return settleOnSnapshot(
-        actor,
-        (snapshot): Verdict => {
-          const status = describeStatus(snapshot);
-          const { target, next, failure } = snapshot.context;
-          if (status.phase === "ready" && target?.id === model.id) return "done";
-          if (status.phase === "starting" && target?.id === model.id) return "wait";
-          if (status.phase === "stopping" && next?.id === model.id) return "wait";
-          if (failure?.modelId === model.id) return new Error(failure.message);
-          if (snapshot.status !== "active") return new Error(`llamafiles: pi is shutting down; ${model.name} will not start.`);
+      return settle(
+        status,
+        (current) => {
+          if (current.phase === "ready" && current.model?.id === model.id) return "done";
+          if (current.phase === "starting" && current.model?.id === model.id) return "wait";
+          if (current.phase === "stopping" && current.next?.id === model.id) return "wait";
+          if (current.failure?.model.id === model.id) return new Error(failureText(current.failure.model, current.failure.failure));
+          if (current.phase === "ended") return new Error(notServingText(model, { kind: "shutting-down" }));
           return new Error(
-            target
-              ? `llamafiles: ${model.name} is not the selected local model (${target.name} is). Select ${model.name} with /model.`
-              : `llamafiles: ${model.name} is not running. Select it with /model.`,
+            notServingText(model, current.model ? { kind: "another-model-selected", selected: current.model } : { kind: "not-running" }),
           );
         },
         signal,
       );
     },
   };
-
-  function waitForEnd(): Promise<void> {
-    return settleOnSnapshot(actor, (snapshot) => (snapshot.status !== "active" ? "done" : "wait"));
-  }
 }
 
 export type LocalSupervisor = ReturnType<typeof createLocalSupervisor>;

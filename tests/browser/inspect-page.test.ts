@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { inspectionFromEnv, type Inspection } from "../../src/pi-session/inspection.ts";
+import { inspectionFromEnv, type Inspection } from "../../src/shared/inspection.ts";
 import { startInspectServer, type InspectServer } from "../../tools/inspect-server.ts";
 import { createLocalSupervisor, type LocalSupervisor } from "../../src/llamafiles/supervisor.ts";
 import { fakeModelEntry, REPO_ROOT } from "../helpers/fake-llamafile.ts";

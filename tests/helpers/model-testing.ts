@@ -1,12 +1,30 @@
-/** Shared pieces of the model-based tests (tests/model/): event offers, transition names, coverage. */
-import type { AnyEventObject, AnyStateMachine, AnyStateNode, AnyTransitionDefinition, Snapshot } from "xstate";
+/**
+ * Shared pieces of the model-based tests (tests/model/): which events a state can take, which
+ * transitions a step fired, and coverage of every state and transition. Only public XState
+ * APIs (StateNode.path/transitions/always, snapshot.matches/can, machine.getTransitionData), so
+ * an XState upgrade cannot silently change what counts as covered.
+ */
+import type { AnyEventObject, AnyMachineSnapshot, AnyStateMachine, AnyStateNode, AnyTransitionDefinition, StateValue } from "xstate";
 import { getStateNodes } from "xstate/graph";
 
-/** The event types the active state nodes of `snapshot` have transitions for. */
-export function acceptedEventTypes(snapshot: Snapshot<unknown> & { _nodes?: AnyStateNode[] }): string[] {
-  const accepted = new Set<string>();
-  for (const node of snapshot._nodes ?? []) for (const type of node.transitions.keys()) accepted.add(type);
-  return [...accepted];
+/** The root and every state node below it. */
+export const allNodes = (machine: AnyStateMachine): AnyStateNode[] => [machine.root, ...getStateNodes(machine.root)];
+
+const valueOf = (path: string[]): StateValue => (path.length === 1 ? path[0]! : { [path[0]!]: valueOf(path.slice(1)) });
+
+/** Is `node` active in `snapshot`? (the root always is). */
+export function isActive(snapshot: AnyMachineSnapshot, node: AnyStateNode): boolean {
+  return node.path.length === 0 || snapshot.matches(valueOf(node.path) as never);
+}
+
+/** Every event type some transition of `machine` listens to (external, done/error of invokes, delays). */
+export function eventTypesOf(machine: AnyStateMachine): string[] {
+  return [...new Set(allNodes(machine).flatMap((node) => [...node.transitions.keys()]))];
+}
+
+/** Of the candidate events, those that make `snapshot` transition (guards included). */
+export function enabled(snapshot: AnyMachineSnapshot, candidates: AnyEventObject[]): AnyEventObject[] {
+  return candidates.filter((event) => snapshot.can(event));
 }
 
 /** A transition's name that is the same in a machine and in its `.provide()`d copy. */
@@ -17,24 +35,51 @@ export function transitionKey(t: AnyTransitionDefinition): string {
   return `${t.source.id} --${t.eventType || "always"}${guard}--> ${target} (#${siblings.indexOf(t) + 1})`;
 }
 
-/** Collects the transitions an actor takes and the states it enters (pass `inspect` to createActor). */
-export function coverageRecorder(rootId: string, initial: string) {
+/**
+ * The transitions one step fired: the event's own (as the machine selects them), then the
+ * eventless ones taken from transient targets, told apart by where the step ended.
+ */
+export function firedTransitions(machine: AnyStateMachine, before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
+  const fired: AnyTransitionDefinition[] = [...machine.getTransitionData(before, event as never)];
+  const entered = (transition: AnyTransitionDefinition) => transition.target ?? [];
+  let frontier = fired.flatMap(entered);
+  for (let depth = 0; frontier.length > 0 && depth < 5; depth++) {
+    const next: AnyStateNode[] = [];
+    for (const node of frontier) {
+      if (!node.always?.length) continue;
+      const taken = node.always.find((t) => entered(t).some((target) => isActive(after, target) || target.always?.length));
+      if (taken) {
+        fired.push(taken);
+        next.push(...entered(taken));
+      }
+    }
+    frontier = next;
+  }
+  return fired;
+}
+
+/** Collects the transitions replays fire and the states they enter. */
+export function coverageRecorder(machine: AnyStateMachine) {
   const fired = new Set<string>();
-  const visited = new Set<string>([rootId, `${rootId}.${initial}`]);
+  const visited = new Set<string>();
+  const visit = (snapshot: AnyMachineSnapshot) => {
+    for (const node of allNodes(machine)) if (isActive(snapshot, node)) visited.add(node.id);
+  };
   return {
-    inspect(event: { type: string }) {
-      if (event.type !== "@xstate.microstep") return;
-      const microstep = event as unknown as { _transitions: AnyTransitionDefinition[]; snapshot: { _nodes?: AnyStateNode[] } };
-      for (const transition of microstep._transitions) {
+    start(snapshot: AnyMachineSnapshot) {
+      visit(snapshot);
+    },
+    step(before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
+      for (const transition of firedTransitions(machine, before, event, after)) {
         fired.add(transitionKey(transition));
         // Transient states (left at once by `always`) appear only as targets.
         for (const node of transition.target ?? []) for (let n: AnyStateNode | undefined = node; n; n = n.parent) visited.add(n.id);
       }
-      for (const node of microstep.snapshot._nodes ?? []) visited.add(node.id);
+      visit(after);
     },
     /** States and transitions of `machine` that no replay exercised. */
-    missing(machine: AnyStateMachine) {
-      const nodes = getStateNodes(machine.root);
+    missing() {
+      const nodes = allNodes(machine);
       const transitions = nodes.flatMap((node) => [...[...node.transitions.values()].flat(), ...(node.always ?? [])]);
       return {
         missingStates: nodes.map((n) => n.id).filter((id) => !visited.has(id)),

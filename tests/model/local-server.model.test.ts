@@ -4,21 +4,21 @@
  * a live actor of the machine with scripted effect actors (tests/helpers/scripted-actors.ts)
  * and a simulated clock. Each step checks the actor against the model and the invariants
  * that make the process lifetime leak-proof; a final test fails naming any state or
- * transition of the chart that no path exercised.
+ * transition of the chart (the root's included) that no path exercised.
  */
 import { describe, expect, test } from "vitest";
-import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject } from "xstate";
+import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
 import {
   KILL_GRACE_MS,
   localServerMachine,
   STARTUP_TIMEOUT_MS,
   type LocalServerEvent,
+  type LocalServerStatus,
   type PortProbe,
 } from "../../machines/local-server.machine.ts";
-import { describeStatus, type LocalServerSnapshot } from "../../src/llamafiles/supervisor.ts";
-import { footerText } from "../../src/llamafiles/status-view.ts";
-import { acceptedEventTypes, coverageRecorder, serializeEvent } from "../helpers/model-testing.ts";
+import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
+import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
 const A = launchSpec("a", 8080);
@@ -48,13 +48,15 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
   }
 }
 
-/** Every event the active states accept, with concrete payloads and preconditions. */
+type LocalServerSnapshot = SnapshotFrom<typeof localServerMachine>;
+const EVENT_TYPES = eventTypesOf(localServerMachine);
+
+/** Every event that makes the snapshot transition, with concrete payloads and preconditions. */
 function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
   if (snapshot.status !== "active") return [];
-  const accepted = acceptedEventTypes(snapshot);
   const events: AnyEventObject[] = [];
   const { context } = snapshot;
-  for (const type of accepted) {
+  for (const type of EVENT_TYPES) {
     if (type === "SELECT") events.push({ type, model: A }, { type, model: B });
     else if (type === "DESELECT" || type === "QUIT" || type === "DETACH" || type === "SERVER_LOST") events.push({ type });
     else if (type === "PROCESS_STARTED") {
@@ -67,7 +69,7 @@ function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
     } else if (type.startsWith("xstate.error.actor.")) events.push({ type, error: new Error("effect failed") });
     else if (type.startsWith("xstate.after.")) events.push({ type });
   }
-  return events;
+  return enabled(snapshot, events);
 }
 
 const essentials = (s: LocalServerSnapshot) => ({
@@ -78,7 +80,7 @@ const essentials = (s: LocalServerSnapshot) => ({
   pid: s.context.pid,
   quitting: s.context.quitting,
   forced: s.context.forced,
-  failure: s.context.failure?.modelId,
+  failure: s.context.failure?.model.id,
 });
 
 // TestModel types events as AnyEventObject; the chart's own event union is narrower.
@@ -94,18 +96,18 @@ const testModel = new TestModel(localServerMachine as unknown as ActorLogic<Loca
 
 const paths = testModel.getShortestPaths();
 
-const coverage = coverageRecorder("localServer", "idle");
+const coverage = coverageRecorder(localServerMachine);
 
 async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSnapshot }>) {
   const script = scriptedActors({ announcePid: false });
   const clock = new SimulatedClock();
-  const notices: Array<{ type: string; message: string }> = [];
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }), {
-    clock,
-    inspect: coverage.inspect,
-  });
-  actor.on("*", (notice) => notices.push(notice as { type: string; message: string }));
+  const notices: string[] = [];
+  let status: LocalServerStatus | undefined;
+  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { clock });
+  actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice).text));
+  actor.on("status", (event) => (status = event.status));
   actor.start();
+  coverage.start(actor.getSnapshot());
 
   for (const { event, state } of steps) {
     const before = actor.getSnapshot();
@@ -118,6 +120,7 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
 
     const now = actor.getSnapshot();
     expect(essentials(now), `after ${event.type} from ${JSON.stringify(before.value)}`).toEqual(essentials(state));
+    coverage.step(before, event, now);
 
     // Invariants of the process lifetime.
     const live = script.processes.filter((p) => !p.cleanedUp);
@@ -133,10 +136,10 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
       if (p.commands.includes("RELEASE")) expect(now.value, "only detaching lets a process run on").toBe("detached");
     }
     if (event.type === "QUIT" && liveBefore === 1 && before.matches({ owned: "starting" })) {
-      expect(notices.at(-1)?.message).toMatch(/^Stopping llamafile "[AB]" \(pid /);
+      expect(notices.at(-1)).toMatch(/^Stopping llamafile "[AB]" \(pid /);
     }
-    // The footer is derived from the state alone.
-    const footer = footerText(describeStatus(now));
+    // The footer follows the status the chart emitted, nothing else.
+    const footer = footerText(status!);
     if (now.matches({ owned: "ready" }) || now.matches("adopted")) expect(footer).toBe(`${now.context.target!.name} running`);
     if (now.matches("idle") || now.status !== "active") expect(footer).toBeUndefined();
   }
@@ -154,7 +157,7 @@ describe("local-server statechart, paths generated from its graph", () => {
   }
 
   test("every state and every transition of the chart was exercised", () => {
-    const { missingStates, missingTransitions, transitionCount } = coverage.missing(localServerMachine);
+    const { missingStates, missingTransitions, transitionCount } = coverage.missing();
     expect({ missingStates, missingTransitions }).toEqual({ missingStates: [], missingTransitions: [] });
     expect(transitionCount).toBeGreaterThan(40);
   });

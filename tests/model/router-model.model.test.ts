@@ -4,12 +4,28 @@
  * whose router effects the test settles; fails naming any state or transition not exercised.
  */
 import { describe, expect, test } from "vitest";
-import { createActor, fromPromise, SimulatedClock, type ActorLogic, type AnyEventObject } from "xstate";
+import { createActor, fromPromise, SimulatedClock, type ActorLogic, type AnyEventObject, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
-import { LOAD_TIMEOUT_MS, routerModelMachine, UNLOAD_TIMEOUT_MS, type RouterModelEvent, type RouterModelState } from "../../machines/router-model.machine.ts";
-import { describeRouterStatus, type RouterSnapshot } from "../../src/ai-server/supervisor.ts";
-import { routerFooterText } from "../../src/ai-server/status-view.ts";
-import { acceptedEventTypes, coverageRecorder, serializeEvent } from "../helpers/model-testing.ts";
+import {
+  LOAD_TIMEOUT_MS,
+  routerModelMachine,
+  UNLOAD_TIMEOUT_MS,
+  type RouterModelEvent,
+  type RouterModelState,
+  type RouterModelStatus,
+} from "../../machines/router-model.machine.ts";
+import { footerText, modelFailureText } from "../../src/ai-server/messages.ts";
+import { RouterFailureError, type RouterFailureCode } from "../../src/ai-server/router-failures.ts";
+import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
+
+type RouterSnapshot = SnapshotFrom<typeof routerModelMachine>;
+const EVENT_TYPES = eventTypesOf(routerModelMachine);
+const where = {
+  url: "https://router.test",
+  ca: { value: "/c/ca.pem", source: "AI_SERVER_CA" },
+  clientCert: { value: "/c/client.pem", source: "AI_SERVER_CLIENT_CERT" },
+  clientKey: { value: "/c/key.pem", source: "AI_SERVER_CLIENT_KEY" },
+};
 
 const DELAYS: Record<string, number> = { LOAD_TIMEOUT: LOAD_TIMEOUT_MS, UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS };
 const state = (value: RouterModelState["value"], failed = false): RouterModelState => ({ value, failed, exitCode: failed ? 1 : undefined });
@@ -27,25 +43,25 @@ function outcomes(actorId: string): unknown[] {
   }
 }
 
-// Plain objects, not Error instances: xstate/graph drops paths whose events serialize alike,
-// and an Error serializes to {}.
-const failure = (message: string) => ({ message });
-const errors: Record<string, Array<{ message: string }>> = {
-  requestLoad: [failure("ai-server: load tiny-a: already loaded."), failure("ai-server: load tiny-a failed: HTTP 404")],
-  requestUnload: [failure("ai-server: unload tiny-a: it is not loaded."), failure("ai-server: the proxy … (HTTP 502)")],
+// The effects reject with RouterFailureError; its `failure` value serializes, so xstate/graph
+// keeps one path per code.
+const failure = (code: RouterFailureCode, action: string) => new RouterFailureError({ code, action, modelId: "tiny-a", status: 400, detail: code });
+const errors: Record<string, RouterFailureError[]> = {
+  requestLoad: [failure("already-loaded", "load"), failure("not-found", "load")],
+  requestUnload: [failure("not-loaded", "unload"), failure("router-down", "unload")],
 };
 
 function eventsFor(snapshot: RouterSnapshot): AnyEventObject[] {
   if (snapshot.status !== "active") return [];
   const events: AnyEventObject[] = [];
-  for (const type of acceptedEventTypes(snapshot)) {
+  for (const type of EVENT_TYPES) {
     if (type === "SELECT" || type === "UNLOAD") events.push({ type, modelId: "tiny-a" }, { type, modelId: "tiny-b" });
     else if (type === "DESELECT" || type === "SHUTDOWN") events.push({ type });
     else if (type.startsWith("xstate.done.actor.")) for (const output of outcomes(type.slice(18))) events.push({ type, output });
-    else if (type.startsWith("xstate.error.actor.")) for (const error of errors[type.slice(19)] ?? [failure("ai-server: nothing answers at https://router.test")]) events.push({ type, error });
+    else if (type.startsWith("xstate.error.actor.")) for (const error of errors[type.slice(19)] ?? [failure("unreachable", "list models")]) events.push({ type, error });
     else if (type.startsWith("xstate.after.")) events.push({ type });
   }
-  return events;
+  return enabled(snapshot, events);
 }
 
 const essentials = (s: RouterSnapshot) => ({ value: s.value, status: s.status, target: s.context.target, next: s.context.next, failure: s.context.failure?.modelId });
@@ -57,7 +73,7 @@ const testModel = new TestModel(routerModelMachine as unknown as ActorLogic<Rout
     JSON.stringify([essentials(s), event ? serializeEvent(event) : null, prev ? essentials(prev).value : null]),
 });
 const paths = testModel.getShortestPaths();
-const coverage = coverageRecorder("routerModel", "idle");
+const coverage = coverageRecorder(routerModelMachine);
 
 async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapshot }>) {
   const pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
@@ -66,8 +82,11 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     ["readModelState", "requestLoad", "waitUntilLoaded", "requestUnload", "waitUntilUnloaded"].map((name) => [name, fromPromise(park(name))]),
   );
   const clock = new SimulatedClock();
-  const actor = createActor(routerModelMachine.provide({ actors: actors as never }), { clock, inspect: coverage.inspect });
+  const actor = createActor(routerModelMachine.provide({ actors: actors as never }), { clock });
+  let status: RouterModelStatus | undefined;
+  actor.on("status", (event) => (status = event.status));
   actor.start();
+  coverage.start(actor.getSnapshot());
   for (const { event, state: expected } of steps) {
     const before = actor.getSnapshot();
     if (event.type.startsWith("xstate.done.actor.")) pending.get(event.type.slice(18))!.resolve((event as { output?: unknown }).output);
@@ -77,16 +96,17 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     await new Promise((resolve) => setImmediate(resolve));
     const now = actor.getSnapshot();
     expect(essentials(now), `after ${event.type} from ${JSON.stringify(before.value)}`).toEqual(essentials(expected));
-    // The facade's status and the footer are derived from the state alone.
-    const status = describeRouterStatus(now);
-    const footer = routerFooterText(now, 0, 0);
-    if (status.phase === "ready") expect(footer).toBe(`${now.context.target} loaded`);
-    if (status.phase === "starting" && now.matches("starting")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
-    if (status.phase === "idle") expect(footer).toBeUndefined();
-    // A failure recorded for the target always names that model.
-    if (now.context.failure && now.matches("idle")) expect(now.context.failure.message).toMatch(/^ai-server: /);
-    if (event.type === "xstate.error.actor.requestLoad" && /404/.test(String((event as { error?: { message: string } }).error?.message))) {
-      expect(now.context.failure?.message).toBe("ai-server: load tiny-a failed: HTTP 404");
+    coverage.step(before, event, now);
+    // The status the chart emitted matches its state, and the footer follows the status alone.
+    const footer = footerText(status!, 0, 0);
+    if (now.matches("ready")) expect(footer).toBe(`${now.context.target} loaded`);
+    if (now.matches("starting")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
+    if (now.matches("probing")) expect(footer).toBe(`Checking ${now.context.target}…`);
+    if (now.matches("idle")) expect(footer).toBeUndefined();
+    // A failure recorded for the target always reads as words about that model.
+    if (now.context.failure && now.matches("idle")) expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, where)).toMatch(/^ai-server: /);
+    if (event.type === "xstate.error.actor.requestLoad" && (event as { error?: RouterFailureError }).error?.failure.code === "not-found") {
+      expect(modelFailureText("tiny-a", now.context.failure!.failure, where)).toBe('ai-server: load tiny-a: the router does not know this model, or it is not in router mode (HTTP 404 "not-found").');
     }
   }
   actor.stop();
@@ -101,7 +121,7 @@ describe("router-model statechart, paths generated from its graph", () => {
     test(`${JSON.stringify(path.state.value)} via ${label || "(start)"}`, () => replay(path.steps as never));
   }
   test("every state and every transition of the chart was exercised", () => {
-    const { missingStates, missingTransitions, transitionCount } = coverage.missing(routerModelMachine);
+    const { missingStates, missingTransitions, transitionCount } = coverage.missing();
     expect({ missingStates, missingTransitions }).toEqual({ missingStates: [], missingTransitions: [] });
     expect(transitionCount).toBeGreaterThan(25);
   });

@@ -1,22 +1,25 @@
-// Spec §3: loading providers.llamafiles from models.json. Each malformed or edge-case
-// config asserts the exact warning a user would read.
+// Loading providers.llamafiles from models.json. Each malformed or edge-case config asserts
+// the problem found and the exact warning a user would read.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { loadLlamafilesConfig } from "../../src/llamafiles/config.ts";
+import { configProblemText } from "../../src/llamafiles/messages.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "llamafiles-config-"));
 let n = 0;
 function load(text: string | undefined) {
   const modelsPath = join(dir, `models-${n++}.json`);
   if (text !== undefined) writeFileSync(modelsPath, text);
-  return { ...loadLlamafilesConfig({ modelsPath, cwd: "/work/here", logPathFor: (id) => `/logs/${id}.log` }), modelsPath };
+  const { config, problems } = loadLlamafilesConfig({ modelsPath, cwd: "/work/here", logPathFor: (id) => `/logs/${id}.log` });
+  // The loader hands over values; the warnings asserted are the words the user reads.
+  return { config, problems, warnings: problems.map(configProblemText), modelsPath };
 }
 const withModels = (models: unknown, extra: object = {}) => JSON.stringify({ providers: { llamafiles: { ...extra, models } } });
 const good = { id: "a", command: "/bin/a" };
 
-test("a minimal entry gets every default of §3.2", () => {
+test("a minimal entry gets every documented default", () => {
   const { config, warnings } = load(withModels([good]));
   expect(warnings).toEqual([]);
   expect(config).toEqual({

@@ -1,8 +1,13 @@
-// Failures translated for people (issue #3 §3), fed with the errors and bodies recorded from
-// the real Caddy + llama.cpp router (../shared/fixtures/llama-server/C03, C04, B03, B05, C06).
+// Failures of the proxy and the router, classified into codes and told for people, fed with
+// the errors and bodies recorded from the real Caddy + llama.cpp router
+// (tests/fixtures/llama-server/C03, C04, B03, B05, C06).
 import { describe, expect, test } from "vitest";
-import { explainHttpFailure, explainTransportError, routerErrorMessage } from "../../src/ai-server/messages.ts";
+import { routerFailureText, type Where } from "../../src/ai-server/messages.ts";
+import { classifyHttpFailure, classifyTransportError, routerErrorMessage, type RequestContext } from "../../src/ai-server/router-failures.ts";
 import { concatenatedJson, fixture } from "../helpers/fixtures.ts";
+
+const explainTransportError = (error: unknown, w: Where) => routerFailureText(classifyTransportError(error), w);
+const explainHttpFailure = (status: number, body: string, context: RequestContext, w: Where) => routerFailureText(classifyHttpFailure(status, body, context), w);
 
 const where = {
   url: "https://localhost:8443",
@@ -79,6 +84,13 @@ describe("HTTP failures with the router's own bodies", () => {
     [500, body(500, "model name=tiny-b failed to load", "server_error"), { action: "chat with", modelId: "tiny-b" }, /failed: HTTP 500 "model name=tiny-b failed to load"/],
   ] as const)("HTTP %i", (status, text, context, expected) => {
     expect(explainHttpFailure(status, text, context, where)).toMatch(expected);
+  });
+
+  test("the codes the router chart's guards test come from the router's recorded bodies", () => {
+    expect(classifyHttpFailure(400, body(400, "model is already running"), { action: "load" }).code).toBe("already-loaded");
+    expect(classifyHttpFailure(400, body(400, "model is not running"), { action: "unload" }).code).toBe("not-loaded");
+    expect(classifyHttpFailure(400, body(400, "model is not found"), { action: "unload" }).code).toBe("unknown-model");
+    expect(classifyHttpFailure(502, "", { action: "load" }).code).toBe("router-down");
   });
 
   test("the recorded bodies are the ones these cases quote", () => {

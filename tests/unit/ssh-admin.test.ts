@@ -1,4 +1,4 @@
-// SSH admin (issue #3 §5): ids and sizes are validated before anything reaches the remote
+// SSH admin: ids and sizes are validated before anything reaches the remote
 // side (an injection corpus is refused); the words that do go arrive unchanged; the preset
 // edit changes one key of one section and keeps everything else, atomically, with a backup.
 import { spawnSync } from "node:child_process";
@@ -7,7 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadAiServerSettings } from "../../src/ai-server/config.ts";
-import { checkModelId, parseCtxSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/ai-server/ssh-admin.ts";
+import { argumentProblemText, errorText, settingsProblemText, type Where } from "../../src/ai-server/messages.ts";
+import { checkModelId as checkId, parseCtxSize as parseSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/ai-server/ssh-admin.ts";
+
+// Validation hands over values; the assertions are on the words the user reads.
+const checkModelId = (id: string, known: readonly string[]) => {
+  const problem = checkId(id, known);
+  return problem && argumentProblemText(problem);
+};
+const parseCtxSize = (text: string) => {
+  const size = parseSize(text);
+  return typeof size === "number" ? size : argumentProblemText(size);
+};
 import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
 
 const known = ["tiny-a", "tiny-b", "Qwen_Qwen3.6-35B-A3B-Q8_0"];
@@ -44,7 +55,7 @@ describe("validation before the remote side", () => {
   test("an ssh host that ssh could read as an option is refused already in the settings", () => {
     const { settings, errors } = loadAiServerSettings({ env: { AI_SERVER_URL: "https://router.test", AI_SERVER_SSH_HOST: "-oProxyCommand=sh" }, agentDir: "/nonexistent" });
     expect(settings).toBeUndefined();
-    expect(errors).toEqual(['ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.']);
+    expect(errors.map(settingsProblemText)).toEqual(['ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.']);
   });
 
   test("a good size is a number", () => {
@@ -69,7 +80,8 @@ describe("what reaches ssh", () => {
 
   test("a host that looks like an option is refused before ssh runs", async () => {
     const before = testbed.sshCalls().length;
-    await expect(runSsh("-oProxyCommand=sh", ["true"])).rejects.toThrow(/is not a plain ssh target/);
+    const refused = await runSsh("-oProxyCommand=sh", ["true"]).catch((error: unknown) => error);
+    expect(errorText(refused, { url: "https://router.test" } as Where)).toMatch(/is not a plain ssh target/);
     expect(testbed.sshCalls()).toHaveLength(before);
   });
 });

@@ -1,9 +1,10 @@
-// Spec §5.6.1: SIGTERM, wait up to 5 s for the exit, then SIGKILL; state transitions on
+// The stop sequence: SIGTERM, wait up to 5 s for the exit, then SIGKILL; state transitions on
 // each branch. Fake timers drive the chart's KILL_GRACE delay; the process is a recording
 // stand-in, and signalGroup is checked against a spied process.kill.
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createActor } from "xstate";
-import { localServerMachine, type Notice } from "../../machines/local-server.machine.ts";
+import { localServerMachine } from "../../machines/local-server.machine.ts";
+import { noticeMessage, type Message } from "../../src/llamafiles/messages.ts";
 import { signalGroup } from "../../src/llamafiles/process/signals.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
@@ -13,8 +14,8 @@ afterEach(() => vi.useRealTimers());
 async function readyServer() {
   const script = scriptedActors();
   const actor = createActor(localServerMachine.provide({ actors: script.actors }));
-  const notices: Notice[] = [];
-  actor.on("*", (notice) => notices.push(notice as Notice));
+  const notices: Message[] = [];
+  actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice)));
   actor.start();
   actor.send({ type: "SELECT", model: launchSpec("a") });
   script.resolve("probePort", { kind: "free" });
@@ -36,7 +37,7 @@ test("a process that exits within the grace period gets SIGTERM only", async () 
 
   expect(actor.getSnapshot().value).toBe("stopped");
   expect(process.commands).toEqual(["TERM"]);
-  expect(notices.filter((n) => n.type === "shutdownProgress").map((n) => n.message)).toEqual([
+  expect(notices.filter((n) => n.channel === "stderr").map((n) => n.text)).toEqual([
     'Stopping llamafile "A" (pid 1000)...',
     'Stopped llamafile "A".',
   ]);
@@ -53,7 +54,7 @@ test("no SIGKILL before the 5 s are up; SIGKILL right at 5 s; the last line says
 
   actor.send({ type: "PROCESS_EXITED", code: null, signal: "SIGKILL", logTail: "" });
   expect(actor.getSnapshot().value).toBe("stopped");
-  expect(notices.at(-1)).toEqual({ type: "shutdownProgress", message: 'Stopped llamafile "A" (forced after 5s).' });
+  expect(notices.at(-1)).toEqual({ channel: "stderr", level: "info", text: 'Stopped llamafile "A" (forced after 5s).' });
 });
 
 test("a mid-session stop (switch) escalates the same way, then waits for the port before the next start", async () => {

@@ -1,7 +1,7 @@
 // The working indicator's text, and that modes without a UI get no calls at all.
 import { expect, test, vi } from "vitest";
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/pi-session/working-indicator.ts";
+import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/shared/working-indicator.ts";
 import { createRecordingUi } from "../helpers/recording-ui.ts";
 
 test("frames read ⚙ <phrase> · <elapsed>", () => {

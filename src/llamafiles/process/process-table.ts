@@ -5,7 +5,7 @@
  * `exit` safety net stops whatever is still owned if pi dies without `session_shutdown`.
  */
 import type { ChildProcess } from "node:child_process";
-import { signalGroup } from "./signals.ts";
+import { endProcessGroup } from "./signals.ts";
 
 export interface ProcessExitStatus {
   code: number | null;
@@ -70,6 +70,6 @@ function installSafetyNet(t: Table): void {
   // pi can end without session_shutdown (SIGINT in print mode, an uncaught error).
   // A server we started must not outlive it then; `exit` handlers must be synchronous.
   process.once("exit", () => {
-    for (const pid of t.entries.keys()) signalGroup(pid, "SIGTERM");
+    for (const pid of t.entries.keys()) endProcessGroup(pid);
   });
 }

@@ -1,22 +1,23 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync } from "node:fs";
-import type { LaunchSpec } from "../../../machines/local-server.machine.ts";
+import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
+import { couldNotStartLogLine } from "../messages.ts";
 import { recordOwnership, forgetOwnership } from "./ownership-record.ts";
 import { resolveArgs } from "./port-template.ts";
 import { trackChild } from "./process-table.ts";
 import { appendLogLine, openServerLog, writeExitFooter } from "./server-log.ts";
 
-/** Turns Node's spawn errors into sentences that say what to fix. */
-export function explainSpawnError(model: LaunchSpec, error: NodeJS.ErrnoException): string {
+/** Node's spawn error, as a value that says what to fix. */
+export function spawnErrorOf(model: LaunchSpec, error: NodeJS.ErrnoException): SpawnError {
   switch (error.code) {
     case "ENOENT":
-      return `command "${model.command}" was not found (use an absolute path, or a name on PATH)`;
+      return { code: "command-not-found", command: model.command };
     case "EACCES":
-      return `command "${model.command}" is not executable (chmod +x it)`;
+      return { code: "not-executable", command: model.command };
     case "ENOEXEC":
-      return `command "${model.command}" is not a program this system can run (for a llamafile: run it via "sh", see README "APE/binfmt")`;
+      return { code: "not-runnable", command: model.command };
     default:
-      return `${error.code ?? "error"}: ${error.message}`;
+      return { code: "other", detail: `${error.code ?? "error"}: ${error.message}` };
   }
 }
 
@@ -25,11 +26,11 @@ export function explainSpawnError(model: LaunchSpec, error: NodeJS.ErrnoExceptio
  * to the log file (a pipe would block the server once full, and break on /reload).
  * `onSpawnError` fires instead of an exit when the process could not start.
  */
-export function spawnServer(model: LaunchSpec, onSpawnError: (message: string) => void): ChildProcess | undefined {
+export function spawnServer(model: LaunchSpec, onSpawnError: (error: SpawnError) => void): ChildProcess | undefined {
   if (!existsSync(model.cwd)) {
-    const message = `working directory "${model.cwd}" does not exist (check "cwd")`;
-    appendLogLine(model.logPath, `--- ${new Date().toISOString()} Could not start ${model.name}: ${message} ---`);
-    queueMicrotask(() => onSpawnError(message));
+    const error: SpawnError = { code: "cwd-missing", cwd: model.cwd };
+    appendLogLine(model.logPath, couldNotStartLogLine(model, error));
+    queueMicrotask(() => onSpawnError(error));
     return undefined;
   }
   const fd = openServerLog(model.logPath, model.name);
@@ -46,9 +47,9 @@ export function spawnServer(model: LaunchSpec, onSpawnError: (message: string) =
   }
   child.once("error", (error: NodeJS.ErrnoException) => {
     if (child.pid !== undefined) return; // a kill() failure on a live process, not a spawn failure
-    const message = explainSpawnError(model, error);
-    appendLogLine(model.logPath, `--- ${new Date().toISOString()} Could not start ${model.name}: ${message} ---`);
-    onSpawnError(message);
+    const reason = spawnErrorOf(model, error);
+    appendLogLine(model.logPath, couldNotStartLogLine(model, reason));
+    onSpawnError(reason);
   });
   if (child.pid === undefined) return undefined;
   const pid = child.pid;

@@ -1,7 +1,7 @@
 /**
- * pi's working indicator as one line, `⚙ <phrase> · <elapsed>` (the ai-server seed's
- * dark-mechanicus-indicator fix): pi's "Working..." message is cleared on session_start and on
- * every turn_start, and the phrase says what pi is really waiting for. Elapsed time counts
+ * pi's working indicator as one line, `⚙ <phrase> · <elapsed>`: pi appends its own
+ * "Working..." message next to custom frames, so it is cleared on session_start and on every
+ * turn_start, and the phrase says what pi is really waiting for. Elapsed time counts
  * from the start of the turn. Modes without a UI get nothing.
  */
 import type { ExtensionAPI, ExtensionUIContext } from "@earendil-works/pi-coding-agent";

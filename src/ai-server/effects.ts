@@ -1,0 +1,47 @@
+/**
+ * The effects behind the router-model statechart: each actor the machine names, over the
+ * router's control plane. The one seam between that chart and the router: tests of the chart
+ * replace exactly these actors.
+ */
+import { fromPromise } from "xstate";
+import type { RouterModelState } from "../../machines/router-model.machine.ts";
+import { sleep } from "../shared/sleep.ts";
+import type { RouterApi, RouterModel } from "./router-api.ts";
+
+/** What GET /models says about `id` (a model is found by its id or one of its aliases). */
+export function stateOf(models: RouterModel[], id: string): RouterModelState {
+  const model = models.find((candidate) => candidate.id === id || candidate.aliases?.includes(id));
+  if (!model) return { value: "missing", failed: false, exitCode: undefined };
+  const value = (model.status?.value ?? "unloaded") as RouterModelState["value"];
+  return { value, failed: model.status?.failed === true, exitCode: model.status?.exit_code };
+}
+
+export function routerActors(api: RouterApi, pollMs: number) {
+  return {
+    readModelState: fromPromise<RouterModelState, { modelId: string }>(async ({ input, signal }) =>
+      stateOf(await api.list({ signal }), input.modelId),
+    ),
+    requestLoad: fromPromise<void, { modelId: string }>(({ input, signal }) => api.load(input.modelId, signal)),
+    waitUntilLoaded: fromPromise<RouterModelState, { modelId: string }>(async ({ input, signal }) => {
+      // failed/exit_code survive from an earlier attempt until the next spawn: only trust
+      // them once this load was seen in "loading", or after a few polls.
+      let sawLoading = false;
+      for (let poll = 0; ; poll++) {
+        const state = stateOf(await api.list({ signal }), input.modelId);
+        if (state.value === "loaded" || state.value === "sleeping") return state;
+        if (state.value === "loading") sawLoading = true;
+        else if (state.value === "unloaded" && state.failed && (sawLoading || poll >= 4)) return state;
+        else if (state.value === "missing") return { ...state, failed: true };
+        await sleep(pollMs, signal);
+      }
+    }),
+    requestUnload: fromPromise<void, { modelId: string }>(({ input, signal }) => api.unload(input.modelId, signal)),
+    waitUntilUnloaded: fromPromise<RouterModelState, { modelId: string }>(async ({ input, signal }) => {
+      for (;;) {
+        const state = stateOf(await api.list({ signal }), input.modelId);
+        if (state.value === "unloaded" || state.value === "missing") return state;
+        await sleep(pollMs, signal);
+      }
+    }),
+  };
+}

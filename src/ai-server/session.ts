@@ -1,0 +1,126 @@
+/**
+ * The ai-server side of a pi session: what pi's hooks and the slash commands call. It
+ * discovers the router's models and registers the provider, loads the router-model
+ * supervisor (statechart, effects, view) on first use, and answers the provider, the commands
+ * and the working indicator from the chart's status.
+ */
+import type { ExtensionAPI, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
+import { inspectionFromEnv } from "../shared/inspection.ts";
+import { lazy } from "../shared/lazy.ts";
+import type { SessionUi } from "../shared/session-ui.ts";
+import { aiServerTimeouts } from "../timeouts.ts";
+import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
+import { activityPhrase, discoveryFallbackText, errorText } from "./messages.ts";
+import { createMtlsFetchFactory } from "./mtls-fetch.ts";
+import { aiServerProviderConfig, discoveredModels, fallbackModels } from "./provider.ts";
+import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import type { RouterSupervisor } from "./supervisor.ts";
+import type { TlsMaterial } from "./tls.ts";
+
+export interface AiServerSession {
+  settings: AiServerSettings;
+  api: RouterApi;
+  /** The router's last model list (for completion and id checks). */
+  lastListing(): RouterModel[];
+  /** GET /models again and re-register the provider; returns the registered models. */
+  rediscover(timeoutMs?: number): Promise<{ models: ProviderModelConfig[]; listing: RouterModel[] }>;
+  supervisor(): Promise<RouterSupervisor>;
+  sessionStarted(model: { provider: string; id: string } | undefined): void;
+  modelSelected(model: { provider: string; id: string }): void;
+  sessionEnding(): Promise<void>;
+  activity(): string | undefined;
+  status(): RouterModelStatus | undefined;
+}
+
+/**
+ * Discovers (bounded: pi's start never waits long for an unreachable router) and registers
+ * the provider from the factory, so a preselected ai-server model restores. Returns the
+ * session and, when the router could not be reached, the warning to show.
+ */
+export async function aiServerSession(
+  pi: ExtensionAPI,
+  settings: AiServerSettings,
+  material: TlsMaterial,
+  session: SessionUi,
+): Promise<{ remote: AiServerSession; discoveryWarning: string | undefined }> {
+  const api = createRouterApi(settings, material);
+  const fetches = createMtlsFetchFactory(settings, material);
+  let listing: RouterModel[] = [];
+
+  const machinery = lazy(async () => {
+    const [{ createRouterSupervisor }, { bindRouterStatusView }, inspection] = await Promise.all([
+      import("./supervisor.ts"),
+      import("./status-view.ts"),
+      inspectionFromEnv(),
+    ]);
+    const supervisor = createRouterSupervisor({ api, where: settings, inspect: inspection?.inspect });
+    const view = bindRouterStatusView(supervisor, session, settings);
+    return {
+      supervisor,
+      redraw: view.redraw,
+      dispose() {
+        view.dispose();
+        inspection?.close();
+      },
+    };
+  });
+
+  const register = (models: ProviderModelConfig[]) =>
+    pi.registerProvider(
+      AI_SERVER_PROVIDER,
+      aiServerProviderConfig(settings, models, {
+        ensureReady: async (modelId, signal) => (await machinery.get()).supervisor.ensureReady(modelId, signal),
+        fetchFor: (report) => fetches.forRequest(report),
+      }),
+    );
+
+  /** The last model asked for, so the working indicator can tell before the supervisor loads. */
+  let requested: string | undefined;
+  const select = (modelId: string) => {
+    requested = modelId;
+    void machinery.get().then(({ supervisor }) => supervisor.select(modelId));
+  };
+
+  const remote: AiServerSession = {
+    settings,
+    api,
+    lastListing: () => listing,
+    async rediscover(timeoutMs) {
+      listing = await api.list({ timeoutMs });
+      const models = discoveredModels(listing, settings.fallbackModels);
+      register(models);
+      return { models, listing };
+    },
+    supervisor: async () => (await machinery.get()).supervisor,
+    sessionStarted(model) {
+      machinery.loaded()?.redraw();
+      if (model?.provider === AI_SERVER_PROVIDER) select(model.id);
+    },
+    modelSelected(model) {
+      if (model.provider === AI_SERVER_PROVIDER) return select(model.id);
+      requested = undefined;
+      if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());
+    },
+    async sessionEnding() {
+      // The router owns its workers: quitting pi unloads nothing (another client may use the model).
+      if (machinery.requested()) {
+        const { supervisor, dispose } = await machinery.get();
+        supervisor.shutdown();
+        dispose();
+      }
+      await fetches.close();
+    },
+    activity: () => activityPhrase(machinery.loaded()?.supervisor.status.current(), requested),
+    status: () => machinery.loaded()?.supervisor.status.current(),
+  };
+
+  try {
+    await remote.rediscover(aiServerTimeouts.discoveryMs);
+    return { remote, discoveryWarning: undefined };
+  } catch (error) {
+    const fallback = fallbackModels(settings.fallbackModels);
+    if (fallback.length > 0) register(fallback);
+    return { remote, discoveryWarning: discoveryFallbackText(errorText(error, settings), fallback.length) };
+  }
+}

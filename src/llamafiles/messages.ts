@@ -1,0 +1,215 @@
+/**
+ * Every word the llamafiles feature says to a user. The statechart, the effects and the
+ * config loader hand over values (`LocalNotice`, `LocalFailure`, `SpawnError`,
+ * `ConfigProblem`); this module alone turns them into sentences that say what failed, with
+ * the value, and what to do next.
+ */
+import type {
+  LaunchSpec,
+  LocalFailure,
+  LocalNotice,
+  LocalServerStatus,
+  ProcessExit,
+  SpawnError,
+} from "../../machines/local-server.machine.ts";
+import type { NoticeLevel } from "../shared/notify.ts";
+
+export const MODELS_JSON = "~/.pi/agent/models.json";
+
+/** A sentence for the user, how loud, and where it goes (stderr while pi quits: the TUI is gone). */
+export interface Message {
+  text: string;
+  level: NoticeLevel;
+  channel: "notify" | "stderr";
+}
+
+export function spawnErrorText(error: SpawnError): string {
+  switch (error.code) {
+    case "command-not-found":
+      return `command "${error.command}" was not found (use an absolute path, or a name on PATH)`;
+    case "not-executable":
+      return `command "${error.command}" is not executable (chmod +x it)`;
+    case "not-runnable":
+      return `command "${error.command}" is not a program this system can run (for a llamafile: run it via "sh", see README "APE/binfmt")`;
+    case "cwd-missing":
+      return `working directory "${error.cwd}" does not exist (check "cwd")`;
+    case "other":
+      return error.detail;
+  }
+}
+
+/** The log line written when a server could not be started at all. */
+export function couldNotStartLogLine(model: LaunchSpec, error: SpawnError, at = new Date()): string {
+  return `--- ${at.toISOString()} Could not start ${model.name}: ${spawnErrorText(error)} ---`;
+}
+
+const describeExit = (exit: ProcessExit) =>
+  exit.spawnError ? `could not be started: ${spawnErrorText(exit.spawnError)}` : `exited (code=${exit.code}, signal=${exit.signal})`;
+
+const withLog = (model: LaunchSpec, logTail: string) =>
+  `Log: ${model.logPath}` + (logTail.trim() ? `\nLast lines:\n${logTail.trimEnd()}` : "");
+
+const advertisedList = (ids: string[]) => ids.join(", ") || "no model id";
+
+export function failureText(model: LaunchSpec, failure: LocalFailure): string {
+  const { name, port } = model;
+  switch (failure.kind) {
+    case "probe-failed":
+      return `Could not probe port ${port} for ${name}: ${failure.detail}`;
+    case "foreign-server":
+      return `Port ${port} is in use by a different server (advertises ${advertisedList(failure.advertised)}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give ${name} another "port" in ${MODELS_JSON}, then select ${name} again.`;
+    case "not-a-llama-server":
+      return `Port ${port} is in use, but what answers there is not a llama.cpp server pi can use (${failure.detail}). Free the port (see: lsof -i :${port}) or give ${name} another "port", then select it again.`;
+    case "foreign-server-still-loading":
+      return `A server pi did not start holds port ${port} and was still loading after ${failure.timeoutMs / 1000} s. Wait for it, or free the port (see: lsof -i :${port}), then select ${name} again.`;
+    case "adopted-server-lost":
+      return `The adopted server for ${name} on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. Select the model again to start it under pi.`;
+    case "startup-timeout":
+      return `${name} did not answer on http://localhost:${port}/v1/models within ${failure.timeoutMs / 1000} s; pi stopped it. Check that its args make it listen on {{port}} (${port}). ${withLog(model, "")}`;
+    case "exited-before-ready":
+      return `${name} ${describeExit(failure.exit)} before it was ready. ${withLog(model, failure.exit.logTail)}`;
+    case "exited-after-ready":
+      return `${name} ${describeExit(failure.exit)} after it was ready; pi does not restart it (select the model again, or /reload). ${withLog(model, failure.exit.logTail)}`;
+  }
+}
+
+export function noticeMessage(notice: LocalNotice): Message {
+  const notify = (text: string, level: NoticeLevel): Message => ({ text, level, channel: "notify" });
+  const { model } = notice;
+  switch (notice.kind) {
+    case "reattached":
+      return notify(`Re-attached to ${model.name} on port ${model.port} (pid ${notice.pid}, started by pi earlier)`, "info");
+    case "adopted":
+      return notify(`Adopted existing ${model.name} on port ${model.port}`, "info");
+    case "ready":
+      return notify(`${model.name} is ready`, "success");
+    case "advertises-another-id":
+      return notify(
+        `${model.name} advertises ${notice.advertised.map((id) => `"${id}"`).join(", ") || "no model id"} on /v1/models, not "${model.id}". Chat works, but a server started outside pi is adopted only when the ids match: add --alias ${model.id} to its args (llama-server), or set "id" to what it advertises.`,
+        "warning",
+      );
+    case "failed":
+      return notify(failureText(model, notice.failure), "error");
+    case "stopping-on-quit":
+      return { text: `Stopping llamafile "${model.name}" (pid ${notice.pid ?? "?"})...`, level: "info", channel: "stderr" };
+    case "stopped-on-quit":
+      return {
+        text: notice.forced ? `Stopped llamafile "${model.name}" (forced after ${notice.graceMs / 1000}s).` : `Stopped llamafile "${model.name}".`,
+        level: "info",
+        channel: "stderr",
+      };
+  }
+}
+
+/** Why a prompt for `model` cannot wait for it (the supervisor is not bringing it up). */
+export type NotServing =
+  | { kind: "shutting-down" }
+  | { kind: "another-model-selected"; selected: LaunchSpec }
+  | { kind: "not-running" }
+  | { kind: "not-configured"; modelId: string };
+
+export function notServingText(model: { id: string; name: string }, reason: NotServing): string {
+  switch (reason.kind) {
+    case "shutting-down":
+      return `llamafiles: pi is shutting down; ${model.name} will not start.`;
+    case "another-model-selected":
+      return `llamafiles: ${model.name} is not the selected local model (${reason.selected.name} is). Select ${model.name} with /model.`;
+    case "not-running":
+      return `llamafiles: ${model.name} is not running. Select it with /model.`;
+    case "not-configured":
+      return `llamafiles: model "${reason.modelId}" is not usable: it is missing or was skipped in providers.llamafiles of ${MODELS_JSON} (see the warning at start-up); fix it, then /reload.`;
+  }
+}
+
+export function unknownModelSelectedText(modelId: string): string {
+  return `llamafiles: no usable model "${modelId}" in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning).`;
+}
+
+export function foreignServerQuestion(model: LaunchSpec, advertised: string[]): { title: string; message: string } {
+  return {
+    title: "Port already in use",
+    message: `Port ${model.port} is in use by a different server (advertises ${advertisedList(advertised)}). Stop it and start ${model.name}?`,
+  };
+}
+
+export function footerText(status: LocalServerStatus): string | undefined {
+  if (!status.model) return undefined;
+  switch (status.phase) {
+    case "starting":
+      return `Starting ${status.model.name}...`;
+    case "ready":
+      return `${status.model.name} running`;
+    case "stopping":
+      return `Stopping ${status.model.name}...`;
+    default:
+      return undefined;
+  }
+}
+
+/** `/llamafiles`, in the llamafiles spec's words. */
+export function llamafilesReport(status: LocalServerStatus): string {
+  if (!status.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
+  const pid = status.adopted ? "adopted" : (status.pid ?? "pending");
+  return `Running: ${status.model.name} (id=${status.model.id}, port=${status.model.port}, pid=${pid}, status=${status.phase})`;
+}
+
+/** The working indicator's phrase while pi waits for a local server, or undefined. */
+export function activityPhrase(status: LocalServerStatus | undefined, requested: LaunchSpec | undefined): string | undefined {
+  if (!status) return requested ? `waiting for ${requested.name} to start on port ${requested.port}` : undefined;
+  if (!status.model) return undefined;
+  if (status.phase === "starting") return `waiting for ${status.model.name} to start on port ${status.model.port}`;
+  if (status.phase === "stopping") return `stopping ${status.model.name}`;
+  return undefined;
+}
+
+/** What can be wrong with providers.llamafiles in models.json. */
+export type ConfigProblem =
+  | { code: "file-missing"; path: string }
+  | { code: "file-unreadable"; path: string; errno: string | undefined }
+  | { code: "not-json"; path: string; detail: string }
+  | { code: "no-block" }
+  | { code: "block-not-object"; got: unknown }
+  | { code: "models-missing" }
+  | { code: "models-not-a-list"; got: unknown }
+  | { code: "bad-provider-field"; problem: string }
+  | { code: "model-skipped"; index: number; problems: string[] }
+  | { code: "duplicate-id"; id: string; index: number }
+  | { code: "no-valid-model" }
+  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
+
+const nothingRegistered = "no local models registered";
+
+export function configProblemText(problem: ConfigProblem): string {
+  switch (problem.code) {
+    case "file-missing":
+      return `llamafiles: ${problem.path} does not exist; ${nothingRegistered}. Add providers.llamafiles.models there (see README).`;
+    case "file-unreadable":
+      return `llamafiles: cannot read ${problem.path} (${problem.errno}); ${nothingRegistered}.`;
+    case "not-json":
+      return `llamafiles: ${problem.path} is not valid JSON (${problem.detail}); ${nothingRegistered}.`;
+    case "no-block":
+      return `llamafiles: ${MODELS_JSON} has no providers.llamafiles block; ${nothingRegistered}.`;
+    case "block-not-object":
+      return `llamafiles: providers.llamafiles in ${MODELS_JSON} must be an object (got ${JSON.stringify(problem.got)}); ${nothingRegistered}.`;
+    case "models-missing":
+      return `llamafiles: providers.llamafiles.models in ${MODELS_JSON} is missing; ${nothingRegistered}.`;
+    case "models-not-a-list":
+      return `llamafiles: providers.llamafiles.models in ${MODELS_JSON} is not a non-empty array (got ${JSON.stringify(problem.got)}); ${nothingRegistered}.`;
+    case "bad-provider-field":
+      return `llamafiles: ${problem.problem}; using the default.`;
+    case "model-skipped":
+      return `llamafiles: skipped models[${problem.index}]: ${problem.problems.join("; ")}.`;
+    case "duplicate-id":
+      return `llamafiles: duplicate model id "${problem.id}" at providers.llamafiles.models[${problem.index}]; kept the first, ignored this one.`;
+    case "no-valid-model":
+      return `llamafiles: no valid model in providers.llamafiles.models of ${MODELS_JSON}; ${nothingRegistered}.`;
+    case "fields-pi-needs": {
+      const lines = problem.missing.map((field) => `  "${field}": "${field === "api" ? "openai-completions" : "http://localhost:8080/v1"}",`);
+      return [
+        `llamafiles: providers.llamafiles in ${MODELS_JSON} has no ${problem.missing.map((f) => `"${f}"`).join(" and ")}.`,
+        `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
+        ...lines,
+      ].join("\n");
+    }
+  }
+}

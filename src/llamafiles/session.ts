@@ -1,0 +1,85 @@
+/**
+ * The llamafiles side of a pi session: what pi's hooks call. It maps pi's models to the
+ * configured launch specs, loads the supervisor (statechart, effects, view) on first use so
+ * pi's start-up does not pay for it, and answers the provider, /llamafiles and the working
+ * indicator from the chart's status.
+ */
+import type { Model } from "@earendil-works/pi-ai";
+import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.machine.ts";
+import { inspectionFromEnv } from "../shared/inspection.ts";
+import { lazy } from "../shared/lazy.ts";
+import type { SessionUi } from "../shared/session-ui.ts";
+import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
+import { activityPhrase, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
+
+type ShutdownReason = "quit" | "reload" | "new" | "resume" | "fork";
+
+export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) {
+  const byId = new Map(config.models.map((model) => [model.id, model]));
+  const machinery = lazy(async () => {
+    const [{ createLocalSupervisor }, { bindLocalStatusView }, inspection] = await Promise.all([
+      import("./supervisor.ts"),
+      import("./status-view.ts"),
+      inspectionFromEnv(),
+    ]);
+    const supervisor = createLocalSupervisor({
+      inspect: inspection?.inspect,
+      askAboutForeignServer: async (model, advertised) => {
+        const ui = session.ui();
+        if (!ui || !session.hasUI()) return false;
+        const { title, message } = foreignServerQuestion(model, advertised);
+        return ui.confirm(title, message);
+      },
+    });
+    const view = bindLocalStatusView(supervisor, session);
+    return {
+      supervisor,
+      redraw: view.redraw,
+      dispose() {
+        view.dispose();
+        inspection?.close();
+      },
+    };
+  });
+  /** The last model asked for, so the working indicator can tell before the supervisor loads. */
+  let requested: LaunchSpec | undefined;
+
+  const select = (modelId: string) => {
+    const model = byId.get(modelId);
+    requested = model;
+    if (model) void machinery.get().then(({ supervisor }) => supervisor.select(model));
+    else session.ui()?.notify(unknownModelSelectedText(modelId), "error");
+  };
+
+  return {
+    /** session_start: pi restores a model only this way (no model_select for it). */
+    sessionStarted(model: Model<never> | { provider: string; id: string } | undefined): void {
+      machinery.loaded()?.redraw();
+      if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
+    },
+    modelSelected(model: { provider: string; id: string }): void {
+      if (model.provider === LLAMAFILES_PROVIDER) return select(model.id);
+      requested = undefined;
+      // Nothing loaded means nothing was ever started: nothing to stop.
+      if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());
+    },
+    /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
+    async sessionEnding(reason: ShutdownReason): Promise<void> {
+      if (!machinery.requested()) return;
+      const { supervisor, dispose } = await machinery.get();
+      if (reason === "quit") await supervisor.quit();
+      else supervisor.detach();
+      dispose();
+    },
+    /** The provider's gate: a prompt waits here until its model's server is ready. */
+    async ensureReady(model: LaunchSpec, signal: AbortSignal | undefined): Promise<void> {
+      return (await machinery.get()).supervisor.ensureReady(model, signal);
+    },
+    status(): LocalServerStatus | undefined {
+      return machinery.loaded()?.supervisor.status.current();
+    },
+    activity(): string | undefined {
+      return activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);
+    },
+  };
+}

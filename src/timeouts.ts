@@ -1,0 +1,45 @@
+/**
+ * Every timeout and poll interval of the effects, named once. The statecharts' own delays
+ * (STARTUP_TIMEOUT, KILL_GRACE, LOAD_TIMEOUT, UNLOAD_TIMEOUT) are named in machines/, where
+ * the inspector shows them.
+ */
+
+/** The llamafiles feature (local servers). */
+export const localTimeouts = {
+  /** One GET /v1/models probe of a port (adoption, readiness). */
+  probeMs: 1_000,
+  /** Between readiness probes while a server starts. */
+  readinessPollMs: 250,
+  /** Between health checks of an adopted server (we cannot watch it as a process). */
+  adoptedHealthPollMs: 2_000,
+  /** Between liveness checks of a server started by an earlier pi process. */
+  attachedPidPollMs: 250,
+  /** How long a stopped server's port may stay busy before the next start goes ahead anyway. */
+  portReleaseMs: 10_000,
+  /** Between checks that a port was released. */
+  portReleasePollMs: 50,
+  /** A connection attempt when checking whether a port is free. */
+  portConnectMs: 500,
+} as const;
+
+/** The ai-server feature (the remote router). */
+export const aiServerTimeouts = {
+  /** Discovery at pi's start: pi never waits longer for an unreachable router. */
+  discoveryMs: 2_500,
+  /** Any other control-plane request (GET /models, load, unload). */
+  controlRequestMs: 15_000,
+  /** One GET /health. */
+  healthMs: 3_000,
+  /** Between GET /health while the router restarts. */
+  healthPollMs: 500,
+  /** How long a restarted router may take to answer /health. */
+  restartHealthyMs: 120_000,
+  /** Between GET /models while a model loads or unloads. */
+  loadPollMs: 500,
+  /** ssh's ConnectTimeout, in seconds (ssh's own unit). */
+  sshConnectSeconds: 10,
+  /** One ssh command (reading or editing the preset). */
+  sshCommandMs: 60_000,
+  /** ssh running `systemctl --user restart`. */
+  sshRestartMs: 120_000,
+} as const;
