@@ -17,13 +17,13 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Api, Model } from "@earendil-works/pi-ai";
 import { loadAiServerSettings } from "../src/ai-server/config.ts";
-import { aiServerProviderConfig } from "../src/ai-server/provider.ts";
 import { createMtlsFetchFactory } from "../src/ai-server/mtls-fetch.ts";
+import { aiServerProviderConfig } from "../src/ai-server/provider.ts";
 import { loadTlsMaterial } from "../src/ai-server/tls.ts";
-import { median } from "./stats.ts";
 import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
 import { makeHome } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
+import { median } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 20000);
@@ -48,10 +48,24 @@ const { settings } = loadAiServerSettings({ env, agentDir: makeHome() });
 const { material } = loadTlsMaterial(settings!);
 const fetches = createMtlsFetchFactory(settings!, material!);
 const { streamSimple } = await import("@earendil-works/pi-ai/compat");
-const context = { messages: [{ role: "user" as const, content: "stream please", timestamp: Date.now() }] } as unknown as Parameters<typeof streamSimple>[1];
+const context = { messages: [{ role: "user" as const, content: "stream please", timestamp: Date.now() }] } as unknown as Parameters<
+  typeof streamSimple
+>[1];
 const compat = { supportsStore: false, supportsDeveloperRole: false, supportsUsageInStreaming: true, maxTokensField: "max_tokens" };
 const modelFor = (baseUrl: string, provider: string) =>
-  ({ id: "tiny-a", name: "tiny-a", api: "openai-completions", provider, baseUrl, reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 131072, maxTokens: 131072, compat }) as unknown as Model<Api>;
+  ({
+    id: "tiny-a",
+    name: "tiny-a",
+    api: "openai-completions",
+    provider,
+    baseUrl,
+    reasoning: false,
+    input: ["text"],
+    cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+    contextWindow: 131072,
+    maxTokens: 131072,
+    compat,
+  }) as unknown as Model<Api>;
 
 const TTFT_TOKENS = 16;
 
@@ -75,10 +89,15 @@ async function timeStream(tokens: number, start: () => AsyncIterable<{ type: str
 const provider = aiServerProviderConfig(settings!, [], { ensureReady: async () => {}, fetchFor: (report) => fetches.forRequest(report) });
 const variants = {
   "(a) pi built-in, plain HTTP": (tokens: number) =>
-    timeStream(tokens, () => streamSimple(modelFor(`${plain.url}/v1`, "plain"), context, { apiKey: "x", headers: { "x-fake-tokens": String(tokens) } })),
+    timeStream(tokens, () =>
+      streamSimple(modelFor(`${plain.url}/v1`, "plain"), context, { apiKey: "x", headers: { "x-fake-tokens": String(tokens) } }),
+    ),
   "(b) ai-server provider, mTLS": (tokens: number) =>
     timeStream(tokens, () =>
-      provider.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, { apiKey: "ai-server-mtls", headers: { "x-fake-tokens": String(tokens) } }),
+      provider.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, {
+        apiKey: "ai-server-mtls",
+        headers: { "x-fake-tokens": String(tokens) },
+      }),
     ),
   "(c) raw undici fetch, mTLS": async (tokens: number) => {
     const { Agent, fetch } = await import("undici");
@@ -153,14 +172,21 @@ peer.stdin.end();
 
 const a = results["(a) pi built-in, plain HTTP"]!;
 const b = results["(b) ai-server provider, mTLS"]!;
-console.log(`\nbench/ai-server-stream: TTFT on ${TTFT_TOKENS}-token answers, tokens/s on ${TOKENS}-token answers, medians of ${RUNS} runs (after a warm-up), Node ${process.version}\n`);
+console.log(
+  `\nbench/ai-server-stream: TTFT on ${TTFT_TOKENS}-token answers, tokens/s on ${TOKENS}-token answers, medians of ${RUNS} runs (after a warm-up), Node ${process.version}\n`,
+);
 console.log("| variant | TTFT | tokens/s |\n|---|---|---|");
-for (const [name, r] of Object.entries(results)) console.log(`| ${name} | ${median(r.ttft).toFixed(1)} ms | ${median(r.rate).toFixed(0)} |`);
+for (const [name, r] of Object.entries(results))
+  console.log(`| ${name} | ${median(r.ttft).toFixed(1)} ms | ${median(r.rate).toFixed(0)} |`);
 console.log(`\n| ratio | value | target |\n|---|---|---|`);
 console.log(`| throughput (b)/(a) | ${(median(b.rate) / median(a.rate)).toFixed(3)} | ≥ 0.95 |`);
 console.log(`| TTFT overhead (b)−(a) | ${(median(b.ttft) - median(a.ttft)).toFixed(1)} ms | ≤ 10 ms |`);
 console.log(`| throughput (b)/(c) | ${(median(b.rate) / median(results["(c) raw undici fetch, mTLS"]!.rate)).toFixed(3)} | |`);
 console.log(`\n| pi start-up (--list-models) | median | added vs no AI_SERVER_URL | target |\n|---|---|---|---|`);
 console.log(`| no AI_SERVER_URL | ${median(startupRuns.none).toFixed(0)} ms | | |`);
-console.log(`| router refused (closed port) | ${median(startupRuns.refused).toFixed(0)} ms | ${(median(startupRuns.refused) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`);
-console.log(`| router black hole (no TLS answer) | ${median(startupRuns.blackHole).toFixed(0)} ms | ${(median(startupRuns.blackHole) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`);
+console.log(
+  `| router refused (closed port) | ${median(startupRuns.refused).toFixed(0)} ms | ${(median(startupRuns.refused) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`,
+);
+console.log(
+  `| router black hole (no TLS answer) | ${median(startupRuns.blackHole).toFixed(0)} ms | ${(median(startupRuns.blackHole) - median(startupRuns.none)).toFixed(0)} ms | ≤ 3500 ms |`,
+);

@@ -13,13 +13,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fakeModelEntry, REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
-import { median } from "./stats.ts";
-import { cleanupAll, makeHome, startPi, type PiHarness } from "../tests/helpers/pi-harness.ts";
+import { cleanupAll, makeHome, type PiHarness, startPi } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
+import { median } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const D = Number(process.env.BENCH_BOOT_MS ?? 1000);
-
 
 async function until(pi: PiHarness, message: string): Promise<number> {
   for (;;) {
@@ -59,7 +58,11 @@ for (let run = 0; run < RUNS; run++) {
 const home = makeHome();
 writeFileSync(
   join(home, ".pi/agent/models.json"),
-  JSON.stringify({ providers: { llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [{ id: "x", command: "true", port: 1 }] } } }),
+  JSON.stringify({
+    providers: {
+      llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [{ id: "x", command: "true", port: 1 }] },
+    },
+  }),
 );
 const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
 const env = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi/agent"), PI_OFFLINE: "1" };
@@ -107,12 +110,27 @@ const rows = [
   ["pi start-up, no extension (median / min)", `${median(startup.without).toFixed(0)} / ${min(startup.without).toFixed(0)} ms`, ""],
   ["pi start-up, an empty extension (median / min)", `${median(startup.empty).toFixed(0)} / ${min(startup.empty).toFixed(0)} ms`, ""],
   ["pi start-up, this extension (median / min)", `${median(startup.ours).toFixed(0)} / ${min(startup.ours).toFixed(0)} ms`, ""],
-  ["start-up ratio, this / none (median / min)", `${(median(startup.ours) / median(startup.without)).toFixed(3)} / ${(min(startup.ours) / min(startup.without)).toFixed(3)}`, "≤ 1.05"],
-  ["this extension's own import + factory, in pi", `${median(ownCost).toFixed(1)} ms = ${((100 * median(ownCost)) / median(startup.without)).toFixed(1)} % of start-up`, "≤ 5 %"],
-  ["start-up ratio, this / empty extension (median / min)", `${(median(startup.ours) / median(startup.empty)).toFixed(3)} / ${(min(startup.ours) / min(startup.empty)).toFixed(3)}`, ""],
+  [
+    "start-up ratio, this / none (median / min)",
+    `${(median(startup.ours) / median(startup.without)).toFixed(3)} / ${(min(startup.ours) / min(startup.without)).toFixed(3)}`,
+    "≤ 1.05",
+  ],
+  [
+    "this extension's own import + factory, in pi",
+    `${median(ownCost).toFixed(1)} ms = ${((100 * median(ownCost)) / median(startup.without)).toFixed(1)} % of start-up`,
+    "≤ 5 %",
+  ],
+  [
+    "start-up ratio, this / empty extension (median / min)",
+    `${(median(startup.ours) / median(startup.empty)).toFixed(3)} / ${(min(startup.ours) / min(startup.empty)).toFixed(3)}`,
+    "",
+  ],
 ];
-console.log(`\nbench/local-lifecycle: D = ${D} ms boot delay, medians of ${RUNS} runs (start-up: ${STARTUP_RUNS} interleaved runs), Node ${process.version}\n`);
+console.log(
+  `\nbench/local-lifecycle: D = ${D} ms boot delay, medians of ${RUNS} runs (start-up: ${STARTUP_RUNS} interleaved runs), Node ${process.version}\n`,
+);
 console.log("| measure | median | target |\n|---|---|---|");
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 console.log(`\nraw lag ms: ${lags.map((v) => v.toFixed(0)).join(", ")}\nraw switch ms: ${switches.map((v) => v.toFixed(0)).join(", ")}`);
-for (const [name, values] of Object.entries(startup)) console.log(`raw start-up ms, ${name}: ${values.map((v) => v.toFixed(0)).join(", ")}`);
+for (const [name, values] of Object.entries(startup))
+  console.log(`raw start-up ms, ${name}: ${values.map((v) => v.toFixed(0)).join(", ")}`);

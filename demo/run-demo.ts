@@ -30,7 +30,19 @@ const model = (id: string, name: string, port: number, bootMs: number) => ({
   id,
   name,
   command: process.execPath,
-  args: [fakeServer, "--port", "{{port}}", "--id", id, "--startup-delay-ms", String(bootMs), "--tag", tag, "--reply", `Hello from ${name}, a fake llamafile on port ${port}.`],
+  args: [
+    fakeServer,
+    "--port",
+    "{{port}}",
+    "--id",
+    id,
+    "--startup-delay-ms",
+    String(bootMs),
+    "--tag",
+    tag,
+    "--reply",
+    `Hello from ${name}, a fake llamafile on port ${port}.`,
+  ],
   port,
 });
 const [portA, portB] = [await freePort(), await freePort()];

@@ -152,14 +152,10 @@ export const localServerMachine = setup({
   actors: {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(notProvided("probePort")),
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("identifyServer")),
-    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(
-      notProvided("serverProcess"),
-    ),
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(notProvided("serverProcess")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("waitForReady")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(notProvided("watchAdoptedServer")),
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(
-      notProvided("askAboutForeignServer"),
-    ),
+    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(notProvided("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(notProvided("waitPortFree")),
   },
   delays: {
@@ -167,16 +163,14 @@ export const localServerMachine = setup({
     KILL_GRACE: KILL_GRACE_MS,
   },
   guards: {
-    "selects another model": ({ context, event }) =>
-      event.type === "SELECT" && event.model.id !== context.target?.id,
+    "selects another model": ({ context, event }) => event.type === "SELECT" && event.model.id !== context.target?.id,
     "probe found our ready server": ({ context }, probe: PortProbe) =>
       probe.kind === "ours" && probe.ready && probe.servesId === context.target?.id,
     "probe found our loading server": ({ context }, probe: PortProbe) =>
       probe.kind === "ours" && !probe.ready && probe.servesId === context.target?.id,
     "probe found our server of another model": (_, probe: PortProbe) => probe.kind === "ours",
     "probe found the port free": (_, probe: PortProbe) => probe.kind === "free",
-    "server advertises the selected id": ({ context }, identity: ServerIdentity) =>
-      identity.ids.includes(context.target?.id ?? ""),
+    "server advertises the selected id": ({ context }, identity: ServerIdentity) => identity.ids.includes(context.target?.id ?? ""),
     "a next model is queued": ({ context }) => context.next !== undefined,
     "pi is quitting": ({ context }) => context.quitting,
   },
@@ -186,9 +180,7 @@ export const localServerMachine = setup({
       adopted: params.adopted ?? false,
     })),
     "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context) })),
-    "target the selected model": assign(({ event }) =>
-      event.type === "SELECT" ? { target: event.model, failure: undefined } : {},
-    ),
+    "target the selected model": assign(({ event }) => (event.type === "SELECT" ? { target: event.model, failure: undefined } : {})),
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
     "drop the queued model": assign({ next: undefined }),
     "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
@@ -201,9 +193,7 @@ export const localServerMachine = setup({
     })),
     "forget the target": assign({ target: undefined, pid: undefined, attachPid: undefined, forced: false }),
     "remember to quit": assign({ quitting: true }),
-    "remember the attached pid": assign((_, probe: PortProbe) =>
-      probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid } : {},
-    ),
+    "remember the attached pid": assign((_, probe: PortProbe) => (probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid } : {})),
     "remember the pid": assign(({ event }) => (event.type === "PROCESS_STARTED" ? { pid: event.pid } : {})),
     "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
     "send SIGTERM": sendTo("serverProcess", { type: "TERM" } satisfies ProcessCommand),
@@ -271,7 +261,11 @@ export const localServerMachine = setup({
               { type: "remember the attached pid", params: ({ event }) => event.output },
               {
                 type: "tell",
-                params: ({ context, event }) => ({ kind: "reattached", model: context.target!, pid: (event.output as { pid: number }).pid }),
+                params: ({ context, event }) => ({
+                  kind: "reattached",
+                  model: context.target!,
+                  pid: (event.output as { pid: number }).pid,
+                }),
               },
             ],
           },
@@ -420,7 +414,11 @@ export const localServerMachine = setup({
                   "tell that the target is ready",
                   {
                     type: "tell",
-                    params: ({ context, event }) => ({ kind: "advertises-another-id", model: context.target!, advertised: event.output.ids }),
+                    params: ({ context, event }) => ({
+                      kind: "advertises-another-id",
+                      model: context.target!,
+                      advertised: event.output.ids,
+                    }),
                   },
                 ],
               },
@@ -484,14 +482,8 @@ export const localServerMachine = setup({
         id: "waitPortFree",
         src: "waitPortFree",
         input: ({ context }) => ({ port: context.target!.port }),
-        onDone: [
-          { guard: "a next model is queued", target: "probing", actions: "promote the queued model" },
-          { target: "idle" },
-        ],
-        onError: [
-          { guard: "a next model is queued", target: "probing", actions: "promote the queued model" },
-          { target: "idle" },
-        ],
+        onDone: [{ guard: "a next model is queued", target: "probing", actions: "promote the queued model" }, { target: "idle" }],
+        onError: [{ guard: "a next model is queued", target: "probing", actions: "promote the queued model" }, { target: "idle" }],
       },
       on: {
         SELECT: { actions: ["queue the selected model", "publish status"] },

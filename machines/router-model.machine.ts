@@ -197,7 +197,10 @@ export const routerModelMachine = setup({
             input: ({ context }) => ({ modelId: context.target! }),
             onDone: "waiting",
             onError: [
-              { guard: { type: "was already loaded", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "waiting" },
+              {
+                guard: { type: "was already loaded", params: ({ event }: { event: { error: unknown } }) => event.error },
+                target: "waiting",
+              },
               {
                 target: "#routerModel.idle",
                 actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
@@ -263,7 +266,10 @@ export const routerModelMachine = setup({
             input: ({ context }) => ({ modelId: context.target! }),
             onDone: "waiting",
             onError: [
-              { guard: { type: "was not loaded", params: ({ event }: { event: { error: unknown } }) => event.error }, target: "#routerModel.unloaded" },
+              {
+                guard: { type: "was not loaded", params: ({ event }: { event: { error: unknown } }) => event.error },
+                target: "#routerModel.unloaded",
+              },
               {
                 target: "#routerModel.idle",
                 actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
@@ -289,10 +295,7 @@ export const routerModelMachine = setup({
     /** The unload is done: tell, then go on with a queued selection if any. */
     unloaded: {
       entry: { type: "tell", params: ({ context }) => ({ kind: "unloaded", modelId: context.target! }) },
-      always: [
-        { guard: "a next model is queued", target: "probing", actions: "promote the queued model" },
-        { target: "idle" },
-      ],
+      always: [{ guard: "a next model is queued", target: "probing", actions: "promote the queued model" }, { target: "idle" }],
     },
 
     /** The router's worker exited while loading (status unloaded + failed). */

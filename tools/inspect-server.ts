@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { WebSocketServer, type WebSocket } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { INSPECT_ENV } from "../src/shared/inspection.ts";
 
 const page = fileURLToPath(new URL("../inspect.html", import.meta.url));

@@ -8,10 +8,11 @@ import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
-import { argumentProblemText, commandText, errorText, statusTable, type ArgumentProblem } from "./messages.ts";
+import { argumentProblemText, commandText, errorText, statusTable } from "./messages.ts";
+import type { RouterModel } from "./router-api.ts";
 import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
-import { checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
+import { type ArgumentProblem, checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
 
 type Level = "info" | "warning" | "error";
 
@@ -55,7 +56,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   };
   const words = (args: string) => args.trim().split(/\s+/).filter(Boolean);
   const refuse = (ctx: ExtensionCommandContext, problem: ArgumentProblem) => say(ctx, argumentProblemText(problem), "error");
-  const confirm = async (ctx: ExtensionCommandContext, question: { title: string; message: string }, what: string, signal?: AbortSignal) => {
+  const confirm = async (
+    ctx: ExtensionCommandContext,
+    question: { title: string; message: string },
+    what: string,
+    signal?: AbortSignal,
+  ) => {
     if (!ctx.hasUI) {
       say(ctx, commandText.needsConfirmation(what), "error");
       return false;
@@ -82,7 +88,11 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     handler: async (_args, ctx) => {
       try {
         const { listing } = await remote.rediscover();
-        const rows = listing.map((model) => ({ model, ctxSize: ctxSizeFromArgs(model) ?? model.meta?.n_ctx, placeholder: isPlaceholder(model) }));
+        const rows = listing.map((model) => ({
+          model,
+          ctxSize: ctxSizeFromArgs(model) ?? model.meta?.n_ctx,
+          placeholder: isPlaceholder(model),
+        }));
         say(ctx, statusTable(settings.url, rows));
       } catch (error) {
         say(ctx, errorText(error, where), "error");
@@ -149,11 +159,18 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       const [id, sizeText, extra] = words(args);
       if (!id || !sizeText || extra) return say(ctx, commandText.usage("/ai-server-ctx <id> <size>"), "error");
       const syntax = checkModelId(id, []);
-      if (syntax) return refuse(ctx, checkModelId(id, remote.lastListing().map((model) => model.id))!);
+      if (syntax)
+        return refuse(
+          ctx,
+          checkModelId(
+            id,
+            remote.lastListing().map((model) => model.id),
+          )!,
+        );
       const size = parseCtxSize(sizeText);
       if (typeof size !== "number") return refuse(ctx, size);
       // The size now shown comes from the live list: an unreachable router or an id it does not list ends here.
-      let listing;
+      let listing: RouterModel[];
       try {
         ({ listing } = await remote.rediscover());
       } catch (error) {
@@ -200,7 +217,8 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       if (!(await confirm(ctx, commandText.restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
       try {
-        if (!(await restartRouterAndWait(host, api))) return say(ctx, commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
+        if (!(await restartRouterAndWait(host, api)))
+          return say(ctx, commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
         const { models } = await remote.rediscover();
         await reselect(ctx);
         (await remote.supervisor()).deselect();

@@ -6,12 +6,25 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { validateAiServerFile } from "./config-validator.generated.js";
 import { parseJsonWithComments } from "../shared/json-with-comments.ts";
 import { describeSchemaError } from "../shared/schema-errors.ts";
-import type { SettingsProblem } from "./messages.ts";
+import { validateAiServerFile } from "./config-validator.generated.js";
 
 export const AI_SERVER_PROVIDER = "ai-server";
+
+/** What can be wrong with the settings or the certificate files (src/ai-server/messages.ts words it). */
+export type SettingsProblem =
+  | { code: "file-unreadable"; path: string; errno: string | undefined }
+  | { code: "file-not-json"; path: string; detail: string }
+  | { code: "file-invalid"; problem: string }
+  | { code: "url-not-https"; source: string; value: string }
+  | { code: "timeout-invalid"; value: string; using: number }
+  | { code: "ssh-host-invalid"; source: string; value: string }
+  | { code: "preset-path-invalid"; value: string }
+  | { code: "pem-unreadable"; which: "ca" | "clientCert" | "clientKey"; path: string; source: string; errno: string | undefined }
+  | { code: "key-readable-by-others"; path: string; mode: number }
+  | { code: "pem-mismatch"; cert: string; key: string; certSource: string; keySource: string }
+  | { code: "pem-invalid"; detail: string; files: string[] };
 
 /** A plain ssh target (user@host, host, [v6]:port): never something ssh could read as an option. */
 export const SSH_TARGET = /^[A-Za-z0-9_[][A-Za-z0-9_.@:[\]-]*$/;
@@ -89,7 +102,8 @@ export function loadAiServerSettings(options: {
       const parsed = parseJsonWithComments(text);
       if (validateAiServerFile(parsed)) file = parsed as FileSettings;
       else {
-        for (const error of validateAiServerFile.errors ?? []) errors.push({ code: "file-invalid", problem: describeSchemaError(parsed, error, fileLabel) });
+        for (const error of validateAiServerFile.errors ?? [])
+          errors.push({ code: "file-invalid", problem: describeSchemaError(parsed, error, fileLabel) });
       }
     } catch (error) {
       errors.push({ code: "file-not-json", path: filePath, detail: (error as Error).message });

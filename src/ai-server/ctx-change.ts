@@ -5,8 +5,8 @@
  * (the signal) cancels it at any step, and the report says how far it got.
  */
 import { aiServerTimeouts } from "../timeouts.ts";
-import { commandText, errorText } from "./messages.ts";
 import { ctxSizeFromArgs } from "./discovery.ts";
+import { commandText, errorText } from "./messages.ts";
 import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
 import { setPresetCtxSize } from "./ssh-admin.ts";

@@ -3,18 +3,19 @@
  * commands. Registers nothing unless AI_SERVER_URL (or "url" in ~/.pi/agent/ai-server.json)
  * is set. Hooks only hand pi's events to the session glue.
  */
-import { getAgentDir, type ExtensionAPI } from "@earendil-works/pi-coding-agent";
+import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import type { NoticeLevel } from "../shared/notify.ts";
 import type { SessionUi } from "../shared/session-ui.ts";
 import type { ActivitySource } from "../shared/working-indicator.ts";
-import { loadAiServerSettings } from "./config.ts";
-import { settingsProblemText, type SettingsProblem } from "./messages.ts";
+import { loadAiServerSettings, type SettingsProblem } from "./config.ts";
+import { settingsProblemText } from "./messages.ts";
 
 /** Returns what the router-model supervisor is doing, for the working indicator. */
 export async function setUpAiServer(pi: ExtensionAPI, session: SessionUi): Promise<ActivitySource> {
   const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir: getAgentDir() });
   const messages: Array<{ text: string; level: NoticeLevel }> = [];
-  const add = (problems: SettingsProblem[], level: NoticeLevel) => messages.push(...problems.map((problem) => ({ text: settingsProblemText(problem), level })));
+  const add = (problems: SettingsProblem[], level: NoticeLevel) =>
+    messages.push(...problems.map((problem) => ({ text: settingsProblemText(problem), level })));
   add(errors, "error");
   add(warnings, "warning");
   let shown = false;

@@ -6,8 +6,10 @@
  */
 import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
 import type { NoticeLevel } from "../shared/notify.ts";
-import type { RouterFailure } from "./router-failures.ts";
+import type { SettingsProblem } from "./config.ts";
 import type { RouterModel } from "./router-api.ts";
+import type { RouterFailure } from "./router-failures.ts";
+import type { ArgumentProblem, SshFailure } from "./ssh-admin.ts";
 
 /** The settings the words name: the URL, the certificate files and where each was set. */
 export interface Where {
@@ -112,7 +114,10 @@ export function noticeMessage(notice: RouterNotice, where: Where): { text: strin
     case "unloaded":
       return { text: `ai-server: ${notice.modelId} is unloaded`, level: "info" };
     case "still-unloading":
-      return { text: `ai-server: ${notice.modelId} was still not unloaded after ${notice.timeoutMs / 1000} s; see /ai-server-status.`, level: "warning" };
+      return {
+        text: `ai-server: ${notice.modelId} was still not unloaded after ${notice.timeoutMs / 1000} s; see /ai-server-status.`,
+        level: "warning",
+      };
     case "failed":
       return { text: modelFailureText(notice.modelId, notice.failure, where), level: "error" };
   }
@@ -149,19 +154,6 @@ export function activityPhrase(status: RouterModelStatus | undefined, requested:
 
 // ---- settings and certificate files --------------------------------------------------------
 
-export type SettingsProblem =
-  | { code: "file-unreadable"; path: string; errno: string | undefined }
-  | { code: "file-not-json"; path: string; detail: string }
-  | { code: "file-invalid"; problem: string }
-  | { code: "url-not-https"; source: string; value: string }
-  | { code: "timeout-invalid"; value: string; using: number }
-  | { code: "ssh-host-invalid"; source: string; value: string }
-  | { code: "preset-path-invalid"; value: string }
-  | { code: "pem-unreadable"; which: "ca" | "clientCert" | "clientKey"; path: string; source: string; errno: string | undefined }
-  | { code: "key-readable-by-others"; path: string; mode: number }
-  | { code: "pem-mismatch"; cert: string; key: string; certSource: string; keySource: string }
-  | { code: "pem-invalid"; detail: string; files: string[] };
-
 const pemName = { ca: "CA certificate", clientCert: "client certificate", clientKey: "client private key" } as const;
 
 export function settingsProblemText(problem: SettingsProblem): string {
@@ -182,7 +174,13 @@ export function settingsProblemText(problem: SettingsProblem): string {
       return `ai-server: AI_SERVER_PRESET_PATH=${JSON.stringify(problem.value)} may only contain letters, digits and _ . ~ / + -.`;
     case "pem-unreadable": {
       const reason =
-        problem.errno === "ENOENT" ? "the file does not exist" : problem.errno === "EACCES" ? "permission denied" : problem.errno === "EISDIR" ? "it is a folder" : String(problem.errno);
+        problem.errno === "ENOENT"
+          ? "the file does not exist"
+          : problem.errno === "EACCES"
+            ? "permission denied"
+            : problem.errno === "EISDIR"
+              ? "it is a folder"
+              : String(problem.errno);
       return `ai-server: cannot read the ${pemName[problem.which]} ${problem.path} (${reason}); set by ${problem.source}. See README "Client set-up".`;
     }
     case "key-readable-by-others":
@@ -199,12 +197,6 @@ export function discoveryFallbackText(failureText: string, fallbackCount: number
 }
 
 // ---- ssh and command arguments -------------------------------------------------------------
-
-export type SshFailure =
-  | { code: "ssh-missing" }
-  | { code: "ssh-failed"; detail: string }
-  | { code: "host-invalid"; host: string }
-  | { code: "remote-failed"; host: string; what: string; detail: string; exitCode: number | null };
 
 export function sshFailureText(failure: SshFailure): string {
   switch (failure.code) {
@@ -223,11 +215,6 @@ export function sshFailureText(failure: SshFailure): string {
     }
   }
 }
-
-export type ArgumentProblem =
-  | { code: "not-an-id"; id: string; knownIds: readonly string[] }
-  | { code: "unknown-id"; id: string; knownIds: readonly string[] }
-  | { code: "bad-size"; text: string };
 
 export function argumentProblemText(problem: ArgumentProblem): string {
   switch (problem.code) {
@@ -251,22 +238,29 @@ export function statusTable(url: string, rows: Array<{ model: RouterModel; ctxSi
   });
   const header = ["model", "status", "ctx", ""];
   const widths = header.map((_, i) => Math.max(header[i]!.length, ...cells.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [`ai-server ${url}: ${rows.length} model(s)`, line(header), ...cells.map(line)].join("\n");
 }
 
 export const commandText = {
   usage: (usage: string) => `usage: ${usage}`,
-  needsConfirmation: (what: string) => `ai-server: ${what} needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).`,
+  needsConfirmation: (what: string) =>
+    `ai-server: ${what} needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).`,
   cancelled: (what: string) => `ai-server: ${what} cancelled.`,
-  needsSsh: 'ai-server: this command runs over SSH: set AI_SERVER_SSH_HOST (e.g. ai-server@llama-box) or "sshHost" in ~/.pi/agent/ai-server.json.',
+  needsSsh:
+    'ai-server: this command runs over SSH: set AI_SERVER_SSH_HOST (e.g. ai-server@llama-box) or "sshHost" in ~/.pi/agent/ai-server.json.',
   refreshed: (registered: number, added: string[], removed: string[], placeholders: number) =>
     `ai-server: ${registered} model(s) registered` +
     (added.length ? `; new: ${added.join(", ")}` : "") +
     (removed.length ? `; gone: ${removed.join(", ")}` : "") +
     (placeholders > 0 ? `; ${placeholders} placeholder(s) without a model path left out` : "") +
     ".",
-  loaded: (id: string, seconds: number, ctxSize: number | undefined) => `ai-server: ${id} is loaded (${seconds.toFixed(1)} s${ctxSize ? `, ctx ${ctxSize}` : ""}).`,
+  loaded: (id: string, seconds: number, ctxSize: number | undefined) =>
+    `ai-server: ${id} is loaded (${seconds.toFixed(1)} s${ctxSize ? `, ctx ${ctxSize}` : ""}).`,
   unloaded: (id: string) => `ai-server: ${id} is unloaded.`,
   ctxQuestion: (id: string, size: number, before: number | undefined, presetPath: string, host: string) => ({
     title: "Change context size",
@@ -284,13 +278,17 @@ export const commandText = {
     title: "Restart the router",
     message: `Run systemctl --user restart llama-server.service on ${host}? Every loaded model is unloaded.`,
   }),
-  ctxKeptUntilRestart: (id: string, shown: number | undefined) => `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`,
+  ctxKeptUntilRestart: (id: string, shown: number | undefined) =>
+    `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`,
   notHealthyAfterRestart: (seconds: number) => `ai-server: the router did not answer /health within ${seconds} s after the restart.`,
   ctxResult: (id: string, shown: number | undefined, size: number) =>
     `ai-server: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with /ai-server-preset).`}`,
   preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,
-  restarted: (seconds: number, registered: number) => `ai-server: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
+  restarted: (seconds: number, registered: number) =>
+    `ai-server: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
   ctxCancelled: (id: string, step: string, edited: boolean, size: number) =>
     `ai-server: /ai-server-ctx ${id} cancelled (Esc) while ${step}` +
-    (edited ? `; the preset already says ctx-size = ${size} (the router uses it from its next start; /ai-server-restart applies it now).` : "; nothing was changed."),
+    (edited
+      ? `; the preset already says ctx-size = ${size} (the router uses it from its next start; /ai-server-restart applies it now).`
+      : "; nothing was changed."),
 };

@@ -10,8 +10,8 @@
 import { createSecureContext } from "node:tls";
 import type { Agent } from "undici";
 import type { AiServerSettings } from "./config.ts";
-import type { TlsMaterial } from "./tls.ts";
 import { classifyHttpFailure, classifyTransportError, type RouterFailure } from "./router-failures.ts";
+import type { TlsMaterial } from "./tls.ts";
 
 export interface RequestReport {
   /** Set when the request failed in a way the user should read about in our words. */

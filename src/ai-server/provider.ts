@@ -7,12 +7,12 @@
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import { abortedStream } from "../shared/aborted-stream.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, usableModels } from "./discovery.ts";
+import { routerFailureText, type Where } from "./messages.ts";
 import type { RequestReport } from "./mtls-fetch.ts";
 import type { RouterModel } from "./router-api.ts";
-import { abortedStream } from "../shared/aborted-stream.ts";
-import { routerFailureText, type Where } from "./messages.ts";
 
 /** Placeholder the pi model registry requires (it hides models without a key); the mTLS fetch never sends it. */
 export const AI_SERVER_API_KEY = "ai-server-mtls";
@@ -65,13 +65,18 @@ export interface AiServerStreamDeps {
 function withRecordedFailure(stream: AssistantMessageEventStream, report: RequestReport, where: Where): AssistantMessageEventStream {
   const push = stream.push.bind(stream);
   stream.push = (event) => {
-    if (event.type === "error" && event.reason === "error" && report.failure) event.error.errorMessage = routerFailureText(report.failure, where);
+    if (event.type === "error" && event.reason === "error" && report.failure)
+      event.error.errorMessage = routerFailureText(report.failure, where);
     push(event);
   };
   return stream;
 }
 
-export function aiServerProviderConfig(settings: AiServerSettings, models: ProviderModelConfig[], deps: AiServerStreamDeps): ProviderConfig {
+export function aiServerProviderConfig(
+  settings: AiServerSettings,
+  models: ProviderModelConfig[],
+  deps: AiServerStreamDeps,
+): ProviderConfig {
   return {
     name: "ai-server (llama.cpp router, mTLS)",
     baseUrl: `${settings.url}/v1`,

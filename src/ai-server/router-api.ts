@@ -3,10 +3,10 @@
  * POST /models/load and /models/unload (body key "model"), GET /health. A failure rejects
  * with a `RouterFailureError` whose value has a code (src/ai-server/router-failures.ts).
  */
-import type { Got } from "got";
+import type { Got, Response } from "got";
 import { aiServerTimeouts } from "../timeouts.ts";
 import type { AiServerSettings } from "./config.ts";
-import { classifyHttpFailure, classifyTransportError, RouterFailureError, type RequestContext } from "./router-failures.ts";
+import { classifyHttpFailure, classifyTransportError, type RequestContext, RouterFailureError } from "./router-failures.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 export interface RouterModelStatus {
@@ -53,7 +53,7 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
     options: { json?: unknown; timeoutMs?: number; signal?: AbortSignal; searchParams?: Record<string, string> } = {},
   ): Promise<string> {
     const got = await http();
-    let response;
+    let response: Response<string>;
     try {
       response = await got(path, {
         method,
@@ -74,10 +74,15 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
 
   return {
     async list(options = {}) {
-      const body = await call("GET", "models", { action: "list models" }, {
-        ...options,
-        searchParams: options.reload ? { reload: "1" } : undefined,
-      });
+      const body = await call(
+        "GET",
+        "models",
+        { action: "list models" },
+        {
+          ...options,
+          searchParams: options.reload ? { reload: "1" } : undefined,
+        },
+      );
       try {
         return ((JSON.parse(body) as { data?: RouterModel[] }).data ?? []).filter((model) => typeof model?.id === "string");
       } catch {

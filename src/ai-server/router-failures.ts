@@ -66,7 +66,11 @@ export function failureOf(error: unknown): RouterFailure | undefined {
 function codesOf(error: unknown): { codes: string[]; text: string } {
   const codes: string[] = [];
   const texts: string[] = [];
-  for (let current = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
+  for (
+    let current = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 5;
+    depth++
+  ) {
     if (typeof current.code === "string") codes.push(current.code);
     if (typeof current.message === "string") texts.push(current.message);
     current = current.cause as typeof current;
@@ -80,15 +84,30 @@ export function classifyTransportError(error: unknown): RouterFailure {
   const has = (...wanted: string[]) => wanted.some((code) => codes.includes(code));
   const failure = (code: RouterFailureCode): RouterFailure => ({ code, detail: text || String(error) });
   if (
-    has("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED", "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED") ||
+    has(
+      "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+      "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+      "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED",
+      "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    ) ||
     /alert (bad certificate|unknown ca|certificate required|certificate expired)|alert number (42|45|48|116)/i.test(text)
   ) {
     return failure("tls-client-refused");
   }
   // With TLS 1.3 a refused client certificate often shows only as a connection closed
   // before any answer (undici: "other side closed"; Node: "socket hang up").
-  if (has("UND_ERR_SOCKET", "ECONNRESET", "EPIPE") || /other side closed|socket hang up/i.test(text)) return failure("closed-before-answer");
-  if (has("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "UNABLE_TO_GET_ISSUER_CERT", "CERT_UNTRUSTED")) {
+  if (has("UND_ERR_SOCKET", "ECONNRESET", "EPIPE") || /other side closed|socket hang up/i.test(text))
+    return failure("closed-before-answer");
+  if (
+    has(
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      "UNABLE_TO_GET_ISSUER_CERT",
+      "CERT_UNTRUSTED",
+    )
+  ) {
     return failure("tls-untrusted-server");
   }
   if (has("CERT_HAS_EXPIRED")) return failure("tls-server-cert-expired");

@@ -6,7 +6,19 @@
 import { spawn } from "node:child_process";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { SSH_TARGET } from "./config.ts";
-import type { ArgumentProblem, SshFailure } from "./messages.ts";
+
+/** Why an ssh step failed (src/ai-server/messages.ts words it). */
+export type SshFailure =
+  | { code: "ssh-missing" }
+  | { code: "ssh-failed"; detail: string }
+  | { code: "host-invalid"; host: string }
+  | { code: "remote-failed"; host: string; what: string; detail: string; exitCode: number | null };
+
+/** A command argument that cannot be used. */
+export type ArgumentProblem =
+  | { code: "not-an-id"; id: string; knownIds: readonly string[] }
+  | { code: "unknown-id"; id: string; knownIds: readonly string[] }
+  | { code: "bad-size"; text: string };
 
 /** A failed ssh step: carries the failure value (src/ai-server/messages.ts words it). */
 export class SshFailureError extends Error {
@@ -51,9 +63,13 @@ export function runSsh(host: string, words: string[], options: SshOptions = {}):
   if (!SSH_TARGET.test(host)) return Promise.reject(new SshFailureError({ code: "host-invalid", host }));
   if (options.signal?.aborted) return Promise.reject(options.signal.reason);
   return new Promise((resolve, reject) => {
-    const child = spawn("ssh", ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${aiServerTimeouts.sshConnectSeconds}`, "--", host, ...words.map(quote)], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const child = spawn(
+      "ssh",
+      ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${aiServerTimeouts.sshConnectSeconds}`, "--", host, ...words.map(quote)],
+      {
+        stdio: ["pipe", "pipe", "pipe"],
+      },
+    );
     const onAbort = () => {
       child.kill("SIGKILL");
       reject(options.signal!.reason);
@@ -81,7 +97,13 @@ export function runSsh(host: string, words: string[], options: SshOptions = {}):
 }
 
 function sshFailure(host: string, what: string, result: SshResult): Error {
-  return new SshFailureError({ code: "remote-failed", host, what, detail: result.stderr.trim() || `exit code ${result.code}`, exitCode: result.code });
+  return new SshFailureError({
+    code: "remote-failed",
+    host,
+    what,
+    detail: result.stderr.trim() || `exit code ${result.code}`,
+    exitCode: result.code,
+  });
 }
 
 /** Expands a leading ~/ on the remote side (the path arrives quoted, so the shell will not). */
@@ -120,7 +142,13 @@ mv -f "$tmp" "$file"
 echo "previous=$old"
 `;
 
-export async function setPresetCtxSize(host: string, presetPath: string, id: string, size: number, signal?: AbortSignal): Promise<{ previous: number | undefined }> {
+export async function setPresetCtxSize(
+  host: string,
+  presetPath: string,
+  id: string,
+  size: number,
+  signal?: AbortSignal,
+): Promise<{ previous: number | undefined }> {
   const result = await runSsh(host, ["sh", "-s", "--", id, String(size), presetPath], { stdin: PRESET_EDIT_SCRIPT, signal });
   if (result.code !== 0) throw sshFailure(host, `editing ${presetPath}`, result);
   const previous = /previous=(\d+)/.exec(result.stdout)?.[1];
@@ -134,6 +162,9 @@ export async function readPresetFile(host: string, presetPath: string): Promise<
 }
 
 export async function restartRouterService(host: string, signal?: AbortSignal): Promise<void> {
-  const result = await runSsh(host, ["systemctl", "--user", "restart", "llama-server.service"], { timeoutMs: aiServerTimeouts.sshRestartMs, signal });
+  const result = await runSsh(host, ["systemctl", "--user", "restart", "llama-server.service"], {
+    timeoutMs: aiServerTimeouts.sshRestartMs,
+    signal,
+  });
   if (result.code !== 0) throw sshFailure(host, "systemctl --user restart llama-server.service", result);
 }

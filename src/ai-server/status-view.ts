@@ -3,10 +3,11 @@
  * emits: `Loading <id>… 23s` while it loads (ticking once a second), `<id> loaded`,
  * `Unloading <id>…`. Reaches the UI only through the session holder (a captured ctx goes stale).
  */
+
+import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
 import { footerLine } from "../shared/footer-line.ts";
 import { notify } from "../shared/notify.ts";
 import type { SessionUi } from "../shared/session-ui.ts";
-import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
 import { footerText, noticeMessage, type Where } from "./messages.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 

@@ -5,12 +5,12 @@
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
-  routerModelMachine,
   type RouterModelEvent,
   type RouterModelStatus,
   type RouterNotice,
+  routerModelMachine,
 } from "../../machines/router-model.machine.ts";
-import { settle, statusChannel, type StatusSource } from "../shared/status-channel.ts";
+import { type StatusSource, settle, statusChannel } from "../shared/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
 import { modelFailureText, noticeMessage, notTheLoadingModelText, type Where } from "./messages.ts";
@@ -73,7 +73,8 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
         const off = onNotice((notice) => {
           if (notice.modelId !== modelId) return;
           if (notice.kind === "unloaded") finish();
-          else if (notice.kind === "failed" || notice.kind === "still-unloading") finish(new Error(noticeMessage(notice, options.where).text));
+          else if (notice.kind === "failed" || notice.kind === "still-unloading")
+            finish(new Error(noticeMessage(notice, options.where).text));
         });
         if (signal?.aborted) return onAbort();
         signal?.addEventListener("abort", onAbort, { once: true });

@@ -4,8 +4,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import type { AiServerSettings, Sourced } from "./config.ts";
-import type { SettingsProblem } from "./messages.ts";
+import type { AiServerSettings, SettingsProblem, Sourced } from "./config.ts";
 
 export interface TlsMaterial {
   ca: Buffer;
@@ -43,8 +42,18 @@ export function loadTlsMaterial(settings: Pick<AiServerSettings, "ca" | "clientC
     const code = (error as NodeJS.ErrnoException).code ?? "";
     errors.push(
       code.includes("KEY_VALUES_MISMATCH")
-        ? { code: "pem-mismatch", cert: settings.clientCert.value, key: settings.clientKey.value, certSource: settings.clientCert.source, keySource: settings.clientKey.source }
-        : { code: "pem-invalid", detail: (error as Error).message, files: [settings.clientCert.value, settings.clientKey.value, settings.ca.value] },
+        ? {
+            code: "pem-mismatch",
+            cert: settings.clientCert.value,
+            key: settings.clientKey.value,
+            certSource: settings.clientCert.source,
+            keySource: settings.clientKey.source,
+          }
+        : {
+            code: "pem-invalid",
+            detail: (error as Error).message,
+            files: [settings.clientCert.value, settings.clientKey.value, settings.ca.value],
+          },
     );
     return { material: undefined, warnings, errors };
   }

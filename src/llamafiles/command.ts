@@ -10,7 +10,9 @@ export function registerLlamafilesCommand(pi: ExtensionAPI, status: () => LocalS
   pi.registerCommand("llamafiles", {
     description: "Show the local llamafile / llama-server that pi runs or adopted",
     handler: async (_args, ctx) => {
-      const report = llamafilesReport(status() ?? { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined });
+      const report = llamafilesReport(
+        status() ?? { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined },
+      );
       if (ctx.hasUI) ctx.ui.notify(report, "info");
       else process.stdout.write(`${report}\n`);
     },

@@ -8,11 +8,25 @@ import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import { parseJsonWithComments } from "../shared/json-with-comments.ts";
 import { describeSchemaError } from "../shared/schema-errors.ts";
-import type { ConfigProblem } from "./messages.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
+
+/** What can be wrong with providers.llamafiles in models.json (src/llamafiles/messages.ts words it). */
+export type ConfigProblem =
+  | { code: "file-missing"; path: string }
+  | { code: "file-unreadable"; path: string; errno: string | undefined }
+  | { code: "not-json"; path: string; detail: string }
+  | { code: "no-block" }
+  | { code: "block-not-object"; got: unknown }
+  | { code: "models-missing" }
+  | { code: "models-not-a-list"; got: unknown }
+  | { code: "bad-provider-field"; problem: string }
+  | { code: "model-skipped"; index: number; problems: string[] }
+  | { code: "duplicate-id"; id: string; index: number }
+  | { code: "no-valid-model" }
+  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
 
 export const providerDefaults = {
   baseUrl: "http://localhost:8080/v1",
@@ -62,7 +76,20 @@ export interface LoadResult {
   problems: ConfigProblem[];
 }
 
-const LAUNCH_FIELDS = new Set(["id", "name", "command", "args", "port", "env", "cwd", "reasoning", "input", "contextWindow", "maxTokens", "cost"]);
+const LAUNCH_FIELDS = new Set([
+  "id",
+  "name",
+  "command",
+  "args",
+  "port",
+  "env",
+  "cwd",
+  "reasoning",
+  "input",
+  "contextWindow",
+  "maxTokens",
+  "cost",
+]);
 
 const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
 
@@ -72,11 +99,7 @@ function modelIndexOf(error: ErrorObject): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function loadLlamafilesConfig(options: {
-  modelsPath: string;
-  cwd: string;
-  logPathFor: (modelId: string) => string;
-}): LoadResult {
+export function loadLlamafilesConfig(options: { modelsPath: string; cwd: string; logPathFor: (modelId: string) => string }): LoadResult {
   const problems: ConfigProblem[] = [];
   const nothing = (problem: ConfigProblem): LoadResult => ({ config: undefined, problems: [...problems, problem] });
 
@@ -85,7 +108,11 @@ export function loadLlamafilesConfig(options: {
     text = readFileSync(options.modelsPath, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return nothing(code === "ENOENT" ? { code: "file-missing", path: options.modelsPath } : { code: "file-unreadable", path: options.modelsPath, errno: code });
+    return nothing(
+      code === "ENOENT"
+        ? { code: "file-missing", path: options.modelsPath }
+        : { code: "file-unreadable", path: options.modelsPath, errno: code },
+    );
   }
   let root: unknown;
   try {
@@ -159,7 +186,9 @@ export function loadLlamafilesConfig(options: {
   if (models.length === 0) {
     return nothing({ code: "no-valid-model" });
   }
-  const entries = (provider.models as unknown[]).map((entry) => (entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {}));
+  const entries = (provider.models as unknown[]).map((entry) =>
+    entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {},
+  );
   const missingForPi = (["api", "baseUrl"] as const).filter(
     (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
   );

@@ -4,23 +4,23 @@
  * tests of the chart replace exactly these actors. The machine decides; these only do.
  */
 import { fromCallback, fromPromise } from "xstate";
-import {
-  type LaunchSpec,
-  type LocalServerEvent,
-  type PortProbe,
-  type ProcessCommand,
-  type ServerIdentity,
-  type SpawnError,
+import type {
+  LaunchSpec,
+  LocalServerEvent,
+  PortProbe,
+  ProcessCommand,
+  ServerIdentity,
+  SpawnError,
 } from "../../machines/local-server.machine.ts";
-import { localTimeouts } from "../timeouts.ts";
+import { sleep } from "../shared/sleep.ts";
+import type { localTimeouts } from "../timeouts.ts";
 import { findOwnedServer, forgetOwnership } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
 import { isTrackedChild, onChildExit } from "./process/process-table.ts";
-import { sleep } from "../shared/sleep.ts";
-import { askModels } from "./server-http.ts";
+import { tailLog, writeExitFooter } from "./process/server-log.ts";
 import { endProcessGroup, isAlive, signalGroup } from "./process/signals.ts";
 import { spawnServer } from "./process/spawn.ts";
-import { tailLog, writeExitFooter } from "./process/server-log.ts";
+import { askModels } from "./server-http.ts";
 
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
@@ -58,57 +58,55 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       }
     }),
 
-    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(
-      ({ input, sendBack, receive }) => {
-        const { model } = input;
-        const send = (event: LocalServerEvent) => sendBack(event);
-        let pid = input.attachPid;
-        let ended = false;
-        let released = false;
-        let stopWatching = () => {};
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(({ input, sendBack, receive }) => {
+      const { model } = input;
+      const send = (event: LocalServerEvent) => sendBack(event);
+      let pid = input.attachPid;
+      let ended = false;
+      let released = false;
+      let stopWatching = () => {};
 
-        const reportExit = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
-          if (ended) return;
-          ended = true;
-          send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
-        };
+      const reportExit = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
+        if (ended) return;
+        ended = true;
+        send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
+      };
 
-        if (pid === undefined) {
-          const child = spawnServer(model, (error) => reportExit(null, null, error));
-          if (child?.pid !== undefined) {
-            pid = child.pid;
-            send({ type: "PROCESS_STARTED", pid });
-            stopWatching = onChildExit(pid, ({ code, signal }) => reportExit(code, signal));
-          }
-        } else if (isTrackedChild(pid)) {
-          // Our own child, spawned before a /reload: its exit status is exact.
+      if (pid === undefined) {
+        const child = spawnServer(model, (error) => reportExit(null, null, error));
+        if (child?.pid !== undefined) {
+          pid = child.pid;
+          send({ type: "PROCESS_STARTED", pid });
           stopWatching = onChildExit(pid, ({ code, signal }) => reportExit(code, signal));
-        } else {
-          // Started by an earlier pi process: we can only watch it exist.
-          const attached = pid;
-          const timer = setInterval(() => {
-            if (isAlive(attached)) return;
-            writeExitFooter(model.logPath, null, null);
-            forgetOwnership(model.port, attached);
-            reportExit(null, null);
-          }, t.attachedPidPollMs);
-          timer.unref();
-          stopWatching = () => clearInterval(timer);
         }
+      } else if (isTrackedChild(pid)) {
+        // Our own child, spawned before a /reload: its exit status is exact.
+        stopWatching = onChildExit(pid, ({ code, signal }) => reportExit(code, signal));
+      } else {
+        // Started by an earlier pi process: we can only watch it exist.
+        const attached = pid;
+        const timer = setInterval(() => {
+          if (isAlive(attached)) return;
+          writeExitFooter(model.logPath, null, null);
+          forgetOwnership(model.port, attached);
+          reportExit(null, null);
+        }, t.attachedPidPollMs);
+        timer.unref();
+        stopWatching = () => clearInterval(timer);
+      }
 
-        receive((command) => {
-          if (command.type === "RELEASE") released = true;
-          else if (pid !== undefined && !ended) signalGroup(pid, command.type === "TERM" ? "SIGTERM" : "SIGKILL");
-        });
+      receive((command) => {
+        if (command.type === "RELEASE") released = true;
+        else if (pid !== undefined && !ended) signalGroup(pid, command.type === "TERM" ? "SIGTERM" : "SIGKILL");
+      });
 
-        return () => {
-          stopWatching();
-          if (ended || released || pid === undefined) return;
-          // Left `owned` without the stop sequence (actor stopped from outside): never leave it running.
-          endProcessGroup(pid);
-        };
-      },
-    ),
+      return () => {
+        stopWatching();
+        if (ended || released || pid === undefined) return;
+        // Left `owned` without the stop sequence (actor stopped from outside): never leave it running.
+        endProcessGroup(pid);
+      };
+    }),
 
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(({ input, sendBack }) => {
       const controller = new AbortController();

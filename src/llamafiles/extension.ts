@@ -4,7 +4,7 @@
  * stream waits instead).
  */
 import { join } from "node:path";
-import { getAgentDir, type ExtensionAPI } from "@earendil-works/pi-coding-agent";
+import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import type { SessionUi } from "../shared/session-ui.ts";
 import type { ActivitySource } from "../shared/working-indicator.ts";
 import { registerLlamafilesCommand } from "./command.ts";

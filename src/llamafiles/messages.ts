@@ -13,6 +13,7 @@ import type {
   SpawnError,
 } from "../../machines/local-server.machine.ts";
 import type { NoticeLevel } from "../shared/notify.ts";
+import type { ConfigProblem } from "./config.ts";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
@@ -47,7 +48,7 @@ const describeExit = (exit: ProcessExit) =>
   exit.spawnError ? `could not be started: ${spawnErrorText(exit.spawnError)}` : `exited (code=${exit.code}, signal=${exit.signal})`;
 
 const withLog = (model: LaunchSpec, logTail: string) =>
-  `Log: ${model.logPath}` + (logTail.trim() ? `\nLast lines:\n${logTail.trimEnd()}` : "");
+  `Log: ${model.logPath}${logTail.trim() ? `\nLast lines:\n${logTail.trimEnd()}` : ""}`;
 
 const advertisedList = (ids: string[]) => ids.join(", ") || "no model id";
 
@@ -94,7 +95,9 @@ export function noticeMessage(notice: LocalNotice): Message {
       return { text: `Stopping llamafile "${model.name}" (pid ${notice.pid ?? "?"})...`, level: "info", channel: "stderr" };
     case "stopped-on-quit":
       return {
-        text: notice.forced ? `Stopped llamafile "${model.name}" (forced after ${notice.graceMs / 1000}s).` : `Stopped llamafile "${model.name}".`,
+        text: notice.forced
+          ? `Stopped llamafile "${model.name}" (forced after ${notice.graceMs / 1000}s).`
+          : `Stopped llamafile "${model.name}".`,
         level: "info",
         channel: "stderr",
       };
@@ -162,21 +165,6 @@ export function activityPhrase(status: LocalServerStatus | undefined, requested:
   return undefined;
 }
 
-/** What can be wrong with providers.llamafiles in models.json. */
-export type ConfigProblem =
-  | { code: "file-missing"; path: string }
-  | { code: "file-unreadable"; path: string; errno: string | undefined }
-  | { code: "not-json"; path: string; detail: string }
-  | { code: "no-block" }
-  | { code: "block-not-object"; got: unknown }
-  | { code: "models-missing" }
-  | { code: "models-not-a-list"; got: unknown }
-  | { code: "bad-provider-field"; problem: string }
-  | { code: "model-skipped"; index: number; problems: string[] }
-  | { code: "duplicate-id"; id: string; index: number }
-  | { code: "no-valid-model" }
-  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
-
 const nothingRegistered = "no local models registered";
 
 export function configProblemText(problem: ConfigProblem): string {
@@ -204,7 +192,9 @@ export function configProblemText(problem: ConfigProblem): string {
     case "no-valid-model":
       return `llamafiles: no valid model in providers.llamafiles.models of ${MODELS_JSON}; ${nothingRegistered}.`;
     case "fields-pi-needs": {
-      const lines = problem.missing.map((field) => `  "${field}": "${field === "api" ? "openai-completions" : "http://localhost:8080/v1"}",`);
+      const lines = problem.missing.map(
+        (field) => `  "${field}": "${field === "api" ? "openai-completions" : "http://localhost:8080/v1"}",`,
+      );
       return [
         `llamafiles: providers.llamafiles in ${MODELS_JSON} has no ${problem.missing.map((f) => `"${f}"`).join(" and ")}.`,
         `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,

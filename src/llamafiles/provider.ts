@@ -18,9 +18,9 @@
 import type { Api, AssistantMessageEventStream, Context, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
-import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import { abortedStream } from "../shared/aborted-stream.ts";
+import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import { notServingText } from "./messages.ts";
 
 /** Resolves when the model's server is ready (the local supervisor's `ensureReady`). */

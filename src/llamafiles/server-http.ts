@@ -1,5 +1,5 @@
 /** What a local server says on GET /v1/models: the readiness and adoption endpoint (docs/architecture.md). */
-import type { Got } from "got";
+import type { Got, Response } from "got";
 
 // got costs ~100 ms to import: load it on the first probe, not while pi starts.
 let gotClient: Promise<Got> | undefined;
@@ -20,7 +20,7 @@ export function modelsUrl(port: number): string {
 
 export async function askModels(port: number, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ModelsAnswer> {
   const got = await loadGot();
-  let response;
+  let response: Response<string>;
   try {
     response = await got(modelsUrl(port), {
       timeout: { request: options.timeoutMs },

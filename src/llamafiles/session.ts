@@ -58,7 +58,10 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
     },
     modelSelected(model: { provider: string; id: string }): void {
-      if (model.provider === LLAMAFILES_PROVIDER) return select(model.id);
+      if (model.provider === LLAMAFILES_PROVIDER) {
+        select(model.id);
+        return;
+      }
       requested = undefined;
       // Nothing loaded means nothing was ever started: nothing to stop.
       if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());

@@ -4,8 +4,8 @@
  * only through the session holder, never through a ctx captured earlier (stale after /reload).
  */
 import { footerLine } from "../shared/footer-line.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
 import { notify } from "../shared/notify.ts";
+import type { SessionUi } from "../shared/session-ui.ts";
 import { footerText, noticeMessage } from "./messages.ts";
 import type { LocalSupervisor } from "./supervisor.ts";
 

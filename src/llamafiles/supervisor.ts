@@ -6,15 +6,15 @@
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
-  localServerMachine,
   type LaunchSpec,
   type LocalNotice,
   type LocalServerEvent,
   type LocalServerStatus,
+  localServerMachine,
 } from "../../machines/local-server.machine.ts";
-import { settle, statusChannel, type StatusSource } from "../shared/status-channel.ts";
+import { type StatusSource, settle, statusChannel } from "../shared/status-channel.ts";
 import { localTimeouts } from "../timeouts.ts";
-import { localServerActors, type LocalServerEffectsOptions } from "./effects.ts";
+import { type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
 import { failureText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {

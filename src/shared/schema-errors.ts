@@ -1,7 +1,7 @@
 /** ajv errors as sentences that name the JSON path and the value found there. */
 import type { ErrorObject } from "ajv";
 
-const unescape = (part: string) => part.replace(/~1/g, "/").replace(/~0/g, "~");
+const unescapePointer = (part: string) => part.replace(/~1/g, "/").replace(/~0/g, "~");
 
 export function jsonPath(rootPath: string, instancePath: string): string {
   return (
@@ -9,7 +9,7 @@ export function jsonPath(rootPath: string, instancePath: string): string {
     instancePath
       .split("/")
       .slice(1)
-      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${unescape(part)}`))
+      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${unescapePointer(part)}`))
       .join("")
   );
 }
@@ -18,7 +18,7 @@ function valueAt(root: unknown, instancePath: string): unknown {
   let value: unknown = root;
   for (const part of instancePath.split("/").slice(1)) {
     if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[unescape(part)];
+    value = (value as Record<string, unknown>)[unescapePointer(part)];
   }
   return value;
 }

@@ -5,7 +5,7 @@
  * on session_shutdown.
  */
 import type { ExtensionContext, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
-import { notify, type NoticeLevel } from "./notify.ts";
+import { type NoticeLevel, notify } from "./notify.ts";
 
 export interface SessionUi {
   attach(ctx: Pick<ExtensionContext, "ui" | "hasUI">): void;

@@ -5,11 +5,11 @@
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { inspectionFromEnv, type Inspection } from "../../src/shared/inspection.ts";
-import { startInspectServer, type InspectServer } from "../../tools/inspect-server.ts";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLocalSupervisor, type LocalSupervisor } from "../../src/llamafiles/supervisor.ts";
+import { type Inspection, inspectionFromEnv } from "../../src/shared/inspection.ts";
+import { type InspectServer, startInspectServer } from "../../tools/inspect-server.ts";
 import { fakeModelEntry, REPO_ROOT } from "../helpers/fake-llamafile.ts";
 import { freePort } from "../helpers/processes.ts";
 
@@ -17,7 +17,9 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const chromiumMissing = !existsSync(CHROMIUM);
 if (chromiumMissing) {
   // Said loudly: CI installs Chromium (.ci/run) and fails without it; elsewhere the test is skipped, never passed.
-  console.warn(`\n*** tests/browser/inspect-page.test.ts cannot run: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH. ***\n`);
+  console.warn(
+    `\n*** tests/browser/inspect-page.test.ts cannot run: no Chromium at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH. ***\n`,
+  );
 }
 
 let server: InspectServer;
@@ -27,7 +29,8 @@ let browser: Browser | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  if (chromiumMissing && process.env.CI) throw new Error(`Chromium is required in CI but missing at ${CHROMIUM}: .ci/run should have installed it.`);
+  if (chromiumMissing && process.env.CI)
+    throw new Error(`Chromium is required in CI but missing at ${CHROMIUM}: .ci/run should have installed it.`);
   if (chromiumMissing) return;
   process.env.HOME = mkdtempSync(join(tmpdir(), "inspect-page-"));
   server = await startInspectServer(0);
@@ -36,7 +39,15 @@ beforeAll(async () => {
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(server.url);
@@ -58,33 +69,37 @@ async function expectHighlighted(state: string, leaf: string) {
     .toBe(leaf);
 }
 
-test.skipIf(chromiumMissing && !process.env.CI)("the highlighted state follows select → starting → ready → stopping", async () => {
-  const port = await freePort();
-  // Slow enough states (a 4 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
-  // each one even on a loaded machine.
-  const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "4000", "--ignore-sigterm"] });
-  await expectHighlighted("idle", "idle");
-  supervisor.select({
-    id: "demo",
-    name: "Demo",
-    port,
-    command: entry.command as string,
-    args: entry.args as string[],
-    env: {},
-    cwd: REPO_ROOT,
-    logPath: join(process.env.HOME!, "demo.log"),
-  });
+test.skipIf(chromiumMissing && !process.env.CI)(
+  "the highlighted state follows select → starting → ready → stopping",
+  async () => {
+    const port = await freePort();
+    // Slow enough states (a 4 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
+    // each one even on a loaded machine.
+    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "4000", "--ignore-sigterm"] });
+    await expectHighlighted("idle", "idle");
+    supervisor.select({
+      id: "demo",
+      name: "Demo",
+      port,
+      command: entry.command as string,
+      args: entry.args as string[],
+      env: {},
+      cwd: REPO_ROOT,
+      logPath: join(process.env.HOME!, "demo.log"),
+    });
 
-  await expectHighlighted("owned.starting", "starting");
-  expect(await page.locator("#connection").textContent()).toBe("connected");
-  await expectHighlighted("owned.ready", "ready");
-  expect(await page.locator('section[data-actor="localServer"] .context').textContent()).toContain('"name": "Demo"');
+    await expectHighlighted("owned.starting", "starting");
+    expect(await page.locator("#connection").textContent()).toBe("connected");
+    await expectHighlighted("owned.ready", "ready");
+    expect(await page.locator('section[data-actor="localServer"] .context').textContent()).toContain('"name": "Demo"');
 
-  supervisor.deselect();
-  await expectHighlighted("owned.stopping", "stopping");
-  const events = await page.locator('section[data-actor="localServer"] ol.events li').allTextContents();
-  expect(events[0]).toBe('{"type":"DESELECT"}');
-  mkdirSync(join(REPO_ROOT, "tests/.artifacts"), { recursive: true });
-  await page.screenshot({ path: join(REPO_ROOT, "tests/.artifacts/inspect-page.png"), fullPage: true });
-  await expectHighlighted("idle", "idle");
-}, 40_000);
+    supervisor.deselect();
+    await expectHighlighted("owned.stopping", "stopping");
+    const events = await page.locator('section[data-actor="localServer"] ol.events li').allTextContents();
+    expect(events[0]).toBe('{"type":"DESELECT"}');
+    mkdirSync(join(REPO_ROOT, "tests/.artifacts"), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, "tests/.artifacts/inspect-page.png"), fullPage: true });
+    await expectHighlighted("idle", "idle");
+  },
+  40_000,
+);

@@ -7,8 +7,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { testPki, type TestPki } from "./certificates.ts";
-import { startFakeRouter, type FakeRouter, type FakeRouterOptions } from "./fake-router.ts";
+import { type TestPki, testPki } from "./certificates.ts";
+import { type FakeRouter, type FakeRouterOptions, startFakeRouter } from "./fake-router.ts";
 
 export const PRESET = `; router presets (test)
 [*]
@@ -43,7 +43,9 @@ export interface AiServerTestbed {
 
 const fakeSsh = fileURLToPath(new URL("./fake-ssh.ts", import.meta.url));
 
-export async function startAiServerTestbed(options: Partial<Omit<FakeRouterOptions, "pki" | "presetPath">> & { preset?: string } = {}): Promise<AiServerTestbed> {
+export async function startAiServerTestbed(
+  options: Partial<Omit<FakeRouterOptions, "pki" | "presetPath">> & { preset?: string } = {},
+): Promise<AiServerTestbed> {
   const pki = testPki();
   const base = mkdtempSync(join(tmpdir(), "pi-ai-server-"));
   const remoteHome = join(base, "remote-home");
@@ -85,7 +87,11 @@ export async function startAiServerTestbed(options: Partial<Omit<FakeRouterOptio
       AI_SERVER_SSH_HOST: "ai-server@router.test",
       AI_SERVER_PRESET_PATH: "~/.llama-models.ini",
     },
-    sshCalls: () => readFileSync(sshLog, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[]),
+    sshCalls: () =>
+      readFileSync(sshLog, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as string[]),
     systemctlCalls: () => readFileSync(join(base, "systemctl.log"), "utf8").split("\n").filter(Boolean),
     async close() {
       process.env.PATH = originalPath;

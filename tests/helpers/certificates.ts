@@ -36,7 +36,24 @@ function signed(dir: string, name: string, cn: string, caName: string, extension
   keyPair(dir, name);
   openssl(dir, "req", "-new", "-key", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${caName}.pem`, "-CAkey", `${caName}.key`, "-CAcreateserial", "-days", "30", "-out", `${name}.pem`, "-extfile", `${name}.ext`);
+  openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${caName}.pem`,
+    "-CAkey",
+    `${caName}.key`,
+    "-CAcreateserial",
+    "-days",
+    "30",
+    "-out",
+    `${name}.pem`,
+    "-extfile",
+    `${name}.ext`,
+  );
 }
 
 let cached: TestPki | undefined;

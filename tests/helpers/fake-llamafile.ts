@@ -1,7 +1,7 @@
 /** models.json entries and external processes built on tests/helpers/fake-server.ts. */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { isAlive, waitFor, probeModels } from "./processes.ts";
+import { isAlive, probeModels, waitFor } from "./processes.ts";
 
 export const FAKE_SERVER = fileURLToPath(new URL("./fake-server.ts", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));

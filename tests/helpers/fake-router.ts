@@ -9,8 +9,8 @@
  * `reloadSupported`, like newer builds).
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:https";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { TestPki } from "./certificates.ts";
 
@@ -118,7 +118,10 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     }
     return out;
   };
-  const presetText = (m: ModelEntry) => `[${m.id}]\n${Object.entries(m.keys).map(([k, v]) => `${k} = ${v}`).join("\n")}\n\n`;
+  const presetText = (m: ModelEntry) =>
+    `[${m.id}]\n${Object.entries(m.keys)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join("\n")}\n\n`;
   const listing = () => ({
     data: models.map((m) => ({
       id: m.id,
@@ -139,7 +142,11 @@ export async function startFakeRouter(options: FakeRouterOptions) {
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), Server: "llama.cpp" });
+    res.writeHead(status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(text),
+      Server: "llama.cpp",
+    });
     res.end(text);
   };
   const error = (res: ServerResponse, status: number, message: string, type = "invalid_request_error") =>
@@ -209,7 +216,12 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       total_tokens: promptTokens + tokens,
       prompt_tokens_details: { cached_tokens: cached },
     };
-    const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${Date.now()}`, model: model.id, system_fingerprint: "b8942-fake" };
+    const base = {
+      created: Math.floor(Date.now() / 1000),
+      id: `chatcmpl-${Date.now()}`,
+      model: model.id,
+      system_fingerprint: "b8942-fake",
+    };
     res.writeHead(200, { "Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", Server: "llama.cpp", Connection: "close" });
     const event = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
     const chunk = (choices: unknown[], extra: object = {}) => event({ choices, ...base, object: "chat.completion.chunk", ...extra });
@@ -291,7 +303,10 @@ export async function startFakeRouter(options: FakeRouterOptions) {
 
   const server: Server = options.plainHttp
     ? (createHttpServer(handler) as unknown as Server)
-    : createServer({ key: options.pki.serverKey, cert: options.pki.serverCert, ca: options.pki.caPem, requestCert: true, rejectUnauthorized: true }, handler);
+    : createServer(
+        { key: options.pki.serverKey, cert: options.pki.serverCert, ca: options.pki.caPem, requestCert: true, rejectUnauthorized: true },
+        handler,
+      );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   const restart = () => {

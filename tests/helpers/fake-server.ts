@@ -56,7 +56,11 @@ let lastPrompt = "";
 
 const send = (res: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), Server: "llama.cpp" });
+  res.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    Server: "llama.cpp",
+  });
   res.end(text);
 };
 
@@ -73,7 +77,9 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
   try {
     body = JSON.parse(raw);
   } catch (error) {
-    return send(res, 500, { error: { code: 500, message: `[json.exception.parse_error.101] ${(error as Error).message}`, type: "server_error" } });
+    return send(res, 500, {
+      error: { code: 500, message: `[json.exception.parse_error.101] ${(error as Error).message}`, type: "server_error" },
+    });
   }
   if (!Array.isArray(body.messages)) {
     return send(res, 400, { error: { code: 400, message: "'messages' is required", type: "invalid_request_error" } });
@@ -84,11 +90,28 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
   lastPrompt = prompt;
   const promptTokens = tokens(prompt);
   const cached = common === 0 ? 0 : Math.min(promptTokens - 1, tokens(prompt.slice(0, common)));
-  const usage = { completion_tokens: tokens(values.reply!), prompt_tokens: promptTokens, total_tokens: promptTokens + tokens(values.reply!), prompt_tokens_details: { cached_tokens: cached } };
-  const base = { created: Math.floor(Date.now() / 1000), id: `chatcmpl-${process.pid}${Date.now()}`, model: id, system_fingerprint: "fake" };
-  log(`POST /v1/chat/completions model=${body.model} stream=${Boolean(body.stream)} max_tokens=${body.max_tokens} auth=${req.headers.authorization}`);
+  const usage = {
+    completion_tokens: tokens(values.reply!),
+    prompt_tokens: promptTokens,
+    total_tokens: promptTokens + tokens(values.reply!),
+    prompt_tokens_details: { cached_tokens: cached },
+  };
+  const base = {
+    created: Math.floor(Date.now() / 1000),
+    id: `chatcmpl-${process.pid}${Date.now()}`,
+    model: id,
+    system_fingerprint: "fake",
+  };
+  log(
+    `POST /v1/chat/completions model=${body.model} stream=${Boolean(body.stream)} max_tokens=${body.max_tokens} auth=${req.headers.authorization}`,
+  );
   if (!body.stream) {
-    return send(res, 200, { ...base, object: "chat.completion", choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: values.reply } }], usage });
+    return send(res, 200, {
+      ...base,
+      object: "chat.completion",
+      choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: values.reply } }],
+      usage,
+    });
   }
   res.writeHead(200, { "Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", Server: "llama.cpp" });
   const event = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
@@ -111,7 +134,17 @@ const server = createServer((req, res) => {
       return send(res, 200, {
         models: [{ name: id, model: id, type: "model" }],
         object: "list",
-        data: [{ id, aliases: ids, tags: [], object: "model", created: Math.floor(Date.now() / 1000), owned_by: "llamacpp", meta: { n_ctx_train: 2048 } }],
+        data: [
+          {
+            id,
+            aliases: ids,
+            tags: [],
+            object: "model",
+            created: Math.floor(Date.now() / 1000),
+            owned_by: "llamacpp",
+            meta: { n_ctx_train: 2048 },
+          },
+        ],
       });
     }
     if (req.method === "POST" && path === "/v1/chat/completions") return chat(req, res, raw);

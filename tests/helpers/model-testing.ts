@@ -10,11 +10,11 @@ import { getStateNodes } from "xstate/graph";
 /** The root and every state node below it. */
 export const allNodes = (machine: AnyStateMachine): AnyStateNode[] => [machine.root, ...getStateNodes(machine.root)];
 
-const valueOf = (path: string[]): StateValue => (path.length === 1 ? path[0]! : { [path[0]!]: valueOf(path.slice(1)) });
+const stateValueAt = (path: string[]): StateValue => (path.length === 1 ? path[0]! : { [path[0]!]: stateValueAt(path.slice(1)) });
 
 /** Is `node` active in `snapshot`? (the root always is). */
 export function isActive(snapshot: AnyMachineSnapshot, node: AnyStateNode): boolean {
-  return node.path.length === 0 || snapshot.matches(valueOf(node.path) as never);
+  return node.path.length === 0 || snapshot.matches(stateValueAt(node.path) as never);
 }
 
 /** Every event type some transition of `machine` listens to (external, done/error of invokes, delays). */
@@ -91,4 +91,5 @@ export function coverageRecorder(machine: AnyStateMachine) {
 }
 
 /** Serializes an event for path keys, with launch specs shortened to their id. */
-export const serializeEvent = (event: AnyEventObject) => JSON.stringify(event, (key, value) => (key === "model" && value?.id ? value.id : value));
+export const serializeEvent = (event: AnyEventObject) =>
+  JSON.stringify(event, (key, value) => (key === "model" && value?.id ? value.id : value));

@@ -117,7 +117,7 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
   }) as typeof process.stderr.write;
 
   const bind = (session: typeof runtime.session) =>
-    session.bindExtensions(options.noUi ? { mode: "print" } as never : { uiContext: ui.ui, mode: "tui" });
+    session.bindExtensions(options.noUi ? ({ mode: "print" } as never) : { uiContext: ui.ui, mode: "tui" });
   runtime.setRebindSession(bind);
   await bind(runtime.session);
 

@@ -43,10 +43,33 @@ export function createRecordingUi(): RecordingUi {
   };
   // pi copies the UI object's methods, so every method must be an own property.
   const methods = [
-    "select", "confirm", "input", "notify", "onTerminalInput", "setStatus", "setWorkingMessage", "setWorkingVisible",
-    "setWorkingIndicator", "setHiddenThinkingLabel", "setWidget", "setFooter", "setHeader", "setTitle", "custom",
-    "pasteToEditor", "setEditorText", "getEditorText", "editor", "addAutocompleteProvider", "setEditorComponent",
-    "getEditorComponent", "getAllThemes", "getTheme", "setTheme", "getToolsExpanded", "setToolsExpanded",
+    "select",
+    "confirm",
+    "input",
+    "notify",
+    "onTerminalInput",
+    "setStatus",
+    "setWorkingMessage",
+    "setWorkingVisible",
+    "setWorkingIndicator",
+    "setHiddenThinkingLabel",
+    "setWidget",
+    "setFooter",
+    "setHeader",
+    "setTitle",
+    "custom",
+    "pasteToEditor",
+    "setEditorText",
+    "getEditorText",
+    "editor",
+    "addAutocompleteProvider",
+    "setEditorComponent",
+    "getEditorComponent",
+    "getAllThemes",
+    "getTheme",
+    "setTheme",
+    "getToolsExpanded",
+    "setToolsExpanded",
   ] as const;
   const ui = Object.fromEntries(
     methods.map((method) => [

@@ -3,8 +3,8 @@
 // waits for it; usage.cacheRead from cached_tokens without double counting; a stream the
 // router cuts ends as an error, never as a silently truncated answer.
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
-import { cleanupAll, startPi, type PiHarness } from "../helpers/pi-harness.ts";
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { waitFor } from "../helpers/processes.ts";
 
 let testbed: AiServerTestbed;
@@ -40,7 +40,9 @@ test("a repeated prompt reports cacheRead from cached_tokens, and totalTokens co
   expect(first.usage.cacheRead).toBe(0);
   // The second request repeats the first one as its prefix: the router reports it cached.
   await pi.prompt("the same question");
-  const last = pi.runtime.session.messages.at(-1) as { usage: { input: number; output: number; cacheRead: number; cacheWrite: number; totalTokens: number } };
+  const last = pi.runtime.session.messages.at(-1) as {
+    usage: { input: number; output: number; cacheRead: number; cacheWrite: number; totalTokens: number };
+  };
   expect(last.usage.cacheRead).toBeGreaterThan(0);
   expect(last.usage.output).toBe(8);
   expect(last.usage.totalTokens).toBe(last.usage.input + last.usage.output + last.usage.cacheRead + last.usage.cacheWrite);
@@ -50,9 +52,15 @@ test("a repeated prompt reports cacheRead from cached_tokens, and totalTokens co
 });
 
 for (const [cut, message] of [
-  ["proxy-error", `ai-server: the router cut the answer off ("proxy error: Failed to read connection"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`],
+  [
+    "proxy-error",
+    `ai-server: the router cut the answer off ("proxy error: Failed to read connection"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`,
+  ],
   ["data-error", "ai-server: the model failed in the middle of the answer: the worker crashed while generating"],
-  ["no-done", "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status."],
+  [
+    "no-done",
+    "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.",
+  ],
 ] as const) {
   test(`a stream cut by the router (${cut}) ends as an error with a clear message`, async () => {
     await pi.select("ai-server/tiny-a");

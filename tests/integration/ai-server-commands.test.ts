@@ -2,8 +2,8 @@
 // router, with the stand-in ssh/systemctl running the "remote" side in a temp folder.
 import { readFileSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
-import { cleanupAll, startPi, type PiHarness } from "../helpers/pi-harness.ts";
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 
 let testbed: AiServerTestbed;
 afterEach(async () => {
@@ -55,8 +55,12 @@ test("/ai-server-load and /ai-server-unload go through the machine and report th
 
 test("unknown ids list the known ones; a bad size is refused; usage is shown", async () => {
   const pi = await piWithRouter();
-  expect(await pi.command("/ai-server-load tiny-c")).toBe('ai-server: the router has no model "tiny-c". Known models: tiny-a, tiny-b, ghost.');
-  expect(await pi.command("/ai-server-ctx tiny-a -5")).toMatch(/^ai-server: the context size must be a positive whole number of tokens \(got "-5"\)/);
+  expect(await pi.command("/ai-server-load tiny-c")).toBe(
+    'ai-server: the router has no model "tiny-c". Known models: tiny-a, tiny-b, ghost.',
+  );
+  expect(await pi.command("/ai-server-ctx tiny-a -5")).toMatch(
+    /^ai-server: the context size must be a positive whole number of tokens \(got "-5"\)/,
+  );
   expect(await pi.command("/ai-server-ctx tiny-a;reboot 4096")).toMatch(/is not a model id/);
   expect(await pi.command("/ai-server-load")).toBe("usage: /ai-server-load <id>");
   expect(testbed.sshCalls()).toEqual([]);
@@ -69,7 +73,9 @@ test("/ai-server-refresh re-discovers, re-registers and re-selects the current m
   const { writeFileSync } = await import("node:fs");
   writeFileSync(testbed.presetPath, `${readFileSync(testbed.presetPath, "utf8")}\n[tiny-c]\nmodel = /m/c.gguf\nctx-size = 1024\n`);
   testbed.router.restart();
-  expect(await pi.command("/ai-server-refresh")).toBe("ai-server: 3 model(s) registered; new: tiny-c; 1 placeholder(s) without a model path left out.");
+  expect(await pi.command("/ai-server-refresh")).toBe(
+    "ai-server: 3 model(s) registered; new: tiny-c; 1 placeholder(s) without a model path left out.",
+  );
   expect(pi.runtime.services.modelRuntime.getModels("ai-server").map((m) => m.id)).toEqual(["tiny-a", "tiny-b", "tiny-c"]);
   expect(pi.runtime.session.model).not.toBe(before);
   expect(pi.runtime.session.model?.id).toBe("tiny-a");
@@ -79,7 +85,18 @@ test("/ai-server-preset prints the remote preset over ssh", async () => {
   const pi = await piWithRouter();
   const shown = await pi.command("/ai-server-preset");
   expect(shown).toBe(`~/.llama-models.ini on ai-server@router.test:\n${readFileSync(testbed.presetPath, "utf8").trimEnd()}`);
-  expect(testbed.sshCalls()[0]).toEqual(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "ai-server@router.test", "'sh'", "'-s'", "'--'", "'~/.llama-models.ini'"]);
+  expect(testbed.sshCalls()[0]).toEqual([
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=10",
+    "--",
+    "ai-server@router.test",
+    "'sh'",
+    "'-s'",
+    "'--'",
+    "'~/.llama-models.ini'",
+  ]);
 });
 
 test("/ai-server-ctx on the b8942 router: edits the preset, sees the old size after reload, restarts on a second yes, verifies", async () => {
@@ -89,10 +106,16 @@ test("/ai-server-ctx on the b8942 router: edits the preset, sees the old size af
   const said = await pi.command("/ai-server-ctx tiny-a 8192");
 
   expect(pi.ui.confirms.map((c) => c.title)).toEqual(["Change context size", "Restart the router"]);
-  expect(pi.ui.confirms[0]!.message).toBe("Set ctx-size of tiny-a to 8192 (now 2048) in ~/.llama-models.ini on ai-server@router.test, then unload and load tiny-a?");
+  expect(pi.ui.confirms[0]!.message).toBe(
+    "Set ctx-size of tiny-a to 8192 (now 2048) in ~/.llama-models.ini on ai-server@router.test, then unload and load tiny-a?",
+  );
   const messages = pi.notifications().map((n) => n.message);
-  expect(messages).toContain("ai-server: ~/.llama-models.ini on ai-server@router.test: ctx-size of tiny-a 2048 → 8192 (backup: ~/.llama-models.ini.bak). Reloading tiny-a…");
-  expect(messages).toContain("ai-server: after unload and load the router still shows ctx 2048 for tiny-a: it reads its preset only when it starts.");
+  expect(messages).toContain(
+    "ai-server: ~/.llama-models.ini on ai-server@router.test: ctx-size of tiny-a 2048 → 8192 (backup: ~/.llama-models.ini.bak). Reloading tiny-a…",
+  );
+  expect(messages).toContain(
+    "ai-server: after unload and load the router still shows ctx 2048 for tiny-a: it reads its preset only when it starts.",
+  );
   expect(said).toBe("ai-server: the router now runs tiny-a with ctx 8192.");
   expect(testbed.systemctlCalls()).toEqual(["--user restart llama-server.service"]);
   expect(readFileSync(testbed.presetPath, "utf8")).toContain("[tiny-a]\nmodel = /srv/llama/models/tiny-a.gguf\nctx-size = 8192\n");
@@ -117,7 +140,9 @@ test("/ai-server-ctx declined at the second question: says the size stays until 
     pi.ui.confirms.push({ title, message, answer });
     return answer;
   };
-  expect(await pi.command("/ai-server-ctx tiny-a 4096")).toBe("ai-server: tiny-a keeps ctx 2048 until the router restarts (/ai-server-restart).");
+  expect(await pi.command("/ai-server-ctx tiny-a 4096")).toBe(
+    "ai-server: tiny-a keeps ctx 2048 until the router restarts (/ai-server-restart).",
+  );
   expect(testbed.systemctlCalls()).toEqual([]);
 });
 
@@ -127,7 +152,9 @@ test("/ai-server-restart asks first, restarts over ssh, waits for /health, re-di
   expect(await pi.command("/ai-server-restart")).toBe("ai-server: /ai-server-restart cancelled.");
   expect(testbed.systemctlCalls()).toEqual([]);
   pi.ui.answerConfirm(true);
-  expect(await pi.command("/ai-server-restart")).toMatch(/^ai-server: router restarted and healthy after \d+\.\d s; 2 model\(s\) registered\.$/);
+  expect(await pi.command("/ai-server-restart")).toMatch(
+    /^ai-server: router restarted and healthy after \d+\.\d s; 2 model\(s\) registered\.$/,
+  );
   expect(testbed.router.restarts()).toBe(1);
 });
 
@@ -135,7 +162,10 @@ test("without a UI, mutating commands say plainly that they cannot ask, and do n
   const pi = await piWithRouter({ noUi: true });
   const writes: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+  process.stderr.write = ((chunk: string) => {
+    writes.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
   try {
     await pi.runtime.session.prompt("/ai-server-restart");
     await pi.runtime.session.prompt("/ai-server-ctx tiny-a 4096");

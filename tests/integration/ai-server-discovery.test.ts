@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort } from "../helpers/processes.ts";
 

@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 
 let testbed: AiServerTestbed;

@@ -24,10 +24,15 @@ test("a command that does not exist: error with the log path, nothing running, p
   const failed = await pi.prompt("hi");
 
   const expected = `Broken could not be started: command "/nonexistent/llamafile" was not found (use an absolute path, or a name on PATH) before it was ready. Log: ${logPath}`;
-  expect(pi.notifications().filter((n) => n.type === "error").map((n) => n.message.split("\n")[0])).toEqual([expected]);
+  expect(
+    pi
+      .notifications()
+      .filter((n) => n.type === "error")
+      .map((n) => n.message.split("\n")[0]),
+  ).toEqual([expected]);
   expect(failed.error?.split("\n")[0]).toBe(expected);
   expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");
-  expect(pi.footer()).toEqual(["Starting Broken..."] .concat([undefined as unknown as string]));
+  expect(pi.footer()).toEqual(["Starting Broken..."].concat([undefined as unknown as string]));
   expect(readFileSync(logPath, "utf8")).toContain('Could not start Broken: command "/nonexistent/llamafile" was not found');
 
   await pi.select("llamafiles/good");

@@ -30,7 +30,10 @@ test("set: a pi session's local-server actor streams to the inspector server, wh
     await pi.prompt("hi");
 
     await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "localServer"), "the actor's registration");
-    await waitFor(() => seen.some((e) => e.type === "@xstate.snapshot" && JSON.stringify(e.snapshot?.value) === '{"owned":"ready"}'), "the ready snapshot");
+    await waitFor(
+      () => seen.some((e) => e.type === "@xstate.snapshot" && JSON.stringify(e.snapshot?.value) === '{"owned":"ready"}'),
+      "the ready snapshot",
+    );
     viewer.close();
   } finally {
     await server.close();
@@ -74,7 +77,10 @@ test("a URL where nothing listens never keeps a process alive: it exits on its o
     actor.send({ type: "GO" });
   `;
   const started = Date.now();
-  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore", cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: "ignore",
+    cwd: fileURLToPath(new URL("../..", import.meta.url)),
+  });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
   expect(code).toBe(0);
   expect(Date.now() - started).toBeLessThan(8_000);

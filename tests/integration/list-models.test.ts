@@ -86,7 +86,11 @@ test("a block with only api missing names only that line", async () => {
 
 test("with the minimal block, selecting a model starts it and chats", async () => {
   const port = await freePort();
-  const pi = await startPi({ modelsJsonText: JSON.stringify({ providers: { llamafiles: { models: [fakeModelEntry({ id: "m", port, flags: ["--reply", "minimal works"] })] } } }) });
+  const pi = await startPi({
+    modelsJsonText: JSON.stringify({
+      providers: { llamafiles: { models: [fakeModelEntry({ id: "m", port, flags: ["--reply", "minimal works"] })] } },
+    }),
+  });
   await pi.select("llamafiles/m");
   expect(await pi.prompt("hi")).toEqual({ text: "minimal works", error: undefined });
 });

@@ -22,7 +22,10 @@ test("quit stops the owned server with the spec's stderr lines, without a dialog
 
   await pi.quit();
 
-  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([`Stopping llamafile "B" (pid ${pid})...`, `Stopped llamafile "B".`]);
+  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([
+    `Stopping llamafile "B" (pid ${pid})...`,
+    `Stopped llamafile "B".`,
+  ]);
   expect(pi.ui.confirms).toEqual([]);
   expect(isAlive(pid)).toBe(false);
   expect(await probeModels(port)).toBe("refused");
@@ -54,7 +57,10 @@ test("quit while the server is still starting stops it as well", async () => {
 
   await pi.quit();
 
-  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([`Stopping llamafile "B" (pid ${pid})...`, `Stopped llamafile "B".`]);
+  expect(pi.stderr.filter((line) => line.includes("llamafile"))).toEqual([
+    `Stopping llamafile "B" (pid ${pid})...`,
+    `Stopped llamafile "B".`,
+  ]);
   expect(isAlive(pid)).toBe(false);
 });
 
@@ -68,7 +74,8 @@ test("a wrapper (sh) cannot orphan the real server: the whole process group is s
   // The node process itself (sh's command line quotes the path, so it does not match).
   const server = `${process.execPath} ${FAKE_SERVER}`;
   const servers = findProcesses(server, `--port ${port} `);
-  const describe = (pids: number[]) => pids.map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")}`).join("\n");
+  const describe = (pids: number[]) =>
+    pids.map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")}`).join("\n");
   expect(servers, describe(servers)).toHaveLength(1);
 
   await pi.quit();

@@ -29,7 +29,12 @@ test("switching from A to B stops A without asking, starts B, and chats with B",
   expect(await probeModels(portB)).toEqual({ status: 200, ids: ["model-b"] });
   expect(await pi.command("/llamafiles")).toMatch(new RegExp(`^Running: B \\(id=model-b, port=${portB}, pid=\\d+, status=ready\\)$`));
   expect(pi.footer()).toEqual(["Starting A...", "A running", "Stopping A...", "Starting B...", "B running"]);
-  expect(pi.notifications().map((n) => n.message)).toEqual(["A is ready", expect.stringMatching(/^Running: A/), "B is ready", expect.stringMatching(/^Running: B/)]);
+  expect(pi.notifications().map((n) => n.message)).toEqual([
+    "A is ready",
+    expect.stringMatching(/^Running: A/),
+    "B is ready",
+    expect.stringMatching(/^Running: B/),
+  ]);
 });
 
 test("two models on the same port: the next one starts only after the old one released it", async () => {

@@ -2,9 +2,9 @@
 // setWorkingMessage("") on session_start and on every turn_start; frames read
 // `⚙ <phrase> · <elapsed>` and say what pi waits for.
 import { afterEach, expect, test } from "vitest";
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, startPi, type PiHarness } from "../helpers/pi-harness.ts";
+import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { freePort } from "../helpers/processes.ts";
 
 let testbed: AiServerTestbed | undefined;

@@ -7,15 +7,15 @@
  * transition of the chart (the root's included) that no path exercised.
  */
 import { describe, expect, test } from "vitest";
-import { createActor, SimulatedClock, type ActorLogic, type AnyEventObject, type SnapshotFrom } from "xstate";
+import { type ActorLogic, type AnyEventObject, createActor, SimulatedClock, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
 import {
   KILL_GRACE_MS,
-  localServerMachine,
-  STARTUP_TIMEOUT_MS,
   type LocalServerEvent,
   type LocalServerStatus,
+  localServerMachine,
   type PortProbe,
+  STARTUP_TIMEOUT_MS,
 } from "../../machines/local-server.machine.ts";
 import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
 import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
@@ -113,7 +113,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     const before = actor.getSnapshot();
     const liveBefore = script.processes.filter((p) => !p.cleanedUp).length;
     if (event.type.startsWith("xstate.done.actor.")) script.resolve(event.type.slice(18), (event as { output?: unknown }).output);
-    else if (event.type.startsWith("xstate.error.actor.")) script.reject(event.type.slice(19), (event as unknown as { error: unknown }).error);
+    else if (event.type.startsWith("xstate.error.actor."))
+      script.reject(event.type.slice(19), (event as unknown as { error: unknown }).error);
     else if (event.type.startsWith("xstate.after.")) clock.increment(DELAYS[event.type.split(".")[2]!]!);
     else actor.send(event as LocalServerEvent);
     await new Promise((resolve) => setImmediate(resolve));

@@ -4,18 +4,18 @@
  * whose router effects the test settles; fails naming any state or transition not exercised.
  */
 import { describe, expect, test } from "vitest";
-import { createActor, fromPromise, SimulatedClock, type ActorLogic, type AnyEventObject, type SnapshotFrom } from "xstate";
+import { type ActorLogic, type AnyEventObject, createActor, fromPromise, SimulatedClock, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
 import {
   LOAD_TIMEOUT_MS,
-  routerModelMachine,
-  UNLOAD_TIMEOUT_MS,
   type RouterModelEvent,
   type RouterModelState,
   type RouterModelStatus,
+  routerModelMachine,
+  UNLOAD_TIMEOUT_MS,
 } from "../../machines/router-model.machine.ts";
 import { footerText, modelFailureText } from "../../src/ai-server/messages.ts";
-import { RouterFailureError, type RouterFailureCode } from "../../src/ai-server/router-failures.ts";
+import { type RouterFailureCode, RouterFailureError } from "../../src/ai-server/router-failures.ts";
 import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
 
 type RouterSnapshot = SnapshotFrom<typeof routerModelMachine>;
@@ -45,7 +45,8 @@ function outcomes(actorId: string): unknown[] {
 
 // The effects reject with RouterFailureError; its `failure` value serializes, so xstate/graph
 // keeps one path per code.
-const failure = (code: RouterFailureCode, action: string) => new RouterFailureError({ code, action, modelId: "tiny-a", status: 400, detail: code });
+const failure = (code: RouterFailureCode, action: string) =>
+  new RouterFailureError({ code, action, modelId: "tiny-a", status: 400, detail: code });
 const errors: Record<string, RouterFailureError[]> = {
   requestLoad: [failure("already-loaded", "load"), failure("not-found", "load")],
   requestUnload: [failure("not-loaded", "unload"), failure("router-down", "unload")],
@@ -58,13 +59,20 @@ function eventsFor(snapshot: RouterSnapshot): AnyEventObject[] {
     if (type === "SELECT" || type === "UNLOAD") events.push({ type, modelId: "tiny-a" }, { type, modelId: "tiny-b" });
     else if (type === "DESELECT" || type === "SHUTDOWN") events.push({ type });
     else if (type.startsWith("xstate.done.actor.")) for (const output of outcomes(type.slice(18))) events.push({ type, output });
-    else if (type.startsWith("xstate.error.actor.")) for (const error of errors[type.slice(19)] ?? [failure("unreachable", "list models")]) events.push({ type, error });
+    else if (type.startsWith("xstate.error.actor."))
+      for (const error of errors[type.slice(19)] ?? [failure("unreachable", "list models")]) events.push({ type, error });
     else if (type.startsWith("xstate.after.")) events.push({ type });
   }
   return enabled(snapshot, events);
 }
 
-const essentials = (s: RouterSnapshot) => ({ value: s.value, status: s.status, target: s.context.target, next: s.context.next, failure: s.context.failure?.modelId });
+const essentials = (s: RouterSnapshot) => ({
+  value: s.value,
+  status: s.status,
+  target: s.context.target,
+  next: s.context.next,
+  failure: s.context.failure?.modelId,
+});
 
 const testModel = new TestModel(routerModelMachine as unknown as ActorLogic<RouterSnapshot, AnyEventObject, unknown>, {
   events: eventsFor,
@@ -77,9 +85,13 @@ const coverage = coverageRecorder(routerModelMachine);
 
 async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapshot }>) {
   const pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void }>();
-  const park = (name: string) => () => new Promise<never>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
+  const park = (name: string) => () =>
+    new Promise<never>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
   const actors = Object.fromEntries(
-    ["readModelState", "requestLoad", "waitUntilLoaded", "requestUnload", "waitUntilUnloaded"].map((name) => [name, fromPromise(park(name))]),
+    ["readModelState", "requestLoad", "waitUntilLoaded", "requestUnload", "waitUntilUnloaded"].map((name) => [
+      name,
+      fromPromise(park(name)),
+    ]),
   );
   const clock = new SimulatedClock();
   const actor = createActor(routerModelMachine.provide({ actors: actors as never }), { clock });
@@ -90,7 +102,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
   for (const { event, state: expected } of steps) {
     const before = actor.getSnapshot();
     if (event.type.startsWith("xstate.done.actor.")) pending.get(event.type.slice(18))!.resolve((event as { output?: unknown }).output);
-    else if (event.type.startsWith("xstate.error.actor.")) pending.get(event.type.slice(19))!.reject((event as unknown as { error: unknown }).error);
+    else if (event.type.startsWith("xstate.error.actor."))
+      pending.get(event.type.slice(19))!.reject((event as unknown as { error: unknown }).error);
     else if (event.type.startsWith("xstate.after.")) clock.increment(DELAYS[event.type.split(".")[2]!]!);
     else actor.send(event as RouterModelEvent);
     await new Promise((resolve) => setImmediate(resolve));
@@ -104,9 +117,12 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     if (now.matches("probing")) expect(footer).toBe(`Checking ${now.context.target}…`);
     if (now.matches("idle")) expect(footer).toBeUndefined();
     // A failure recorded for the target always reads as words about that model.
-    if (now.context.failure && now.matches("idle")) expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, where)).toMatch(/^ai-server: /);
+    if (now.context.failure && now.matches("idle"))
+      expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, where)).toMatch(/^ai-server: /);
     if (event.type === "xstate.error.actor.requestLoad" && (event as { error?: RouterFailureError }).error?.failure.code === "not-found") {
-      expect(modelFailureText("tiny-a", now.context.failure!.failure, where)).toBe('ai-server: load tiny-a: the router does not know this model, or it is not in router mode (HTTP 404 "not-found").');
+      expect(modelFailureText("tiny-a", now.context.failure!.failure, where)).toBe(
+        'ai-server: load tiny-a: the router does not know this model, or it is not in router mode (HTTP 404 "not-found").',
+      );
     }
   }
   actor.stop();

@@ -30,9 +30,20 @@ test("a minimal entry gets every documented default", () => {
     missingForPi: ["api", "baseUrl"],
     models: [
       {
-        id: "a", name: "a", command: "/bin/a", args: [], port: 8080, env: {}, cwd: "/work/here", logPath: "/logs/a.log",
-        reasoning: false, input: ["text"], contextWindow: 131072, maxTokens: 8192,
-        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, passthrough: {},
+        id: "a",
+        name: "a",
+        command: "/bin/a",
+        args: [],
+        port: 8080,
+        env: {},
+        cwd: "/work/here",
+        logPath: "/logs/a.log",
+        reasoning: false,
+        input: ["text"],
+        contextWindow: 131072,
+        maxTokens: 8192,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        passthrough: {},
       },
     ],
   });
@@ -41,32 +52,89 @@ test("a minimal entry gets every documented default", () => {
 test("given values win over defaults; unknown fields pass through to pi", () => {
   const { config, warnings } = load(
     withModels(
-      [{ ...good, name: "A", args: ["--port", "{{port}}"], port: 9000, env: { K: "v" }, cwd: "/srv", reasoning: true, input: ["text", "image"], contextWindow: 4096, maxTokens: 512, headers: { "x-a": "1" }, thinkingLevelMap: { off: "off" } }],
+      [
+        {
+          ...good,
+          name: "A",
+          args: ["--port", "{{port}}"],
+          port: 9000,
+          env: { K: "v" },
+          cwd: "/srv",
+          reasoning: true,
+          input: ["text", "image"],
+          contextWindow: 4096,
+          maxTokens: 512,
+          headers: { "x-a": "1" },
+          thinkingLevelMap: { off: "off" },
+        },
+      ],
       { apiKey: "k", compat: { supportsDeveloperRole: true }, futureField: 1 },
     ),
   );
   expect(warnings).toEqual([]);
   expect(config!.apiKey).toBe("k");
   expect(config!.compat).toEqual({ supportsDeveloperRole: true, supportsReasoningEffort: false, maxTokensField: "max_tokens" });
-  expect(config!.models[0]).toMatchObject({ name: "A", port: 9000, env: { K: "v" }, cwd: "/srv", reasoning: true, contextWindow: 4096, maxTokens: 512, passthrough: { headers: { "x-a": "1" }, thinkingLevelMap: { off: "off" } } });
+  expect(config!.models[0]).toMatchObject({
+    name: "A",
+    port: 9000,
+    env: { K: "v" },
+    cwd: "/srv",
+    reasoning: true,
+    contextWindow: 4096,
+    maxTokens: 512,
+    passthrough: { headers: { "x-a": "1" }, thinkingLevelMap: { off: "off" } },
+  });
 });
 
 test("// comments and trailing commas are accepted, as pi accepts them", () => {
-  const { config, warnings } = load(`{ // mine\n "providers": { "llamafiles": { "models": [ { "id": "a", "command": "/bin/a", }, ], }, }, }`);
+  const { config, warnings } = load(
+    `{ // mine\n "providers": { "llamafiles": { "models": [ { "id": "a", "command": "/bin/a", }, ], }, }, }`,
+  );
   expect(warnings).toEqual([]);
   expect(config!.models.map((m) => m.id)).toEqual(["a"]);
 });
 
 const nothingCases: Array<[string, string | undefined, (path: string) => string]> = [
-  ["missing file", undefined, (p) => `llamafiles: ${p} does not exist; no local models registered. Add providers.llamafiles.models there (see README).`],
+  [
+    "missing file",
+    undefined,
+    (p) => `llamafiles: ${p} does not exist; no local models registered. Add providers.llamafiles.models there (see README).`,
+  ],
   ["empty file", "", (p) => `llamafiles: ${p} is not valid JSON (Unexpected end of JSON input); no local models registered.`],
-  ["unparseable JSON", "{ providers: ", (p) => `llamafiles: ${p} is not valid JSON (Expected property name or '}' in JSON at position 2 (line 1 column 3)); no local models registered.`],
+  [
+    "unparseable JSON",
+    "{ providers: ",
+    (p) =>
+      `llamafiles: ${p} is not valid JSON (Expected property name or '}' in JSON at position 2 (line 1 column 3)); no local models registered.`,
+  ],
   ["no providers key", "{}", () => "llamafiles: ~/.pi/agent/models.json has no providers.llamafiles block; no local models registered."],
-  ["no llamafiles provider", JSON.stringify({ providers: { other: {} } }), () => "llamafiles: ~/.pi/agent/models.json has no providers.llamafiles block; no local models registered."],
-  ["llamafiles is not an object", JSON.stringify({ providers: { llamafiles: [] } }), () => "llamafiles: providers.llamafiles in ~/.pi/agent/models.json must be an object (got []); no local models registered."],
-  ["models missing", JSON.stringify({ providers: { llamafiles: {} } }), () => "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is missing; no local models registered."],
-  ["models empty", withModels([]), () => "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got []); no local models registered."],
-  ["models not an array", withModels({ a: 1 }), () => `llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got {"a":1}); no local models registered.`],
+  [
+    "no llamafiles provider",
+    JSON.stringify({ providers: { other: {} } }),
+    () => "llamafiles: ~/.pi/agent/models.json has no providers.llamafiles block; no local models registered.",
+  ],
+  [
+    "llamafiles is not an object",
+    JSON.stringify({ providers: { llamafiles: [] } }),
+    () => "llamafiles: providers.llamafiles in ~/.pi/agent/models.json must be an object (got []); no local models registered.",
+  ],
+  [
+    "models missing",
+    JSON.stringify({ providers: { llamafiles: {} } }),
+    () => "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is missing; no local models registered.",
+  ],
+  [
+    "models empty",
+    withModels([]),
+    () =>
+      "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got []); no local models registered.",
+  ],
+  [
+    "models not an array",
+    withModels({ a: 1 }),
+    () =>
+      `llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got {"a":1}); no local models registered.`,
+  ],
 ];
 
 test.each(nothingCases)("%s: warns and registers nothing", (_name, text, warning) => {
@@ -78,18 +146,62 @@ test.each(nothingCases)("%s: warns and registers nothing", (_name, text, warning
 const skipCases: Array<[string, unknown, string]> = [
   ["entry is not an object", "a", `llamafiles: skipped models[1]: providers.llamafiles.models[1] must be object (got "a").`],
   ["id missing", { command: "/bin/b" }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].id is missing (required)."],
-  ["id empty", { id: "", command: "/bin/b" }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must match pattern "\\S" (got "").`],
-  ["command blank", { id: "b", command: "  " }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].command must match pattern "\\S" (got "  ").`],
+  [
+    "id empty",
+    { id: "", command: "/bin/b" },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must match pattern "\\S" (got "").`,
+  ],
+  [
+    "command blank",
+    { id: "b", command: "  " },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].command must match pattern "\\S" (got "  ").`,
+  ],
   ["command missing", { id: "b" }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].command is missing (required)."],
-  ["port as a string", { id: "b", command: "x", port: "8080" }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got "8080").`],
-  ["port out of range", { id: "b", command: "x", port: 70000 }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be <= 65535 (got 70000)."],
-  ["port not an integer", { id: "b", command: "x", port: 80.5 }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got 80.5)."],
-  ["args not an array", { id: "b", command: "x", args: "--port {{port}}" }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].args must be array (got "--port {{port}}").`],
-  ["an arg not a string", { id: "b", command: "x", args: ["--port", 8080] }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].args[1] must be string (got 8080)."],
-  ["env value not a string", { id: "b", command: "x", env: { N: 1 } }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].env.N must be string (got 1)."],
-  ["input with an unknown kind", { id: "b", command: "x", input: ["audio"] }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].input[0] must be equal to one of the allowed values (got "audio").`],
-  ["contextWindow negative", { id: "b", command: "x", contextWindow: -1 }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].contextWindow must be >= 1 (got -1)."],
-  ["two problems at once", { id: 5, command: "x", port: "p" }, `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must be string (got 5); providers.llamafiles.models[1].port must be integer (got "p").`],
+  [
+    "port as a string",
+    { id: "b", command: "x", port: "8080" },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got "8080").`,
+  ],
+  [
+    "port out of range",
+    { id: "b", command: "x", port: 70000 },
+    "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be <= 65535 (got 70000).",
+  ],
+  [
+    "port not an integer",
+    { id: "b", command: "x", port: 80.5 },
+    "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got 80.5).",
+  ],
+  [
+    "args not an array",
+    { id: "b", command: "x", args: "--port {{port}}" },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].args must be array (got "--port {{port}}").`,
+  ],
+  [
+    "an arg not a string",
+    { id: "b", command: "x", args: ["--port", 8080] },
+    "llamafiles: skipped models[1]: providers.llamafiles.models[1].args[1] must be string (got 8080).",
+  ],
+  [
+    "env value not a string",
+    { id: "b", command: "x", env: { N: 1 } },
+    "llamafiles: skipped models[1]: providers.llamafiles.models[1].env.N must be string (got 1).",
+  ],
+  [
+    "input with an unknown kind",
+    { id: "b", command: "x", input: ["audio"] },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].input[0] must be equal to one of the allowed values (got "audio").`,
+  ],
+  [
+    "contextWindow negative",
+    { id: "b", command: "x", contextWindow: -1 },
+    "llamafiles: skipped models[1]: providers.llamafiles.models[1].contextWindow must be >= 1 (got -1).",
+  ],
+  [
+    "two problems at once",
+    { id: 5, command: "x", port: "p" },
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must be string (got 5); providers.llamafiles.models[1].port must be integer (got "p").`,
+  ],
 ];
 
 test.each(skipCases)("%s: that entry is skipped with its path and value, the rest load", (_name, entry, warning) => {
@@ -99,7 +211,13 @@ test.each(skipCases)("%s: that entry is skipped with its path and value, the res
 });
 
 test("duplicate ids: the first wins, each later one is warned about", () => {
-  const { config, warnings } = load(withModels([{ ...good, name: "first" }, { ...good, name: "second" }, { ...good, name: "third" }]));
+  const { config, warnings } = load(
+    withModels([
+      { ...good, name: "first" },
+      { ...good, name: "second" },
+      { ...good, name: "third" },
+    ]),
+  );
   expect(config!.models.map((m) => m.name)).toEqual(["first"]);
   expect(warnings).toEqual([
     `llamafiles: duplicate model id "a" at providers.llamafiles.models[1]; kept the first, ignored this one.`,

@@ -1,13 +1,15 @@
 // Discovery (issue #3 §2) on the router's recorded /models answers (B01, B11): placeholder
 // sections are left out, the context window comes from --ctx-size.
 import { expect, test } from "vitest";
-import { discoveredModels } from "../../src/ai-server/provider.ts";
 import { contextWindowOf, ctxSizeFromArgs, isPlaceholder } from "../../src/ai-server/discovery.ts";
+import { discoveredModels } from "../../src/ai-server/provider.ts";
 import type { RouterModel } from "../../src/ai-server/router-api.ts";
 import { fixture } from "../helpers/fixtures.ts";
 
 const b11 = JSON.parse(fixture("B11-router-models-json-examples.json")) as Record<string, { data: RouterModel[] }>;
-const b01 = JSON.parse(/\{"data":\[.*\],"object":"list"\}/.exec(fixture("B01-router-preset-only-placeholder.txt"))![0]) as { data: RouterModel[] };
+const b01 = JSON.parse(/\{"data":\[.*\],"object":"list"\}/.exec(fixture("B01-router-preset-only-placeholder.txt"))![0]) as {
+  data: RouterModel[];
+};
 
 test("B01: the phantom 'default' and the placeholder without a model path are not offered", () => {
   expect(b01.data.map((m) => [m.id, isPlaceholder(m)])).toEqual([
@@ -32,6 +34,9 @@ test("context window: --ctx-size, else meta.n_ctx, else the fallback; a fallback
   expect(contextWindowOf({ id: "x", status: { value: "loaded", args: ["-c", "777"] } }, 9)).toBe(777);
   expect(contextWindowOf({ id: "x", meta: { n_ctx: 555 }, status: { value: "loaded", args: [] } }, 9)).toBe(555);
   expect(contextWindowOf({ id: "x", status: { value: "loaded", args: [] } }, 9)).toBe(9);
-  const [model] = discoveredModels([{ id: "q", status: { value: "unloaded", args: ["--model", "/m/q.gguf"] } }], [{ id: "q", name: "Qwen", contextWindow: 4242, maxTokens: 1000 }]);
+  const [model] = discoveredModels(
+    [{ id: "q", status: { value: "unloaded", args: ["--model", "/m/q.gguf"] } }],
+    [{ id: "q", name: "Qwen", contextWindow: 4242, maxTokens: 1000 }],
+  );
   expect(model).toMatchObject({ id: "q", name: "Qwen", contextWindow: 4242, maxTokens: 1000 });
 });

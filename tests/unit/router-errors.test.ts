@@ -3,11 +3,17 @@
 // (tests/fixtures/llama-server/C03, C04, B03, B05, C06).
 import { describe, expect, test } from "vitest";
 import { routerFailureText, type Where } from "../../src/ai-server/messages.ts";
-import { classifyHttpFailure, classifyTransportError, routerErrorMessage, type RequestContext } from "../../src/ai-server/router-failures.ts";
+import {
+  classifyHttpFailure,
+  classifyTransportError,
+  type RequestContext,
+  routerErrorMessage,
+} from "../../src/ai-server/router-failures.ts";
 import { concatenatedJson, fixture } from "../helpers/fixtures.ts";
 
 const explainTransportError = (error: unknown, w: Where) => routerFailureText(classifyTransportError(error), w);
-const explainHttpFailure = (status: number, body: string, context: RequestContext, w: Where) => routerFailureText(classifyHttpFailure(status, body, context), w);
+const explainHttpFailure = (status: number, body: string, context: RequestContext, w: Where) =>
+  routerFailureText(classifyHttpFailure(status, body, context), w);
 
 const where = {
   url: "https://localhost:8443",
@@ -18,16 +24,25 @@ const where = {
 
 type Recorded = { label: string; error?: { code?: string; message: string; cause?: { code?: string; message: string } } };
 const asError = (recorded: NonNullable<Recorded["error"]>) =>
-  Object.assign(new Error(recorded.message), { code: recorded.code, cause: recorded.cause && Object.assign(new Error(recorded.cause.message), { code: recorded.cause.code }) });
+  Object.assign(new Error(recorded.message), {
+    code: recorded.code,
+    cause: recorded.cause && Object.assign(new Error(recorded.cause.message), { code: recorded.cause.code }),
+  });
 
 describe("TLS failures recorded through Caddy", () => {
   const node = concatenatedJson<Recorded>(fixture("C03-node-mtls-results.json")).filter((r) => r.error);
-  const undici = fixture("C04-node-undici-mtls-results.jsonl").trim().split("\n").map((line) => JSON.parse(line) as Recorded).filter((r) => r.error);
+  const undici = fixture("C04-node-undici-mtls-results.jsonl")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Recorded)
+    .filter((r) => r.error);
 
   test.each(node.filter((r) => /no client cert|other \(untrusted\) CA|self-signed/i.test(r.label)).map((r) => [r.label, r] as const))(
     "node: %s → the client certificate was rejected",
     (_label, recorded) => {
-      expect(explainTransportError(asError(recorded.error!), where)).toMatch(/^ai-server: localhost:8443 rejected the client certificate \/c\/client\.pem \(TLS alert\)\. Check that it is signed by the CA/);
+      expect(explainTransportError(asError(recorded.error!), where)).toMatch(
+        /^ai-server: localhost:8443 rejected the client certificate \/c\/client\.pem \(TLS alert\)\. Check that it is signed by the CA/,
+      );
     },
   );
 
@@ -35,7 +50,9 @@ describe("TLS failures recorded through Caddy", () => {
     const refused = undici.filter((r) => /no client cert|other CA/.test(r.label));
     expect(refused.length).toBeGreaterThan(0);
     for (const recorded of refused) {
-      expect(explainTransportError(asError(recorded.error!), where)).toMatch(/^ai-server: localhost:8443 closed the connection before answering: it most likely refused the client certificate \/c\/client\.pem\./);
+      expect(explainTransportError(asError(recorded.error!), where)).toMatch(
+        /^ai-server: localhost:8443 closed the connection before answering: it most likely refused the client certificate \/c\/client\.pem\./,
+      );
     }
   });
 
@@ -51,12 +68,15 @@ describe("TLS failures recorded through Caddy", () => {
 
   test("unknown SNI (alert internal error)", () => {
     const sni = node.filter((r) => /internal error/i.test(r.error!.message));
-    for (const recorded of sni) expect(explainTransportError(asError(recorded.error!), where)).toMatch(/the proxy has no site for the name/);
+    for (const recorded of sni)
+      expect(explainTransportError(asError(recorded.error!), where)).toMatch(/the proxy has no site for the name/);
   });
 
   test("cert/key mismatch, refused, unknown host", () => {
     const mismatch = Object.assign(new Error("key values mismatch"), { code: "ERR_OSSL_X509_KEY_VALUES_MISMATCH" });
-    expect(explainTransportError(mismatch, where)).toBe("ai-server: the client certificate /c/client.pem and the key /c/client-key.pem do not belong together.");
+    expect(explainTransportError(mismatch, where)).toBe(
+      "ai-server: the client certificate /c/client.pem and the key /c/client-key.pem do not belong together.",
+    );
     expect(explainTransportError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), where)).toBe(
       "ai-server: nothing answers at https://localhost:8443 (connection refused). Is the proxy running, and is the port right?",
     );
@@ -67,7 +87,8 @@ describe("TLS failures recorded through Caddy", () => {
 });
 
 describe("HTTP failures with the router's own bodies", () => {
-  const body = (status: number, message: string, type = "invalid_request_error") => JSON.stringify({ error: { code: status, message, type } });
+  const body = (status: number, message: string, type = "invalid_request_error") =>
+    JSON.stringify({ error: { code: status, message, type } });
 
   test("bodies: JSON error message, or plain text", () => {
     expect(routerErrorMessage(body(400, "model is not loaded"))).toBe("model is not loaded");
@@ -76,12 +97,42 @@ describe("HTTP failures with the router's own bodies", () => {
 
   test.each([
     [421, "", { action: "list models" }, /HTTP 421 Misdirected Request\)\. Connecting by IP address sends no TLS server name/],
-    [502, "", { action: "chat with", modelId: "tiny-a" }, /is up but the llama-server router behind it does not answer \(HTTP 502\)\. Check the service: systemctl --user status llama-server\.service/],
-    [404, JSON.stringify({ error: { message: "File Not Found", type: "not_found_error", code: 404 } }), { action: "load", modelId: "nope", knownIds: ["tiny-a", "tiny-b"] }, /^ai-server: load nope: the router does not know this model, or it is not in router mode \(HTTP 404 "File Not Found"\)\. Known models: tiny-a, tiny-b\.$/],
-    [400, body(400, "model is not loaded"), { action: "chat with", modelId: "tiny-b" }, /the model is not loaded and the router does not autoload\. Load it first: \/ai-server-load tiny-b\./],
-    [500, "proxy error: Could not establish connection", { action: "chat with", modelId: "tiny-b" }, /could not reach the model's worker \(HTTP 500 "proxy error: Could not establish connection"\)/],
-    [400, body(400, "model 'nope' not found"), { action: "chat with", modelId: "nope" }, /the router does not know this model \(HTTP 400 "model 'nope' not found"\)/],
-    [500, body(500, "model name=tiny-b failed to load", "server_error"), { action: "chat with", modelId: "tiny-b" }, /failed: HTTP 500 "model name=tiny-b failed to load"/],
+    [
+      502,
+      "",
+      { action: "chat with", modelId: "tiny-a" },
+      /is up but the llama-server router behind it does not answer \(HTTP 502\)\. Check the service: systemctl --user status llama-server\.service/,
+    ],
+    [
+      404,
+      JSON.stringify({ error: { message: "File Not Found", type: "not_found_error", code: 404 } }),
+      { action: "load", modelId: "nope", knownIds: ["tiny-a", "tiny-b"] },
+      /^ai-server: load nope: the router does not know this model, or it is not in router mode \(HTTP 404 "File Not Found"\)\. Known models: tiny-a, tiny-b\.$/,
+    ],
+    [
+      400,
+      body(400, "model is not loaded"),
+      { action: "chat with", modelId: "tiny-b" },
+      /the model is not loaded and the router does not autoload\. Load it first: \/ai-server-load tiny-b\./,
+    ],
+    [
+      500,
+      "proxy error: Could not establish connection",
+      { action: "chat with", modelId: "tiny-b" },
+      /could not reach the model's worker \(HTTP 500 "proxy error: Could not establish connection"\)/,
+    ],
+    [
+      400,
+      body(400, "model 'nope' not found"),
+      { action: "chat with", modelId: "nope" },
+      /the router does not know this model \(HTTP 400 "model 'nope' not found"\)/,
+    ],
+    [
+      500,
+      body(500, "model name=tiny-b failed to load", "server_error"),
+      { action: "chat with", modelId: "tiny-b" },
+      /failed: HTTP 500 "model name=tiny-b failed to load"/,
+    ],
   ] as const)("HTTP %i", (status, text, context, expected) => {
     expect(explainHttpFailure(status, text, context, where)).toMatch(expected);
   });

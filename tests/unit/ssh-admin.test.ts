@@ -2,13 +2,13 @@
 // side (an injection corpus is refused); the words that do go arrive unchanged; the preset
 // edit changes one key of one section and keeps everything else, atomically, with a backup.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadAiServerSettings } from "../../src/ai-server/config.ts";
 import { argumentProblemText, errorText, settingsProblemText, type Where } from "../../src/ai-server/messages.ts";
-import { checkModelId as checkId, parseCtxSize as parseSize, PRESET_EDIT_SCRIPT, runSsh } from "../../src/ai-server/ssh-admin.ts";
+import { checkModelId as checkId, PRESET_EDIT_SCRIPT, parseCtxSize as parseSize, runSsh } from "../../src/ai-server/ssh-admin.ts";
 
 // Validation hands over values; the assertions are on the words the user reads.
 const checkModelId = (id: string, known: readonly string[]) => {
@@ -19,7 +19,8 @@ const parseCtxSize = (text: string) => {
   const size = parseSize(text);
   return typeof size === "number" ? size : argumentProblemText(size);
 };
-import { startAiServerTestbed, type AiServerTestbed } from "../helpers/ai-server-setup.ts";
+
+import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 
 const known = ["tiny-a", "tiny-b", "Qwen_Qwen3.6-35B-A3B-Q8_0"];
 
@@ -40,11 +41,15 @@ describe("validation before the remote side", () => {
     "",
   ];
   test.each(corpus.map((id) => [JSON.stringify(id), id]))("id %s is refused", (_shown, id) => {
-    expect(checkModelId(id, known)).toMatch(/^ai-server: .* is not a model id \(letters, digits and \. _ : \+ @ - only\)\. Known models: tiny-a, tiny-b, Qwen_Qwen3\.6-35B-A3B-Q8_0\.$/);
+    expect(checkModelId(id, known)).toMatch(
+      /^ai-server: .* is not a model id \(letters, digits and \. _ : \+ @ - only\)\. Known models: tiny-a, tiny-b, Qwen_Qwen3\.6-35B-A3B-Q8_0\.$/,
+    );
   });
 
   test("an id the router does not list is refused, listing the known ones", () => {
-    expect(checkModelId("tiny-c", known)).toBe("ai-server: the router has no model \"tiny-c\". Known models: tiny-a, tiny-b, Qwen_Qwen3.6-35B-A3B-Q8_0.");
+    expect(checkModelId("tiny-c", known)).toBe(
+      'ai-server: the router has no model "tiny-c". Known models: tiny-a, tiny-b, Qwen_Qwen3.6-35B-A3B-Q8_0.',
+    );
     expect(checkModelId("Qwen_Qwen3.6-35B-A3B-Q8_0", known)).toBeUndefined();
   });
 
@@ -53,9 +58,14 @@ describe("validation before the remote side", () => {
   });
 
   test("an ssh host that ssh could read as an option is refused already in the settings", () => {
-    const { settings, errors } = loadAiServerSettings({ env: { AI_SERVER_URL: "https://router.test", AI_SERVER_SSH_HOST: "-oProxyCommand=sh" }, agentDir: "/nonexistent" });
+    const { settings, errors } = loadAiServerSettings({
+      env: { AI_SERVER_URL: "https://router.test", AI_SERVER_SSH_HOST: "-oProxyCommand=sh" },
+      agentDir: "/nonexistent",
+    });
     expect(settings).toBeUndefined();
-    expect(errors.map(settingsProblemText)).toEqual(['ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.']);
+    expect(errors.map(settingsProblemText)).toEqual([
+      'ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.',
+    ]);
   });
 
   test("a good size is a number", () => {
@@ -75,7 +85,14 @@ describe("what reaches ssh", () => {
     const result = await runSsh("ai-server@router.test", tricky);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("it's|a b|$HOME|`x`|");
-    expect(testbed.sshCalls().at(-1)!.slice(0, 6)).toEqual(["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", "ai-server@router.test"]);
+    expect(testbed.sshCalls().at(-1)!.slice(0, 6)).toEqual([
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=10",
+      "--",
+      "ai-server@router.test",
+    ]);
   });
 
   test("a host that looks like an option is refused before ssh runs", async () => {
@@ -118,7 +135,9 @@ alias = b
     const result = run(join(dir, "p.ini"), "Qwen_Qwen3.6-35B-A3B-Q8_0", "65536");
     expect(result.status).toBe(0);
     expect(result.stdout).toBe("previous=262144\n");
-    expect(readFileSync(join(dir, "p.ini"), "utf8")).toBe(preset.replace("ctx-size = 262144\ntemp = 0.7\nctx-size = 1\n", "ctx-size = 65536\ntemp = 0.7\n"));
+    expect(readFileSync(join(dir, "p.ini"), "utf8")).toBe(
+      preset.replace("ctx-size = 262144\ntemp = 0.7\nctx-size = 1\n", "ctx-size = 65536\ntemp = 0.7\n"),
+    );
     expect(readFileSync(join(dir, "p.ini.bak"), "utf8")).toBe(preset);
     expect(readdirSync(dir).sort()).toEqual(["p.ini", "p.ini.bak"]);
   });
@@ -126,7 +145,9 @@ alias = b
   test("adds ctx-size right under the header when the section has none", () => {
     const dir = fresh();
     expect(run(join(dir, "p.ini"), "tiny-b", "4096").stdout).toBe("previous=\n");
-    expect(readFileSync(join(dir, "p.ini"), "utf8")).toBe(preset.replace("[tiny-b]   ; inline comment\n", "[tiny-b]   ; inline comment\nctx-size = 4096\n"));
+    expect(readFileSync(join(dir, "p.ini"), "utf8")).toBe(
+      preset.replace("[tiny-b]   ; inline comment\n", "[tiny-b]   ; inline comment\nctx-size = 4096\n"),
+    );
   });
 
   test("an unknown section changes nothing and says so; a missing file says so", () => {

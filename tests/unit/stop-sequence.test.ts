@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createActor } from "xstate";
 import { localServerMachine } from "../../machines/local-server.machine.ts";
-import { noticeMessage, type Message } from "../../src/llamafiles/messages.ts";
+import { type Message, noticeMessage } from "../../src/llamafiles/messages.ts";
 import { signalGroup } from "../../src/llamafiles/process/signals.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 

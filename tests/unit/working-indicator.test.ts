@@ -1,6 +1,7 @@
 // The working indicator's text, and that modes without a UI get no calls at all.
-import { expect, test, vi } from "vitest";
+
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
+import { expect, test, vi } from "vitest";
 import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/shared/working-indicator.ts";
 import { createRecordingUi } from "../helpers/recording-ui.ts";
 
@@ -13,8 +14,12 @@ test("frames read ⚙ <phrase> · <elapsed>", () => {
 
 function fakePi() {
   const handlers = new Map<string, Array<(event: unknown, ctx: unknown) => void>>();
-  const pi = { on: (name: string, handler: (event: unknown, ctx: unknown) => void) => handlers.set(name, [...(handlers.get(name) ?? []), handler]) };
-  const emit = (name: string, event: unknown, ctx: unknown) => handlers.get(name)?.forEach((handler) => handler(event, ctx));
+  const pi = {
+    on: (name: string, handler: (event: unknown, ctx: unknown) => void) => handlers.set(name, [...(handlers.get(name) ?? []), handler]),
+  };
+  const emit = (name: string, event: unknown, ctx: unknown) => {
+    for (const handler of handlers.get(name) ?? []) handler(event, ctx);
+  };
   return { pi: pi as unknown as ExtensionAPI, emit };
 }
 
@@ -44,8 +49,14 @@ test("with a UI: the phrase comes from the first busy provider, else 'generating
     vi.advanceTimersByTime(1_000);
     emit("turn_end", {}, ctx);
     vi.advanceTimersByTime(5_000);
-    const frames = recording.calls.filter((c) => c.method === "setWorkingIndicator").map((c) => (c.args[0] as { frames: string[] }).frames[0]);
-    expect(frames).toEqual(["⚙ waiting for A to start on port 8081 · 0s", "⚙ waiting for A to start on port 8081 · 1s", "⚙ loading x on the router · 2s"]);
+    const frames = recording.calls
+      .filter((c) => c.method === "setWorkingIndicator")
+      .map((c) => (c.args[0] as { frames: string[] }).frames[0]);
+    expect(frames).toEqual([
+      "⚙ waiting for A to start on port 8081 · 0s",
+      "⚙ waiting for A to start on port 8081 · 1s",
+      "⚙ loading x on the router · 2s",
+    ]);
     expect(recording.calls.filter((c) => c.method === "setWorkingMessage").map((c) => c.args)).toEqual([[""], [""]]);
   } finally {
     vi.useRealTimers();

@@ -3,7 +3,7 @@
  * /resume, /fork, or a pi that died without cleaning up) can verify it: pid, port, model
  * id and the process start time, so a reused pid is never mistaken for our server.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { ownershipRecordPath } from "./paths.ts";
 import { processStartTime } from "./start-time.ts";
@@ -36,7 +36,9 @@ export function findOwnedServer(port: number): OwnershipRecord | undefined {
     return undefined;
   }
   const valid =
-    Number.isInteger(record.pid) && record.port === port && typeof record.modelId === "string" &&
+    Number.isInteger(record.pid) &&
+    record.port === port &&
+    typeof record.modelId === "string" &&
     processStartTime(record.pid) === record.startTime;
   if (!valid) {
     forgetOwnership(port, record.pid);

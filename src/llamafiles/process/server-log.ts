@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fchmodSync, mkdirSync, openSync, readSync, fstatSync } from "node:fs";
+import { appendFileSync, closeSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Opens the model's log for appending (mode 0600, also when it already existed) and writes the start header. */

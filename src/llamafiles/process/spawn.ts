@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync } from "node:fs";
 import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
 import { couldNotStartLogLine } from "../messages.ts";
-import { recordOwnership, forgetOwnership } from "./ownership-record.ts";
+import { forgetOwnership, recordOwnership } from "./ownership-record.ts";
 import { resolveArgs } from "./port-template.ts";
 import { trackChild } from "./process-table.ts";
 import { appendLogLine, openServerLog, writeExitFooter } from "./server-log.ts";
