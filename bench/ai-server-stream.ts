@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ai-server`: streaming figures for the ai-server provider (issue #3 §7).
+ * `npm run bench:ai-server`: streaming figures for the ai-server provider.
  *
  * The same stand-in router (tests/helpers/fake-router.ts) streams N tokens to:
  *   (a) pi's built-in openai-completions over plain HTTP (no proxy, no TLS)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: figures for the local lifecycle (issue #2 §5), printed as a table.
+ * `npm run bench`: figures for the local lifecycle, printed as a table.
  *
  *   readiness lag    select → "ready" notification, minus the fake server's fixed boot delay D
  *   switch overhead  select B → B ready, minus A's exit (selection → A's exit footer in its log) and B's boot D

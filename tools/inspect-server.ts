@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type WebSocket, WebSocketServer } from "ws";
-import { INSPECT_ENV } from "../src/shared/inspection.ts";
+import { INSPECT_ENV } from "../src/pi-session/inspection.ts";
 
 const page = fileURLToPath(new URL("../inspect.html", import.meta.url));
 const mermaid = createRequire(import.meta.url).resolve("mermaid/dist/mermaid.min.js");

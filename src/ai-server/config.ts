@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseJsonWithComments } from "../shared/json-with-comments.ts";
-import { describeSchemaError } from "../shared/schema-errors.ts";
+import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
+import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import { validateAiServerFile } from "./config-validator.generated.js";
 
 export const AI_SERVER_PROVIDER = "ai-server";

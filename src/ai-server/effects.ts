@@ -5,7 +5,7 @@
  */
 import { fromPromise } from "xstate";
 import type { RouterModelState } from "../../machines/router-model.machine.ts";
-import { sleep } from "../shared/sleep.ts";
+import { sleep } from "../pi-session/sleep.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
 /** What GET /models says about `id` (a model is found by its id or one of its aliases). */

@@ -4,9 +4,9 @@
  * is set. Hooks only hand pi's events to the session glue.
  */
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
-import type { NoticeLevel } from "../shared/notify.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
-import type { ActivitySource } from "../shared/working-indicator.ts";
+import type { NoticeLevel } from "../pi-session/notify.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
+import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { loadAiServerSettings, type SettingsProblem } from "./config.ts";
 import { settingsProblemText } from "./messages.ts";
 

@@ -5,7 +5,7 @@
  * behaviours behind each case: docs/llama-server-behaviour.md.
  */
 import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
-import type { NoticeLevel } from "../shared/notify.ts";
+import type { NoticeLevel } from "../pi-session/notify.ts";
 import type { SettingsProblem } from "./config.ts";
 import type { RouterModel } from "./router-api.ts";
 import type { RouterFailure } from "./router-failures.ts";

@@ -7,7 +7,7 @@
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
-import { abortedStream } from "../shared/aborted-stream.ts";
+import { abortedStream } from "../pi-session/aborted-stream.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, usableModels } from "./discovery.ts";
 import { routerFailureText, type Where } from "./messages.ts";

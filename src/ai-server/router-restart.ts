@@ -2,7 +2,7 @@
  * Restarting the router over ssh and waiting until it answers again: shared by
  * /ai-server-restart and /ai-server-ctx (when the router reads its preset only at start).
  */
-import { sleep } from "../shared/sleep.ts";
+import { sleep } from "../pi-session/sleep.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import type { RouterApi } from "./router-api.ts";
 import { restartRouterService } from "./ssh-admin.ts";

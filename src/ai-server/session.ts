@@ -6,9 +6,8 @@
  */
 import type { ExtensionAPI, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
 import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
-import { inspectionFromEnv } from "../shared/inspection.ts";
-import { lazy } from "../shared/lazy.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
+import { lazyMachinery } from "../pi-session/machinery.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
 import { activityPhrase, discoveryFallbackText, errorText } from "./messages.ts";
@@ -48,22 +47,13 @@ export async function aiServerSession(
   const fetches = createMtlsFetchFactory(settings, material);
   let listing: RouterModel[] = [];
 
-  const machinery = lazy(async () => {
-    const [{ createRouterSupervisor }, { bindRouterStatusView }, inspection] = await Promise.all([
+  const machinery = lazyMachinery(async (inspect) => {
+    const [{ createRouterSupervisor }, { bindRouterStatusView }] = await Promise.all([
       import("./supervisor.ts"),
       import("./status-view.ts"),
-      inspectionFromEnv(),
     ]);
-    const supervisor = createRouterSupervisor({ api, where: settings, inspect: inspection?.inspect });
-    const view = bindRouterStatusView(supervisor, session, settings);
-    return {
-      supervisor,
-      redraw: view.redraw,
-      dispose() {
-        view.dispose();
-        inspection?.close();
-      },
-    };
+    const supervisor = createRouterSupervisor({ api, where: settings, inspect });
+    return { supervisor, view: bindRouterStatusView(supervisor, session, settings) };
   });
 
   const register = (models: ProviderModelConfig[]) =>

@@ -5,9 +5,9 @@
  */
 
 import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
-import { footerLine } from "../shared/footer-line.ts";
-import { notify } from "../shared/notify.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
+import { footerLine } from "../pi-session/footer-line.ts";
+import { notify } from "../pi-session/notify.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
 import { footerText, noticeMessage, type Where } from "./messages.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 

@@ -10,7 +10,7 @@ import {
   type RouterNotice,
   routerModelMachine,
 } from "../../machines/router-model.machine.ts";
-import { type StatusSource, settle, statusChannel } from "../shared/status-channel.ts";
+import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
 import { modelFailureText, noticeMessage, notTheLoadingModelText, type Where } from "./messages.ts";

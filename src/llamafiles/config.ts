@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
-import { parseJsonWithComments } from "../shared/json-with-comments.ts";
-import { describeSchemaError } from "../shared/schema-errors.ts";
+import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
+import { describeSchemaError } from "../pi-session/schema-errors.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 

@@ -12,7 +12,7 @@ import type {
   ServerIdentity,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
-import { sleep } from "../shared/sleep.ts";
+import { sleep } from "../pi-session/sleep.ts";
 import type { localTimeouts } from "../timeouts.ts";
 import { findOwnedServer, forgetOwnership } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";

@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
-import type { SessionUi } from "../shared/session-ui.ts";
-import type { ActivitySource } from "../shared/working-indicator.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
+import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { registerLlamafilesCommand } from "./command.ts";
 import { LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
 import { configProblemText } from "./messages.ts";

@@ -12,7 +12,7 @@ import type {
   ProcessExit,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
-import type { NoticeLevel } from "../shared/notify.ts";
+import type { NoticeLevel } from "../pi-session/notify.ts";
 import type { ConfigProblem } from "./config.ts";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
@@ -149,7 +149,7 @@ export function footerText(status: LocalServerStatus): string | undefined {
   }
 }
 
-/** `/llamafiles`, in the llamafiles spec's words. */
+/** `/llamafiles`: what runs now, in one line. */
 export function llamafilesReport(status: LocalServerStatus): string {
   if (!status.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
   const pid = status.adopted ? "adopted" : (status.pid ?? "pending");

@@ -8,8 +8,8 @@
  * - The block has "api" and "baseUrl" (README's examples): a normal registration
  *   (`pi.registerProvider(name, config)`). pi marks it available at once, so a preselected
  *   llamafiles model is restored at start-up every time, and the listed models carry this
- *   extension's fields (per-model port, spec defaults).
- * - The spec's minimal block (only "models"): pi cannot compose it (`no "api" specified`),
+ *   extension's fields (per-model port, documented defaults).
+ * - The minimal block (only "models"): pi cannot compose it (`no "api" specified`),
  *   and a normal registration is rejected the same way. A native provider is the base layer
  *   pi takes those defaults from, so the block composes and the models work; but pi 0.87.1
  *   decides a native provider's availability in an un-awaited refresh that can lose the race
@@ -19,7 +19,7 @@ import type { Api, AssistantMessageEventStream, Context, Model, Provider, Simple
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
-import { abortedStream } from "../shared/aborted-stream.ts";
+import { abortedStream } from "../pi-session/aborted-stream.ts";
 import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import { notServingText } from "./messages.ts";
 
@@ -88,7 +88,7 @@ export function llamafilesProviderConfig(config: LlamafilesConfig, ensureReady: 
   } as ProviderConfig;
 }
 
-/** The native registration, for the spec's minimal block (see the file comment). */
+/** The native registration, for the minimal block (see the file comment). */
 export function llamafilesNativeProvider(config: LlamafilesConfig, ensureReady: EnsureReady): Provider {
   const models = config.models.map((model) => toPiModel(config, model));
   return {

@@ -4,11 +4,9 @@
  * pi's start-up does not pay for it, and answers the provider, /llamafiles and the working
  * indicator from the chart's status.
  */
-import type { Model } from "@earendil-works/pi-ai";
 import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.machine.ts";
-import { inspectionFromEnv } from "../shared/inspection.ts";
-import { lazy } from "../shared/lazy.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
+import { lazyMachinery } from "../pi-session/machinery.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
 import { activityPhrase, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
 
@@ -16,14 +14,10 @@ type ShutdownReason = "quit" | "reload" | "new" | "resume" | "fork";
 
 export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) {
   const byId = new Map(config.models.map((model) => [model.id, model]));
-  const machinery = lazy(async () => {
-    const [{ createLocalSupervisor }, { bindLocalStatusView }, inspection] = await Promise.all([
-      import("./supervisor.ts"),
-      import("./status-view.ts"),
-      inspectionFromEnv(),
-    ]);
+  const machinery = lazyMachinery(async (inspect) => {
+    const [{ createLocalSupervisor }, { bindLocalStatusView }] = await Promise.all([import("./supervisor.ts"), import("./status-view.ts")]);
     const supervisor = createLocalSupervisor({
-      inspect: inspection?.inspect,
+      inspect,
       askAboutForeignServer: async (model, advertised) => {
         const ui = session.ui();
         if (!ui || !session.hasUI()) return false;
@@ -31,15 +25,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
         return ui.confirm(title, message);
       },
     });
-    const view = bindLocalStatusView(supervisor, session);
-    return {
-      supervisor,
-      redraw: view.redraw,
-      dispose() {
-        view.dispose();
-        inspection?.close();
-      },
-    };
+    return { supervisor, view: bindLocalStatusView(supervisor, session) };
   });
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: LaunchSpec | undefined;
@@ -53,7 +39,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
 
   return {
     /** session_start: pi restores a model only this way (no model_select for it). */
-    sessionStarted(model: Model<never> | { provider: string; id: string } | undefined): void {
+    sessionStarted(model: { provider: string; id: string } | undefined): void {
       machinery.loaded()?.redraw();
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
     },

@@ -3,9 +3,9 @@
  * emits; its notices become notifications (or stderr lines while pi quits). It reaches the UI
  * only through the session holder, never through a ctx captured earlier (stale after /reload).
  */
-import { footerLine } from "../shared/footer-line.ts";
-import { notify } from "../shared/notify.ts";
-import type { SessionUi } from "../shared/session-ui.ts";
+import { footerLine } from "../pi-session/footer-line.ts";
+import { notify } from "../pi-session/notify.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
 import { footerText, noticeMessage } from "./messages.ts";
 import type { LocalSupervisor } from "./supervisor.ts";
 

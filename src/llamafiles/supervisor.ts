@@ -12,7 +12,7 @@ import {
   type LocalServerStatus,
   localServerMachine,
 } from "../../machines/local-server.machine.ts";
-import { type StatusSource, settle, statusChannel } from "../shared/status-channel.ts";
+import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { localTimeouts } from "../timeouts.ts";
 import { type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
 import { failureText, notServingText } from "./messages.ts";
@@ -21,7 +21,7 @@ export interface LocalSupervisorOptions {
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
-  /** Statechart inspection (src/shared/inspection.ts), when PI_LLAMA_INSPECT is set. */
+  /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
 }
 

@@ -1,4 +1,4 @@
-// inspect.html in a real browser (issue #4 §1): headless Chromium opens the page served by
+// inspect.html in a real browser: headless Chromium opens the page served by
 // the project's own server while a real local-server actor runs (a real fake-llamafile
 // process); the highlighted state follows select → starting → ready → stopping. A screenshot
 // is saved to tests/.artifacts/inspect-page.png.
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLocalSupervisor, type LocalSupervisor } from "../../src/llamafiles/supervisor.ts";
-import { type Inspection, inspectionFromEnv } from "../../src/shared/inspection.ts";
+import { type Inspection, inspectionFromEnv } from "../../src/pi-session/inspection.ts";
 import { type InspectServer, startInspectServer } from "../../tools/inspect-server.ts";
 import { fakeModelEntry, REPO_ROOT } from "../helpers/fake-llamafile.ts";
 import { freePort } from "../helpers/processes.ts";

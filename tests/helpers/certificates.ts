@@ -13,7 +13,7 @@ export interface TestPki {
   caPem: string;
   serverCert: string;
   serverKey: string;
-  /** Paths of the client side files, in the seed's names. */
+  /** Paths of the client side files, in the names README's client set-up uses. */
   client: { ca: string; cert: string; key: string };
   /** A client certificate and key signed by another CA. */
   rogue: { cert: string; key: string };

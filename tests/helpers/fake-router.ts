@@ -1,6 +1,6 @@
 /**
  * A loopback stand-in for "Caddy with require_and_verify in front of a llama.cpp router
- * (--models-mode router --models-max 1)", shaped after ../shared/fixtures/llama-server/B*, C*:
+ * (--models-mode router --models-max 1)", shaped after tests/fixtures/llama-server/B*, C*:
  * HTTPS that requires and verifies a client certificate; 421 without SNI; async load with
  * loading → loaded; LRU eviction; a preset section without a model path that never loads;
  * the router's error bodies; streaming with usage and cached_tokens; a mid-stream

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A stand-in for a single-model llama-server / llamafile, shaped after the recorded
- * transcripts in ../shared/fixtures/llama-server/A*: connection refused until it binds,
+ * transcripts in tests/fixtures/llama-server/A*: connection refused until it binds,
  * then `503 Loading model` on every endpoint, then 200; OpenAI /v1/models with `data[]`,
  * chat completions (streaming with usage and cached_tokens), clean exit on SIGTERM.
  *

@@ -1,6 +1,6 @@
 /**
  * An ExtensionUIContext that records what the extension shows and answers dialogs
- * from a script: the "UI host" of spec §12.4.1. Methods without a behaviour here are recorded no-ops.
+ * from a script. Methods without a behaviour here are recorded no-ops.
  */
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 
@@ -18,6 +18,8 @@ export interface RecordingUi {
   confirms: Array<{ title: string; message: string; answer: boolean }>;
   /** The answer the next confirm dialogs give (default: No, as Esc would). */
   answerConfirm(answer: boolean): void;
+  /** Raw terminal input, as a key press reaches onTerminalInput listeners (e.g. "\x1b" for Esc). */
+  press(data: string): void;
 }
 
 export function createRecordingUi(): RecordingUi {
@@ -25,6 +27,7 @@ export function createRecordingUi(): RecordingUi {
   const notifications: RecordingUi["notifications"] = [];
   const confirms: RecordingUi["confirms"] = [];
   let confirmAnswer = false;
+  const inputListeners = new Set<(data: string) => unknown>();
   const known: Partial<ExtensionUIContext> = {
     notify: (message, type = "info") => void notifications.push({ message, type }),
     confirm: async (title, message) => {
@@ -39,7 +42,10 @@ export function createRecordingUi(): RecordingUi {
     getAllThemes: () => [],
     getTheme: () => undefined,
     setTheme: () => ({ success: false, error: "recording UI" }),
-    onTerminalInput: () => () => {},
+    onTerminalInput: (listener) => {
+      inputListeners.add(listener);
+      return () => inputListeners.delete(listener);
+    },
   };
   // pi copies the UI object's methods, so every method must be an own property.
   const methods = [
@@ -89,6 +95,9 @@ export function createRecordingUi(): RecordingUi {
     statuses: (key) => calls.filter((c) => c.method === "setStatus" && c.args[0] === key).map((c) => c.args[1] as string | undefined),
     answerConfirm: (answer) => {
       confirmAnswer = answer;
+    },
+    press: (data) => {
+      for (const listener of [...inputListeners]) listener(data);
     },
   };
 }

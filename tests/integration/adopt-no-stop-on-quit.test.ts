@@ -1,4 +1,4 @@
-// Spec §11.10: quitting pi while only an adopted server is tracked does not stop that
+// Quitting pi while only an adopted server is tracked does not stop that
 // server and writes nothing to stderr.
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry, startExternalServer } from "../helpers/fake-llamafile.ts";

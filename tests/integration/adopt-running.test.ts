@@ -1,4 +1,4 @@
-// Spec §11.8: starting A's server outside pi, then selecting A inside pi, adopts it.
+// Starting A's server outside pi, then selecting A inside pi, adopts it.
 // An adopted server that goes away is reported, not restarted.
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry, runTag, startExternalServer } from "../helpers/fake-llamafile.ts";

@@ -1,4 +1,4 @@
-// ai-server chat (issue #3 §3, §4): pi-ai's streaming over mTLS with no bearer token;
+// ai-server chat: pi-ai's streaming over mTLS with no bearer token;
 // selecting a model loads it through the router machine (footer progress) and a prompt
 // waits for it; usage.cacheRead from cached_tokens without double counting; a stream the
 // router cuts ends as an error, never as a silently truncated answer.

@@ -1,4 +1,4 @@
-// The ai-server slash commands (issue #3 §5), in a real pi runtime against the loopback mTLS
+// The ai-server slash commands, in a real pi runtime against the loopback mTLS
 // router, with the stand-in ssh/systemctl running the "remote" side in a temp folder.
 import { readFileSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
@@ -11,8 +11,8 @@ afterEach(async () => {
   await testbed.close();
 });
 
-async function piWithRouter(options: { reloadSupported?: boolean; noUi?: boolean } = {}): Promise<PiHarness> {
-  testbed = await startAiServerTestbed({ reloadSupported: options.reloadSupported });
+async function piWithRouter(options: { reloadSupported?: boolean; noUi?: boolean; preset?: string } = {}): Promise<PiHarness> {
+  testbed = await startAiServerTestbed({ reloadSupported: options.reloadSupported, preset: options.preset });
   return startPi({ aiServerEnv: testbed.env, noUi: options.noUi });
 }
 
@@ -198,4 +198,44 @@ test("an ssh login failure says how to set up key authentication", async () => {
   } finally {
     delete process.env.FAKE_SSH_DENY;
   }
+});
+
+test("/ai-server-ctx with a router that lists no models, or cannot be reached, says so", async () => {
+  const pi = await piWithRouter({ preset: "; no models yet\n" });
+  pi.ui.answerConfirm(true);
+  expect(await pi.command("/ai-server-ctx tiny-a 4096")).toBe('ai-server: the router has no model "tiny-a". Known models: none.');
+  testbed.router.mode.down = true;
+  expect(await pi.command("/ai-server-ctx tiny-a 4096")).toMatch(
+    /^ai-server: the proxy at https:\/\/localhost:\d+ is up but the llama-server router behind it does not answer \(HTTP 502\)/,
+  );
+  expect(pi.ui.confirms).toEqual([]);
+  expect(testbed.sshCalls()).toEqual([]);
+});
+
+test("Esc cancels /ai-server-ctx at any step and says how far it got", async () => {
+  const pi = await piWithRouter();
+  await pi.command("/ai-server-load tiny-a");
+  // Esc while the first question is open: nothing is changed.
+  pi.ui.ui.confirm = async (title: string, message: string) => {
+    pi.ui.confirms.push({ title, message, answer: true });
+    pi.ui.press("\x1b");
+    return true;
+  };
+  expect(await pi.command("/ai-server-ctx tiny-a 8192")).toBe(
+    "ai-server: /ai-server-ctx tiny-a cancelled (Esc) while editing; nothing was changed.",
+  );
+  expect(testbed.sshCalls()).toEqual([]);
+  expect(readFileSync(testbed.presetPath, "utf8")).toContain("ctx-size = 2048");
+
+  // Esc at the restart question, after the preset was edited: the report says what is written.
+  pi.ui.ui.confirm = async (title: string, message: string) => {
+    pi.ui.confirms.push({ title, message, answer: true });
+    if (title === "Restart the router") pi.ui.press("\x1b");
+    return true;
+  };
+  expect(await pi.command("/ai-server-ctx tiny-a 8192")).toBe(
+    "ai-server: /ai-server-ctx tiny-a cancelled (Esc) while restarting; the preset already says ctx-size = 8192 (the router uses it from its next start; /ai-server-restart applies it now).",
+  );
+  expect(testbed.systemctlCalls()).toEqual([]);
+  expect(readFileSync(testbed.presetPath, "utf8")).toContain("ctx-size = 8192");
 });

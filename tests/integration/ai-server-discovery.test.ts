@@ -1,4 +1,4 @@
-// ai-server discovery (issue #3 §2): GET /models over mTLS at load; placeholders left out;
+// ai-server discovery: GET /models over mTLS at load; placeholders left out;
 // ctx from --ctx-size; fallback list and a warning when the router cannot be reached, with
 // pi's start bounded; nothing registered and nothing contacted without AI_SERVER_URL.
 import { writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// ai-server failures told for people (issue #3 §1, §3): certificate files, a refused client
+// ai-server failures told for people: certificate files, a refused client
 // certificate, an untrusted server CA, a wrong host (421), the router down behind the
 // proxy (502), a dead worker (500 proxy error). Each message says what to check.
 import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from "node:fs";

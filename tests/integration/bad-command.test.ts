@@ -1,4 +1,4 @@
-// Spec §11.11: a bad `command` gives an error notification with the log path, /llamafiles
+// A bad `command` gives an error notification with the log path, /llamafiles
 // reports nothing running, and pi stays usable. Also: a server that exits before it is
 // ready, or crashes after, is reported with the last lines of its log and not restarted.
 import { readFileSync, statSync } from "node:fs";

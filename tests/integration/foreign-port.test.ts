@@ -1,4 +1,4 @@
-// Spec §11.9: an unrelated server on A's port, then selecting A: the user is asked (default
+// An unrelated server on A's port, then selecting A: the user is asked (default
 // No); whatever the answer, pi never kills it and says how to free the port. Without a UI
 // there is no dialog, only the error.
 import { afterEach, expect, test } from "vitest";

@@ -1,4 +1,4 @@
-// PI_LLAMA_INSPECT (issue #4 §1): set, the extension's machines stream @statelyai/inspect
+// PI_LLAMA_INSPECT: set, the extension's machines stream @statelyai/inspect
 // events to `npm run inspect`'s server; unset, nothing connects; pointing at a port where
 // nothing listens changes nothing for pi, and never keeps a process alive or retries forever.
 import { spawn } from "node:child_process";
@@ -51,7 +51,7 @@ test("unset: nothing connects, not even to the inspector's default port", async 
     const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "m", name: "M", port })] });
     await pi.select("llamafiles/m");
     expect((await pi.prompt("hi")).error).toBeUndefined();
-    expect(await import("../../src/shared/inspection.ts").then((m) => m.inspectionFromEnv({}))).toBeUndefined();
+    expect(await import("../../src/pi-session/inspection.ts").then((m) => m.inspectionFromEnv({}))).toBeUndefined();
     expect(connections).toBe(0);
   } finally {
     listener.close();
@@ -69,7 +69,7 @@ test("a URL where nothing listens: pi works as without it", async () => {
 
 test("a URL where nothing listens never keeps a process alive: it exits on its own after a few quick attempts", async () => {
   const script = `
-    const { inspectionFromEnv } = await import(${JSON.stringify(fileURLToPath(new URL("../../src/shared/inspection.ts", import.meta.url)))});
+    const { inspectionFromEnv } = await import(${JSON.stringify(fileURLToPath(new URL("../../src/pi-session/inspection.ts", import.meta.url)))});
     const { createActor, createMachine } = await import("xstate");
     const inspection = await inspectionFromEnv({ PI_LLAMA_INSPECT: "ws://127.0.0.1:${await freePort()}/ws" });
     const actor = createActor(createMachine({ id: "m", initial: "a", states: { a: { on: { GO: "b" } }, b: {} } }), { inspect: inspection.inspect });

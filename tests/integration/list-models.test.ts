@@ -1,5 +1,5 @@
-// Spec §11.1: `pi --list-models` shows both models under the llamafiles provider.
-// Also the known pi 0.87.1 conflict (issue #2): a models.json llamafiles block with only
+// `pi --list-models` shows both models under the llamafiles provider.
+// Also the known pi 0.87.1 conflict (docs/architecture.md, "models.json composition"): a models.json llamafiles block with only
 // `models` (no api, no baseUrl) must work, and every models.json example in README.md
 // must load exactly as written.
 import { execFile } from "node:child_process";
@@ -37,7 +37,7 @@ test("pi --list-models (the real CLI) lists both models under llamafiles, from t
   expect(stderr).not.toMatch(/error/i);
 });
 
-test("README's form (api + baseUrl) lists every model with its own port and the spec's defaults, without warnings", async () => {
+test("README's form (api + baseUrl) lists every model with its own port and the documented defaults, without warnings", async () => {
   const complete = structuredClone(minimal) as { providers: { llamafiles: Record<string, unknown> } };
   Object.assign(complete.providers.llamafiles, { api: "openai-completions", baseUrl: "http://localhost:8080/v1" });
   const pi = await startPi({ modelsJsonText: JSON.stringify(complete) });
@@ -52,7 +52,7 @@ test("README's form (api + baseUrl) lists every model with its own port and the 
   expect(pi.notifications().filter((n) => n.type !== "info")).toEqual([]);
 });
 
-test("the spec's minimal block (only models) still composes and works, and the user is told the exact lines to add", async () => {
+test("the minimal block (only models) still composes and works, and the user is told the exact lines to add", async () => {
   const pi = await startPi({ modelsJsonText: JSON.stringify(minimal) });
   const runtime = pi.runtime.services.modelRuntime;
   expect(runtime.getError()).toBeUndefined();

@@ -1,4 +1,4 @@
-// Spec §11.7: launching pi with A preselected while A's server already runs (started
+// Launching pi with A preselected while A's server already runs (started
 // outside pi) adopts it: no second process, and pi completes a chat turn.
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry, runTag, startExternalServer } from "../helpers/fake-llamafile.ts";

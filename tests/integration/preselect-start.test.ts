@@ -1,5 +1,5 @@
-// Spec §11.6: pi launched with model A preselected (settings / previous session) starts A
-// on session boot, without any /model. pi 0.87.1 emits no model_select for this (DESIGN §5.2).
+// pi launched with model A preselected (settings / previous session) starts A
+// on session boot, without any /model. pi 0.87.1 emits no model_select for this (docs/architecture.md).
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";

@@ -1,6 +1,6 @@
-// DESIGN §5.1: selecting a model never freezes pi; a prompt sent before the server is ready
+// Selecting a model never freezes pi; a prompt sent before the server is ready
 // waits for it; Esc (abort) cancels that prompt only, and the model keeps starting.
-// DESIGN §6: a server advertising another id than the configured one gets one warning.
+// A server advertising another id than the configured one gets one warning.
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";

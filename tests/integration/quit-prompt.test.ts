@@ -1,4 +1,4 @@
-// Spec §11.5 (refined by §5.6.2/§6.2.1: no prompt on quit): quitting while B runs prints
+// No prompt on quit (pi's TUI is gone by then): quitting while B runs prints
 // the two stderr lines and leaves no process behind; a server that ignores SIGTERM is
 // killed after 5 s and the last line says so; quitting while B is still starting stops it too.
 import { readFileSync } from "node:fs";
@@ -13,7 +13,7 @@ async function running(pi: Awaited<ReturnType<typeof startPi>>) {
   return Number(/pid=(\d+)/.exec((await pi.command("/llamafiles")) ?? "")?.[1]);
 }
 
-test("quit stops the owned server with the spec's stderr lines, without a dialog", async () => {
+test("quit stops the owned server with its two stderr lines, without a dialog", async () => {
   const port = await freePort();
   const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port })] });
   await pi.select("llamafiles/model-b");

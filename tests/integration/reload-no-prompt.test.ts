@@ -1,4 +1,4 @@
-// Spec §11.5a refined by the issue ("ownership survives the detach"): /reload while B runs
+// Ownership survives the detach: /reload while B runs
 // asks nothing and B keeps running (same process); afterwards /llamafiles reports B running
 // again, and since pi started B, a later quit still stops it: no orphan after reload-then-quit.
 // The same holds for /new, which re-runs the factory in the same module.

@@ -1,4 +1,4 @@
-// Spec §11.2: selecting model A starts its process; the footer reads "Starting A..." then
+// Selecting model A starts its process; the footer reads "Starting A..." then
 // "A running"; pi completes a chat turn against it.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,7 +31,7 @@ test("selecting a llamafiles model starts it, shows progress in the footer, and 
   expect(isAlive(pid)).toBe(true);
 });
 
-test("requests carry the configured id, the spec's max_tokens default (8192) and the placeholder key", async () => {
+test("requests carry the configured id, the documented max_tokens default (8192) and the placeholder key", async () => {
   const port = await freePort();
   const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
   await pi.select("llamafiles/model-a");

@@ -1,4 +1,4 @@
-// Spec §11.4: selecting anthropic/<something> mid-session stops B's process;
+// Selecting anthropic/<something> mid-session stops B's process;
 // /llamafiles reports nothing running.
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";

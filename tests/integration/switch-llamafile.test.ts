@@ -1,4 +1,4 @@
-// Spec §11.3: selecting model B mid-session stops A's process (no prompt), starts B's,
+// Selecting model B mid-session stops A's process (no prompt), starts B's,
 // and the chat continues against B.
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";

@@ -1,4 +1,4 @@
-// Spec §11.12: a model declared with port 11434 and args [..., "--port", "{{port}}"] is
+// A model declared with port 11434 and args [..., "--port", "{{port}}"] is
 // spawned with --port 11434, is ready on http://localhost:11434/v1 and chats; changing only
 // "port" to 11500 (args untouched) makes the next start use 11500 end to end.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { freePort, probeModels } from "../helpers/processes.ts";
 
 afterEach(cleanupAll);
 
-/** The spec's ports when nothing else holds them (an Ollama may own 11434); another free port otherwise. */
+/** The example's ports when nothing else holds them (an Ollama may own 11434); another free port otherwise. */
 async function portOrFree(wanted: number): Promise<number> {
   return (await probeModels(wanted)) === "refused" ? wanted : freePort();
 }

@@ -1,4 +1,4 @@
-// The working indicator (issue #4 §2) through the recording UI in a real pi runtime:
+// The working indicator through the recording UI in a real pi runtime:
 // setWorkingMessage("") on session_start and on every turn_start; frames read
 // `⚙ <phrase> · <elapsed>` and say what pi waits for.
 import { afterEach, expect, test } from "vitest";

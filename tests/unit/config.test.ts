@@ -12,7 +12,7 @@ let n = 0;
 function load(text: string | undefined) {
   const modelsPath = join(dir, `models-${n++}.json`);
   if (text !== undefined) writeFileSync(modelsPath, text);
-  const { config, problems } = loadLlamafilesConfig({ modelsPath, cwd: "/work/here", logPathFor: (id) => `/logs/${id}.log` });
+  const { config, problems } = loadLlamafilesConfig({ modelsPath, cwd: "/home/me/project", logPathFor: (id) => `/logs/${id}.log` });
   // The loader hands over values; the warnings asserted are the words the user reads.
   return { config, problems, warnings: problems.map(configProblemText), modelsPath };
 }
@@ -36,7 +36,7 @@ test("a minimal entry gets every documented default", () => {
         args: [],
         port: 8080,
         env: {},
-        cwd: "/work/here",
+        cwd: "/home/me/project",
         logPath: "/logs/a.log",
         reasoning: false,
         input: ["text"],

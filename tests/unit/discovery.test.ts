@@ -1,4 +1,4 @@
-// Discovery (issue #3 §2) on the router's recorded /models answers (B01, B11): placeholder
+// Discovery on the router's recorded /models answers (tests/fixtures/llama-server/B01, B11): placeholder
 // sections are left out, the context window comes from --ctx-size.
 import { expect, test } from "vitest";
 import { contextWindowOf, ctxSizeFromArgs, isPlaceholder } from "../../src/ai-server/discovery.ts";

@@ -1,4 +1,4 @@
-// Spec §5.5.1: {{port}} substitution.
+// {{port}} substitution in args.
 import { expect, test } from "vitest";
 import { resolveArgs } from "../../src/llamafiles/process/port-template.ts";
 

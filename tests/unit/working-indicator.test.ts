@@ -2,7 +2,7 @@
 
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
 import { expect, test, vi } from "vitest";
-import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/shared/working-indicator.ts";
+import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/pi-session/working-indicator.ts";
 import { createRecordingUi } from "../helpers/recording-ui.ts";
 
 test("frames read ⚙ <phrase> · <elapsed>", () => {
