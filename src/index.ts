@@ -14,7 +14,7 @@ export default async function piLlamaSupervisor(pi: ExtensionAPI): Promise<void>
   const session = sessionUi();
   pi.on("session_start", (_event, ctx) => session.attach(ctx));
   pi.on("session_shutdown", () => session.detach());
-  const localActivity = setUpLlamafiles(pi, session);
-  const routerActivity = await setUpAiServer(pi, session);
-  bindWorkingIndicator(pi, [localActivity, routerActivity]);
+  const llamafilesActivity = setUpLlamafiles(pi, session);
+  const aiServerActivity = await setUpAiServer(pi, session);
+  bindWorkingIndicator(pi, [llamafilesActivity, aiServerActivity]);
 }

@@ -5,7 +5,7 @@
  */
 
 /** The llamafiles feature (local servers). */
-export const localTimeouts = {
+export const llamafilesTimeouts = {
   /** One GET /v1/models probe of a port (adoption, readiness). */
   probeMs: 1_000,
   /** Between readiness probes while a server starts. */

@@ -13,7 +13,7 @@ import type {
   SpawnError,
 } from "../../machines/local-server.machine.ts";
 import { sleep } from "../pi-session/sleep.ts";
-import type { localTimeouts } from "../timeouts.ts";
+import type { llamafilesTimeouts } from "../timeouts.ts";
 import { findOwnedServer, forgetOwnership } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
 import { isTrackedChild, onChildExit } from "./process/process-table.ts";
@@ -24,7 +24,7 @@ import { askModels } from "./server-http.ts";
 
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
-  timeouts: typeof localTimeouts;
+  timeouts: typeof llamafilesTimeouts;
   /** Shows the foreign-port dialog; resolves false without a UI. */
   askAboutForeignServer: (model: LaunchSpec, advertised: string[]) => Promise<boolean>;
 }

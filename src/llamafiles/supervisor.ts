@@ -13,7 +13,7 @@ import {
   localServerMachine,
 } from "../../machines/local-server.machine.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
-import { localTimeouts } from "../timeouts.ts";
+import { llamafilesTimeouts } from "../timeouts.ts";
 import { type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
 import { failureText, notServingText } from "./messages.ts";
 
@@ -31,7 +31,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const machine = localServerMachine.provide({
     actors: localServerActors({
       askAboutForeignServer: options.askAboutForeignServer,
-      timeouts: { ...localTimeouts, ...options.timeouts },
+      timeouts: { ...llamafilesTimeouts, ...options.timeouts },
     }),
   });
   const actor = createActor(machine, { inspect: options.inspect });

@@ -67,3 +67,15 @@ test("no tracked file names a path outside the repository", () => {
   }
   expect(found).toEqual([]);
 });
+
+test("README's Layout names every source file and folder of the tree", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const layout = /## Layout\n+```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  const sources = textFiles.filter(
+    (file) => /^(machines|src|tools)\//.test(file) && /\.(ts|js|json)$/.test(file) && !/\.generated\.|\.d\.ts$/.test(file),
+  );
+  expect(sources.length).toBeGreaterThan(30);
+  const unnamed = sources.filter((file) => !new RegExp(`(^|[\\s,(])${file.split("/").at(-1)!.replace(/\./g, "\\.")}\\b`, "m").test(layout));
+  const folders = [...new Set(sources.map((file) => dirname(file)))].filter((dir) => !layout.includes(`${dir.split("/").at(-1)}/`));
+  expect({ unnamed, folders }).toEqual({ unnamed: [], folders: [] });
+});
