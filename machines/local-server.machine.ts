@@ -3,10 +3,11 @@
  *
  *   idle → probing → adopting | starting → ready → stopping → exited
  *
- * A server pi starts lives inside `owned`: the `serverProcess` actor invoked there
- * holds the OS process, so leaving `owned` by any path ends the process, except
- * `detaching`, which first tells the actor to let go (reload/new/resume/fork keep
- * the model warm for the next extension instance).
+ * A server pi starts (or joins: another pi on this HOME started it) lives inside `owned`: the
+ * `serverProcess` actor invoked there holds this pi's lease on it, so leaving `owned` by any
+ * path lets go of the server, and its keeper stops it when no pi uses it any more; `detaching`
+ * first tells the actor to keep the lease (reload/new/resume/fork keep the model warm for the
+ * next extension instance). While others use the server, a stop only lets go of it.
  *
  * No I/O and no prose here: every effect is an actor provided by `src/llamafiles/effects.ts`;
  * what happened leaves the machine as typed emitted events (`status` on entering each
@@ -29,11 +30,21 @@ export interface LaunchSpec {
 
 /** What answers on a model's port before we do anything. */
 export type PortProbe =
-  | { kind: "free" }
-  /** A process pi started earlier (ownership record verified: pid, start time, port). */
-  | { kind: "ours"; pid: number; servesId: string; ready: boolean }
+  /** Nothing listens, and this pi claimed the port: start a server; `nonce` marks it. */
+  | { kind: "free"; nonce: string }
+  /**
+   * A server pi started on this HOME, which this pi now holds a lease on: from before a
+   * /reload of this pi ("reattached"), or started by another pi ("joined").
+   */
+  | { kind: "ours"; pid: number; servesId: string; ready: boolean; users: number; via: "reattached" | "joined" }
+  /** Another pi uses a server of another model on this port. */
+  | { kind: "taken"; servesId: string; users: number }
   /** Something pi did not start answers HTTP on the port. */
-  | { kind: "occupied" };
+  | { kind: "occupied" }
+  /** Something listens on the port, but it is not an HTTP server. */
+  | { kind: "not-http"; detail: string }
+  /** The port cannot be used for a reason found before anything ran (a folder that is not safe). */
+  | { kind: "unusable"; error: SpawnError };
 
 /** The ids a server advertises on GET /v1/models once it serves. */
 export interface ServerIdentity {
@@ -52,7 +63,10 @@ export interface ProcessExit {
 /** Why a process could not be started. */
 export type SpawnError =
   | { code: "command-not-found" | "not-executable" | "not-runnable"; command: string }
-  | { code: "cwd-missing"; cwd: string }
+  | { code: "cwd-missing" | "cwd-not-a-folder"; cwd: string }
+  | { code: "log-is-a-link"; path: string }
+  | { code: "unsafe-folder"; path: string; reason: "not-a-folder" | "not-yours" | "cannot-create" }
+  | { code: "keeper-failed"; detail: string }
   | { code: "other"; detail: string };
 
 /** Why the last attempt for a model failed; a prompt waiting for that model fails with it. */
@@ -64,11 +78,17 @@ export type LocalFailure =
   | { kind: "adopted-server-lost" }
   | { kind: "startup-timeout"; timeoutMs: number }
   | { kind: "exited-before-ready"; exit: ProcessExit }
-  | { kind: "exited-after-ready"; exit: ProcessExit };
+  | { kind: "exited-after-ready"; exit: ProcessExit }
+  | { kind: "port-taken"; servesId: string; users?: number }
+  | { kind: "port-not-http"; detail: string }
+  | { kind: "cannot-start"; error: SpawnError };
 
 /** Something the user should hear of. */
 export type LocalNotice =
   | { kind: "reattached"; model: LaunchSpec; pid: number }
+  | { kind: "joined"; model: LaunchSpec; pid: number; users: number }
+  /** This pi let go of a server other pi sessions still use (it keeps running for them). */
+  | { kind: "left-running"; model: LaunchSpec; users: number; quitting: boolean }
   | { kind: "adopted"; model: LaunchSpec }
   | { kind: "ready"; model: LaunchSpec }
   | { kind: "advertises-another-id"; model: LaunchSpec; advertised: string[] }
@@ -90,9 +110,21 @@ export interface LocalServerStatus {
   pid: number | undefined;
   /** A server pi did not start (it never stops it). */
   adopted: boolean;
+  /** pi sessions using the server, this one included (0 when none is owned). */
+  users: number;
   /** The last failure, kept until the next selection. */
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
 }
+
+export const IDLE_STATUS: LocalServerStatus = {
+  phase: "idle",
+  model: undefined,
+  next: undefined,
+  pid: undefined,
+  adopted: false,
+  users: 0,
+  failure: undefined,
+};
 
 export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
 
@@ -102,6 +134,9 @@ export type LocalServerEvent =
   | { type: "QUIT" }
   | { type: "DETACH" }
   | { type: "PROCESS_STARTED"; pid: number }
+  | { type: "USERS_CHANGED"; users: number }
+  /** The keeper refused to stop the server: other pi sessions use it; this pi let go of it. */
+  | { type: "SERVER_SHARED"; users: number }
   | ({ type: "PROCESS_EXITED" } & ProcessExit)
   | { type: "SERVER_LOST" };
 
@@ -116,8 +151,11 @@ export interface LocalServerContext {
   next: LaunchSpec | undefined;
   /** pid of the process we own (spawned now or re-attached). */
   pid: number | undefined;
-  /** Set when we re-attach to a process pi started before a reload. */
+  /** Set when pi attaches to a server it holds a lease on (not a fresh start). */
   attachPid: number | undefined;
+  /** Set when pi claimed the port: the marker of the server it starts. */
+  nonce: string | undefined;
+  users: number;
   adopted: boolean;
   quitting: boolean;
   /** The stop needed SIGKILL after the grace period. */
@@ -125,6 +163,8 @@ export interface LocalServerContext {
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
   /** Ids a foreign server on our port advertises. */
   advertised: string[];
+  /** Ports whose foreign server the user was already asked about (asked once per session). */
+  askedAbout: number[];
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -140,6 +180,7 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   next: context.next,
   pid: context.adopted ? undefined : context.pid,
   adopted: context.adopted,
+  users: context.adopted || context.pid === undefined ? 0 : context.users,
   failure: context.failure,
 });
 
@@ -152,7 +193,8 @@ export const localServerMachine = setup({
   actors: {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(notProvided("probePort")),
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("identifyServer")),
-    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(notProvided("serverProcess")),
+    /** Starts the server (`nonce` set: pi claimed the port) or holds the lease pi already has on it. */
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(notProvided("serverProcess")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("waitForReady")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(notProvided("watchAdoptedServer")),
     askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(notProvided("askAboutForeignServer")),
@@ -170,9 +212,15 @@ export const localServerMachine = setup({
       probe.kind === "ours" && !probe.ready && probe.servesId === context.target?.id,
     "probe found our server of another model": (_, probe: PortProbe) => probe.kind === "ours",
     "probe found the port free": (_, probe: PortProbe) => probe.kind === "free",
+    "probe found the port taken by another pi": (_, probe: PortProbe) => probe.kind === "taken",
+    "probe found no HTTP server on the port": (_, probe: PortProbe) => probe.kind === "not-http",
+    "probe found the port unusable": (_, probe: PortProbe) => probe.kind === "unusable",
     "server advertises the selected id": ({ context }, identity: ServerIdentity) => identity.ids.includes(context.target?.id ?? ""),
+    "the user was asked about this port before": ({ context }) => context.askedAbout.includes(context.target?.port ?? -1),
     "a next model is queued": ({ context }) => context.next !== undefined,
+    "the next model needs the port let go of": ({ context }) => context.next !== undefined && context.next.port === context.target?.port,
     "pi is quitting": ({ context }) => context.quitting,
+    "other pi sessions use the server": ({ context }) => context.users > 1,
   },
   actions: {
     "enter phase": assign((_, params: { phase: LocalPhase; adopted?: boolean }) => ({
@@ -189,13 +237,26 @@ export const localServerMachine = setup({
       next: undefined,
       pid: undefined,
       attachPid: undefined,
+      nonce: undefined,
+      users: 0,
       forced: false,
     })),
-    "forget the target": assign({ target: undefined, pid: undefined, attachPid: undefined, forced: false }),
+    "forget the target": assign({ target: undefined, pid: undefined, attachPid: undefined, nonce: undefined, users: 0, forced: false }),
     "remember to quit": assign({ quitting: true }),
-    "remember the attached pid": assign((_, probe: PortProbe) => (probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid } : {})),
+    "remember the server we hold": assign((_, probe: PortProbe) =>
+      probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid, users: probe.users, nonce: undefined } : {},
+    ),
+    "remember the claim": assign((_, probe: PortProbe) =>
+      probe.kind === "free" ? { nonce: probe.nonce, attachPid: undefined, users: 1 } : {},
+    ),
     "remember the pid": assign(({ event }) => (event.type === "PROCESS_STARTED" ? { pid: event.pid } : {})),
+    "remember the users": assign(({ event }) =>
+      event.type === "USERS_CHANGED" || event.type === "SERVER_SHARED" ? { users: event.users } : {},
+    ),
     "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
+    "remember asking about the port": assign(({ context }) => ({
+      askedAbout: [...new Set([...context.askedAbout, context.target!.port])],
+    })),
     "send SIGTERM": sendTo("serverProcess", { type: "TERM" } satisfies ProcessCommand),
     "send SIGKILL": sendTo("serverProcess", { type: "KILL" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
@@ -204,6 +265,11 @@ export const localServerMachine = setup({
     fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
       const failed = { model: context.target!, failure };
       enqueue.assign({ failure: failed });
+      enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
+    }),
+    "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue }) => {
+      const failed = { model: context.next!, failure: { kind: "port-taken" as const, servesId: context.target!.id, users: context.users } };
+      enqueue.assign({ failure: failed, next: undefined });
       enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
     }),
     tell: emit((_, notice: LocalNotice) => ({ type: "notice" as const, notice })),
@@ -219,6 +285,10 @@ export const localServerMachine = setup({
       type: "notice" as const,
       notice: { kind: "stopped-on-quit" as const, model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS },
     })),
+    "tell that the server runs on for others": emit(({ context }) => ({
+      type: "notice" as const,
+      notice: { kind: "left-running" as const, model: context.target!, users: context.users, quitting: context.quitting },
+    })),
   },
 }).createMachine({
   id: "localServer",
@@ -229,11 +299,14 @@ export const localServerMachine = setup({
     next: undefined,
     pid: undefined,
     attachPid: undefined,
+    nonce: undefined,
+    users: 0,
     adopted: false,
     quitting: false,
     forced: false,
     failure: undefined,
     advertised: [],
+    askedAbout: [],
   },
   on: {
     DETACH: ".detached",
@@ -258,34 +331,60 @@ export const localServerMachine = setup({
             guard: { type: "probe found our ready server", params: ({ event }) => event.output },
             target: "owned.ready",
             actions: [
-              { type: "remember the attached pid", params: ({ event }) => event.output },
+              { type: "remember the server we hold", params: ({ event }) => event.output },
               {
                 type: "tell",
-                params: ({ context, event }) => ({
-                  kind: "reattached",
-                  model: context.target!,
-                  pid: (event.output as { pid: number }).pid,
-                }),
+                params: ({ context, event }) => {
+                  const probe = event.output as Extract<PortProbe, { kind: "ours" }>;
+                  return probe.via === "reattached"
+                    ? { kind: "reattached", model: context.target!, pid: probe.pid }
+                    : { kind: "joined", model: context.target!, pid: probe.pid, users: probe.users };
+                },
               },
             ],
           },
           {
             guard: { type: "probe found our loading server", params: ({ event }) => event.output },
             target: "owned.starting",
-            actions: { type: "remember the attached pid", params: ({ event }) => event.output },
+            actions: { type: "remember the server we hold", params: ({ event }) => event.output },
           },
           {
-            // pi started a server for another model on this port: stop it, then start ours.
+            // This pi holds a server of another model on this port: stop it, then start ours.
             guard: { type: "probe found our server of another model", params: ({ event }) => event.output },
             target: "owned.stopping",
             actions: [
-              { type: "remember the attached pid", params: ({ event }) => event.output },
+              { type: "remember the server we hold", params: ({ event }) => event.output },
               "queue the target to start after the stop",
             ],
           },
           {
             guard: { type: "probe found the port free", params: ({ event }) => event.output },
             target: "owned.starting",
+            actions: { type: "remember the claim", params: ({ event }) => event.output },
+          },
+          {
+            guard: { type: "probe found the port taken by another pi", params: ({ event }) => event.output },
+            target: "idle",
+            actions: {
+              type: "fail",
+              params: ({ event }) => ({ kind: "port-taken", servesId: (event.output as Extract<PortProbe, { kind: "taken" }>).servesId }),
+            },
+          },
+          {
+            guard: { type: "probe found no HTTP server on the port", params: ({ event }) => event.output },
+            target: "idle",
+            actions: {
+              type: "fail",
+              params: ({ event }) => ({ kind: "port-not-http", detail: (event.output as Extract<PortProbe, { kind: "not-http" }>).detail }),
+            },
+          },
+          {
+            guard: { type: "probe found the port unusable", params: ({ event }) => event.output },
+            target: "idle",
+            actions: {
+              type: "fail",
+              params: ({ event }) => ({ kind: "cannot-start", error: (event.output as Extract<PortProbe, { kind: "unusable" }>).error }),
+            },
           },
           { target: "adopting" },
         ],
@@ -313,6 +412,15 @@ export const localServerMachine = setup({
             actions: { type: "tell", params: ({ context }) => ({ kind: "adopted", model: context.target! }) },
           },
           {
+            // Asked once: a prompt that tries again does not ask again.
+            guard: "the user was asked about this port before",
+            target: "idle",
+            actions: [
+              { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => ({ kind: "foreign-server", advertised: event.output.ids }) },
+            ],
+          },
+          {
             target: "foreignServer",
             actions: { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
           },
@@ -336,6 +444,7 @@ export const localServerMachine = setup({
     },
 
     foreignServer: {
+      entry: "remember asking about the port",
       invoke: {
         id: "askAboutForeignServer",
         src: "askAboutForeignServer",
@@ -382,16 +491,18 @@ export const localServerMachine = setup({
       invoke: {
         id: "serverProcess",
         src: "serverProcess",
-        input: ({ context }) => ({ model: context.target!, attachPid: context.attachPid }),
+        input: ({ context }) => ({ model: context.target!, nonce: context.nonce }),
       },
       on: {
         PROCESS_STARTED: { actions: ["remember the pid", "publish status"] },
+        USERS_CHANGED: { actions: ["remember the users", "publish status"] },
         SELECT: { guard: "selects another model", target: ".stopping", actions: "queue the selected model" },
         DESELECT: ".stopping",
-        QUIT: {
-          target: ".stopping",
-          actions: ["remember to quit", "tell that the server stops"],
-        },
+        QUIT: [
+          // Other pi sessions use it: this pi only lets go (the keeper refuses to stop it).
+          { guard: "other pi sessions use the server", target: ".stopping", actions: "remember to quit" },
+          { target: ".stopping", actions: ["remember to quit", "tell that the server stops"] },
+        ],
         DETACH: ".detaching",
       },
       initial: "starting",
@@ -433,7 +544,13 @@ export const localServerMachine = setup({
           on: {
             PROCESS_EXITED: {
               target: "#localServer.exited",
-              actions: { type: "fail", params: ({ event }) => ({ kind: "exited-before-ready", exit: exitOf(event) }) },
+              actions: {
+                type: "fail",
+                params: ({ event }) =>
+                  event.spawnError
+                    ? { kind: "cannot-start", error: event.spawnError }
+                    : { kind: "exited-before-ready", exit: exitOf(event) },
+              },
             },
           },
         },
@@ -456,11 +573,30 @@ export const localServerMachine = setup({
             SELECT: { actions: ["queue the selected model", "publish status"] },
             DESELECT: { actions: ["drop the queued model", "publish status"] },
             QUIT: { actions: ["remember to quit", "tell that the server stops"] },
-            // Being torn down mid-stop: the actor's cleanup finishes the stop.
+            // Being torn down mid-stop: the keeper finishes the stop.
             DETACH: "#localServer.detached",
             PROCESS_EXITED: [
               { guard: "pi is quitting", target: "#localServer.stopped", actions: "tell that the server stopped" },
               { target: "#localServer.releasingPort" },
+            ],
+            // Other pi sessions use the server: it runs on for them; this pi has let go of it.
+            SERVER_SHARED: [
+              {
+                guard: "pi is quitting",
+                target: "#localServer.stopped",
+                actions: ["remember the users", "tell that the server runs on for others"],
+              },
+              {
+                guard: "the next model needs the port let go of",
+                target: "#localServer.idle",
+                actions: ["remember the users", "tell that the server runs on for others", "fail the queued model: its port stays taken"],
+              },
+              {
+                guard: "a next model is queued",
+                target: "#localServer.probing",
+                actions: ["remember the users", "tell that the server runs on for others", "promote the queued model"],
+              },
+              { target: "#localServer.idle", actions: ["remember the users", "tell that the server runs on for others"] },
             ],
           },
         },

@@ -20,6 +20,12 @@ export const llamafilesTimeouts = {
   portReleasePollMs: 50,
   /** A connection attempt when checking whether a port is free. */
   portConnectMs: 500,
+  /** How long to wait for a server another pi is starting on the port before giving up on joining it. */
+  joinMs: 10_000,
+  /** Readiness probes prompted by the server's output are at least this far apart. */
+  hintGapMs: 50,
+  /** Between checks that a stopped process group is gone. */
+  groupGonePollMs: 100,
 } as const;
 
 /** The ai-server feature (the remote router). */

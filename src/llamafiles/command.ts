@@ -1,5 +1,5 @@
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import type { LocalServerStatus } from "../../machines/local-server.machine.ts";
+import { IDLE_STATUS, type LocalServerStatus } from "../../machines/local-server.machine.ts";
 import { llamafilesReport } from "./messages.ts";
 
 /**
@@ -10,9 +10,7 @@ export function registerLlamafilesCommand(pi: ExtensionAPI, status: () => LocalS
   pi.registerCommand("llamafiles", {
     description: "Show the local llamafile / llama-server that pi runs or adopted",
     handler: async (_args, ctx) => {
-      const report = llamafilesReport(
-        status() ?? { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined },
-      );
+      const report = llamafilesReport(status() ?? IDLE_STATUS);
       if (ctx.hasUI) ctx.ui.notify(report, "info");
       else process.stdout.write(`${report}\n`);
     },

@@ -4,107 +4,246 @@
  * tests of the chart replace exactly these actors. The machine decides; these only do.
  */
 import { fromCallback, fromPromise } from "xstate";
-import type {
-  LaunchSpec,
-  LocalServerEvent,
-  PortProbe,
-  ProcessCommand,
-  ServerIdentity,
-  SpawnError,
+import {
+  KILL_GRACE_MS,
+  type LaunchSpec,
+  type LocalServerEvent,
+  type PortProbe,
+  type ProcessCommand,
+  type ServerIdentity,
+  type SpawnError,
 } from "../../machines/local-server.machine.ts";
 import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
-import { findOwnedServer, forgetOwnership } from "./process/ownership-record.ts";
+import { joinKeeper } from "./process/keeper-lease.ts";
+import type { EffectReport } from "./process/left-behind.ts";
+import { claimPort, judgeRecord, type RecordState, releaseClaim } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
-import { isTrackedChild, onChildExit } from "./process/process-table.ts";
-import { tailLog, writeExitFooter } from "./process/server-log.ts";
-import { endProcessGroup, isAlive, signalGroup } from "./process/signals.ts";
-import { spawnServer } from "./process/spawn.ts";
-import { askModels } from "./server-http.ts";
+import { forgetServer, rememberServer, type UsedServer, usedServer } from "./process/process-table.ts";
+import { tailLog } from "./process/server-log.ts";
+import { stopLeftBehind } from "./process/signals.ts";
+import { startServer } from "./process/spawn.ts";
+import { askModels, type ModelsAnswer } from "./server-http.ts";
+
+export type { EffectReport };
 
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
   timeouts: typeof llamafilesTimeouts;
   /** Shows the foreign-port dialog; resolves false without a UI. */
   askAboutForeignServer: (model: LaunchSpec, advertised: string[]) => Promise<boolean>;
+  /** Records that were not trusted, servers left behind that were stopped. */
+  report: (report: EffectReport) => void;
 }
 
 export function localServerActors(options: LocalServerEffectsOptions) {
   const t = options.timeouts;
+  const ask = (port: number, signal?: AbortSignal) => askModels(port, { timeoutMs: t.probeMs, signal });
+
+  /** This pi holds a lease on `entry`: what the chart needs to know about it. */
+  const heldServer = async (
+    entry: UsedServer,
+    model: LaunchSpec,
+    via: "reattached" | "joined",
+    signal: AbortSignal,
+  ): Promise<PortProbe> => {
+    if (entry.modelId !== model.id && entry.lease.users > 1) {
+      // Another pi uses a server of another model here: let go of it, never stop it.
+      const users = entry.lease.users - 1;
+      entry.lease.close();
+      forgetServer(entry.port);
+      return { kind: "taken", servesId: entry.modelId, users };
+    }
+    const ready = (await ask(model.port, signal)).kind === "serving";
+    return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready, users: entry.lease.users, via };
+  };
+
+  /** What the record of the port proves, acting on what it finds; undefined when nothing of pi's runs there. */
+  const fromRecord = async (model: LaunchSpec, signal: AbortSignal): Promise<PortProbe | undefined> => {
+    const deadline = Date.now() + t.joinMs;
+    for (;;) {
+      const state: RecordState = judgeRecord(model.port);
+      if (state.kind === "rejected") options.report({ kind: "record-rejected", path: state.path, reason: state.reason });
+      if (state.kind === "orphan") {
+        const { forced } = await stopLeftBehind(state.record.server, KILL_GRACE_MS);
+        options.report({ kind: "orphan-stopped", name: state.record.name, pid: state.record.server.pid, port: model.port, forced });
+        continue;
+      }
+      if (state.kind === "kept") {
+        const lease = await joinKeeper(state.record.keeper.socket, t.probeMs);
+        if (lease) {
+          const entry: UsedServer = {
+            port: model.port,
+            modelId: state.record.modelId,
+            pid: state.record.server.pid,
+            lease,
+            marker: state.record.server.marker,
+          };
+          rememberServer(entry);
+          return heldServer(entry, model, "joined", signal);
+        }
+      }
+      // Another pi is starting a server here, or its keeper is ending: wait, then look again.
+      if (state.kind !== "claiming" && state.kind !== "kept") return undefined;
+      if (Date.now() > deadline) return undefined;
+      await sleep(t.readinessPollMs / 5, signal);
+    }
+  };
+
   return {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(async ({ input, signal }) => {
-      const { port } = input.model;
-      const owned = findOwnedServer(port);
-      const answer = await askModels(port, { timeoutMs: t.probeMs, signal });
-      if (owned) return { kind: "ours", pid: owned.pid, servesId: owned.modelId, ready: answer.kind === "serving" };
-      return answer.kind === "refused" ? { kind: "free" } : { kind: "occupied" };
+      const { model } = input;
+      // This pi already holds the server on this port (from before a /reload, /new, …).
+      const mine = usedServer(model.port);
+      if (mine) return heldServer(mine, model, "reattached", signal);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const held = await fromRecord(model, signal);
+        if (held) return held;
+        const answer: ModelsAnswer = await ask(model.port, signal);
+        if (answer.kind === "not-http") return { kind: "not-http", detail: answer.detail };
+        if (answer.kind !== "refused") return { kind: "occupied" };
+        const claim = claimPort(model.port, model);
+        if (claim.claimed) {
+          if (signal.aborted) releaseClaim(model.port);
+          return { kind: "free", nonce: claim.marker };
+        }
+        if ("unsafe" in claim)
+          return { kind: "unusable", error: { code: "unsafe-folder", path: claim.unsafe.path, reason: claim.unsafe.code } };
+        // Another pi claimed the port a moment ago: join what it starts.
+      }
+      return { kind: "occupied" };
     }),
 
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
       for (;;) {
-        const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal });
+        const answer = await ask(input.model.port, signal);
         if (answer.kind === "serving") return { ids: answer.ids };
-        if (answer.kind === "unexpected") return { ids: [] };
+        if (answer.kind === "unexpected" || answer.kind === "not-http") return { ids: [] };
         if (answer.kind === "refused") throw new Error("the server on the port went away while pi waited for it");
         await sleep(t.readinessPollMs, signal);
       }
     }),
 
+    /**
+     * Polls GET /v1/models until the server serves: at once whenever the server writes output
+     * (the keeper's hint; what a server prints when it becomes ready is followed by a probe
+     * within milliseconds), else every `readinessPollMs`.
+     */
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
-      for (;;) {
-        const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal });
-        if (answer.kind === "serving") return { ids: answer.ids };
-        await sleep(t.readinessPollMs, signal);
+      let wake: (() => void) | undefined;
+      let hinted = false;
+      let unsubscribe: (() => void) | undefined;
+      const listen = () => {
+        const entry = unsubscribe ? undefined : usedServer(input.model.port);
+        if (!entry) return;
+        unsubscribe = entry.lease.on((event) => {
+          if (event.event !== "output") return;
+          hinted = true;
+          wake?.();
+        });
+      };
+      try {
+        for (let lastProbe = 0; ; ) {
+          listen();
+          lastProbe = Date.now();
+          hinted = false;
+          const answer = await ask(input.model.port, signal);
+          if (answer.kind === "serving") return { ids: answer.ids };
+          // Wait for the next output or the poll, but never probe more often than hintGapMs.
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(poll);
+              wake = undefined;
+              signal.removeEventListener("abort", done);
+              resolve();
+            };
+            const poll = setTimeout(done, t.readinessPollMs);
+            wake = () => setTimeout(done, Math.max(0, lastProbe + t.hintGapMs - Date.now()));
+            if (hinted) wake();
+            signal.addEventListener("abort", done, { once: true });
+          });
+          if (signal.aborted) throw signal.reason;
+        }
+      } finally {
+        unsubscribe?.();
       }
     }),
 
-    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(({ input, sendBack, receive }) => {
-      const { model } = input;
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(({ input, sendBack, receive }) => {
+      const { model, nonce } = input;
       const send = (event: LocalServerEvent) => sendBack(event);
-      let pid = input.attachPid;
-      let ended = false;
+      let entry: UsedServer | undefined;
       let released = false;
-      let stopWatching = () => {};
+      let ended = false;
+      let gone = false;
+      let unsubscribe = () => {};
+      const pending: ProcessCommand[] = [];
 
-      const reportExit = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
+      const exited = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
         if (ended) return;
         ended = true;
         send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
       };
+      const command = (cmd: ProcessCommand) => {
+        if (!entry) return void pending.push(cmd);
+        if (cmd.type === "RELEASE") released = true;
+        else entry.lease.send({ cmd: cmd.type === "TERM" ? "term" : "kill" });
+      };
+      const follow = (held: UsedServer) => {
+        entry = held;
+        if (nonce) send({ type: "PROCESS_STARTED", pid: held.pid });
+        send({ type: "USERS_CHANGED", users: held.lease.users });
+        unsubscribe = held.lease.on((event) => {
+          if (event.event === "users") send({ type: "USERS_CHANGED", users: event.count });
+          else if (event.event === "shared") {
+            ended = true;
+            send({ type: "SERVER_SHARED", users: event.users });
+          } else if (event.event === "exited") exited(event.code, event.signal);
+          else if (event.event === "lost" && !ended && !released) {
+            // The keeper is gone without a word: pi stops the server itself, proven first.
+            if (held.marker) void stopLeftBehind({ pid: held.pid, marker: held.marker }, KILL_GRACE_MS).then(() => exited(null, null));
+            else exited(null, null);
+          }
+        });
+        for (const cmd of pending.splice(0)) command(cmd);
+      };
 
-      if (pid === undefined) {
-        const child = spawnServer(model, (error) => reportExit(null, null, error));
-        if (child?.pid !== undefined) {
-          pid = child.pid;
-          send({ type: "PROCESS_STARTED", pid });
-          stopWatching = onChildExit(pid, ({ code, signal }) => reportExit(code, signal));
-        }
-      } else if (isTrackedChild(pid)) {
-        // Our own child, spawned before a /reload: its exit status is exact.
-        stopWatching = onChildExit(pid, ({ code, signal }) => reportExit(code, signal));
+      if (nonce) {
+        void startServer(model, nonce).then(
+          (result) => {
+            if ("error" in result) {
+              releaseClaim(model.port);
+              return exited(null, null, result.error);
+            }
+            if (gone) {
+              // The chart left before the server was up: let go of it at once.
+              result.server.lease.close();
+              return;
+            }
+            follow(result.server);
+          },
+          (error: Error) => {
+            releaseClaim(model.port);
+            exited(null, null, { code: "other", detail: error.message });
+          },
+        );
       } else {
-        // Started by an earlier pi process: we can only watch it exist.
-        const attached = pid;
-        const timer = setInterval(() => {
-          if (isAlive(attached)) return;
-          writeExitFooter(model.logPath, null, null);
-          forgetOwnership(model.port, attached);
-          reportExit(null, null);
-        }, t.attachedPidPollMs);
-        timer.unref();
-        stopWatching = () => clearInterval(timer);
+        const held = usedServer(model.port);
+        if (held) follow(held);
+        else queueMicrotask(() => exited(null, null));
       }
 
-      receive((command) => {
-        if (command.type === "RELEASE") released = true;
-        else if (pid !== undefined && !ended) signalGroup(pid, command.type === "TERM" ? "SIGTERM" : "SIGKILL");
-      });
+      receive(command);
 
       return () => {
-        stopWatching();
-        if (ended || released || pid === undefined) return;
-        // Left `owned` without the stop sequence (actor stopped from outside): never leave it running.
-        endProcessGroup(pid);
+        gone = true;
+        unsubscribe();
+        // Left `owned` without a stop (torn down from outside): let go; the keeper stops the
+        // server if no other pi uses it, with the same grace as the chart.
+        if (entry && !released && !ended) {
+          entry.lease.close();
+          forgetServer(model.port);
+        }
       };
     }),
 
@@ -114,7 +253,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
         try {
           for (;;) {
             await sleep(t.adoptedHealthPollMs, controller.signal);
-            const answer = await askModels(input.model.port, { timeoutMs: t.probeMs, signal: controller.signal });
+            const answer = await ask(input.model.port, controller.signal);
             if (answer.kind !== "serving" || !answer.ids.includes(input.model.id)) {
               sendBack({ type: "SERVER_LOST" } satisfies LocalServerEvent);
               return;

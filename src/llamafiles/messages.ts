@@ -14,6 +14,7 @@ import type {
 } from "../../machines/local-server.machine.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import type { ConfigProblem } from "./config.ts";
+import type { EffectReport } from "./process/left-behind.ts";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
@@ -34,6 +35,14 @@ export function spawnErrorText(error: SpawnError): string {
       return `command "${error.command}" is not a program this system can run (for a llamafile: run it via "sh", see README "APE/binfmt")`;
     case "cwd-missing":
       return `working directory "${error.cwd}" does not exist (check "cwd")`;
+    case "cwd-not-a-folder":
+      return `working directory "${error.cwd}" is not a folder (check "cwd")`;
+    case "log-is-a-link":
+      return `its log ${error.path} is a symbolic link, which pi does not follow; remove it (rm ${error.path}) and select the model again`;
+    case "unsafe-folder":
+      return `pi does not write into ${error.path}: ${error.reason === "not-yours" ? "it belongs to another user" : error.reason === "not-a-folder" ? "it is not a folder (or is a symbolic link)" : "it cannot be created"}`;
+    case "keeper-failed":
+      return `its keeper (the process that stops the server when pi ends) could not start: ${error.detail}; pi stopped the server`;
     case "other":
       return error.detail;
   }
@@ -51,6 +60,9 @@ const withLog = (model: LaunchSpec, logTail: string) =>
   `Log: ${model.logPath}${logTail.trim() ? `\nLast lines:\n${logTail.trimEnd()}` : ""}`;
 
 const advertisedList = (ids: string[]) => ids.join(", ") || "no model id";
+const sessions = (count: number) => `${count} other pi session${count === 1 ? "" : "s"}`;
+
+const TRY_AGAIN = "the next prompt tries again";
 
 export function failureText(model: LaunchSpec, failure: LocalFailure): string {
   const { name, port } = model;
@@ -58,19 +70,25 @@ export function failureText(model: LaunchSpec, failure: LocalFailure): string {
     case "probe-failed":
       return `Could not probe port ${port} for ${name}: ${failure.detail}`;
     case "foreign-server":
-      return `Port ${port} is in use by a different server (advertises ${advertisedList(failure.advertised)}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give ${name} another "port" in ${MODELS_JSON}, then select ${name} again.`;
+      return `Port ${port} is in use by a different server (advertises ${advertisedList(failure.advertised)}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give ${name} another "port" in ${MODELS_JSON}; ${TRY_AGAIN}.`;
     case "not-a-llama-server":
-      return `Port ${port} is in use, but what answers there is not a llama.cpp server pi can use (${failure.detail}). Free the port (see: lsof -i :${port}) or give ${name} another "port", then select it again.`;
+      return `Port ${port} is in use, but what answers there is not a llama.cpp server pi can use (${failure.detail}). Free the port (see: lsof -i :${port}) or give ${name} another "port"; ${TRY_AGAIN}.`;
     case "foreign-server-still-loading":
-      return `A server pi did not start holds port ${port} and was still loading after ${failure.timeoutMs / 1000} s. Wait for it, or free the port (see: lsof -i :${port}), then select ${name} again.`;
+      return `A server pi did not start holds port ${port} and was still loading after ${failure.timeoutMs / 1000} s. Wait for it, or free the port (see: lsof -i :${port}); ${TRY_AGAIN}.`;
     case "adopted-server-lost":
-      return `The adopted server for ${name} on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. Select the model again to start it under pi.`;
+      return `The adopted server for ${name} on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. The next prompt starts ${name} under pi.`;
     case "startup-timeout":
       return `${name} did not answer on http://localhost:${port}/v1/models within ${failure.timeoutMs / 1000} s; pi stopped it. Check that its args make it listen on {{port}} (${port}). ${withLog(model, "")}`;
     case "exited-before-ready":
       return `${name} ${describeExit(failure.exit)} before it was ready. ${withLog(model, failure.exit.logTail)}`;
     case "exited-after-ready":
-      return `${name} ${describeExit(failure.exit)} after it was ready; pi does not restart it (select the model again, or /reload). ${withLog(model, failure.exit.logTail)}`;
+      return `${name} ${describeExit(failure.exit)} after it was ready; the next prompt starts it again. ${withLog(model, failure.exit.logTail)}`;
+    case "cannot-start":
+      return `${name} could not be started: ${spawnErrorText(failure.error)}. Log: ${model.logPath}`;
+    case "port-taken":
+      return `Port ${port} is in use by ${failure.servesId}, which another pi session uses; pi will not stop it. Select ${failure.servesId}, or give ${name} another "port" in ${MODELS_JSON}.`;
+    case "port-not-http":
+      return `Port ${port} is held by a program that does not answer HTTP (${failure.detail}): not a llama.cpp server, and not one pi started. See who holds it (lsof -i :${port}, or ss -ltnp 'sport = :${port}'), free it or give ${name} another "port"; ${TRY_AGAIN}.`;
   }
 }
 
@@ -80,6 +98,15 @@ export function noticeMessage(notice: LocalNotice): Message {
   switch (notice.kind) {
     case "reattached":
       return notify(`Re-attached to ${model.name} on port ${model.port} (pid ${notice.pid}, started by pi earlier)`, "info");
+    case "joined":
+      return notify(
+        `Using ${model.name} on port ${model.port} (pid ${notice.pid}), which another pi session started; it stops when the last pi session using it ends.`,
+        "info",
+      );
+    case "left-running":
+      return notice.quitting
+        ? { text: `Left llamafile "${model.name}" running for ${sessions(notice.users)}.`, level: "info", channel: "stderr" }
+        : notify(`${model.name} keeps running for ${sessions(notice.users)}.`, "info");
     case "adopted":
       return notify(`Adopted existing ${model.name} on port ${model.port}`, "info");
     case "ready":
@@ -153,7 +180,8 @@ export function footerText(status: LocalServerStatus): string | undefined {
 export function llamafilesReport(status: LocalServerStatus): string {
   if (!status.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
   const pid = status.adopted ? "adopted" : (status.pid ?? "pending");
-  return `Running: ${status.model.name} (id=${status.model.id}, port=${status.model.port}, pid=${pid}, status=${status.phase})`;
+  const shared = status.users > 1 ? `, shared with ${sessions(status.users - 1)}` : "";
+  return `Running: ${status.model.name} (id=${status.model.id}, port=${status.model.port}, pid=${pid}, status=${status.phase}${shared})`;
 }
 
 /** The working indicator's phrase while pi waits for a local server, or undefined. */
@@ -202,4 +230,28 @@ export function configProblemText(problem: ConfigProblem): string {
       ].join("\n");
     }
   }
+}
+
+/** What the effects met outside the chart: records not trusted, servers left behind and stopped (one message for all). */
+export function effectReportsText(reports: EffectReport[]): Message[] {
+  const messages: Message[] = [];
+  for (const report of reports) {
+    if (report.kind === "record-rejected") {
+      messages.push({
+        text: `llamafiles: ignored ${report.path}: ${report.reason}. pi signalled nothing it names and removed the file.`,
+        level: "warning",
+        channel: "notify",
+      });
+    }
+  }
+  const stopped = reports.filter((report) => report.kind === "orphan-stopped");
+  if (stopped.length > 0) {
+    const names = stopped.map((report) => `"${report.name}" (pid ${report.pid}, port ${report.port}${report.forced ? ", forced" : ""})`);
+    messages.push({
+      text: `llamafiles: stopped ${stopped.length === 1 ? "a server" : `${stopped.length} servers`} an earlier pi left running with nobody to stop ${stopped.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
+      level: "warning",
+      channel: "notify",
+    });
+  }
+  return messages;
 }

@@ -8,7 +8,8 @@ import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.
 import { lazyMachinery } from "../pi-session/machinery.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
-import { activityPhrase, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
+import { activityPhrase, effectReportsText, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
+import { usedServers } from "./process/process-table.ts";
 
 type ShutdownReason = "quit" | "reload" | "new" | "resume" | "fork";
 
@@ -29,6 +30,15 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
   });
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: LaunchSpec | undefined;
+  let sweptLeftBehind = false;
+
+  /**
+   * Lets go of servers an earlier extension instance of this pi held (before /reload, /new, …)
+   * that the new session does not use: their keepers stop them unless another pi uses them.
+   */
+  const letGoOfUnused = (keepPort: number | undefined) => {
+    for (const server of usedServers()) if (server.port !== keepPort) server.lease.close();
+  };
 
   const select = (modelId: string) => {
     const model = byId.get(modelId);
@@ -41,7 +51,19 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     /** session_start: pi restores a model only this way (no model_select for it). */
     sessionStarted(model: { provider: string; id: string } | undefined): void {
       machinery.loaded()?.redraw();
+      const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : undefined;
+      if (!machinery.requested()) letGoOfUnused(selected?.port);
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
+      if (!sweptLeftBehind) {
+        sweptLeftBehind = true;
+        // Servers an earlier pi left running with nobody to stop them: stopped, with one notice.
+        void import("./process/left-behind.ts")
+          .then(({ stopServersLeftBehind }) => stopServersLeftBehind())
+          .then((reports) => {
+            for (const message of effectReportsText(reports)) session.tell(message.text, message.level);
+          })
+          .catch(() => undefined);
+      }
     },
     modelSelected(model: { provider: string; id: string }): void {
       if (model.provider === LLAMAFILES_PROVIDER) {
@@ -54,7 +76,10 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     },
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason: ShutdownReason): Promise<void> {
-      if (!machinery.requested()) return;
+      if (!machinery.requested()) {
+        if (reason === "quit") letGoOfUnused(undefined);
+        return;
+      }
       const { supervisor, dispose } = await machinery.get();
       if (reason === "quit") await supervisor.quit();
       else supervisor.detach();

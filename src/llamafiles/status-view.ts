@@ -6,7 +6,7 @@
 import { footerLine } from "../pi-session/footer-line.ts";
 import { notify } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
-import { footerText, noticeMessage } from "./messages.ts";
+import { effectReportsText, footerText, noticeMessage } from "./messages.ts";
 import type { LocalSupervisor } from "./supervisor.ts";
 
 export const FOOTER_KEY = "llamafiles";
@@ -20,11 +20,15 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, session: Sessio
     if (message.channel === "stderr") process.stderr.write(`${message.text}\n`);
     else notify(session.ui(), message.text, message.level);
   });
+  const offReport = supervisor.onReport((report) => {
+    for (const message of effectReportsText([report])) notify(session.ui(), message.text, message.level);
+  });
   return {
     redraw: footer.redraw,
     dispose(): void {
       offStatus();
       offNotice();
+      offReport();
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
+  IDLE_STATUS,
   type LaunchSpec,
   type LocalNotice,
   type LocalServerEvent,
@@ -14,7 +15,7 @@ import {
 } from "../../machines/local-server.machine.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { llamafilesTimeouts } from "../timeouts.ts";
-import { type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
+import { type EffectReport, type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
 import { failureText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
@@ -25,18 +26,22 @@ export interface LocalSupervisorOptions {
   inspect?: Observer<InspectionEvent>;
 }
 
-const IDLE: LocalServerStatus = { phase: "idle", model: undefined, next: undefined, pid: undefined, adopted: false, failure: undefined };
-
 export function createLocalSupervisor(options: LocalSupervisorOptions) {
+  const reportListeners = new Set<(report: EffectReport) => void>();
   const machine = localServerMachine.provide({
     actors: localServerActors({
       askAboutForeignServer: options.askAboutForeignServer,
       timeouts: { ...llamafilesTimeouts, ...options.timeouts },
+      report: (report) => {
+        for (const listener of reportListeners) listener(report);
+      },
     }),
   });
   const actor = createActor(machine, { inspect: options.inspect });
-  const status = statusChannel<LocalServerStatus>(IDLE);
+  const status = statusChannel<LocalServerStatus>(IDLE_STATUS);
   actor.on("status", (event) => status.publish(event.status));
+  // An error no state handles ends the machine, never pi: it becomes a failed, ended status.
+  actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
 
   const send = (event: LocalServerEvent) => {
@@ -50,7 +55,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     deselect(): void {
       send({ type: "DESELECT" });
     },
-    /** pi quits: stop what we own and resolve when it is gone. */
+    /** pi quits: stop what pi alone uses, let go of what others use, and resolve when done. */
     quit(): Promise<void> {
       send({ type: "QUIT" });
       return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
@@ -64,17 +69,18 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
       const subscription = actor.on("notice", (event) => listener(event.notice));
       return () => subscription.unsubscribe();
     },
+    /** What the effects met outside the chart's notices (records not trusted, servers left behind). */
+    onReport(listener: (report: EffectReport) => void): () => void {
+      reportListeners.add(listener);
+      return () => reportListeners.delete(listener);
+    },
     /**
      * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
-     * (docs/architecture.md, "Why the provider waits"). Starts the model when nothing is
-     * targeted; fails at once with the last failure when the last attempt for it failed.
+     * (docs/architecture.md, "Why the provider waits"). Starts the model when nothing runs,
+     * also after a failure: the failure's message says the next prompt tries again.
      */
     ensureReady(model: LaunchSpec, signal?: AbortSignal): Promise<void> {
-      const now = status.current();
-      if (now.phase === "idle") {
-        if (now.failure?.model.id === model.id) return Promise.reject(new Error(failureText(now.failure.model, now.failure.failure)));
-        send({ type: "SELECT", model });
-      }
+      if (status.current().phase === "idle") send({ type: "SELECT", model });
       return settle(
         status,
         (current) => {

@@ -30,7 +30,8 @@ export function enabled(snapshot: AnyMachineSnapshot, candidates: AnyEventObject
 /** A transition's name that is the same in a machine and in its `.provide()`d copy. */
 export function transitionKey(t: AnyTransitionDefinition): string {
   const siblings = t.eventType ? (t.source.transitions.get(t.eventType) ?? []) : (t.source.always ?? []);
-  const guard = t.guard ? ` [${typeof t.guard === "object" && "type" in t.guard ? t.guard.type : "inline guard"}]` : "";
+  const name = typeof t.guard === "string" ? t.guard : typeof t.guard === "object" && "type" in t.guard ? t.guard.type : "inline guard";
+  const guard = t.guard ? ` [${name}]` : "";
   const target = t.target?.map((n) => n.id).join(",") ?? "(no state change)";
   return `${t.source.id} --${t.eventType || "always"}${guard}--> ${target} (#${siblings.indexOf(t) + 1})`;
 }

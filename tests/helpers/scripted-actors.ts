@@ -16,7 +16,7 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
   const pending = new Map<string, Pending<unknown>>();
   const park = <T>(name: string) =>
     new Promise<T>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
-  const processes: Array<{ model: LaunchSpec; attachPid: number | undefined; commands: ProcessCommand["type"][]; cleanedUp: boolean }> = [];
+  const processes: Array<{ model: LaunchSpec; nonce: string | undefined; commands: ProcessCommand["type"][]; cleanedUp: boolean }> = [];
   let nextPid = 1000;
 
   const actors = {
@@ -26,10 +26,11 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
     askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(() => park("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(() => park("waitPortFree")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(() => () => {}),
-    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; attachPid: number | undefined }>(({ input, sendBack, receive }) => {
-      const record = { model: input.model, attachPid: input.attachPid, commands: [] as ProcessCommand["type"][], cleanedUp: false };
+    serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(({ input, sendBack, receive }) => {
+      const record = { model: input.model, nonce: input.nonce, commands: [] as ProcessCommand["type"][], cleanedUp: false };
       processes.push(record);
-      if (announcePid && input.attachPid === undefined) sendBack({ type: "PROCESS_STARTED", pid: nextPid++ });
+      // A server started now (pi claimed the port) announces its pid.
+      if (announcePid && input.nonce !== undefined) sendBack({ type: "PROCESS_STARTED", pid: nextPid++ });
       receive((command) => record.commands.push(command.type));
       return () => {
         record.cleanedUp = true;

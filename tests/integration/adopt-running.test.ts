@@ -35,7 +35,7 @@ test("an adopted server that disappears is reported and not restarted", async ()
 
   await waitFor(() => pi.notifications().some((n) => n.type === "error"), "the loss to be reported", 15_000);
   expect(pi.notifications().find((n) => n.type === "error")?.message).toBe(
-    `The adopted server for A on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. Select the model again to start it under pi.`,
+    `The adopted server for A on port ${port} stopped answering. pi did not start it, so its log is wherever it was started. The next prompt starts A under pi.`,
   );
   expect(findProcesses("fake-server.ts", runTag())).toEqual([]);
   expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");

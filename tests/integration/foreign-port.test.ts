@@ -27,13 +27,14 @@ for (const answer of [true, false]) {
       ]);
       const error = pi.notifications().find((n) => n.type === "error")!.message;
       expect(error).toBe(
-        `Port ${port} is in use by a different server (advertises someone-else); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give A another "port" in ~/.pi/agent/models.json, then select A again.`,
+        `Port ${port} is in use by a different server (advertises someone-else); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give A another "port" in ~/.pi/agent/models.json; the next prompt tries again.`,
       );
       expect(isAlive(foreign.pid)).toBe(true);
       expect(await probeModels(port)).toEqual({ status: 200, ids: ["someone-else"] });
       expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");
-      // A prompt to A fails with the same words instead of hanging.
+      // A prompt to A looks again and fails with the same words (asking once only), instead of hanging.
       expect((await pi.prompt("hi")).error).toBe(error);
+      expect(pi.ui.confirms).toHaveLength(1);
     } finally {
       await foreign.stop();
     }

@@ -32,11 +32,14 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
   switch (actorId) {
     case "probePort":
       return [
-        { kind: "free" },
-        { kind: "ours", pid: 77, servesId: target, ready: true },
-        { kind: "ours", pid: 77, servesId: target, ready: false },
-        { kind: "ours", pid: 77, servesId: other, ready: true },
+        { kind: "free", nonce: "n" },
+        { kind: "ours", pid: 77, servesId: target, ready: true, users: 1, via: "reattached" },
+        { kind: "ours", pid: 77, servesId: target, ready: false, users: 1, via: "joined" },
+        { kind: "ours", pid: 77, servesId: other, ready: true, users: 1, via: "reattached" },
+        { kind: "taken", servesId: other, users: 1 },
         { kind: "occupied" },
+        { kind: "not-http", detail: "ECONNRESET" },
+        { kind: "unusable", error: { code: "unsafe-folder", path: "/x", reason: "not-yours" } },
       ] satisfies PortProbe[];
     case "identifyServer":
     case "waitForReady":
@@ -60,9 +63,15 @@ function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
     if (type === "SELECT") events.push({ type, model: A }, { type, model: B });
     else if (type === "DESELECT" || type === "QUIT" || type === "DETACH" || type === "SERVER_LOST") events.push({ type });
     else if (type === "PROCESS_STARTED") {
-      // Only a freshly spawned process announces its pid, once.
-      if (context.attachPid === undefined && context.pid === undefined) events.push({ type, pid: 1 });
-    } else if (type === "PROCESS_EXITED") events.push({ type, code: 1, signal: null, logTail: "last line" });
+      // Only a server started now announces its pid, once.
+      if (context.nonce !== undefined && context.pid === undefined) events.push({ type, pid: 1 });
+    } else if (type === "PROCESS_EXITED") {
+      events.push({ type, code: 1, signal: null, logTail: "last line" });
+      if (context.nonce !== undefined && context.pid === undefined) {
+        events.push({ type, code: null, signal: null, logTail: "", spawnError: { code: "command-not-found", command: "x" } });
+      }
+    } else if (type === "USERS_CHANGED") events.push({ type, users: context.users === 1 ? 2 : 1 });
+    else if (type === "SERVER_SHARED") events.push({ type, users: 1 });
     else if (type.startsWith("xstate.done.actor.")) {
       const id = type.slice("xstate.done.actor.".length);
       for (const output of outcomes(id, snapshot)) events.push({ type, output });
@@ -78,6 +87,7 @@ const essentials = (s: LocalServerSnapshot) => ({
   target: s.context.target?.id,
   next: s.context.next?.id,
   pid: s.context.pid,
+
   quitting: s.context.quitting,
   forced: s.context.forced,
   failure: s.context.failure?.model.id,
@@ -94,7 +104,34 @@ const testModel = new TestModel(localServerMachine as unknown as ActorLogic<Loca
     JSON.stringify([essentials(state), event ? serializeEvent(event) : null, prev ? essentials(prev).value : null]),
 });
 
-const paths = testModel.getShortestPaths();
+const done = (actor: string, output?: unknown) => ({ type: `xstate.done.actor.${actor}`, output });
+/**
+ * Transitions whose guards read context the path keys leave out (keeping every user count and
+ * every asked port in the keys multiplies the paths fivefold): explicit scenarios.
+ */
+const scenarios = [
+  // A prompt that tries again after the foreign-port dialog does not ask a second time.
+  [
+    { type: "SELECT", model: A },
+    done("probePort", { kind: "occupied" }),
+    done("identifyServer", { ids: ["someone-else"] }),
+    done("askAboutForeignServer", false),
+    { type: "SELECT", model: A },
+    done("probePort", { kind: "occupied" }),
+    done("identifyServer", { ids: ["someone-else"] }),
+  ],
+  // Quitting while another pi uses the server only lets go of it.
+  [
+    { type: "SELECT", model: A },
+    done("probePort", { kind: "free", nonce: "n" }),
+    { type: "PROCESS_STARTED", pid: 1 },
+    { type: "USERS_CHANGED", users: 2 },
+    { type: "QUIT" },
+    { type: "SERVER_SHARED", users: 1 },
+  ],
+].flatMap((events) => testModel.getPathsFromEvents(events as AnyEventObject[]));
+
+const paths = [...testModel.getShortestPaths(), ...scenarios];
 
 const coverage = coverageRecorder(localServerMachine);
 
@@ -137,7 +174,15 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
       if (p.commands.includes("RELEASE")) expect(now.value, "only detaching lets a process run on").toBe("detached");
     }
     if (event.type === "QUIT" && liveBefore === 1 && before.matches({ owned: "starting" })) {
-      expect(notices.at(-1)).toMatch(/^Stopping llamafile "[AB]" \(pid /);
+      // Stopping is announced when this pi alone uses the server; shared, it only lets go.
+      if (before.context.users <= 1) expect(notices.at(-1)).toMatch(/^Stopping llamafile "[AB]" \(pid /);
+      else expect(notices.at(-1) ?? "").not.toMatch(/^Stopping llamafile/);
+    }
+    if (event.type === "SERVER_SHARED" && before.context.quitting) {
+      expect(notices.at(-1), "quitting while others use the server leaves it running and says so").toMatch(
+        /^Left llamafile "[AB]" running for /,
+      );
+      expect(notices.some((n) => n.startsWith("Stopped llamafile"))).toBe(false);
     }
     // The footer follows the status the chart emitted, nothing else.
     const footer = footerText(status!);

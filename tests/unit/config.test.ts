@@ -246,7 +246,11 @@ test("a bad provider-level field falls back to its default with a warning", () =
 
 test("a model id with a slash keeps its log inside the logs folder", async () => {
   const { serverLogPath } = await import("../../src/llamafiles/process/paths.ts");
-  expect(serverLogPath("org/model")).toMatch(/\/\.pi\/llamafile_logs\/org_model\.log$/);
+  expect(serverLogPath("org/model")).toMatch(/\/\.pi\/llamafile_logs\/org_model-[0-9a-f]{8}\.log$/);
+  // Two ids that differ only in characters a file name cannot hold still get two logs.
+  expect(serverLogPath("org/model")).not.toBe(serverLogPath("org_model"));
+  expect(serverLogPath("../../etc/passwd")).toMatch(/\/\.pi\/llamafile_logs\/[^/]+\.log$/);
+  expect(serverLogPath("qwen2.5-coder-7b")).toMatch(/\/qwen2\.5-coder-7b\.log$/);
 });
 
 test("the ahead-of-time validators are generated from the current schemas (run npm run generate after editing one)", async () => {

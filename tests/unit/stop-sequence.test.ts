@@ -5,7 +5,6 @@ import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createActor } from "xstate";
 import { localServerMachine } from "../../machines/local-server.machine.ts";
 import { type Message, noticeMessage } from "../../src/llamafiles/messages.ts";
-import { signalGroup } from "../../src/llamafiles/process/signals.ts";
 import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
 beforeEach(() => vi.useFakeTimers());
@@ -18,7 +17,7 @@ async function readyServer() {
   actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice)));
   actor.start();
   actor.send({ type: "SELECT", model: launchSpec("a") });
-  script.resolve("probePort", { kind: "free" });
+  script.resolve("probePort", { kind: "free", nonce: "n" });
   await vi.advanceTimersByTimeAsync(0);
   script.resolve("waitForReady", { ids: ["a"] });
   await vi.advanceTimersByTimeAsync(0);
@@ -69,14 +68,4 @@ test("a mid-session stop (switch) escalates the same way, then waits for the por
   await vi.advanceTimersByTimeAsync(0);
   expect(actor.getSnapshot().value).toBe("probing");
   expect(actor.getSnapshot().context.target?.id).toBe("b");
-});
-
-test("signalGroup signals the whole process group (negative pid)", () => {
-  const kill = vi.spyOn(process, "kill").mockImplementation(() => true);
-  try {
-    expect(signalGroup(4242, "SIGTERM")).toBe(true);
-    expect(kill).toHaveBeenCalledWith(-4242, "SIGTERM");
-  } finally {
-    kill.mockRestore();
-  }
 });

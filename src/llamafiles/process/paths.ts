@@ -1,16 +1,59 @@
-import { homedir } from "node:os";
+/**
+ * Where the llamafiles feature keeps its files, all under `~/.pi/llamafile_logs` (HOME is read
+ * at call time: tests and the demo change it): server logs, ownership records (`owned/`) and
+ * the keepers' sockets (`run/`). The folders are this user's alone (0700, forced on folders
+ * that exist with looser modes); a folder that is a symlink or belongs to someone else is
+ * refused, and nothing is written there.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** `~/.pi/llamafile_logs`, where server logs and ownership records live. Read HOME at call time: tests and the demo change it. */
 export function llamafileLogsDir(): string {
   return join(process.env.HOME || homedir(), ".pi", "llamafile_logs");
 }
 
+/** A file name for any model id: other characters become "_", and a changed name gets a hash so two ids never share it. */
+export function safeFileName(id: string): string {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
+  return safe === id ? id : `${safe.slice(0, 100)}-${createHash("sha256").update(id).digest("hex").slice(0, 8)}`;
+}
+
 export function serverLogPath(modelId: string): string {
-  // An id can contain "/" (e.g. "org/model"); keep the log inside the logs folder.
-  return join(llamafileLogsDir(), `${modelId.replace(/[/\\]/g, "_")}.log`);
+  return join(llamafileLogsDir(), `${safeFileName(modelId)}.log`);
+}
+
+export function ownedDir(): string {
+  return join(llamafileLogsDir(), "owned");
 }
 
 export function ownershipRecordPath(port: number): string {
-  return join(llamafileLogsDir(), "owned", `port-${port}.json`);
+  return join(ownedDir(), `port-${port}.json`);
+}
+
+/** The keeper's unix socket for `port`; a long HOME moves it to a private folder in the temp dir (socket paths are limited to ~100 bytes). */
+export function keeperSocketPath(port: number): string {
+  const inHome = join(llamafileLogsDir(), "run", `port-${port}.sock`);
+  if (Buffer.byteLength(inHome) <= 100) return inHome;
+  const uid = process.getuid?.() ?? 0;
+  const key = createHash("sha256").update(inHome).digest("hex").slice(0, 16);
+  return join(tmpdir(), `pi-llama-${uid}`, `${key}.sock`);
+}
+
+export type UnsafeDir = { code: "not-a-folder" | "not-yours" | "cannot-create"; path: string; detail?: string };
+
+/** Creates `path` (and parents) for this user only, or says why it cannot be used. */
+export function privateDir(path: string): UnsafeDir | undefined {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    const stat = lstatSync(path);
+    if (!stat.isDirectory()) return { code: "not-a-folder", path };
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== uid) return { code: "not-yours", path };
+    if ((stat.mode & 0o077) !== 0) chmodSync(path, 0o700);
+    return undefined;
+  } catch (error) {
+    return { code: "cannot-create", path, detail: (error as NodeJS.ErrnoException).code ?? String(error) };
+  }
 }

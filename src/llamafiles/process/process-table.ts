@@ -1,75 +1,52 @@
 /**
- * Every server process this pi process spawned, kept on `globalThis` because `/reload`
- * re-evaluates our modules while the children live on. The next extension instance
- * finds its predecessor's child here (exact exit status, no polling), and the
- * `exit` safety net stops whatever is still owned if pi dies without `session_shutdown`.
+ * The servers this pi process uses, by port, kept on `globalThis` because `/reload`
+ * re-evaluates the extension's modules while the servers live on: the next extension instance
+ * finds its predecessor's lease (and, for a server this pi spawned, the child, whose exit
+ * status stays exact) here instead of joining as a second user.
  */
 import type { ChildProcess } from "node:child_process";
-import { endProcessGroup } from "./signals.ts";
+import type { KeeperLease } from "./keeper-lease.ts";
 
-export interface ProcessExitStatus {
-  code: number | null;
-  signal: string | null;
-}
-
-interface Entry {
-  child: ChildProcess;
-  exit: ProcessExitStatus | undefined;
-  waiters: Set<(status: ProcessExitStatus) => void>;
-}
-
-interface Table {
-  entries: Map<number, Entry>;
-  safetyNetInstalled: boolean;
+export interface UsedServer {
+  port: number;
+  modelId: string;
+  /** The server's pid, which is also its process group. */
+  pid: number;
+  lease: KeeperLease;
+  /** Set when this pi process spawned the server (it is the leader's parent). */
+  child?: ChildProcess;
+  /** The environment marker the server carries (proof before any signal). */
+  marker?: string;
 }
 
 const KEY = Symbol.for("pi-llama-supervisor.process-table");
 
-function table(): Table {
-  const holder = globalThis as unknown as Record<symbol, Table | undefined>;
-  let current = holder[KEY];
-  if (!current) {
-    current = { entries: new Map(), safetyNetInstalled: false };
-    holder[KEY] = current;
+function table(): Map<number, UsedServer> {
+  const holder = globalThis as unknown as Record<symbol, Map<number, UsedServer> | undefined>;
+  holder[KEY] ??= new Map();
+  return holder[KEY];
+}
+
+export function usedServer(port: number): UsedServer | undefined {
+  const entry = table().get(port);
+  if (entry && !entry.lease.isOpen) {
+    table().delete(port);
+    return undefined;
   }
-  return current;
+  return entry;
 }
 
-/** Track a freshly spawned child; `onExit` listeners fire once with its status. */
-export function trackChild(child: ChildProcess): void {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  const t = table();
-  const entry: Entry = { child, exit: undefined, waiters: new Set() };
-  t.entries.set(pid, entry);
-  child.once("exit", (code, signal) => {
-    entry.exit = { code, signal };
-    for (const waiter of entry.waiters) waiter(entry.exit);
-    entry.waiters.clear();
-    t.entries.delete(pid);
+export function rememberServer(entry: UsedServer): void {
+  table().set(entry.port, entry);
+  entry.lease.on((event) => {
+    if ((event.event === "lost" || event.event === "exited") && table().get(entry.port) === entry) table().delete(entry.port);
   });
-  installSafetyNet(t);
 }
 
-/** Is this pid a child of this pi process that is still running? */
-export function isTrackedChild(pid: number): boolean {
-  return table().entries.has(pid);
+export function forgetServer(port: number): void {
+  table().delete(port);
 }
 
-/** Calls `listener` when the tracked child exits; returns an unsubscribe. */
-export function onChildExit(pid: number, listener: (status: ProcessExitStatus) => void): () => void {
-  const entry = table().entries.get(pid);
-  if (!entry) return () => {};
-  entry.waiters.add(listener);
-  return () => entry.waiters.delete(listener);
-}
-
-function installSafetyNet(t: Table): void {
-  if (t.safetyNetInstalled) return;
-  t.safetyNetInstalled = true;
-  // pi can end without session_shutdown (SIGINT in print mode, an uncaught error).
-  // A server we started must not outlive it then; `exit` handlers must be synchronous.
-  process.once("exit", () => {
-    for (const pid of t.entries.keys()) endProcessGroup(pid);
-  });
+export function usedServers(): UsedServer[] {
+  return [...table().values()].filter((entry) => entry.lease.isOpen);
 }

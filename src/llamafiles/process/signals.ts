@@ -1,42 +1,46 @@
 /**
- * Servers are spawned as process-group leaders, so we signal the group: a wrapper
- * (`sh -c …`, a llamafile APE loader) cannot orphan the real server.
+ * Signals pi sends itself: only to a server group left behind (its keeper is gone), and only
+ * while a live member of the group carries the server's marker, so a process that merely
+ * took over a recycled pid or group id is never signalled. Servers are group leaders, so the
+ * group is signalled: a wrapper (`sh -c …`) cannot orphan the real server. While a keeper runs,
+ * it alone signals its server (src/llamafiles/process/keeper.mjs).
  */
-import { KILL_GRACE_MS } from "../../../machines/local-server.machine.ts";
+import { sleep } from "../../pi-session/sleep.ts";
+import { llamafilesTimeouts } from "../../timeouts.ts";
+import { markedGroupMembers, processStartTime } from "./process-proof.ts";
 
-export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    try {
-      // The leader may have exited while the group lives on under another leader-less id;
-      // fall back to the process itself.
-      process.kill(pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
+/** Proven: the group still has a member carrying the marker (Linux); elsewhere: the leader still runs. */
+function groupIsOurs(pid: number, marker: string): boolean {
+  if (process.platform === "linux") return markedGroupMembers(pid, marker).length > 0;
+  return processStartTime(pid) !== undefined;
 }
 
-export function isAlive(pid: number): boolean {
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    process.kill(-pid, signal);
+  } catch {
+    // gone meanwhile
   }
 }
 
 /**
- * The stop sequence for a group the chart no longer drives (its actor was torn down, or pi
- * exits): SIGTERM now, SIGKILL after the chart's own grace if it is still alive. The timer
- * never keeps pi alive.
+ * The stop sequence for a server nobody keeps any more: SIGTERM to its group, SIGKILL after
+ * `graceMs` if a member is still there. Resolves once the group is gone (or pi gives up after
+ * twice the grace); nothing is sent unless the group is proven to be the server's.
  */
-export function endProcessGroup(pid: number): void {
-  signalGroup(pid, "SIGTERM");
-  setTimeout(() => {
-    if (isAlive(pid)) signalGroup(pid, "SIGKILL");
-  }, KILL_GRACE_MS).unref();
+export async function stopLeftBehind(server: { pid: number; marker: string }, graceMs: number): Promise<{ forced: boolean }> {
+  if (!groupIsOurs(server.pid, server.marker)) return { forced: false };
+  signalGroup(server.pid, "SIGTERM");
+  const termAt = Date.now();
+  let forced = false;
+  while (groupIsOurs(server.pid, server.marker)) {
+    const elapsed = Date.now() - termAt;
+    if (!forced && elapsed >= graceMs) {
+      forced = true;
+      signalGroup(server.pid, "SIGKILL");
+    }
+    if (elapsed > 2 * graceMs) break;
+    await sleep(llamafilesTimeouts.groupGonePollMs);
+  }
+  return { forced };
 }

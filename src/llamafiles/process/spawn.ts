@@ -1,11 +1,26 @@
+/**
+ * Starting a server: the server itself in its own process group (so a wrapper such as
+ * `sh -c` cannot orphan the real server), with a marker in its environment, and beside it its
+ * keeper (src/llamafiles/process/keeper.mjs), which reads the server's output into the log and
+ * stops the server when no pi uses it any more. pi spawns the server first and the keeper right
+ * after, so the keeper's own start-up never delays the model's.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync } from "node:fs";
-import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
+import { closeSync, constants, fchmodSync, openSync, statSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { KILL_GRACE_MS, type LaunchSpec, type SpawnError } from "../../../machines/local-server.machine.ts";
 import { couldNotStartLogLine } from "../messages.ts";
-import { forgetOwnership, recordOwnership } from "./ownership-record.ts";
+import { KeeperLease } from "./keeper-lease.ts";
+import { completeRecord, myIdentity } from "./ownership-record.ts";
+import { keeperSocketPath, llamafileLogsDir, privateDir } from "./paths.ts";
 import { resolveArgs } from "./port-template.ts";
-import { trackChild } from "./process-table.ts";
-import { appendLogLine, openServerLog, writeExitFooter } from "./server-log.ts";
+import { MARKER_VARIABLE, processStartTime, serverMarker } from "./process-proof.ts";
+import { rememberServer, type UsedServer } from "./process-table.ts";
+
+export const KEEPER = fileURLToPath(new URL("./keeper.mjs", import.meta.url));
+/** The log is capped: past this size it is renamed to `<id>.log.1` (replacing an older one) and begun again. */
+export const LOG_CAP_BYTES = 10 * 1024 * 1024;
 
 /** Node's spawn error, as a value that says what to fix. */
 export function spawnErrorOf(model: LaunchSpec, error: NodeJS.ErrnoException): SpawnError {
@@ -21,45 +36,131 @@ export function spawnErrorOf(model: LaunchSpec, error: NodeJS.ErrnoException): S
   }
 }
 
-/**
- * Starts the server in its own process group with stdout and stderr going straight
- * to the log file (a pipe would block the server once full, and break on /reload).
- * `onSpawnError` fires instead of an exit when the process could not start.
- */
-export function spawnServer(model: LaunchSpec, onSpawnError: (error: SpawnError) => void): ChildProcess | undefined {
-  if (!existsSync(model.cwd)) {
-    const error: SpawnError = { code: "cwd-missing", cwd: model.cwd };
-    appendLogLine(model.logPath, couldNotStartLogLine(model, error));
-    queueMicrotask(() => onSpawnError(error));
-    return undefined;
-  }
-  const fd = openServerLog(model.logPath, model.name);
-  let child: ChildProcess;
+/** Appends the start header, never through a symlink; the log is 0600 even when it existed before. */
+function writeLogHeader(model: LaunchSpec): SpawnError | undefined {
+  let fd: number;
   try {
-    child = spawn(model.command, resolveArgs(model.args, model.port), {
-      cwd: model.cwd,
-      env: { ...process.env, ...model.env },
-      stdio: ["ignore", fd, fd],
-      detached: true,
-    });
+    fd = openSync(model.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ELOOP"
+      ? { code: "log-is-a-link", path: model.logPath }
+      : { code: "other", detail: `cannot open the log ${model.logPath} (${code})` };
+  }
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `--- ${new Date().toISOString()} Starting ${model.name} ---\n`);
   } finally {
     closeSync(fd);
   }
-  child.once("error", (error: NodeJS.ErrnoException) => {
-    if (child.pid !== undefined) return; // a kill() failure on a live process, not a spawn failure
+  return undefined;
+}
+
+function logLine(model: LaunchSpec, line: string): void {
+  try {
+    const fd = openSync(model.logPath, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+    writeSync(fd, `${line}\n`);
+    closeSync(fd);
+  } catch {
+    // no log to write to: the notification carries the reason
+  }
+}
+
+/** What makes `model` impossible to start, found before anything runs. */
+function checkLaunch(model: LaunchSpec): SpawnError | undefined {
+  const unsafe = privateDir(llamafileLogsDir()) ?? privateDir(dirname(keeperSocketPath(model.port)));
+  if (unsafe) return { code: "unsafe-folder", path: unsafe.path, reason: unsafe.code };
+  try {
+    if (!statSync(model.cwd).isDirectory()) return { code: "cwd-not-a-folder", cwd: model.cwd };
+  } catch {
+    return { code: "cwd-missing", cwd: model.cwd };
+  }
+  return writeLogHeader(model);
+}
+
+export type StartResult = { server: UsedServer } | { error: SpawnError };
+
+/**
+ * Starts the server and its keeper, records both (the port must be claimed first), and
+ * resolves once it is known whether the server process could be created at all.
+ */
+export async function startServer(model: LaunchSpec, nonce: string): Promise<StartResult> {
+  const problem = checkLaunch(model);
+  if (problem) {
+    logLine(model, couldNotStartLogLine(model, problem));
+    return { error: problem };
+  }
+  const marker = serverMarker(nonce, model.port, model.id);
+  const argv = resolveArgs(model.args, model.port);
+  let server: ChildProcess;
+  try {
+    server = spawn(model.command, argv, {
+      cwd: model.cwd,
+      env: { ...process.env, ...model.env, [MARKER_VARIABLE]: marker.slice(MARKER_VARIABLE.length + 1) },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+  } catch (error) {
+    const reason = spawnErrorOf(model, error as NodeJS.ErrnoException);
+    logLine(model, couldNotStartLogLine(model, reason));
+    return { error: reason };
+  }
+  const pid = server.pid;
+  if (pid === undefined) {
+    // Node reports a command that cannot be run (ENOENT, EACCES) as an 'error' event.
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) => server.once("error", resolve));
     const reason = spawnErrorOf(model, error);
-    appendLogLine(model.logPath, couldNotStartLogLine(model, reason));
-    onSpawnError(reason);
+    logLine(model, couldNotStartLogLine(model, reason));
+    return { error: reason };
+  }
+  server.on("error", () => {}); // a failed kill() on a live process: nothing to report
+
+  const socket = keeperSocketPath(model.port);
+  const spec = {
+    port: model.port,
+    modelId: model.id,
+    logPath: model.logPath,
+    logCapBytes: LOG_CAP_BYTES,
+    socketPath: socket,
+    graceMs: KILL_GRACE_MS,
+    pgid: pid,
+    marker,
+  };
+  let keeper: ChildProcess;
+  try {
+    keeper = spawn(process.execPath, [KEEPER, JSON.stringify(spec)], {
+      stdio: ["pipe", "pipe", "ignore", server.stdout!, server.stderr!],
+      detached: true,
+    });
+  } catch (error) {
+    process.kill(-pid, "SIGKILL");
+    return { error: { code: "keeper-failed", detail: (error as Error).message } };
+  }
+  // Only the keeper reads the server's output (a pipe pi reads would break on /reload).
+  server.stdout!.destroy();
+  server.stderr!.destroy();
+  if (keeper.pid === undefined) {
+    process.kill(-pid, "SIGKILL");
+    return { error: { code: "keeper-failed", detail: "the keeper process did not start" } };
+  }
+  keeper.on("error", () => {});
+  // Neither keeps pi alive; when pi ends, its lease closes and the keeper acts.
+  server.unref();
+  keeper.unref();
+  const lease = new KeeperLease(keeper.stdout!, keeper.stdin!).unref();
+  lease.pid = pid;
+  server.once("exit", (code, signal) => lease.send({ cmd: "exited", code, signal }));
+
+  completeRecord({
+    version: 2,
+    port: model.port,
+    modelId: model.id,
+    name: model.name,
+    claimedBy: myIdentity(),
+    server: { pid, startTime: processStartTime(pid) ?? "unknown", argv: [model.command, ...argv], marker },
+    keeper: { pid: keeper.pid, startTime: processStartTime(keeper.pid) ?? "unknown", socket },
   });
-  if (child.pid === undefined) return undefined;
-  const pid = child.pid;
-  // Ours to stop on quit, never a reason for pi to stay alive.
-  child.unref();
-  trackChild(child);
-  recordOwnership(pid, model.port, model.id);
-  child.once("exit", (code, signal) => {
-    writeExitFooter(model.logPath, code, signal);
-    forgetOwnership(model.port, pid);
-  });
-  return child;
+  const entry: UsedServer = { port: model.port, modelId: model.id, pid, lease, child: server, marker };
+  rememberServer(entry);
+  return { server: entry };
 }

@@ -1,0 +1,348 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * The keeper of one local server: a tiny Node program (plain JavaScript, so it runs from an
+ * installed package too) that pi starts beside every server it spawns, in a session of its own.
+ * It guarantees that the server never outlives the pi sessions that use it.
+ *
+ *  - It holds the server's stdout and stderr (fds 3 and 4) and writes them to the model's
+ *    log: capped at `logCapBytes`, one rotated `.1` file kept, never opened through a symlink.
+ *    The first output after a quiet spell is announced to every user (a readiness hint).
+ *  - Every pi session using the server holds a lease: the pi that started it through the
+ *    keeper's stdin/stdout, any other pi through the keeper's unix socket. The kernel closes a
+ *    lease when its pi ends, however it ends (quit, SIGTERM, SIGKILL, a crash).
+ *  - While a user lives, that user's statechart decides the stop: `term` (SIGTERM to the
+ *    server's process group, refused with `shared` while other users remain), then `kill`
+ *    after the grace. When the last lease closes without a stop, the keeper runs the same
+ *    sequence itself, with the same grace.
+ *  - The server is gone when its whole process group is gone (a wrapper whose leader exits
+ *    first does not count as gone): then every user hears `exited`, and the keeper ends.
+ *  - It signals the group only while a member still carries this server's marker in its
+ *    environment (Linux: /proc), so a recycled group id is never signalled.
+ *
+ * Protocol: JSON lines both ways. Users send {"cmd": "term" | "kill" | "exited" | "release"};
+ * the keeper sends {"event": "hello" | "users" | "output" | "stopping" | "shared" | "exited"}.
+ * docs/architecture.md tells the whole stop story.
+ */
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { createConnection, createServer, Socket } from "node:net";
+
+/** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, graceMs: number, pgid: number, marker: string }} */
+const spec = JSON.parse(process.argv[2] ?? "{}");
+const OUTPUT_HINT_MS = 20;
+const GROUP_POLL_MS = 200;
+const GROUP_CHECK_MS = 1_000;
+const EXIT_STATUS_WAIT_MS = 300;
+
+/** Output pipes of the server still open (they close when every process holding them ended). */
+let outputOpen = 0;
+let stopping = false;
+let finished = false;
+/** @type {NodeJS.Timeout | undefined} */
+let killTimer;
+let termAt = 0;
+let forced = false;
+/** @type {{ code: number | null, signal: string | null } | undefined} */
+let leaderExit;
+
+process.umask(0o077);
+for (const signal of /** @type {const} */ (["SIGINT", "SIGHUP", "SIGPIPE"])) process.on(signal, () => {});
+process.on("SIGTERM", () => stop("keeper-terminated"));
+process.on("uncaughtException", (error) => {
+  appendLog(`--- ${new Date().toISOString()} keeper error: ${error.message} ---\n`);
+  stop("keeper-error");
+});
+
+// ---- the log --------------------------------------------------------------------------------
+const LOG_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+let logFd = -1;
+let logSize = 0;
+function openLog() {
+  try {
+    logFd = openSync(spec.logPath, LOG_FLAGS, 0o600);
+    logSize = fstatSync(logFd).size;
+  } catch {
+    logFd = -1; // a symlink or an unwritable folder: output is dropped, never written elsewhere
+  }
+}
+/** @param {string | Uint8Array} data */
+function appendLog(data) {
+  if (logFd < 0) return;
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  try {
+    if (logSize > 0 && logSize + bytes.length > spec.logCapBytes) {
+      closeSync(logFd);
+      renameSync(spec.logPath, `${spec.logPath}.1`);
+      openLog();
+      if (logFd < 0) return;
+    }
+    writeSync(logFd, bytes);
+    logSize += bytes.length;
+  } catch {
+    // disk full or the folder removed: the server keeps running, its output is dropped
+  }
+}
+openLog();
+
+// ---- the leases -----------------------------------------------------------------------------
+/** @typedef {{ send(message: object): void, close(): void }} Lease */
+/** @type {Set<Lease>} */
+const leases = new Set();
+const sockets = createServer((connection) => {
+  if (stopping || finished) {
+    connection.end(`${JSON.stringify({ event: "stopping", why: "joining too late" })}\n`);
+    return;
+  }
+  addLease(connection, connection);
+});
+
+const broadcast = (/** @type {object} */ message) => {
+  for (const lease of leases) lease.send(message);
+};
+
+/**
+ * @param {NodeJS.ReadableStream} input
+ * @param {NodeJS.WritableStream & { destroy?(): void }} output
+ */
+function addLease(input, output) {
+  let buffered = "";
+  let open = true;
+  /** @type {Lease} */
+  const lease = {
+    send(message) {
+      if (!open) return;
+      try {
+        output.write(`${JSON.stringify(message)}\n`);
+      } catch {
+        // the user is gone; its close event follows
+      }
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      leases.delete(lease);
+      output.destroy?.();
+      broadcast({ event: "users", count: leases.size });
+      if (leases.size === 0) lastUserGone();
+    },
+  };
+  leases.add(lease);
+  input.on("data", (chunk) => {
+    buffered += String(chunk);
+    for (let newline = buffered.indexOf("\n"); newline >= 0; newline = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      try {
+        command(lease, JSON.parse(line));
+      } catch {
+        // not a command: ignored
+      }
+    }
+  });
+  input.on("end", () => lease.close());
+  input.on("close", () => lease.close());
+  input.on("error", () => lease.close());
+  output.on("error", () => lease.close());
+  lease.send({ event: "hello", users: leases.size, modelId: spec.modelId, port: spec.port, pid: spec.pgid });
+  broadcast({ event: "users", count: leases.size });
+  return lease;
+}
+
+/** @param {Lease} lease @param {{ cmd?: string, code?: number | null, signal?: string | null }} message */
+function command(lease, message) {
+  switch (message.cmd) {
+    case "term":
+      if (leases.size > 1 && !stopping) {
+        // Another pi still uses the server: this user lets go instead.
+        lease.send({ event: "shared", users: leases.size - 1 });
+        lease.close();
+        return;
+      }
+      if (!stopping) stop("term");
+      return;
+    case "kill":
+      if (stopping) {
+        forced = true;
+        signalGroup("SIGKILL");
+      }
+      return;
+    case "exited":
+      leaderExit = { code: message.code ?? null, signal: message.signal ?? null };
+      if (awaitingExitStatus) finish();
+      else checkGroup();
+      return;
+    case "release":
+      lease.close();
+      return;
+  }
+}
+
+function lastUserGone() {
+  if (finished) return;
+  // Nobody uses the server any more (every pi ended or let go): run the stop sequence, or
+  // finish a stop a user began, with the same grace.
+  if (!stopping) stop("no-users");
+  else if (!killTimer) armKill(Math.max(0, termAt + spec.graceMs - Date.now()));
+}
+
+/** @param {number} delay */
+function armKill(delay) {
+  killTimer = setTimeout(() => {
+    forced = true;
+    signalGroup("SIGKILL");
+  }, delay);
+}
+
+/** @param {string} why */
+function stop(why) {
+  if (stopping || finished) return;
+  stopping = true;
+  termAt = Date.now();
+  sockets.close();
+  broadcast({ event: "stopping", why });
+  signalGroup("SIGTERM");
+  if (leases.size === 0 || why !== "term") armKill(spec.graceMs);
+  checkGroup();
+}
+
+// ---- the server's process group -------------------------------------------------------------
+/** Cheap: does a process group with this id exist (and may we signal it)? */
+function groupExists() {
+  try {
+    process.kill(-spec.pgid, 0);
+    return true;
+  } catch {
+    return false; // ESRCH: gone; EPERM: a recycled id another user owns
+  }
+}
+
+/**
+ * Thorough (Linux): does a live member of the group carry this server's marker? A recycled
+ * group id never does. Undefined where there is no /proc to read.
+ */
+function groupIsOurs() {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== spec.pgid || fields[0] === "Z") continue;
+      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(spec.marker)) return true;
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return false;
+}
+
+const groupAlive = () => groupExists() && groupIsOurs() !== false;
+
+/** @param {NodeJS.Signals} signal */
+function signalGroup(signal) {
+  if (!groupAlive()) return checkGroup();
+  try {
+    process.kill(-spec.pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The lease of the pi that started the server: it reports the leader's exact exit status. */
+/** @type {Lease | undefined} */
+let parentLease;
+let awaitingExitStatus = false;
+
+function checkGroup() {
+  if (finished || (outputOpen > 0 && groupExists()) || groupAlive()) return;
+  if (!leaderExit && parentLease && leases.has(parentLease) && !awaitingExitStatus) {
+    // The group is gone; the starting pi is about to tell the leader's exit status: wait a moment.
+    awaitingExitStatus = true;
+    setTimeout(finish, EXIT_STATUS_WAIT_MS);
+    return;
+  }
+  if (!awaitingExitStatus || leaderExit) finish();
+}
+
+function finish() {
+  if (finished) return;
+  finished = true;
+  clearTimeout(killTimer);
+  const code = leaderExit ? leaderExit.code : null;
+  const signal = leaderExit ? leaderExit.signal : forced ? "SIGKILL" : stopping ? "SIGTERM" : null;
+  appendLog(`--- ${new Date().toISOString()} Process exited (code=${code}, signal=${signal}) ---\n`);
+  broadcast({ event: "exited", code, signal, forced });
+  sockets.close();
+  try {
+    unlinkSync(spec.socketPath);
+  } catch {
+    // not there
+  }
+  // Let the last messages reach the users before ending.
+  setTimeout(() => process.exit(0), 50).unref();
+  for (const lease of [...leases]) lease.close();
+}
+
+// The server's output: to the log, and a readiness hint to the users on the first output after
+// a quiet spell and again at the end of a burst (the line that says "ready" may be its last).
+/** @type {NodeJS.Timeout | undefined} */
+let hintTimer;
+let outputSinceHint = false;
+const hint = () => {
+  outputSinceHint = false;
+  broadcast({ event: "output" });
+  hintTimer = setTimeout(() => {
+    hintTimer = undefined;
+    if (outputSinceHint) hint();
+  }, OUTPUT_HINT_MS);
+};
+for (const fd of [3, 4]) {
+  let stream;
+  try {
+    stream = new Socket({ fd, readable: true, writable: false });
+  } catch {
+    continue;
+  }
+  outputOpen++;
+  stream.on("data", (data) => {
+    appendLog(data);
+    outputSinceHint = true;
+    if (!hintTimer) hint();
+  });
+  stream.on("error", () => {});
+  stream.on("close", () => {
+    outputOpen--;
+    checkGroup();
+  });
+}
+// Every process holding the output may be gone while a stranger inherited it, or a member may
+// have closed its output: look at the group itself now and then (often once the output closed).
+const watch = () => {
+  checkGroup();
+  setTimeout(watch, outputOpen > 0 ? GROUP_CHECK_MS : GROUP_POLL_MS).unref();
+};
+setTimeout(watch, GROUP_CHECK_MS).unref();
+
+// ---- the users ------------------------------------------------------------------------------
+parentLease = addLease(process.stdin, process.stdout);
+
+sockets.on("error", (error) => {
+  if (/** @type {NodeJS.ErrnoException} */ (error).code !== "EADDRINUSE") return;
+  // A socket file left by a keeper that died: take the path over if nobody answers there.
+  const probe = createConnection(spec.socketPath);
+  probe.on("connect", () => probe.destroy());
+  probe.on("error", () => {
+    try {
+      unlinkSync(spec.socketPath);
+      sockets.listen(spec.socketPath);
+    } catch {
+      // stays without a socket: other pi sessions start their own server elsewhere
+    }
+  });
+});
+sockets.listen(spec.socketPath);
