@@ -4,6 +4,7 @@
  * without one they print, and mutating commands refuse, saying why.
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
+import { reply } from "../pi-session/notify.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
@@ -14,12 +15,7 @@ import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
 import { type ArgumentProblem, checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
 
-type Level = "info" | "warning" | "error";
-
-function say(ctx: ExtensionCommandContext, message: string, level: Level = "info"): void {
-  if (ctx.hasUI) ctx.ui.notify(message, level);
-  else (level === "info" ? process.stdout : process.stderr).write(`${message}\n`);
-}
+const say = reply;
 
 /** An AbortSignal that Esc (raw terminal input) aborts while `run` is under way. */
 async function cancellableByEsc(ctx: ExtensionCommandContext, run: (signal: AbortSignal) => Promise<void>): Promise<void> {

@@ -18,6 +18,8 @@ export type SettingsProblem =
   | { code: "file-not-json"; path: string; detail: string }
   | { code: "file-invalid"; problem: string }
   | { code: "url-not-https"; source: string; value: string }
+  | { code: "url-has-credentials"; source: string; value: string }
+  | { code: "control-characters"; source: string }
   | { code: "timeout-invalid"; value: string; using: number }
   | { code: "ssh-host-invalid"; source: string; value: string }
   | { code: "preset-path-invalid"; value: string }
@@ -102,8 +104,10 @@ export function loadAiServerSettings(options: {
       const parsed = parseJsonWithComments(text);
       if (validateAiServerFile(parsed)) file = parsed as FileSettings;
       else {
-        for (const error of validateAiServerFile.errors ?? [])
-          errors.push({ code: "file-invalid", problem: describeSchemaError(parsed, error, fileLabel) });
+        for (const error of validateAiServerFile.errors ?? []) {
+          const problem = describeSchemaError(parsed, error, fileLabel);
+          if (problem) errors.push({ code: "file-invalid", problem });
+        }
       }
     } catch (error) {
       errors.push({ code: "file-not-json", path: filePath, detail: (error as Error).message });
@@ -112,16 +116,26 @@ export function loadAiServerSettings(options: {
 
   const pick = (variable: string, field: keyof FileSettings): Sourced<string> | undefined => {
     const fromEnv = env[variable];
-    if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: variable };
     const fromFile = file[field];
-    if (typeof fromFile === "string") return { value: fromFile, source: `"${field}" in ${fileLabel}` };
-    return undefined;
+    const picked =
+      fromEnv !== undefined && fromEnv !== ""
+        ? { value: fromEnv, source: variable }
+        : typeof fromFile === "string"
+          ? { value: fromFile, source: `"${field}" in ${fileLabel}` }
+          : undefined;
+    // Nothing with control characters reaches a path, a URL or ssh.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    if (picked && /[\u0000-\u001f\u007f]/.test(picked.value)) errors.push({ code: "control-characters", source: picked.source });
+    return picked;
   };
 
   const url = pick("AI_SERVER_URL", "url");
   if (!url) return { settings: undefined, warnings, errors };
   if (!/^https:\/\/[^\s/]+(\/.*)?$/.test(url.value)) {
     errors.push({ code: "url-not-https", source: url.source, value: url.value });
+  } else if (/^https:\/\/[^/]*@/.test(url.value)) {
+    // The client certificate is the credential: a user or password in the URL is never used or shown.
+    errors.push({ code: "url-has-credentials", source: url.source, value: url.value });
   }
 
   const certsDir = pick("AI_SERVER_CERTS_DIR", "certsDir");

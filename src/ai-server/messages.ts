@@ -22,6 +22,11 @@ export interface Where {
 
 export const AI_SERVER_JSON = "~/.pi/agent/ai-server.json";
 
+/** A URL as it may be shown: a user name or password in it is replaced by ***. */
+export function shownUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+}
+
 export function routerFailureText(failure: RouterFailure, where: Where): string {
   const host = new URL(where.url).host;
   const detail = failure.detail ?? "";
@@ -39,25 +44,25 @@ export function routerFailureText(failure: RouterFailure, where: Where): string 
     case "tls-server-cert-expired":
       return `ai-server: the server certificate of ${host} has expired; renew it on the proxy.`;
     case "tls-wrong-name":
-      return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${where.url}).`;
+      return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
     case "tls-no-site":
-      return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${where.url}).`;
+      return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
     case "tls-key-mismatch":
       return `ai-server: the client certificate ${where.clientCert.value} and the key ${where.clientKey.value} do not belong together.`;
     case "unreachable":
-      return `ai-server: nothing answers at ${where.url} (connection refused). Is the proxy running, and is the port right?`;
+      return `ai-server: nothing answers at ${shownUrl(where.url)} (connection refused). Is the proxy running, and is the port right?`;
     case "unresolvable":
-      return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${where.url}).`;
+      return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${shownUrl(where.url)}).`;
     case "no-answer-in-time":
-      return `ai-server: no answer from ${where.url} in time. Is the host reachable (VPN, firewall)?`;
+      return `ai-server: no answer from ${shownUrl(where.url)} in time. Is the host reachable (VPN, firewall)?`;
     case "tls-other":
       return `ai-server: TLS with ${host} failed (${detail}). Check AI_SERVER_URL and the certificate files.`;
     case "transport-other":
-      return `ai-server: request to ${where.url} failed: ${detail}`;
+      return `ai-server: request to ${shownUrl(where.url)} failed: ${detail}`;
     case "misdirected":
-      return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${where.url}).`;
+      return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
     case "router-down":
-      return `ai-server: the proxy at ${where.url} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
+      return `ai-server: the proxy at ${shownUrl(where.url)} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
     case "not-found":
       return `ai-server: ${action}${model}: the router does not know this model, or it is not in router mode (HTTP 404 "${detail || "File Not Found"}").${known}`;
     case "worker-unreachable":
@@ -73,7 +78,7 @@ export function routerFailureText(failure: RouterFailure, where: Where): string 
     case "http-other":
       return `ai-server: ${action}${model} failed: HTTP ${failure.status}${detail ? ` "${detail}"` : ""}.`;
     case "not-json":
-      return `ai-server: GET ${where.url}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`;
+      return `ai-server: GET ${shownUrl(where.url)}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`;
     case "stream-cut":
       return `ai-server: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`;
     case "stream-error-event":
@@ -165,7 +170,11 @@ export function settingsProblemText(problem: SettingsProblem): string {
     case "file-invalid":
       return `ai-server: ${problem.problem}.`;
     case "url-not-https":
-      return `ai-server: ${problem.source}=${problem.value} is not an https:// URL (the router is reached over mTLS).`;
+      return `ai-server: ${problem.source}=${shownUrl(problem.value)} is not an https:// URL (the router is reached over mTLS).`;
+    case "url-has-credentials":
+      return `ai-server: ${problem.source}=${shownUrl(problem.value)} has a user name or password in it; the client certificate is the only credential, and pi never sends or shows URL credentials. Remove them from the URL.`;
+    case "control-characters":
+      return `ai-server: ${problem.source} contains control characters; pi does not pass such a value to a path, a URL or ssh.`;
     case "timeout-invalid":
       return `ai-server: AI_SERVER_TIMEOUT_MS=${problem.value} is not a positive whole number of milliseconds; using ${problem.using}.`;
     case "ssh-host-invalid":
@@ -243,7 +252,7 @@ export function statusTable(url: string, rows: Array<{ model: RouterModel; ctxSi
       .map((cell, i) => cell.padEnd(widths[i]!))
       .join("  ")
       .trimEnd();
-  return [`ai-server ${url}: ${rows.length} model(s)`, line(header), ...cells.map(line)].join("\n");
+  return [`ai-server ${shownUrl(url)}: ${rows.length} model(s)`, line(header), ...cells.map(line)].join("\n");
 }
 
 export const commandText = {

@@ -1,5 +1,6 @@
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
 import { IDLE_STATUS, type LocalServerStatus } from "../../machines/local-server.machine.ts";
+import { reply } from "../pi-session/notify.ts";
 import { llamafilesReport } from "./messages.ts";
 
 /**
@@ -11,8 +12,7 @@ export function registerLlamafilesCommand(pi: ExtensionAPI, status: () => LocalS
     description: "Show the local llamafile / llama-server that pi runs or adopted",
     handler: async (_args, ctx) => {
       const report = llamafilesReport(status() ?? IDLE_STATUS);
-      if (ctx.hasUI) ctx.ui.notify(report, "info");
-      else process.stdout.write(`${report}\n`);
+      reply(ctx, report);
     },
   });
 }

@@ -25,6 +25,8 @@ export type ConfigProblem =
   | { code: "bad-provider-field"; problem: string }
   | { code: "model-skipped"; index: number; problems: string[] }
   | { code: "duplicate-id"; id: string; index: number }
+  | { code: "bad-port"; index: number; port: number }
+  | { code: "privileged-port"; index: number; port: number; lowest: number }
   | { code: "no-valid-model" }
   | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
 
@@ -93,14 +95,41 @@ const LAUNCH_FIELDS = new Set([
 
 const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
 
+/**
+ * Ports the fetch standard blocks (Node's fetch, and so pi, refuses to connect to them): a
+ * server there would start, and every prompt would fail with "Connection error.".
+ */
+export const FETCH_BAD_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+  119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+  989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/** The lowest port a server started by this user can listen on: 0 for root, else the system's setting (Linux), else 1024. */
+function lowestUnprivilegedPort(): number {
+  if (process.getuid?.() === 0) return 0;
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim()) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
 /** Which models[] index an error belongs to, or undefined for provider-level fields. */
 function modelIndexOf(error: ErrorObject): number | undefined {
   const match = /^\/models\/(\d+)(\/|$)/.exec(error.instancePath);
   return match ? Number(match[1]) : undefined;
 }
 
-export function loadLlamafilesConfig(options: { modelsPath: string; cwd: string; logPathFor: (modelId: string) => string }): LoadResult {
+export function loadLlamafilesConfig(options: {
+  modelsPath: string;
+  cwd: string;
+  logPathFor: (modelId: string) => string;
+  /** The lowest port this user may listen on (tests set it; read from the system otherwise). */
+  lowestPort?: number;
+}): LoadResult {
   const problems: ConfigProblem[] = [];
+  const lowestPort = options.lowestPort ?? lowestUnprivilegedPort();
   const nothing = (problem: ConfigProblem): LoadResult => ({ config: undefined, problems: [...problems, problem] });
 
   let text: string;
@@ -139,11 +168,13 @@ export function loadLlamafilesConfig(options: { modelsPath: string; cwd: string;
   for (const error of validate.errors ?? []) {
     const index = modelIndexOf(error);
     if (index !== undefined) {
-      badModels.set(index, [...(badModels.get(index) ?? []), describeError(provider, error)]);
+      const problem = describeError(provider, error);
+      if (problem) badModels.set(index, [...(badModels.get(index) ?? []), problem]);
     } else {
       const field = error.instancePath.split("/")[1];
       if (field) badProviderFields.add(field);
-      problems.push({ code: "bad-provider-field", problem: describeError(provider, error) });
+      const problem = describeError(provider, error);
+      if (problem) problems.push({ code: "bad-provider-field", problem });
     }
   }
   const providerField = <T>(field: string, fallback: T): T =>
@@ -159,6 +190,15 @@ export function loadLlamafilesConfig(options: { modelsPath: string; cwd: string;
     }
     const raw = entry as Record<string, unknown>;
     const id = raw.id as string;
+    const port = (raw.port as number | undefined) ?? modelDefaults.port;
+    if (FETCH_BAD_PORTS.has(port)) {
+      problems.push({ code: "bad-port", index, port });
+      return;
+    }
+    if (port < lowestPort) {
+      problems.push({ code: "privileged-port", index, port, lowest: lowestPort });
+      return;
+    }
     if (seen.has(id)) {
       problems.push({ code: "duplicate-id", id, index });
       return;
@@ -170,7 +210,7 @@ export function loadLlamafilesConfig(options: { modelsPath: string; cwd: string;
       name: (raw.name as string | undefined) ?? id,
       command: raw.command as string,
       args: (raw.args as string[] | undefined) ?? [],
-      port: (raw.port as number | undefined) ?? modelDefaults.port,
+      port,
       env: (raw.env as Record<string, string> | undefined) ?? {},
       cwd: (raw.cwd as string | undefined) ?? options.cwd,
       logPath: options.logPathFor(id),

@@ -215,6 +215,10 @@ export function configProblemText(problem: ConfigProblem): string {
       return `llamafiles: ${problem.problem}; using the default.`;
     case "model-skipped":
       return `llamafiles: skipped models[${problem.index}]: ${problem.problems.join("; ")}.`;
+    case "bad-port":
+      return `llamafiles: skipped models[${problem.index}]: port ${problem.port} is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.`;
+    case "privileged-port":
+      return `llamafiles: skipped models[${problem.index}]: port ${problem.port} needs root to listen on (this system lets users listen from port ${problem.lowest} up); give it a "port" of ${Math.max(problem.lowest, 1024)} or above.`;
     case "duplicate-id":
       return `llamafiles: duplicate model id "${problem.id}" at providers.llamafiles.models[${problem.index}]; kept the first, ignored this one.`;
     case "no-valid-model":

@@ -6,6 +6,7 @@
  */
 import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.machine.ts";
 import { lazyMachinery } from "../pi-session/machinery.ts";
+import { notify } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
 import { activityPhrase, effectReportsText, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
@@ -44,7 +45,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     const model = byId.get(modelId);
     requested = model;
     if (model) void machinery.get().then(({ supervisor }) => supervisor.select(model));
-    else session.ui()?.notify(unknownModelSelectedText(modelId), "error");
+    else notify(session.ui(), unknownModelSelectedText(modelId), "error");
   };
 
   return {

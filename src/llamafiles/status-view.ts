@@ -4,7 +4,7 @@
  * only through the session holder, never through a ctx captured earlier (stale after /reload).
  */
 import { footerLine } from "../pi-session/footer-line.ts";
-import { notify } from "../pi-session/notify.ts";
+import { notify, printError } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { effectReportsText, footerText, noticeMessage } from "./messages.ts";
 import type { LocalSupervisor } from "./supervisor.ts";
@@ -17,7 +17,7 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, session: Sessio
   const offStatus = supervisor.status.subscribe((status) => footer.show(footerText(status)));
   const offNotice = supervisor.onNotice((notice) => {
     const message = noticeMessage(notice);
-    if (message.channel === "stderr") process.stderr.write(`${message.text}\n`);
+    if (message.channel === "stderr") printError(message.text);
     else notify(session.ui(), message.text, message.level);
   });
   const offReport = supervisor.onReport((report) => {

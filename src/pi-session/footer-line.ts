@@ -1,4 +1,5 @@
 import type { ExtensionUIContext } from "@earendil-works/pi-coding-agent";
+import { terminalSafe } from "./terminal-text.ts";
 
 /**
  * One footer status entry: sets it only when the text changes, and draws it again after pi
@@ -12,7 +13,7 @@ export function footerLine(key: string, currentUi: () => ExtensionUIContext | un
     const ui = currentUi();
     if (!ui || text === shown) return;
     shown = text;
-    ui.setStatus(key, text);
+    ui.setStatus(key, text === undefined ? undefined : terminalSafe(text));
   };
   return {
     show,

@@ -23,8 +23,27 @@ function valueAt(root: unknown, instancePath: string): unknown {
   return value;
 }
 
-export function describeSchemaError(root: unknown, error: ErrorObject, rootPath: string): string {
+/** The patterns the schemas use, in words. */
+const PATTERN_WORDS: Record<string, string> = {
+  "\\S": "must not be blank",
+  "^[^\\u0000-\\u001f\\u007f]*$": "must not contain control characters",
+  "^[^\\u0000]*$": "must not contain a NUL character",
+};
+
+/**
+ * One ajv error as a sentence, or undefined for an error that only wraps another (the
+ * `propertyNames` and `allOf` envelopes). Values are shown as JSON, so control characters
+ * appear escaped, never raw.
+ */
+export function describeSchemaError(root: unknown, error: ErrorObject, rootPath: string): string | undefined {
   const path = jsonPath(rootPath, error.instancePath);
+  const propertyName = (error as ErrorObject & { propertyName?: string }).propertyName;
+  if (error.keyword === "propertyNames" || error.keyword === "allOf") return undefined;
+  if (propertyName !== undefined) {
+    return error.keyword === "not"
+      ? `${path}.${propertyName} is pi's own variable and cannot be set here`
+      : `${path} has ${JSON.stringify(propertyName)}, which is not a valid environment variable name (letters, digits, _; not starting with a digit)`;
+  }
   if (error.keyword === "required") {
     return `${path}.${(error.params as { missingProperty: string }).missingProperty} is missing (required)`;
   }
@@ -32,5 +51,6 @@ export function describeSchemaError(root: unknown, error: ErrorObject, rootPath:
     return `${path} has an unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`;
   }
   const value = valueAt(root, error.instancePath);
-  return `${path} ${error.message ?? "is invalid"} (got ${value === undefined ? "undefined" : JSON.stringify(value)})`;
+  const words = error.keyword === "pattern" ? PATTERN_WORDS[(error.params as { pattern: string }).pattern] : undefined;
+  return `${path} ${words ?? error.message ?? "is invalid"} (got ${value === undefined ? "undefined" : JSON.stringify(value)})`;
 }

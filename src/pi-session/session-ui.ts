@@ -5,7 +5,7 @@
  * on session_shutdown.
  */
 import type { ExtensionContext, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
-import { type NoticeLevel, notify } from "./notify.ts";
+import { type NoticeLevel, notify, printError } from "./notify.ts";
 
 export interface SessionUi {
   attach(ctx: Pick<ExtensionContext, "ui" | "hasUI">): void;
@@ -30,7 +30,7 @@ export function sessionUi(): SessionUi {
     hasUI: () => current?.hasUI ?? false,
     tell(text, level) {
       if (current?.hasUI) notify(current.ui, text, level);
-      else process.stderr.write(`${text}\n`);
+      else printError(text);
     },
   };
 }

@@ -5,6 +5,7 @@
  * from the start of the turn. Modes without a UI get nothing.
  */
 import type { ExtensionAPI, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
+import { terminalSafe } from "./terminal-text.ts";
 
 /** What a provider half of the extension is doing now, in a few words, or undefined. */
 export type ActivitySource = () => string | undefined;
@@ -15,7 +16,7 @@ export function formatElapsed(ms: number): string {
 }
 
 export function indicatorFrame(phrase: string, elapsedMs: number): string {
-  return `⚙ ${phrase} · ${formatElapsed(elapsedMs)}`;
+  return `⚙ ${terminalSafe(phrase).replace(/\n/g, " ")} · ${formatElapsed(elapsedMs)}`;
 }
 
 export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly ActivitySource[]): void {

@@ -149,12 +149,12 @@ const skipCases: Array<[string, unknown, string]> = [
   [
     "id empty",
     { id: "", command: "/bin/b" },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must match pattern "\\S" (got "").`,
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].id must not be blank (got "").`,
   ],
   [
     "command blank",
     { id: "b", command: "  " },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].command must match pattern "\\S" (got "  ").`,
+    `llamafiles: skipped models[1]: providers.llamafiles.models[1].command must not be blank (got "  ").`,
   ],
   ["command missing", { id: "b" }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].command is missing (required)."],
   [
