@@ -86,7 +86,11 @@ async function timeStream(tokens: number, start: () => AsyncIterable<{ type: str
   return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000) };
 }
 
-const provider = aiServerProviderConfig(settings!, [], { ensureReady: async () => {}, fetchFor: (report) => fetches.forRequest(report) });
+const provider = aiServerProviderConfig(settings!, [], {
+  ensureReady: async () => {},
+  answerFailed: () => {},
+  fetchFor: (report) => fetches.forRequest(report),
+});
 const variants = {
   "(a) pi built-in, plain HTTP": (tokens: number) =>
     timeStream(tokens, () =>

@@ -4,6 +4,7 @@
  *
  *   idle → probing → starting (load requested, polled) → ready → stopping (unload) → idle
  *                  ↘ ready (already loaded)   starting ↘ exited (the worker failed) → idle
+ *          probing ↘ unreachable       ready → rechecking (after a failed answer) → ready | idle
  *
  * The router, not pi, owns the worker process: quitting pi never unloads (another client
  * may use it), and status always comes from the router's GET /models. No I/O and no prose
@@ -41,7 +42,7 @@ export type RouterNotice =
   | { kind: "still-unloading"; modelId: string; timeoutMs: number }
   | { kind: "failed"; modelId: string; failure: RouterModelFailure };
 
-export type RouterPhase = "idle" | "checking" | "loading" | "ready" | "unloading" | "ended";
+export type RouterPhase = "idle" | "checking" | "loading" | "ready" | "unloading" | "unreachable" | "ended";
 
 /** What the footer, the commands, the working indicator and waiting prompts read. */
 export interface RouterModelStatus {
@@ -58,7 +59,9 @@ export type RouterModelEvent =
   | { type: "SELECT"; modelId: string }
   | { type: "UNLOAD"; modelId: string }
   | { type: "DESELECT" }
-  | { type: "SHUTDOWN" };
+  | { type: "SHUTDOWN" }
+  /** An answer from the model failed: look at what the router really reports (never loads). */
+  | { type: "RECHECK"; modelId: string };
 
 export interface RouterModelContext {
   phase: RouterPhase;
@@ -95,6 +98,7 @@ export const routerModelMachine = setup({
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.modelId !== context.target,
+    "rechecks the target": ({ context, event }) => event.type === "RECHECK" && event.modelId === context.target,
     "is loaded": (_, state: RouterModelState) => state.value === "loaded" || state.value === "sleeping",
     "is loading": (_, state: RouterModelState) => state.value === "loading",
     "is unknown to the router": (_, state: RouterModelState) => state.value === "missing",
@@ -165,12 +169,40 @@ export const routerModelMachine = setup({
           { target: "starting" },
         ],
         onError: {
-          target: "idle",
+          target: "unreachable",
           actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
         },
       },
       on: {
         SELECT: { guard: "selects another model", target: "probing", reenter: true, actions: "target the model" },
+        DESELECT: "idle",
+      },
+    },
+
+    /** After a failed answer: what the router reports now, read only (a model another client evicted is not loaded again). */
+    rechecking: {
+      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
+      invoke: {
+        id: "readModelState",
+        src: "readModelState",
+        input: ({ context }) => ({ modelId: context.target! }),
+        onDone: [{ guard: { type: "is loaded", params: ({ event }) => event.output }, target: "ready" }, { target: "idle" }],
+        onError: {
+          target: "unreachable",
+          actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
+        },
+      },
+      on: {
+        SELECT: { target: "probing", actions: "target the model" },
+        DESELECT: "idle",
+      },
+    },
+
+    /** The router (or the proxy in front of it) did not answer: the next selection or prompt looks again. */
+    unreachable: {
+      entry: [{ type: "enter phase", params: "unreachable" }, "publish status"],
+      on: {
+        SELECT: { target: "probing", actions: "target the model" },
         DESELECT: "idle",
       },
     },
@@ -238,6 +270,7 @@ export const routerModelMachine = setup({
       on: {
         SELECT: { guard: "selects another model", target: "probing", actions: "target the model" },
         DESELECT: "idle",
+        RECHECK: { guard: "rechecks the target", target: "rechecking" },
       },
     },
 

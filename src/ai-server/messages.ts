@@ -83,6 +83,8 @@ export function routerFailureText(failure: RouterFailure, where: Where): string 
       return `ai-server: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`;
     case "stream-error-event":
       return `ai-server: the model failed in the middle of the answer: ${detail}`;
+    case "connection-lost":
+      return `ai-server: the connection to ${host} broke in the middle of the answer (${detail}): the proxy or the router went away. Send the prompt again; see /ai-server-status.`;
     case "stream-incomplete":
       return "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.";
     case "request-timeout":
@@ -144,6 +146,8 @@ export function footerText(status: RouterModelStatus, loadingSinceMs: number | u
       return `${id} loaded`;
     case "unloading":
       return `Unloading ${id}…`;
+    case "unreachable":
+      return `${id}: router unreachable`;
     default:
       return undefined;
   }

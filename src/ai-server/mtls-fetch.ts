@@ -10,7 +10,7 @@
 import { createSecureContext } from "node:tls";
 import type { Agent } from "undici";
 import type { AiServerSettings } from "./config.ts";
-import { classifyHttpFailure, classifyTransportError, type RouterFailure } from "./router-failures.ts";
+import { classifyHttpFailure, classifyTransportError, errorDetail, type RouterFailure } from "./router-failures.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 export interface RequestReport {
@@ -68,7 +68,8 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
           return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
         }
         if (!response.body || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) return response;
-        return new Response(response.body.pipeThrough(guardEventStream(report, timeout)), {
+        const watched = watchConnection(response.body, report, () => timeout.aborted || init?.signal?.aborted === true);
+        return new Response(watched.pipeThrough(guardEventStream(report, timeout)), {
           status: response.status,
           statusText: response.statusText,
           headers: response.headers,
@@ -79,6 +80,27 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
       if (agent) await (await agent).dispatcher.close();
     },
   };
+}
+
+/**
+ * The answer's bytes as they come, recording a connection that breaks mid-answer (the proxy
+ * or router killed: undici says only "terminated") as a failure the user can read.
+ */
+function watchConnection(body: ReadableStream<Uint8Array>, report: RequestReport, cancelled: () => boolean): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        if (!cancelled()) report.failure ??= { code: "connection-lost", detail: errorDetail(error) };
+        controller.error(error);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /**

@@ -55,6 +55,8 @@ export function fallbackModels(fallbacks: FallbackModel[]): ProviderModelConfig[
 
 export interface AiServerStreamDeps {
   ensureReady(modelId: string, signal: AbortSignal | undefined): Promise<void>;
+  /** An answer ended in an error (not a cancel): what the router reports may have changed. */
+  answerFailed(modelId: string): void;
   fetchFor(report: RequestReport): typeof globalThis.fetch;
 }
 
@@ -62,11 +64,18 @@ export interface AiServerStreamDeps {
  * Puts the recorded reason in place of the SDK's error text. The stream's own `push` is
  * wrapped rather than the stream relayed: a relay costs an extra async hop per token.
  */
-function withRecordedFailure(stream: AssistantMessageEventStream, report: RequestReport, where: Where): AssistantMessageEventStream {
+function withRecordedFailure(
+  stream: AssistantMessageEventStream,
+  report: RequestReport,
+  where: Where,
+  failed: () => void,
+): AssistantMessageEventStream {
   const push = stream.push.bind(stream);
   stream.push = (event) => {
-    if (event.type === "error" && event.reason === "error" && report.failure)
-      event.error.errorMessage = routerFailureText(report.failure, where);
+    if (event.type === "error" && event.reason === "error") {
+      if (report.failure) event.error.errorMessage = routerFailureText(report.failure, where);
+      failed();
+    }
     push(event);
   };
   return stream;
@@ -93,7 +102,8 @@ export function aiServerProviderConfig(
         }
         const report: RequestReport = { failure: undefined };
         const { streamSimple } = await import("@earendil-works/pi-ai/compat");
-        return withRecordedFailure(streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) }), report, settings);
+        const stream = streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) });
+        return withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
       }),
   } as ProviderConfig;
 }

@@ -34,6 +34,7 @@ export type RouterFailureCode =
   | "stream-cut"
   | "stream-error-event"
   | "stream-incomplete"
+  | "connection-lost"
   | "request-timeout";
 
 export interface RouterFailure {
@@ -119,6 +120,11 @@ export function classifyTransportError(error: unknown): RouterFailure {
   if (has("ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT") || /timeout|timed out/i.test(text)) return failure("no-answer-in-time");
   if (has("EPROTO")) return failure("tls-other");
   return failure("transport-other");
+}
+
+/** What an error and its causes say, in one line (undici: "terminated / other side closed"). */
+export function errorDetail(error: unknown): string {
+  return codesOf(error).text || String(error);
 }
 
 /** The message of a router error body: JSON `{"error":{"message"}}`, or plain text like `proxy error: …`. */

@@ -61,6 +61,7 @@ export async function aiServerSession(
       AI_SERVER_PROVIDER,
       aiServerProviderConfig(settings, models, {
         ensureReady: async (modelId, signal) => (await machinery.get()).supervisor.ensureReady(modelId, signal),
+        answerFailed: (modelId) => machinery.loaded()?.supervisor.recheck(modelId),
         fetchFor: (report) => fetches.forRequest(report),
       }),
     );
@@ -85,7 +86,9 @@ export async function aiServerSession(
     supervisor: async () => (await machinery.get()).supervisor,
     sessionStarted(model) {
       machinery.loaded()?.redraw();
-      if (model?.provider === AI_SERVER_PROVIDER) select(model.id);
+      // A model restored at start-up (settings, --model, a resumed session) is loaded by its
+      // first prompt, never at start: the router is shared, and loading evicts another model.
+      if (model?.provider === AI_SERVER_PROVIDER) requested = model.id;
     },
     modelSelected(model) {
       if (model.provider === AI_SERVER_PROVIDER) return select(model.id);

@@ -42,17 +42,22 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
     shutdown(): void {
       send({ type: "SHUTDOWN" });
     },
+    /** An answer from `modelId` failed: the footer and status follow what the router reports now. */
+    recheck(modelId: string): void {
+      send({ type: "RECHECK", modelId });
+    },
     status: status as StatusSource<RouterModelStatus>,
     onNotice,
     /** Loads `modelId` unless it is (being) loaded, and resolves once it is (a prompt waits here). */
     ensureReady(modelId: string, signal?: AbortSignal): Promise<void> {
       const now = status.current();
-      if (now.modelId !== modelId || now.phase === "idle") send({ type: "SELECT", modelId });
+      // A selection of the model being checked or loaded changes nothing; anywhere else it brings the model up.
+      if (now.modelId !== modelId || (now.phase !== "ready" && now.phase !== "loading")) send({ type: "SELECT", modelId });
       return settle(
         status,
         (current) => {
           if (current.phase === "ready" && current.modelId === modelId) return "done";
-          const busy = current.phase !== "idle" && current.phase !== "ready" && current.phase !== "ended";
+          const busy = current.phase === "checking" || current.phase === "loading" || current.phase === "unloading";
           if (busy && (current.modelId === modelId || current.next === modelId)) return "wait";
           if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.where));
           return new Error(notTheLoadingModelText(modelId, current.modelId));

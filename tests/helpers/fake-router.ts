@@ -80,7 +80,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     /** Caddy answers 502 with an empty body: the router behind it is down. */
     down: false,
     /** The next chat stream ends like B07 / B08 / an error event / a body without [DONE]. */
-    cutNextStream: undefined as undefined | "proxy-error" | "data-error" | "no-done",
+    cutNextStream: undefined as undefined | "proxy-error" | "data-error" | "no-done" | "connection-dropped" | "evicted",
     /** Chats answer 500 `proxy error: Could not establish connection` until an unload: a dead worker still marked loaded (B11 #4). */
     deadWorker: false,
     /** The next load fails: the worker exits with code 1. */
@@ -234,6 +234,15 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       chunk([{ finish_reason: null, index: 0, delta: { content: `tok${i} ` } }]);
       if (cut && i === 2) {
         if (cut === "proxy-error") return res.end("proxy error: Failed to read connection");
+        // The proxy killed mid-answer: the TCP connection goes away after some bytes went out.
+        if (cut === "connection-dropped") return void setTimeout(() => res.socket?.destroy(), 50);
+        // Another client loaded another model (--models-max 1): this one is evicted mid-answer (B07b).
+        if (cut === "evicted") {
+          const other = models.find((m) => m !== model && m.keys.model)!;
+          model.value = "unloaded";
+          other.value = "loaded";
+          return res.end("proxy error: Failed to read connection");
+        }
         if (cut === "data-error") {
           event({ error: { code: 500, message: "the worker crashed while generating", type: "server_error" } });
           return res.end();

@@ -56,7 +56,7 @@ function eventsFor(snapshot: RouterSnapshot): AnyEventObject[] {
   if (snapshot.status !== "active") return [];
   const events: AnyEventObject[] = [];
   for (const type of EVENT_TYPES) {
-    if (type === "SELECT" || type === "UNLOAD") events.push({ type, modelId: "tiny-a" }, { type, modelId: "tiny-b" });
+    if (type === "SELECT" || type === "UNLOAD" || type === "RECHECK") events.push({ type, modelId: "tiny-a" }, { type, modelId: "tiny-b" });
     else if (type === "DESELECT" || type === "SHUTDOWN") events.push({ type });
     else if (type.startsWith("xstate.done.actor.")) for (const output of outcomes(type.slice(18))) events.push({ type, output });
     else if (type.startsWith("xstate.error.actor."))
@@ -114,7 +114,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     const footer = footerText(status!, 0, 0);
     if (now.matches("ready")) expect(footer).toBe(`${now.context.target} loaded`);
     if (now.matches("starting")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
-    if (now.matches("probing")) expect(footer).toBe(`Checking ${now.context.target}…`);
+    if (now.matches("probing") || now.matches("rechecking")) expect(footer).toBe(`Checking ${now.context.target}…`);
+    if (now.matches("unreachable")) expect(footer).toBe(`${now.context.target}: router unreachable`);
     if (now.matches("idle")) expect(footer).toBeUndefined();
     // A failure recorded for the target always reads as words about that model.
     if (now.context.failure && now.matches("idle"))
