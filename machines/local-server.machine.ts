@@ -165,6 +165,8 @@ export interface LocalServerContext {
   advertised: string[];
   /** Ports whose foreign server the user was already asked about (asked once per session). */
   askedAbout: number[];
+  /** "Stopping llamafile …" was printed for this quit. */
+  stopAnnounced: boolean;
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -277,14 +279,19 @@ export const localServerMachine = setup({
       type: "notice" as const,
       notice: { kind: "ready" as const, model: context.target! },
     })),
-    "tell that the server stops": emit(({ context }) => ({
-      type: "notice" as const,
-      notice: { kind: "stopping-on-quit" as const, model: context.target!, pid: context.pid },
-    })),
-    "tell that the server stopped": emit(({ context }) => ({
-      type: "notice" as const,
-      notice: { kind: "stopped-on-quit" as const, model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS },
-    })),
+    "tell that the server stops": enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ stopAnnounced: true });
+      enqueue.emit({ type: "notice", notice: { kind: "stopping-on-quit", model: context.target!, pid: context.pid } });
+    }),
+    /** The last stderr line on quit; the first one too when the stop was not announced (the other users left meanwhile). */
+    "tell that the server stopped": enqueueActions(({ context, enqueue }) => {
+      if (!context.stopAnnounced)
+        enqueue.emit({ type: "notice", notice: { kind: "stopping-on-quit", model: context.target!, pid: context.pid } });
+      enqueue.emit({
+        type: "notice",
+        notice: { kind: "stopped-on-quit", model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS },
+      });
+    }),
     "tell that the server runs on for others": emit(({ context }) => ({
       type: "notice" as const,
       notice: { kind: "left-running" as const, model: context.target!, users: context.users, quitting: context.quitting },
@@ -307,6 +314,7 @@ export const localServerMachine = setup({
     failure: undefined,
     advertised: [],
     askedAbout: [],
+    stopAnnounced: false,
   },
   on: {
     DETACH: ".detached",

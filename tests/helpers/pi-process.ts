@@ -55,6 +55,8 @@ export function startPiProcess(
     detached: options.detached,
   });
   live.add(child);
+  // Outside RPC mode pi reads piped input as part of the prompt: give it none.
+  if (!args.includes("rpc")) child.stdin!.end();
   const records: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   let buffered = "";

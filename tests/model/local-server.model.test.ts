@@ -178,6 +178,12 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
       if (before.context.users <= 1) expect(notices.at(-1)).toMatch(/^Stopping llamafile "[AB]" \(pid /);
       else expect(notices.at(-1) ?? "").not.toMatch(/^Stopping llamafile/);
     }
+    const stoppedAt = notices.findIndex((n) => n.startsWith("Stopped llamafile"));
+    if (stoppedAt >= 0)
+      expect(
+        notices.slice(0, stoppedAt).some((n) => n.startsWith("Stopping llamafile")),
+        "Stopped follows Stopping",
+      ).toBe(true);
     if (event.type === "SERVER_SHARED" && before.context.quitting) {
       expect(notices.at(-1), "quitting while others use the server leaves it running and says so").toMatch(
         /^Left llamafile "[AB]" running for /,
