@@ -13,6 +13,7 @@
  *               [--die-after-ms <n>]       # crash this long after becoming ready
  *               [--ignore-sigterm]         # only SIGKILL stops it
  *               [--reply <text>]           # the assistant's answer
+ *               [--chatty-bytes <n>]       # write this much output at start (a chatty server)
  *               [--tag <s>]                # ignored; lets a test run find its own processes
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     "die-after-ms": { type: "string" },
     "ignore-sigterm": { type: "boolean", default: false },
     reply: { type: "string", default: "Hello from the fake llamafile" },
+    // Writes this many bytes of output at start (a chatty server, for the log cap).
+    "chatty-bytes": { type: "string" },
     // Marks processes a test run started, so the suite can prove none survives it.
     tag: { type: "string" },
   },
@@ -49,6 +52,18 @@ process.on("SIGTERM", () => {
 if (values["exit-on-startup"] !== undefined) {
   log(`exiting on startup with code ${values["exit-on-startup"]}`);
   process.exit(Number(values["exit-on-startup"]));
+}
+
+if (values["chatty-bytes"] !== undefined) {
+  const line = `${"x".repeat(1023)}\n`;
+  let left = Number(values["chatty-bytes"]);
+  const write = () => {
+    while (left > 0) {
+      left -= line.length;
+      if (!process.stdout.write(line)) return void process.stdout.once("drain", write);
+    }
+  };
+  write();
 }
 
 let loading = true;
