@@ -28,7 +28,10 @@ export function setUpLlamafiles(pi: ExtensionAPI, session: SessionUi): ActivityS
     warned = true;
     for (const problem of problems) session.tell(configProblemText(problem), "warning");
   });
-  if (!config) return () => undefined;
+  if (!config) {
+    registerLlamafilesCommand(pi, () => undefined);
+    return () => undefined;
+  }
 
   const local = llamafilesSession(config, session);
   // Registered from the factory so a preselected llamafiles model is restored at start-up.

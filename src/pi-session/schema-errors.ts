@@ -28,6 +28,9 @@ const PATTERN_WORDS: Record<string, string> = {
   "\\S": "must not be blank",
   "^[^\\u0000-\\u001f\\u007f]*$": "must not contain control characters",
   "^[^\\u0000]*$": "must not contain a NUL character",
+  "^https://[^\\s/@]+(/[^\\u0000-\\u001f\\u007f]*)?$": "must be an https:// URL, without a user name, password or control characters",
+  "^[A-Za-z0-9_[][A-Za-z0-9_.@:\\[\\]-]*$": "must be a plain ssh target like user@host",
+  "^[A-Za-z0-9_.~/+-]+$": "may only contain letters, digits and _ . ~ / + -",
 };
 
 /**
@@ -52,5 +55,7 @@ export function describeSchemaError(root: unknown, error: ErrorObject, rootPath:
   }
   const value = valueAt(root, error.instancePath);
   const words = error.keyword === "pattern" ? PATTERN_WORDS[(error.params as { pattern: string }).pattern] : undefined;
-  return `${path} ${words ?? error.message ?? "is invalid"} (got ${value === undefined ? "undefined" : JSON.stringify(value)})`;
+  // A user name or password in a URL is never repeated back.
+  const shown = value === undefined ? "undefined" : JSON.stringify(value).replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@"\s]*@/gi, "$1***@");
+  return `${path} ${words ?? error.message ?? "is invalid"} (got ${shown})`;
 }

@@ -244,6 +244,24 @@ test("a bad provider-level field falls back to its default with a warning", () =
   expect(config!.compat).toEqual({ supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" });
 });
 
+test("a port below the system's first unprivileged port is skipped for a user who cannot listen there", () => {
+  const modelsPath = join(dir, `models-${n++}.json`);
+  writeFileSync(
+    modelsPath,
+    withModels([
+      { ...good, port: 80 },
+      { id: "b", command: "/bin/b", port: 8081 },
+    ]),
+  );
+  const { config, problems } = loadLlamafilesConfig({ modelsPath, cwd: "/", logPathFor: (id) => `/logs/${id}.log`, lowestPort: 1024 });
+  expect(problems.map(configProblemText)).toEqual([
+    'llamafiles: skipped models[0]: port 80 needs root to listen on (this system lets users listen from port 1024 up); give it a "port" of 1024 or above.',
+  ]);
+  expect(config!.models.map((m) => m.id)).toEqual(["b"]);
+  // Root may listen anywhere.
+  expect(loadLlamafilesConfig({ modelsPath, cwd: "/", logPathFor: (id) => id, lowestPort: 0 }).config!.models).toHaveLength(2);
+});
+
 test("a model id with a slash keeps its log inside the logs folder", async () => {
   const { serverLogPath } = await import("../../src/llamafiles/process/paths.ts");
   expect(serverLogPath("org/model")).toMatch(/\/\.pi\/llamafile_logs\/org_model-[0-9a-f]{8}\.log$/);

@@ -1,0 +1,161 @@
+// Hostile or broken models.json files: each gives its exact warning (or, for a model that can
+// only fail when started, its exact error), nothing crashes pi, and pi keeps working: the next
+// command runs, and a good model beside the bad one still answers.
+import { join } from "node:path";
+import { afterEach, expect, test } from "vitest";
+import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
+import { freePort } from "../helpers/processes.ts";
+
+afterEach(cleanupAll);
+
+const ESC = "\u001b";
+const entry = (extra: Record<string, unknown>) => ({ id: "bad", command: "/bin/true", ...extra });
+const skipped = (problem: string) => `llamafiles: skipped models[0]: providers.llamafiles.models[0].${problem}.`;
+
+/** Keeps working: a command answers and nothing was shown raw (no escape character reached the UI). */
+async function stillWorking(pi: PiHarness) {
+  expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");
+  for (const { message } of pi.notifications()) expect(message).not.toContain(ESC);
+}
+
+const warnings = (pi: PiHarness) =>
+  pi
+    .notifications()
+    .filter((n) => n.type === "warning")
+    .map((n) => n.message);
+
+const atLoad: Array<[string, Record<string, unknown>, string]> = [
+  ["an id with a NUL byte", entry({ id: "a\u0000b" }), skipped('id must not contain control characters (got "a\\u0000b")')],
+  [
+    "an id with a terminal escape sequence",
+    entry({ id: `${ESC}[2Jwipe` }),
+    skipped('id must not contain control characters (got "\\u001b[2Jwipe")'),
+  ],
+  [
+    "a name that sets the terminal title",
+    entry({ name: `${ESC}]0;pwned\u0007B` }),
+    skipped('name must not contain control characters (got "\\u001b]0;pwned\\u0007B")'),
+  ],
+  [
+    "a command with a NUL byte",
+    entry({ command: "/bin/sh\u0000-c" }),
+    skipped('command must not contain control characters (got "/bin/sh\\u0000-c")'),
+  ],
+  [
+    "an argument with a NUL byte",
+    entry({ args: ["--port", "1\u00002"] }),
+    skipped('args[1] must not contain a NUL character (got "1\\u00002")'),
+  ],
+  [
+    "an environment value with a NUL byte",
+    entry({ env: { A: "x\u0000y" } }),
+    skipped('env.A must not contain a NUL character (got "x\\u0000y")'),
+  ],
+  [
+    "an environment name with '='",
+    entry({ env: { "A=B": "x" } }),
+    'llamafiles: skipped models[0]: providers.llamafiles.models[0].env has "A=B", which is not a valid environment variable name (letters, digits, _; not starting with a digit).',
+  ],
+  [
+    "pi's own marker variable in env",
+    entry({ env: { PI_LLAMA_SERVER: "x" } }),
+    "llamafiles: skipped models[0]: providers.llamafiles.models[0].env.PI_LLAMA_SERVER is pi's own variable and cannot be set here.",
+  ],
+  ["a cwd with a newline", entry({ cwd: "/tmp\n/etc" }), skipped('cwd must not contain control characters (got "/tmp\\n/etc")')],
+  ["a blank command", entry({ command: "   " }), skipped('command must not be blank (got "   ")')],
+  [
+    "an id of 300 characters",
+    entry({ id: "x".repeat(300) }),
+    skipped(`id must NOT have more than 200 characters (got "${"x".repeat(300)}")`),
+  ],
+  [
+    "a port fetch refuses (6000, X11)",
+    entry({ port: 6000 }),
+    'llamafiles: skipped models[0]: port 6000 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
+  ],
+  [
+    "a port fetch refuses (22, ssh)",
+    entry({ port: 22 }),
+    'llamafiles: skipped models[0]: port 22 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
+  ],
+  ["port 0", entry({ port: 0 }), skipped("port must be >= 1 (got 0)")],
+  ["a port above 65535", entry({ port: 70000 }), skipped("port must be <= 65535 (got 70000)")],
+  ["a port given as text", entry({ port: "8080" }), skipped('port must be integer (got "8080")')],
+  ["args given as one string", entry({ args: "--port {{port}}" }), skipped('args must be array (got "--port {{port}}")')],
+  ["an unknown input kind", entry({ input: ["audio"] }), skipped('input[0] must be equal to one of the allowed values (got "audio")')],
+  [
+    "a name of 300 characters",
+    entry({ name: "n".repeat(300) }),
+    skipped(`name must NOT have more than 200 characters (got "${"n".repeat(300)}")`),
+  ],
+  ["env given as a list", entry({ env: ["A=1"] }), skipped('env must be object (got ["A=1"])')],
+];
+
+test.each(atLoad)("%s: the model is skipped with its exact warning; a good model still works", async (_what, bad, warning) => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [bad, fakeModelEntry({ id: "good", name: "Good", port, flags: ["--reply", "still fine"] })] });
+  expect(warnings(pi)).toEqual([warning]);
+  await stillWorking(pi);
+  await pi.select("llamafiles/good");
+  expect(await pi.prompt("hi")).toEqual({ text: "still fine", error: undefined });
+});
+
+const fileCases: Array<[string, string, RegExp]> = [
+  [
+    "a top-level array",
+    "[1, 2, 3]",
+    /^llamafiles: ~\/\.pi\/agent\/models\.json has no providers\.llamafiles block; no local models registered\.$/,
+  ],
+  [
+    "providers.llamafiles is null",
+    JSON.stringify({ providers: { llamafiles: null } }),
+    /^llamafiles: providers\.llamafiles in ~\/\.pi\/agent\/models\.json must be an object \(got null\)/,
+  ],
+  [
+    "models is a string",
+    JSON.stringify({ providers: { llamafiles: { models: "all of them" } } }),
+    /is not a non-empty array \(got "all of them"\)/,
+  ],
+  ["binary garbage", "\u0000\u0001\u0002{{{", /is not valid JSON/],
+  ["two megabytes of nonsense", "x".repeat(2 * 1024 * 1024), /is not valid JSON/],
+];
+
+test.each(fileCases)("a models.json that is %s: one warning, nothing registered, pi keeps working", async (_what, text, warning) => {
+  const pi = await startPi({ modelsJsonText: text });
+  const shown = warnings(pi).filter((message) => message.startsWith("llamafiles"));
+  expect(shown).toHaveLength(1);
+  expect(shown[0]).toMatch(warning);
+  await stillWorking(pi);
+});
+
+test("a cwd that is a file: selecting says so, nothing crashes", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: [{ id: "c", name: "C", command: process.execPath, args: ["-e", "0"], port, cwd: process.execPath }],
+  });
+  await pi.select("llamafiles/c");
+  const { error } = await pi.prompt("hi");
+  expect(error).toBe(
+    `C could not be started: working directory "${process.execPath}" is not a folder (check "cwd"). Log: ${join(pi.home, ".pi", "llamafile_logs", "c.log")}`,
+  );
+  await stillWorking(pi);
+});
+
+test("a command that is a folder: selecting says it cannot run, nothing crashes", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [{ id: "d", name: "D", command: "/tmp", port }] });
+  await pi.select("llamafiles/d");
+  const { error } = await pi.prompt("hi");
+  expect(error).toMatch(/^D could not be started: command "\/tmp" is not executable \(chmod \+x it\)\. Log: /);
+  await stillWorking(pi);
+});
+
+test("an id that climbs out of the logs folder keeps its log inside it", async () => {
+  const port = await freePort();
+  const pi = await startPi({ llamafiles: [{ id: "../../outside", name: "Out", command: "/nonexistent/x", port }] });
+  await pi.select("llamafiles/../../outside");
+  const { error } = await pi.prompt("hi");
+  expect(error).toMatch(new RegExp(`Log: ${join(pi.home, ".pi", "llamafile_logs")}/[^/]+\\.log$`));
+  await stillWorking(pi);
+});
