@@ -15,6 +15,7 @@ export type KeeperEvent =
   | { event: "exited"; code: number | null; signal: string | null; forced: boolean };
 
 export type KeeperCommand =
+  | { cmd: "server"; pid: number }
   | { cmd: "term" }
   | { cmd: "kill" }
   | { cmd: "release" }

@@ -20,15 +20,22 @@
  *  - It signals the group only while a member still carries this server's marker in its
  *    environment (Linux: /proc), so a recycled group id is never signalled.
  *
- * Protocol: JSON lines both ways. Users send {"cmd": "term" | "kill" | "exited" | "release"};
+ * pi starts the keeper first and the server right after, passing the server the write ends of
+ * the keeper's output pipes, then tells the keeper the server's pid (`server`): whenever pi
+ * dies, a keeper already runs. Should pi die before it could say the pid, the keeper finds the
+ * server by its marker (Linux).
+ *
+ * Protocol: JSON lines both ways. Users send {"cmd": "server" | "term" | "kill" | "exited" | "release"};
  * the keeper sends {"event": "hello" | "users" | "output" | "stopping" | "shared" | "exited"}.
  * docs/architecture.md tells the whole stop story.
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createConnection, createServer, Socket } from "node:net";
 
-/** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, graceMs: number, pgid: number, marker: string }} */
+/** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, graceMs: number, marker: string }} */
 const spec = JSON.parse(process.argv[2] ?? "{}");
+/** The server's pid, which is its process group: told by the starting pi, or found by the marker. @type {number | undefined} */
+let pgid;
 const OUTPUT_HINT_MS = 20;
 const GROUP_POLL_MS = 200;
 const GROUP_CHECK_MS = 1_000;
@@ -143,12 +150,12 @@ function addLease(input, output) {
   input.on("close", () => lease.close());
   input.on("error", () => lease.close());
   output.on("error", () => lease.close());
-  lease.send({ event: "hello", users: leases.size, modelId: spec.modelId, port: spec.port, pid: spec.pgid });
+  lease.send({ event: "hello", users: leases.size, modelId: spec.modelId, port: spec.port, pid: pgid });
   broadcast({ event: "users", count: leases.size });
   return lease;
 }
 
-/** @param {Lease} lease @param {{ cmd?: string, code?: number | null, signal?: string | null }} message */
+/** @param {Lease} lease @param {{ cmd?: string, code?: number | null, signal?: string | null, pid?: number }} message */
 function command(lease, message) {
   switch (message.cmd) {
     case "term":
@@ -165,6 +172,9 @@ function command(lease, message) {
         forced = true;
         signalGroup("SIGKILL");
       }
+      return;
+    case "server":
+      if (typeof message.pid === "number" && Number.isSafeInteger(message.pid) && message.pid > 1) pgid = message.pid;
       return;
     case "exited":
       leaderExit = { code: message.code ?? null, signal: message.signal ?? null };
@@ -208,8 +218,10 @@ function stop(why) {
 // ---- the server's process group -------------------------------------------------------------
 /** Cheap: does a process group with this id exist (and may we signal it)? */
 function groupExists() {
+  if (pgid === undefined) pgid = groupByMarker();
+  if (pgid === undefined) return false;
   try {
-    process.kill(-spec.pgid, 0);
+    process.kill(-pgid, 0);
     return true;
   } catch {
     return false; // ESRCH: gone; EPERM: a recycled id another user owns
@@ -232,7 +244,7 @@ function groupIsOurs() {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== spec.pgid || fields[0] === "Z") continue;
+      if (Number(fields[2]) !== pgid || fields[0] === "Z") continue;
       if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(spec.marker)) return true;
     } catch {
       // gone meanwhile, or not ours to read
@@ -243,11 +255,32 @@ function groupIsOurs() {
 
 const groupAlive = () => groupExists() && groupIsOurs() !== false;
 
+/** The process group of a live process carrying this server's marker (Linux): the server, should pi not have said its pid. */
+function groupByMarker() {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(spec.marker)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return undefined;
+}
+
 /** @param {NodeJS.Signals} signal */
 function signalGroup(signal) {
   if (!groupAlive()) return checkGroup();
   try {
-    process.kill(-spec.pgid, signal);
+    process.kill(-(/** @type {number} */ (pgid)), signal);
   } catch {
     // already gone
   }
@@ -259,7 +292,8 @@ let parentLease;
 let awaitingExitStatus = false;
 
 function checkGroup() {
-  if (finished || (outputOpen > 0 && groupExists()) || groupAlive()) return;
+  // Output still open: the server runs, or pi has not started it yet (it starts the keeper first).
+  if (finished || (outputOpen > 0 && (pgid === undefined || groupExists())) || groupAlive()) return;
   if (!leaderExit && parentLease && leases.has(parentLease) && !awaitingExitStatus) {
     // The group is gone; the starting pi is about to tell the leader's exit status: wait a moment.
     awaitingExitStatus = true;

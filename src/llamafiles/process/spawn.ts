@@ -1,12 +1,14 @@
 /**
- * Starting a server: the server itself in its own process group (so a wrapper such as
- * `sh -c` cannot orphan the real server), with a marker in its environment, and beside it its
- * keeper (src/llamafiles/process/keeper.mjs), which reads the server's output into the log and
- * stops the server when no pi uses it any more. pi spawns the server first and the keeper right
- * after, so the keeper's own start-up never delays the model's.
+ * Starting a server: its keeper first (src/llamafiles/process/keeper.mjs), which reads the
+ * server's output into the log and stops the server when no pi uses it any more; then the
+ * server itself, writing into the keeper's pipes, in its own process group (so a wrapper such as
+ * `sh -c` cannot orphan the real server) and with a marker in its environment. Both spawns come
+ * one after the other without waiting: the keeper's own start-up (~70 ms of Node) never delays
+ * the model's, and there is no moment at which a server runs without a keeper.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, constants, fchmodSync, openSync, statSync, writeSync } from "node:fs";
+import type { Socket } from "node:net";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KILL_GRACE_MS, type LaunchSpec, type SpawnError } from "../../../machines/local-server.machine.ts";
@@ -92,29 +94,6 @@ export async function startServer(model: LaunchSpec, nonce: string): Promise<Sta
   }
   const marker = serverMarker(nonce, model.port, model.id);
   const argv = resolveArgs(model.args, model.port);
-  let server: ChildProcess;
-  try {
-    server = spawn(model.command, argv, {
-      cwd: model.cwd,
-      env: { ...process.env, ...model.env, [MARKER_VARIABLE]: marker.slice(MARKER_VARIABLE.length + 1) },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-  } catch (error) {
-    const reason = spawnErrorOf(model, error as NodeJS.ErrnoException);
-    logLine(model, couldNotStartLogLine(model, reason));
-    return { error: reason };
-  }
-  const pid = server.pid;
-  if (pid === undefined) {
-    // Node reports a command that cannot be run (ENOENT, EACCES) as an 'error' event.
-    const error = await new Promise<NodeJS.ErrnoException>((resolve) => server.once("error", resolve));
-    const reason = spawnErrorOf(model, error);
-    logLine(model, couldNotStartLogLine(model, reason));
-    return { error: reason };
-  }
-  server.on("error", () => {}); // a failed kill() on a live process: nothing to report
-
   const socket = keeperSocketPath(model.port);
   const spec = {
     port: model.port,
@@ -123,31 +102,55 @@ export async function startServer(model: LaunchSpec, nonce: string): Promise<Sta
     logCapBytes: LOG_CAP_BYTES,
     socketPath: socket,
     graceMs: KILL_GRACE_MS,
-    pgid: pid,
     marker,
   };
+  // The keeper first: whenever pi dies from here on, something will stop the server.
   let keeper: ChildProcess;
   try {
-    keeper = spawn(process.execPath, [KEEPER, JSON.stringify(spec)], {
-      stdio: ["pipe", "pipe", "ignore", server.stdout!, server.stderr!],
+    keeper = spawn(process.execPath, [KEEPER, JSON.stringify(spec)], { stdio: ["pipe", "pipe", "ignore", "pipe", "pipe"], detached: true });
+  } catch (error) {
+    return { error: { code: "keeper-failed", detail: (error as Error).message } };
+  }
+  if (keeper.pid === undefined) return { error: { code: "keeper-failed", detail: "the keeper process did not start" } };
+  keeper.on("error", () => {});
+  keeper.unref();
+  const lease = new KeeperLease(keeper.stdout!, keeper.stdin!).unref();
+  const [output, errors] = [keeper.stdio[3] as Socket, keeper.stdio[4] as Socket];
+  const stopOutput = () => {
+    // Only the keeper reads the server's output (a pipe pi read would break on /reload).
+    output.destroy();
+    errors.destroy();
+  };
+
+  let server: ChildProcess;
+  try {
+    server = spawn(model.command, argv, {
+      cwd: model.cwd,
+      env: { ...process.env, ...model.env, [MARKER_VARIABLE]: marker.slice(MARKER_VARIABLE.length + 1) },
+      stdio: ["ignore", output, errors],
       detached: true,
     });
   } catch (error) {
-    process.kill(-pid, "SIGKILL");
-    return { error: { code: "keeper-failed", detail: (error as Error).message } };
+    stopOutput();
+    lease.close();
+    const reason = spawnErrorOf(model, error as NodeJS.ErrnoException);
+    logLine(model, couldNotStartLogLine(model, reason));
+    return { error: reason };
   }
-  // Only the keeper reads the server's output (a pipe pi reads would break on /reload).
-  server.stdout!.destroy();
-  server.stderr!.destroy();
-  if (keeper.pid === undefined) {
-    process.kill(-pid, "SIGKILL");
-    return { error: { code: "keeper-failed", detail: "the keeper process did not start" } };
+  stopOutput();
+  const pid = server.pid;
+  if (pid === undefined) {
+    lease.close();
+    // Node reports a command that cannot be run (ENOENT, EACCES) as an 'error' event.
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) => server.once("error", resolve));
+    const reason = spawnErrorOf(model, error);
+    logLine(model, couldNotStartLogLine(model, reason));
+    return { error: reason };
   }
-  keeper.on("error", () => {});
-  // Neither keeps pi alive; when pi ends, its lease closes and the keeper acts.
+  server.on("error", () => {}); // a failed kill() on a live process: nothing to report
+  // Never keeps pi alive; when pi ends, its lease closes and the keeper acts.
   server.unref();
-  keeper.unref();
-  const lease = new KeeperLease(keeper.stdout!, keeper.stdin!).unref();
+  lease.send({ cmd: "server", pid });
   lease.pid = pid;
   server.once("exit", (code, signal) => lease.send({ cmd: "exited", code, signal }));
 
