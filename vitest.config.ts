@@ -3,9 +3,12 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    // One process per test file: tests change HOME and process.env, and a file's
-    // clean-up finds its own servers by this process's pid.
+    // Worker processes are reused across files (isolate: false): importing pi once per worker
+    // instead of once per file halves the suite's CPU time. Each test sets HOME and every
+    // AI_SERVER_* variable itself (tests/helpers/pi-harness.ts), and files in one worker run one
+    // after the other, so a file's clean-up (by the run tag and this pid) finds only its own servers.
     pool: "forks",
+    isolate: false,
     // Integration tests mostly wait (timers, child processes, sockets): more workers than
     // cores keeps the suite near 30 s on the 2-core machines here (1 worker: ~60 s).
     maxWorkers: 3,

@@ -155,7 +155,7 @@ const closedPort = await freePort();
 const blackHole = createServer(() => {}).listen(0, "127.0.0.1"); // accepts, never speaks TLS
 await new Promise((resolve) => blackHole.once("listening", resolve));
 const blackHolePort = (blackHole.address() as { port: number }).port;
-const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/bundle/cli.js");
 const startup = (aiServer: Record<string, string>) => {
   const env: Record<string, string | undefined> = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: agentDir, PI_OFFLINE: "1" };
   for (const name of Object.keys(env)) if (name.startsWith("AI_SERVER_")) delete env[name];

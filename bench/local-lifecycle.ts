@@ -64,7 +64,7 @@ writeFileSync(
     },
   }),
 );
-const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/bundle/cli.js");
 const env = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi/agent"), PI_OFFLINE: "1" };
 // pi pays a fixed price for loading any extension at all (jiti): an empty one separates that from ours.
 const emptyExtension = join(home, "empty-extension");

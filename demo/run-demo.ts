@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const fakeServer = join(repo, "tests/helpers/fake-server.ts");
-const piCli = join(repo, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+const piCli = join(repo, "node_modules/@earendil-works/pi-coding-agent/dist/bundle/cli.js");
 const tag = `pi-llama-demo-${process.pid}`;
 
 const freePort = () =>

@@ -16,12 +16,12 @@ import {
 import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
-import type { EffectReport } from "./process/left-behind.ts";
+import { type EffectReport, stopLeftBehindServer } from "./process/left-behind.ts";
 import { claimPort, judgeRecord, type RecordState, releaseClaim } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
 import { forgetServer, rememberServer, type UsedServer, usedServer } from "./process/process-table.ts";
 import { tailLog } from "./process/server-log.ts";
-import { stopLeftBehind } from "./process/signals.ts";
+import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
 import { askModels, type ModelsAnswer } from "./server-http.ts";
 
@@ -65,8 +65,9 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       const state: RecordState = judgeRecord(model.port);
       if (state.kind === "rejected") options.report({ kind: "record-rejected", path: state.path, reason: state.reason });
       if (state.kind === "orphan") {
-        const { forced } = await stopLeftBehind(state.record.server, KILL_GRACE_MS);
-        options.report({ kind: "orphan-stopped", name: state.record.name, pid: state.record.server.pid, port: model.port, forced });
+        const report = await stopLeftBehindServer(state);
+        if (report) options.report(report);
+        else await waitUntilGone(state.record.server, 2 * KILL_GRACE_MS, signal); // another pi is stopping it
         continue;
       }
       if (state.kind === "kept") {

@@ -92,13 +92,26 @@ const atLoad: Array<[string, Record<string, unknown>, string]> = [
   ["env given as a list", entry({ env: ["A=1"] }), skipped('env must be object (got ["A=1"])')],
 ];
 
-test.each(atLoad)("%s: the model is skipped with its exact warning; a good model still works", async (_what, bad, warning) => {
+test.each(atLoad)("%s: the model is skipped with its exact warning; a good model beside it is offered", async (_what, bad, warning) => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [bad, fakeModelEntry({ id: "good", name: "Good", port, flags: ["--reply", "still fine"] })] });
+  const pi = await startPi({ llamafiles: [bad, fakeModelEntry({ id: "good", name: "Good", port })] });
   expect(warnings(pi)).toEqual([warning]);
   await stillWorking(pi);
+  expect(pi.runtime.services.modelRuntime.getModels("llamafiles").map((model) => model.id)).toEqual(["good"]);
+});
+
+test("beside every kind of bad entry at once, the good model still answers", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: [
+      ...atLoad.map(([, bad], index) => ({ ...bad, id: `${String(bad.id)}-${index}` })),
+      fakeModelEntry({ id: "good", name: "Good", port, flags: ["--reply", "still fine"] }),
+    ],
+  });
+  expect(warnings(pi).length).toBeGreaterThanOrEqual(atLoad.length - 2); // the bad-id entries differ only by their ids
   await pi.select("llamafiles/good");
   expect(await pi.prompt("hi")).toEqual({ text: "still fine", error: undefined });
+  expect(await pi.command("/llamafiles")).toMatch(/^Running: Good \(id=good, /);
 });
 
 const fileCases: Array<[string, string, RegExp]> = [

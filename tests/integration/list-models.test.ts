@@ -27,7 +27,7 @@ const minimal = {
 test("pi --list-models (the real CLI) lists both models under llamafiles, from the minimal config", async () => {
   const home = makeHome();
   writeFileSync(join(home, ".pi/agent/models.json"), JSON.stringify(minimal));
-  const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/cli.js");
+  const cli = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/bundle/cli.js");
   const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, "-ne", "-e", REPO_ROOT, "--list-models"], {
     env: { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi/agent"), PI_OFFLINE: "1" },
     timeout: 30_000,

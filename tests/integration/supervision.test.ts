@@ -62,7 +62,10 @@ test("a server an earlier pi left with nobody to stop it is stopped at the next 
 
   const next = await startPi({ home, llamafiles: [model] });
   await waitFor(() => next.notifications().some((n) => n.message.includes("an earlier pi left running")), "the notice");
-  expect(next.notifications().filter((n) => n.message.startsWith("llamafiles: stopped"))).toEqual([
+  expect(
+    next.notifications().filter((n) => n.message.startsWith("llamafiles: stopped")),
+    JSON.stringify(next.notifications()),
+  ).toEqual([
     {
       type: "warning",
       message: `llamafiles: stopped a server an earlier pi left running with nobody to stop it: "B" (pid ${server}, port ${port}).`,

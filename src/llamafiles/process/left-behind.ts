@@ -4,10 +4,8 @@
  * proven, and stopped with the usual grace. Records that fail the proof are dropped, and
  * nothing they name is signalled.
  */
-import { rmSync } from "node:fs";
 import { KILL_GRACE_MS } from "../../../machines/local-server.machine.ts";
-import { judgeRecord, recordedPorts } from "./ownership-record.ts";
-import { ownershipRecordPath } from "./paths.ts";
+import { judgeRecord, type RecordState, recordedPorts, takeOverRecord } from "./ownership-record.ts";
 import { usedServer } from "./process-table.ts";
 import { stopLeftBehind } from "./signals.ts";
 
@@ -15,6 +13,19 @@ import { stopLeftBehind } from "./signals.ts";
 export type EffectReport =
   | { kind: "record-rejected"; path: string; reason: string }
   | { kind: "orphan-stopped"; name: string; pid: number; port: number; forced: boolean };
+
+/** Stops the server of an orphan record, unless another pi took the record over first. */
+export async function stopLeftBehindServer(state: Extract<RecordState, { kind: "orphan" }>): Promise<EffectReport | undefined> {
+  const { record } = state;
+  const done = takeOverRecord(record.port);
+  if (!done) return undefined;
+  try {
+    const { forced } = await stopLeftBehind(record.server, KILL_GRACE_MS);
+    return { kind: "orphan-stopped", name: record.name, pid: record.server.pid, port: record.port, forced };
+  } finally {
+    done();
+  }
+}
 
 export async function stopServersLeftBehind(): Promise<EffectReport[]> {
   const reports: EffectReport[] = [];
@@ -24,9 +35,8 @@ export async function stopServersLeftBehind(): Promise<EffectReport[]> {
       const state = judgeRecord(port);
       if (state.kind === "rejected") reports.push({ kind: "record-rejected", path: state.path, reason: state.reason });
       if (state.kind !== "orphan") return;
-      const { forced } = await stopLeftBehind(state.record.server, KILL_GRACE_MS);
-      rmSync(ownershipRecordPath(port), { force: true });
-      reports.push({ kind: "orphan-stopped", name: state.record.name, pid: state.record.server.pid, port, forced });
+      const report = await stopLeftBehindServer(state);
+      if (report) reports.push(report);
     }),
   );
   return reports;

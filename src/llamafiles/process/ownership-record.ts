@@ -172,6 +172,22 @@ export function judgeRecord(port: number): RecordState {
   return { kind: "orphan", record: { ...record, server } };
 }
 
+/**
+ * Takes a record over to act on it (stop a server left behind): the file is renamed away, so
+ * of several pi finding the same orphan at once exactly one stops it. Returns a function that
+ * drops the taken record once done, or undefined when another pi took it first.
+ */
+export function takeOverRecord(port: number): (() => void) | undefined {
+  const path = ownershipRecordPath(port);
+  const taken = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.taken`;
+  try {
+    renameSync(path, taken);
+  } catch {
+    return undefined;
+  }
+  return () => rmSync(taken, { force: true });
+}
+
 /** Every port that has a record. */
 export function recordedPorts(): number[] {
   try {

@@ -44,3 +44,9 @@ export async function stopLeftBehind(server: { pid: number; marker: string }, gr
   }
   return { forced };
 }
+
+/** Resolves once no member of the server's group is left (another pi is stopping it), or after `timeoutMs`. */
+export async function waitUntilGone(server: { pid: number; marker: string }, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupIsOurs(server.pid, server.marker) && Date.now() < deadline) await sleep(llamafilesTimeouts.groupGonePollMs, signal);
+}
