@@ -73,9 +73,9 @@ test.skipIf(chromiumMissing && !process.env.CI)(
   "the highlighted state follows select → starting → ready → stopping",
   async () => {
     const port = await freePort();
-    // Slow enough states (a 4 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
+    // Slow enough states (a 7 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
     // each one even on a loaded machine.
-    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "4000", "--ignore-sigterm"] });
+    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "7000", "--ignore-sigterm"] });
     await expectHighlighted("idle", "idle");
     supervisor.select({
       id: "demo",
