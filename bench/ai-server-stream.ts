@@ -20,6 +20,7 @@ import { loadAiServerSettings } from "../src/ai-server/config.ts";
 import { createMtlsFetchFactory } from "../src/ai-server/mtls-fetch.ts";
 import { aiServerProviderConfig } from "../src/ai-server/provider.ts";
 import { loadTlsMaterial } from "../src/ai-server/tls.ts";
+import { answerMeter } from "../src/llama-cpp/answer-meter.ts";
 import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
 import { makeHome } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
@@ -90,6 +91,7 @@ const provider = aiServerProviderConfig(settings!, [], {
   ensureReady: async () => {},
   answerFailed: () => {},
   fetchFor: (report) => fetches.forRequest(report),
+  meter: answerMeter(),
 });
 const variants = {
   "(a) pi built-in, plain HTTP": (tokens: number) =>

@@ -15,6 +15,7 @@
  * into words. docs/architecture.md draws this chart.
  */
 import { assign, emit, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
 export interface LaunchSpec {
@@ -36,7 +37,16 @@ export type PortProbe =
    * A server pi started on this HOME, which this pi now holds a lease on: from before a
    * /reload of this pi ("reattached"), or started by another pi ("joined").
    */
-  | { kind: "ours"; pid: number; servesId: string; ready: boolean; users: number; via: "reattached" | "joined" }
+  | {
+      kind: "ours";
+      pid: number;
+      servesId: string;
+      ready: boolean;
+      users: number;
+      via: "reattached" | "joined";
+      /** What the server says it serves, when it is ready. */
+      props?: ServerProps;
+    }
   /** Another pi uses a server of another model on this port. */
   | { kind: "taken"; servesId: string; users: number }
   /** Something pi did not start answers HTTP on the port. */
@@ -46,9 +56,10 @@ export type PortProbe =
   /** The port cannot be used for a reason found before anything ran (a folder that is not safe). */
   | { kind: "unusable"; error: SpawnError };
 
-/** The ids a server advertises on GET /v1/models once it serves. */
+/** What a server says once it serves: the ids on GET /v1/models, and GET /props. */
 export interface ServerIdentity {
   ids: string[];
+  props?: ServerProps;
 }
 
 export interface ProcessExit {
@@ -114,6 +125,8 @@ export interface LocalServerStatus {
   users: number;
   /** The last failure, kept until the next selection. */
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
+  /** What the ready server says it serves ({} when it says nothing); undefined until ready. */
+  props: ServerProps | undefined;
 }
 
 export const IDLE_STATUS: LocalServerStatus = {
@@ -124,6 +137,7 @@ export const IDLE_STATUS: LocalServerStatus = {
   adopted: false,
   users: 0,
   failure: undefined,
+  props: undefined,
 };
 
 export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
@@ -167,6 +181,8 @@ export interface LocalServerContext {
   askedAbout: number[];
   /** "Stopping llamafile …" was printed for this quit. */
   stopAnnounced: boolean;
+  /** What the ready server says it serves. */
+  props: ServerProps | undefined;
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -184,6 +200,7 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   adopted: context.adopted,
   users: context.adopted || context.pid === undefined ? 0 : context.users,
   failure: context.failure,
+  props: context.phase === "ready" ? context.props : undefined,
 });
 
 export const localServerMachine = setup({
@@ -242,8 +259,17 @@ export const localServerMachine = setup({
       nonce: undefined,
       users: 0,
       forced: false,
+      props: undefined,
     })),
-    "forget the target": assign({ target: undefined, pid: undefined, attachPid: undefined, nonce: undefined, users: 0, forced: false }),
+    "forget the target": assign({
+      target: undefined,
+      pid: undefined,
+      attachPid: undefined,
+      nonce: undefined,
+      users: 0,
+      forced: false,
+      props: undefined,
+    }),
     "remember to quit": assign({ quitting: true }),
     "remember the server we hold": assign((_, probe: PortProbe) =>
       probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid, users: probe.users, nonce: undefined } : {},
@@ -256,6 +282,7 @@ export const localServerMachine = setup({
       event.type === "USERS_CHANGED" || event.type === "SERVER_SHARED" ? { users: event.users } : {},
     ),
     "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
+    "remember what the server serves": assign((_, said: { props?: ServerProps }) => ({ props: said.props ?? {} })),
     "remember asking about the port": assign(({ context }) => ({
       askedAbout: [...new Set([...context.askedAbout, context.target!.port])],
     })),
@@ -315,6 +342,7 @@ export const localServerMachine = setup({
     advertised: [],
     askedAbout: [],
     stopAnnounced: false,
+    props: undefined,
   },
   on: {
     DETACH: ".detached",
@@ -340,6 +368,7 @@ export const localServerMachine = setup({
             target: "owned.ready",
             actions: [
               { type: "remember the server we hold", params: ({ event }) => event.output },
+              { type: "remember what the server serves", params: ({ event }) => event.output as { props?: ServerProps } },
               {
                 type: "tell",
                 params: ({ context, event }) => {
@@ -417,7 +446,10 @@ export const localServerMachine = setup({
           {
             guard: { type: "server advertises the selected id", params: ({ event }) => event.output },
             target: "adopted",
-            actions: { type: "tell", params: ({ context }) => ({ kind: "adopted", model: context.target! }) },
+            actions: [
+              { type: "remember what the server serves", params: ({ event }) => event.output },
+              { type: "tell", params: ({ context }) => ({ kind: "adopted", model: context.target! }) },
+            ],
           },
           {
             // Asked once: a prompt that tries again does not ask again.
@@ -525,11 +557,15 @@ export const localServerMachine = setup({
               {
                 guard: { type: "server advertises the selected id", params: ({ event }) => event.output },
                 target: "ready",
-                actions: "tell that the target is ready",
+                actions: [
+                  { type: "remember what the server serves", params: ({ event }) => event.output },
+                  "tell that the target is ready",
+                ],
               },
               {
                 target: "ready",
                 actions: [
+                  { type: "remember what the server serves", params: ({ event }) => event.output },
                   "tell that the target is ready",
                   {
                     type: "tell",

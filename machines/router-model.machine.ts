@@ -12,6 +12,7 @@
  * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import type { ServerProps } from "./server-props.ts";
 
 /** What GET /models says about one model. */
 export interface RouterModelState {
@@ -19,6 +20,8 @@ export interface RouterModelState {
   value: "unloaded" | "loading" | "loaded" | "sleeping" | "missing";
   failed: boolean;
   exitCode: number | undefined;
+  /** What the model's worker says it serves (GET /props?model=…), read once it is loaded. */
+  props?: ServerProps;
 }
 
 /**
@@ -51,6 +54,8 @@ export interface RouterModelStatus {
   /** The model to select once the unload in progress is done. */
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
+  /** What the loaded model's worker says it serves ({} when it says nothing); undefined until ready. */
+  props: ServerProps | undefined;
 }
 
 export type RouterModelEmitted = { type: "status"; status: RouterModelStatus } | { type: "notice"; notice: RouterNotice };
@@ -68,6 +73,7 @@ export interface RouterModelContext {
   target: string | undefined;
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
+  props: ServerProps | undefined;
 }
 
 export const LOAD_TIMEOUT_MS = 300_000;
@@ -115,6 +121,7 @@ export const routerModelMachine = setup({
         modelId: context.phase === "idle" || context.phase === "ended" ? undefined : context.target,
         next: context.next,
         failure: context.failure,
+        props: context.phase === "ready" ? context.props : undefined,
       },
     })),
     "target the model": assign(({ event }) =>
@@ -123,7 +130,8 @@ export const routerModelMachine = setup({
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.modelId } : {})),
     "drop the queued model": assign({ next: undefined }),
     "promote the queued model": assign(({ context }) => ({ target: context.next, next: undefined })),
-    "forget the target": assign({ target: undefined, next: undefined }),
+    "forget the target": assign({ target: undefined, next: undefined, props: undefined }),
+    "remember what the worker serves": assign((_, state: RouterModelState) => ({ props: state.props ?? {} })),
     /** Records why the target failed and tells the user. */
     fail: enqueueActions(({ context, enqueue }, failure: RouterModelFailure) => {
       const failed = { modelId: context.target ?? "", failure };
@@ -135,7 +143,7 @@ export const routerModelMachine = setup({
 }).createMachine({
   id: "routerModel",
   initial: "idle",
-  context: { phase: "idle", target: undefined, next: undefined, failure: undefined },
+  context: { phase: "idle", target: undefined, next: undefined, failure: undefined, props: undefined },
   on: {
     SHUTDOWN: ".done",
     UNLOAD: { target: ".stopping", reenter: true, actions: "target the model" },
@@ -158,7 +166,10 @@ export const routerModelMachine = setup({
           {
             guard: { type: "is loaded", params: ({ event }) => event.output },
             target: "ready",
-            actions: { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: true }) },
+            actions: [
+              { type: "remember what the worker serves", params: ({ event }) => event.output },
+              { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: true }) },
+            ],
           },
           { guard: { type: "is loading", params: ({ event }) => event.output }, target: "starting.waiting" },
           {
@@ -186,7 +197,14 @@ export const routerModelMachine = setup({
         id: "readModelState",
         src: "readModelState",
         input: ({ context }) => ({ modelId: context.target! }),
-        onDone: [{ guard: { type: "is loaded", params: ({ event }) => event.output }, target: "ready" }, { target: "idle" }],
+        onDone: [
+          {
+            guard: { type: "is loaded", params: ({ event }) => event.output },
+            target: "ready",
+            actions: { type: "remember what the worker serves", params: ({ event }) => event.output },
+          },
+          { target: "idle" },
+        ],
         onError: {
           target: "unreachable",
           actions: { type: "fail", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
@@ -249,7 +267,10 @@ export const routerModelMachine = setup({
               {
                 guard: { type: "is loaded", params: ({ event }) => event.output },
                 target: "#routerModel.ready",
-                actions: { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: false }) },
+                actions: [
+                  { type: "remember what the worker serves", params: ({ event }) => event.output },
+                  { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: false }) },
+                ],
               },
               {
                 target: "#routerModel.exited",

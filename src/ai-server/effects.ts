@@ -17,9 +17,12 @@ export function stateOf(models: RouterModel[], id: string): RouterModelState {
 }
 
 export function routerActors(api: RouterApi, pollMs: number) {
+  /** A loaded model: what its worker says it serves, read before anyone is told it is ready. */
+  const withProps = async (state: RouterModelState, modelId: string, signal: AbortSignal): Promise<RouterModelState> =>
+    state.value === "loaded" || state.value === "sleeping" ? { ...state, props: await api.props(modelId, signal) } : state;
   return {
     readModelState: fromPromise<RouterModelState, { modelId: string }>(async ({ input, signal }) =>
-      stateOf(await api.list({ signal }), input.modelId),
+      withProps(stateOf(await api.list({ signal }), input.modelId), input.modelId, signal),
     ),
     requestLoad: fromPromise<void, { modelId: string }>(({ input, signal }) => api.load(input.modelId, signal)),
     waitUntilLoaded: fromPromise<RouterModelState, { modelId: string }>(async ({ input, signal }) => {
@@ -28,7 +31,7 @@ export function routerActors(api: RouterApi, pollMs: number) {
       let sawLoading = false;
       for (let poll = 0; ; poll++) {
         const state = stateOf(await api.list({ signal }), input.modelId);
-        if (state.value === "loaded" || state.value === "sleeping") return state;
+        if (state.value === "loaded" || state.value === "sleeping") return withProps(state, input.modelId, signal);
         if (state.value === "loading") sawLoading = true;
         else if (state.value === "unloaded" && state.failed && (sawLoading || poll >= 4)) return state;
         else if (state.value === "missing") return { ...state, failed: true };

@@ -1,30 +1,44 @@
 /**
  * The `ai-server` feature in pi: settings → TLS material → discovery and provider → hooks and
  * commands. Registers nothing unless AI_SERVER_URL (or "url" in ~/.pi/agent/ai-server.json)
- * is set. Hooks only hand pi's events to the session glue.
+ * is set, and loads nothing but this file when no AI_SERVER_* variable and no ai-server.json
+ * exist. Hooks only hand pi's events to the session glue.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
-import { loadAiServerSettings, type SettingsProblem } from "./config.ts";
-import { settingsProblemText } from "./messages.ts";
+import type { SettingsProblem } from "./config.ts";
+
+const idle: ActivitySource = () => undefined;
+
+/** Whether the user configured anything of the provider (a stray variable is worth a warning too). */
+function configured(agentDir: string): boolean {
+  return Object.keys(process.env).some((name) => name.startsWith("AI_SERVER_")) || existsSync(join(agentDir, "ai-server.json"));
+}
 
 /** Returns what the router-model supervisor is doing, for the working indicator. */
-export async function setUpAiServer(pi: ExtensionAPI, session: SessionUi): Promise<ActivitySource> {
-  const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir: getAgentDir() });
-  const messages: Array<{ text: string; level: NoticeLevel }> = [];
-  const add = (problems: SettingsProblem[], level: NoticeLevel) =>
-    messages.push(...problems.map((problem) => ({ text: settingsProblemText(problem), level })));
+export async function setUpAiServer(pi: ExtensionAPI, session: SessionUi, meter: AnswerMeter): Promise<ActivitySource> {
+  const agentDir = getAgentDir();
+  if (!configured(agentDir)) return idle;
+  const { loadAiServerSettings } = await import("./config.ts");
+  const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir });
+  const problems: Array<{ problem: SettingsProblem; level: NoticeLevel }> = [];
+  const texts: Array<{ text: string; level: NoticeLevel }> = [];
+  const add = (found: SettingsProblem[], level: NoticeLevel) => problems.push(...found.map((problem) => ({ problem, level })));
   add(errors, "error");
   add(warnings, "warning");
   let shown = false;
-  pi.on("session_start", () => {
-    if (shown) return;
+  pi.on("session_start", async () => {
+    if (shown || problems.length + texts.length === 0) return;
     shown = true;
-    for (const { text, level } of messages) session.tell(text, level);
+    const { settingsProblemText } = await import("./messages.ts");
+    for (const { problem, level } of problems) session.tell(settingsProblemText(problem), level);
+    for (const { text, level } of texts) session.tell(text, level);
   });
-  const idle: ActivitySource = () => undefined;
   if (!settings) return idle;
 
   // The rest loads only when the provider is configured: pi's start-up does not pay for it otherwise.
@@ -38,8 +52,8 @@ export async function setUpAiServer(pi: ExtensionAPI, session: SessionUi): Promi
   add(tls.warnings, "warning");
   if (!tls.material) return idle;
 
-  const { remote, discoveryWarning } = await aiServerSession(pi, settings, tls.material, session);
-  if (discoveryWarning) messages.push({ text: discoveryWarning, level: "warning" });
+  const { remote, discoveryWarning } = await aiServerSession(pi, settings, tls.material, session, meter);
+  if (discoveryWarning) texts.push({ text: discoveryWarning, level: "warning" });
   registerAiServerCommands(pi, remote);
 
   pi.on("session_start", (_event, ctx) => remote.sessionStarted(ctx.model));

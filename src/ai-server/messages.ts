@@ -5,6 +5,10 @@
  * behaviours behind each case: docs/llama-server-behaviour.md.
  */
 import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
+import type { ServerProps } from "../../machines/server-props.ts";
+import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
+import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
+import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import type { SettingsProblem } from "./config.ts";
 import type { RouterModel } from "./router-api.ts";
@@ -134,7 +138,13 @@ export function notTheLoadingModelText(modelId: string, now: string | undefined)
   return `ai-server: ${modelId} is no longer the model pi is loading (now: ${now ?? "none"}).`;
 }
 
-export function footerText(status: RouterModelStatus, loadingSinceMs: number | undefined, now: number): string | undefined {
+/** The footer: what the router does with pi's model; once loaded, the figures of its last answer. */
+export function footerText(
+  status: RouterModelStatus,
+  loadingSinceMs: number | undefined,
+  now: number,
+  last?: LastAnswer,
+): string | undefined {
   const id = status.modelId;
   if (!id) return undefined;
   switch (status.phase) {
@@ -143,7 +153,7 @@ export function footerText(status: RouterModelStatus, loadingSinceMs: number | u
     case "loading":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
-      return `${id} loaded`;
+      return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
     case "unloading":
       return `Unloading ${id}…`;
     case "unreachable":
@@ -151,6 +161,25 @@ export function footerText(status: RouterModelStatus, loadingSinceMs: number | u
     default:
       return undefined;
   }
+}
+
+/** How a router model's context is changed. */
+export const routerContextFix: ContextFix = {
+  setContext: (tokens, modelId) => `/ai-server-ctx ${modelId} ${tokens} (it sets ctx-size in the router's preset)`,
+  declaredIn: "ai-server.json",
+};
+
+/** `/ai-server-status`, below the table: the model pi uses, its context, the last answer's figures. */
+export function inUseText(
+  modelId: string,
+  served: ServedModel | undefined,
+  props: ServerProps | undefined,
+  last: LastAnswer | undefined,
+): string {
+  const lines = [`pi uses ${modelId}`];
+  if (served) lines[0] += `: ${contextText(served.contextWindow, props)}`;
+  if (last) lines.push(`  last answer: ${figuresDetailText(last.figures)}`);
+  return lines.join("\n");
 }
 
 /** The working indicator's phrase while pi waits for the router, or undefined. */

@@ -9,6 +9,7 @@
  */
 import { createSecureContext } from "node:tls";
 import type { Agent } from "undici";
+import type { AnswerTail } from "../llama-cpp/timings.ts";
 import type { AiServerSettings } from "./config.ts";
 import { classifyHttpFailure, classifyTransportError, errorDetail, type RouterFailure } from "./router-failures.ts";
 import type { TlsMaterial } from "./tls.ts";
@@ -16,6 +17,8 @@ import type { TlsMaterial } from "./tls.ts";
 export interface RequestReport {
   /** Set when the request failed in a way the user should read about in our words. */
   failure: RouterFailure | undefined;
+  /** Keeps the end of the answer, where llama.cpp puts its timings (src/llama-cpp/timings.ts). */
+  tail?: AnswerTail;
 }
 
 type Fetch = typeof globalThis.fetch;
@@ -36,6 +39,7 @@ export function createMtlsFetchFactory(settings: AiServerSettings, tls: TlsMater
     forRequest(report: RequestReport): Fetch {
       return (async (input: string | URL | Request, init?: RequestInit) => {
         const { fetch, dispatcher } = await undici();
+        report.tail?.reset();
         const headers = new Headers(init?.headers);
         // The apiKey "ai-server-mtls" is a registry placeholder: authentication is the certificate.
         headers.delete("authorization");
@@ -146,7 +150,9 @@ export function guardEventStream(report: RequestReport, timeout?: AbortSignal): 
       const lastNewline = text.lastIndexOf("\n");
       inspect(text.slice(0, lastNewline + 1), controller);
       tail = text.slice(lastNewline + 1);
-      if (!failed) controller.enqueue(chunk);
+      if (failed) return;
+      report.tail?.add(chunk);
+      controller.enqueue(chunk);
     },
     flush(controller) {
       if (failed) return;

@@ -7,16 +7,19 @@
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
+import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts";
+import { answerTail } from "../llama-cpp/timings.ts";
 import { abortedStream } from "../pi-session/aborted-stream.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
-import { contextWindowOf, usableModels } from "./discovery.ts";
+import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
 import { routerFailureText, type Where } from "./messages.ts";
 import type { RequestReport } from "./mtls-fetch.ts";
 import type { RouterModel } from "./router-api.ts";
 
 /** Placeholder the pi model registry requires (it hides models without a key); the mTLS fetch never sends it. */
 export const AI_SERVER_API_KEY = "ai-server-mtls";
-const DEFAULT_CONTEXT_WINDOW = 131072;
+export const DEFAULT_CONTEXT_WINDOW = 131072;
 
 /** pi's own llama.cpp compatibility flags (dist/extensions/llama/provider.js). */
 const llamaCompat = {
@@ -53,11 +56,36 @@ export function fallbackModels(fallbacks: FallbackModel[]): ProviderModelConfig[
   return fallbacks.map((model) => modelConfig(model.id, model.contextWindow ?? DEFAULT_CONTEXT_WINDOW, model));
 }
 
+/** What the preset (its ctx-size) and the fallback entry told pi about a model, before its worker said anything. */
+export function declaredModel(listed: RouterModel | undefined, fallback: FallbackModel | undefined): DeclaredModel {
+  const presetCtx = listed && ctxSizeFromArgs(listed);
+  return {
+    contextWindow: presetCtx
+      ? { value: presetCtx, source: "preset" }
+      : fallback?.contextWindow
+        ? { value: fallback.contextWindow, source: "fallback" }
+        : undefined,
+    input: fallback?.input,
+    maxTokens: fallback?.maxTokens,
+  };
+}
+
+/** A registered model, with what its worker said it serves. */
+export function withServed(model: ProviderModelConfig, served: ServedOverride | undefined): ProviderModelConfig {
+  return {
+    ...model,
+    contextWindow: served?.contextWindow ?? model.contextWindow,
+    maxTokens: served?.maxTokens ?? model.maxTokens,
+    input: served?.input ?? model.input,
+  };
+}
+
 export interface AiServerStreamDeps {
   ensureReady(modelId: string, signal: AbortSignal | undefined): Promise<void>;
   /** An answer ended in an error (not a cancel): what the router reports may have changed. */
   answerFailed(modelId: string): void;
   fetchFor(report: RequestReport): typeof globalThis.fetch;
+  meter: AnswerMeter;
 }
 
 /**
@@ -100,10 +128,11 @@ export function aiServerProviderConfig(
           if (options?.signal?.aborted) return abortedStream(model);
           throw error;
         }
-        const report: RequestReport = { failure: undefined };
+        const report: RequestReport = { failure: undefined, tail: answerTail() };
         const { streamSimple } = await import("@earendil-works/pi-ai/compat");
         const stream = streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) });
-        return withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
+        const reported = withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
+        return deps.meter.follow(reported, `${AI_SERVER_PROVIDER}/${model.id}`, report.tail!);
       }),
   } as ProviderConfig;
 }

@@ -4,6 +4,8 @@
  * with a `RouterFailureError` whose value has a code (src/ai-server/router-failures.ts).
  */
 import type { Got, Response } from "got";
+import type { ServerProps } from "../../machines/server-props.ts";
+import { serverPropsFromText } from "../llama-cpp/props.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import type { AiServerSettings } from "./config.ts";
 import { classifyHttpFailure, classifyTransportError, type RequestContext, RouterFailureError } from "./router-failures.ts";
@@ -30,6 +32,8 @@ export interface RouterApi {
   unload(id: string, signal?: AbortSignal): Promise<void>;
   /** true when GET /health answers 200. */
   healthy(signal?: AbortSignal): Promise<boolean>;
+  /** GET /props?model=<id>&autoload=false: what a loaded model's worker serves; {} when it does not say. */
+  props(id: string, signal?: AbortSignal): Promise<ServerProps>;
 }
 
 export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): RouterApi {
@@ -94,6 +98,21 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
     },
     async unload(id, signal) {
       await call("POST", "models/unload", { action: "unload", modelId: id }, { json: { model: id }, signal });
+    },
+    async props(id, signal) {
+      try {
+        const body = await call(
+          "GET",
+          "props",
+          { action: "read the props of", modelId: id },
+          // autoload=false: asking must never load a model (and evict another).
+          { signal, searchParams: { model: id, autoload: "false" }, timeoutMs: aiServerTimeouts.healthMs },
+        );
+        return serverPropsFromText(body);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        return {};
+      }
     },
     async healthy(signal) {
       try {

@@ -6,13 +6,15 @@
  */
 import type { ExtensionAPI, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
 import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { lazyMachinery } from "../pi-session/machinery.ts";
+import { type ServedModels, servedModels } from "../pi-session/served-models.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
-import { activityPhrase, discoveryFallbackText, errorText } from "./messages.ts";
+import { activityPhrase, discoveryFallbackText, errorText, routerContextFix } from "./messages.ts";
 import { createMtlsFetchFactory } from "./mtls-fetch.ts";
-import { aiServerProviderConfig, discoveredModels, fallbackModels } from "./provider.ts";
+import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 import type { TlsMaterial } from "./tls.ts";
@@ -30,6 +32,9 @@ export interface AiServerSession {
   sessionEnding(): Promise<void>;
   activity(): string | undefined;
   status(): RouterModelStatus | undefined;
+  /** What the loaded models' workers said they serve, as pi uses it. */
+  served: ServedModels;
+  meter: AnswerMeter;
 }
 
 /**
@@ -42,10 +47,33 @@ export async function aiServerSession(
   settings: AiServerSettings,
   material: TlsMaterial,
   session: SessionUi,
+  meter: AnswerMeter,
 ): Promise<{ remote: AiServerSession; discoveryWarning: string | undefined }> {
   const api = createRouterApi(settings, material);
   const fetches = createMtlsFetchFactory(settings, material);
   let listing: RouterModel[] = [];
+  let registered: ProviderModelConfig[] = [];
+  const served = servedModels({
+    pi,
+    session,
+    provider: AI_SERVER_PROVIDER,
+    defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
+    fix: routerContextFix,
+    reregister: () => register(registered),
+  });
+  /** What a loaded model's worker says it serves goes to pi's registry; a new load is told again. */
+  const learnFrom = (status: RouterModelStatus) => {
+    const id = status.modelId;
+    if (!id) return;
+    if (status.phase === "loading") served.forget(id);
+    else if (status.phase === "ready" && status.props) {
+      const declared = declaredModel(
+        listing.find((model) => model.id === id),
+        settings.fallbackModels.find((model) => model.id === id),
+      );
+      served.learn(id, id, declared, status.props);
+    }
+  };
 
   const machinery = lazyMachinery(async (inspect) => {
     const [{ createRouterSupervisor }, { bindRouterStatusView }] = await Promise.all([
@@ -53,18 +81,26 @@ export async function aiServerSession(
       import("./status-view.ts"),
     ]);
     const supervisor = createRouterSupervisor({ api, where: settings, inspect });
-    return { supervisor, view: bindRouterStatusView(supervisor, session, settings) };
+    supervisor.status.subscribe(learnFrom);
+    return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter) };
   });
 
-  const register = (models: ProviderModelConfig[]) =>
+  const register = (models: ProviderModelConfig[]) => {
+    registered = models;
     pi.registerProvider(
       AI_SERVER_PROVIDER,
-      aiServerProviderConfig(settings, models, {
-        ensureReady: async (modelId, signal) => (await machinery.get()).supervisor.ensureReady(modelId, signal),
-        answerFailed: (modelId) => machinery.loaded()?.supervisor.recheck(modelId),
-        fetchFor: (report) => fetches.forRequest(report),
-      }),
+      aiServerProviderConfig(
+        settings,
+        models.map((model) => withServed(model, served.served(model.id))),
+        {
+          ensureReady: async (modelId, signal) => (await machinery.get()).supervisor.ensureReady(modelId, signal),
+          answerFailed: (modelId) => machinery.loaded()?.supervisor.recheck(modelId),
+          fetchFor: (report) => fetches.forRequest(report),
+          meter,
+        },
+      ),
     );
+  };
 
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: string | undefined;
@@ -106,6 +142,8 @@ export async function aiServerSession(
     },
     activity: () => activityPhrase(machinery.loaded()?.supervisor.status.current(), requested),
     status: () => machinery.loaded()?.supervisor.status.current(),
+    served,
+    meter,
   };
 
   try {

@@ -5,19 +5,25 @@
  */
 
 import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { footerLine } from "../pi-session/footer-line.ts";
 import { notify } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
+import { AI_SERVER_PROVIDER } from "./config.ts";
 import { footerText, noticeMessage, type Where } from "./messages.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 
 export const ROUTER_FOOTER_KEY = "ai-server";
 
-export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, where: Where) {
+export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, where: Where, meter: AnswerMeter) {
   const footer = footerLine(ROUTER_FOOTER_KEY, session.ui);
   let loadingSince: number | undefined;
   let ticker: NodeJS.Timeout | undefined;
-  const render = () => footer.show(footerText(supervisor.status.current(), loadingSince, Date.now()));
+  const render = () => {
+    const status = supervisor.status.current();
+    const last = status.modelId ? meter.last(`${AI_SERVER_PROVIDER}/${status.modelId}`) : undefined;
+    footer.show(footerText(status, loadingSince, Date.now(), last));
+  };
   const follow = (status: RouterModelStatus) => {
     const loading = status.phase === "loading";
     if (loading && loadingSince === undefined) {
@@ -32,6 +38,7 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, session: Sess
   };
   follow(supervisor.status.current());
   const offStatus = supervisor.status.subscribe(follow);
+  const offFigures = meter.subscribe(render);
   const offNotice = supervisor.onNotice((notice) => {
     const { text, level } = noticeMessage(notice, where);
     notify(session.ui(), text, level);
@@ -41,6 +48,7 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, session: Sess
     dispose(): void {
       clearInterval(ticker);
       offStatus();
+      offFigures();
       offNotice();
     },
   };

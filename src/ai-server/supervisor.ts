@@ -16,7 +16,7 @@ import { routerActors } from "./effects.ts";
 import { modelFailureText, noticeMessage, notTheLoadingModelText, type Where } from "./messages.ts";
 import type { RouterApi } from "./router-api.ts";
 
-const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined };
+const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
 
 export function createRouterSupervisor(options: { api: RouterApi; where: Where; pollMs?: number; inspect?: Observer<InspectionEvent> }) {
   const machine = routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? aiServerTimeouts.loadPollMs) });

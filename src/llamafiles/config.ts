@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import type { ErrorObject } from "ajv";
 import type { LaunchSpec } from "../../machines/local-server.machine.ts";
+import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
 import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
-import { describeSchemaError } from "../pi-session/schema-errors.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 
@@ -22,13 +22,19 @@ export type ConfigProblem =
   | { code: "block-not-object"; got: unknown }
   | { code: "models-missing" }
   | { code: "models-not-a-list"; got: unknown }
-  | { code: "bad-provider-field"; problem: string }
-  | { code: "model-skipped"; index: number; problems: string[] }
+  | { code: "bad-provider-field"; violation: SchemaViolation }
+  | { code: "model-skipped"; index: number; violations: SchemaViolation[] }
   | { code: "duplicate-id"; id: string; index: number }
   | { code: "bad-port"; index: number; port: number }
   | { code: "privileged-port"; index: number; port: number; lowest: number }
   | { code: "no-valid-model" }
   | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
+
+/** One way the block breaks its schema: ajv's error and the block it was found in (for the value). */
+export interface SchemaViolation {
+  block: unknown;
+  error: ErrorObject;
+}
 
 export const providerDefaults = {
   baseUrl: "http://localhost:8080/v1",
@@ -55,6 +61,8 @@ export interface LlamafileModel extends LaunchSpec {
   cost: { input: number; output: number; cacheRead: number; cacheWrite: number };
   /** Fields this extension does not know, passed through to pi unchanged. */
   passthrough: Record<string, unknown>;
+  /** What the user wrote (not the defaults): the server's own answer replaces the rest. */
+  declared: DeclaredModel;
 }
 
 export interface LlamafilesConfig {
@@ -92,8 +100,6 @@ const LAUNCH_FIELDS = new Set([
   "maxTokens",
   "cost",
 ]);
-
-const describeError = (root: unknown, error: ErrorObject) => describeSchemaError(root, error, "providers.llamafiles");
 
 /**
  * Ports the fetch standard blocks (Node's fetch, and so pi, refuses to connect to them): a
@@ -163,18 +169,16 @@ export function loadLlamafilesConfig(options: {
 
   const validate = validateLlamafilesProvider;
   validate(provider);
-  const badModels = new Map<number, string[]>();
+  const badModels = new Map<number, SchemaViolation[]>();
   const badProviderFields = new Set<string>();
   for (const error of validate.errors ?? []) {
     const index = modelIndexOf(error);
-    if (index !== undefined) {
-      const problem = describeError(provider, error);
-      if (problem) badModels.set(index, [...(badModels.get(index) ?? []), problem]);
-    } else {
+    const violation = { block: provider, error };
+    if (index !== undefined) badModels.set(index, [...(badModels.get(index) ?? []), violation]);
+    else {
       const field = error.instancePath.split("/")[1];
       if (field) badProviderFields.add(field);
-      const problem = describeError(provider, error);
-      if (problem) problems.push({ code: "bad-provider-field", problem });
+      problems.push({ code: "bad-provider-field", violation });
     }
   }
   const providerField = <T>(field: string, fallback: T): T =>
@@ -185,7 +189,7 @@ export function loadLlamafilesConfig(options: {
   (provider.models as unknown[]).forEach((entry, index) => {
     const invalid = badModels.get(index);
     if (invalid) {
-      problems.push({ code: "model-skipped", index, problems: invalid });
+      problems.push({ code: "model-skipped", index, violations: invalid });
       return;
     }
     const raw = entry as Record<string, unknown>;
@@ -220,6 +224,11 @@ export function loadLlamafilesConfig(options: {
       maxTokens: (raw.maxTokens as number | undefined) ?? modelDefaults.maxTokens,
       cost: (raw.cost as LlamafileModel["cost"] | undefined) ?? modelDefaults.cost,
       passthrough,
+      declared: {
+        contextWindow: raw.contextWindow === undefined ? undefined : { value: raw.contextWindow as number, source: "models.json" },
+        input: raw.input as ("text" | "image")[] | undefined,
+        maxTokens: raw.maxTokens as number | undefined,
+      },
     });
   });
 

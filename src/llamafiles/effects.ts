@@ -23,7 +23,7 @@ import { forgetServer, rememberServer, type UsedServer, usedServer } from "./pro
 import { tailLog } from "./process/server-log.ts";
 import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
-import { askModels, type ModelsAnswer } from "./server-http.ts";
+import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
 
 export type { EffectReport };
 
@@ -39,6 +39,11 @@ export interface LocalServerEffectsOptions {
 export function localServerActors(options: LocalServerEffectsOptions) {
   const t = options.timeouts;
   const ask = (port: number, signal?: AbortSignal) => askModels(port, { timeoutMs: t.probeMs, signal });
+  /** A server that serves: its ids, and what it says it serves (read before anyone is told it is ready). */
+  const serving = async (port: number, ids: string[], signal: AbortSignal): Promise<ServerIdentity> => ({
+    ids,
+    props: await askProps(port, { timeoutMs: t.probeMs, signal }),
+  });
 
   /** This pi holds a lease on `entry`: what the chart needs to know about it. */
   const heldServer = async (
@@ -54,8 +59,9 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       forgetServer(entry.port);
       return { kind: "taken", servesId: entry.modelId, users };
     }
-    const ready = (await ask(model.port, signal)).kind === "serving";
-    return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready, users: entry.lease.users, via };
+    const answer = await ask(model.port, signal);
+    const props = answer.kind === "serving" ? (await serving(model.port, answer.ids, signal)).props : undefined;
+    return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready: props !== undefined, users: entry.lease.users, via, props };
   };
 
   /** What the record of the port proves, acting on what it finds; undefined when nothing of pi's runs there. */
@@ -118,7 +124,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
       for (;;) {
         const answer = await ask(input.model.port, signal);
-        if (answer.kind === "serving") return { ids: answer.ids };
+        if (answer.kind === "serving") return serving(input.model.port, answer.ids, signal);
         if (answer.kind === "unexpected" || answer.kind === "not-http") return { ids: [] };
         if (answer.kind === "refused") throw new Error("the server on the port went away while pi waited for it");
         await sleep(t.readinessPollMs, signal);
@@ -149,7 +155,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           lastProbe = Date.now();
           hinted = false;
           const answer = await ask(input.model.port, signal);
-          if (answer.kind === "serving") return { ids: answer.ids };
+          if (answer.kind === "serving") return serving(input.model.port, answer.ids, signal);
           // Wait for the next output or the poll, but never probe more often than hintGapMs.
           await new Promise<void>((resolve) => {
             const done = () => {

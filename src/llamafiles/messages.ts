@@ -12,8 +12,12 @@ import type {
   ProcessExit,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
+import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
+import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
+import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
-import type { ConfigProblem } from "./config.ts";
+import { describeSchemaError } from "../pi-session/schema-errors.ts";
+import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { EffectReport } from "./process/left-behind.ts";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
@@ -162,13 +166,14 @@ export function foreignServerQuestion(model: LaunchSpec, advertised: string[]): 
   };
 }
 
-export function footerText(status: LocalServerStatus): string | undefined {
+/** The footer: what the server does; once ready, the figures of its last answer if it gave one. */
+export function footerText(status: LocalServerStatus, last?: LastAnswer): string | undefined {
   if (!status.model) return undefined;
   switch (status.phase) {
     case "starting":
       return `Starting ${status.model.name}...`;
     case "ready":
-      return `${status.model.name} running`;
+      return last ? `${status.model.name} · ${figuresText(last.figures)}` : `${status.model.name} running`;
     case "stopping":
       return `Stopping ${status.model.name}...`;
     default:
@@ -176,12 +181,27 @@ export function footerText(status: LocalServerStatus): string | undefined {
   }
 }
 
-/** `/llamafiles`: what runs now, in one line. */
-export function llamafilesReport(status: LocalServerStatus): string {
-  if (!status.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
+/** `/llamafiles`: what runs now in one line; once ready, its context and the last answer's figures. */
+export function llamafilesReport(status: LocalServerStatus | undefined, served?: ServedModel, last?: LastAnswer): string {
+  if (!status?.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
+  const running = runningLine(status, status.model);
+  if (status.phase !== "ready") return running;
+  const lines = [running];
+  if (served) lines.push(`  ${contextText(served.contextWindow, status.props)}`);
+  if (last) lines.push(`  last answer: ${figuresDetailText(last.figures)}`);
+  return lines.join("\n");
+}
+
+/** How a local model's context is changed. */
+export const localContextFix: ContextFix = {
+  setContext: (tokens) => `add "-c", "${tokens}" to its "args" in models.json`,
+  declaredIn: "models.json",
+};
+
+function runningLine(status: LocalServerStatus, model: LaunchSpec): string {
   const pid = status.adopted ? "adopted" : (status.pid ?? "pending");
   const shared = status.users > 1 ? `, shared with ${sessions(status.users - 1)}` : "";
-  return `Running: ${status.model.name} (id=${status.model.id}, port=${status.model.port}, pid=${pid}, status=${status.phase}${shared})`;
+  return `Running: ${model.name} (id=${model.id}, port=${model.port}, pid=${pid}, status=${status.phase}${shared})`;
 }
 
 /** The working indicator's phrase while pi waits for a local server, or undefined. */
@@ -194,6 +214,8 @@ export function activityPhrase(status: LocalServerStatus | undefined, requested:
 }
 
 const nothingRegistered = "no local models registered";
+
+const violationText = (violation: SchemaViolation) => describeSchemaError(violation.block, violation.error, "providers.llamafiles");
 
 export function configProblemText(problem: ConfigProblem): string {
   switch (problem.code) {
@@ -212,9 +234,9 @@ export function configProblemText(problem: ConfigProblem): string {
     case "models-not-a-list":
       return `llamafiles: providers.llamafiles.models in ${MODELS_JSON} is not a non-empty array (got ${JSON.stringify(problem.got)}); ${nothingRegistered}.`;
     case "bad-provider-field":
-      return `llamafiles: ${problem.problem}; using the default.`;
+      return `llamafiles: ${violationText(problem.violation) ?? "invalid"}; using the default.`;
     case "model-skipped":
-      return `llamafiles: skipped models[${problem.index}]: ${problem.problems.join("; ")}.`;
+      return `llamafiles: skipped models[${problem.index}]: ${problem.violations.map(violationText).filter(Boolean).join("; ")}.`;
     case "bad-port":
       return `llamafiles: skipped models[${problem.index}]: port ${problem.port} is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.`;
     case "privileged-port":

@@ -14,83 +14,45 @@
  *   pi takes those defaults from, so the block composes and the models work; but pi 0.87.1
  *   decides a native provider's availability in an un-awaited refresh that can lose the race
  *   against start-up model resolution. So the user is told the two lines to add.
+ *
+ * Once a server said what it serves (GET /props), its context size and image input replace
+ * the declared ones (`served`), in the registry and in every request; each answer's bytes
+ * pass a tail that keeps the server's timings for the footer (src/llama-cpp/answer-meter.ts).
  */
 import type { Api, AssistantMessageEventStream, Context, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
-import type { LaunchSpec } from "../../machines/local-server.machine.ts";
-import { abortedStream } from "../pi-session/aborted-stream.ts";
-import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
-import { notServingText } from "./messages.ts";
+import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
+import { toPiModel } from "./pi-model.ts";
+import type { LlamafilesProviderDeps, Start } from "./request.ts";
 
-/** Resolves when the model's server is ready (the local supervisor's `ensureReady`). */
-export type EnsureReady = (model: LaunchSpec, signal: AbortSignal | undefined) => Promise<void>;
-
-// pi-ai's API registry is loaded on the first request, not while pi starts (~20 ms).
-const piApis = () => import("@earendil-works/pi-ai/compat");
-
-export function localBaseUrl(port: number): string {
-  return `http://localhost:${port}/v1`;
-}
-
-export function toPiModel(config: LlamafilesConfig, model: LlamafileModel): Model<Api> {
-  return {
-    ...model.passthrough,
-    id: model.id,
-    name: model.name,
-    api: config.api,
-    provider: LLAMAFILES_PROVIDER,
-    baseUrl: localBaseUrl(model.port),
-    reasoning: model.reasoning,
-    input: model.input,
-    cost: model.cost,
-    contextWindow: model.contextWindow,
-    maxTokens: model.maxTokens,
-    compat: { ...config.compat, ...(model.passthrough.compat as object | undefined) },
-  } as Model<Api>;
-}
-
-/** Waits until the model's server is ready, then streams the request as `start` does. */
+/** Waits until the model's server is ready, then streams the request as `start` does (src/llamafiles/request.ts). */
 function gatedStream(
   config: LlamafilesConfig,
-  ensureReady: EnsureReady,
+  deps: LlamafilesProviderDeps,
   model: Model<Api>,
-  signal: AbortSignal | undefined,
-  start: (requestModel: Model<Api>, apis: Awaited<ReturnType<typeof piApis>>) => AssistantMessageEventStream,
+  options: { signal?: AbortSignal; fetch?: typeof globalThis.fetch } | undefined,
+  start: Start,
 ): AssistantMessageEventStream {
-  return lazyStream(model, async () => {
-    const ours = config.models.find((candidate) => candidate.id === model.id);
-    if (!ours) throw new Error(notServingText(model, { kind: "not-configured", modelId: model.id }));
-    try {
-      await ensureReady(ours, signal);
-    } catch (error) {
-      // Esc while waiting: end as an aborted request (not as an error pi would retry).
-      if (signal?.aborted) return abortedStream(model);
-      throw error;
-    }
-    // pi's listed copy may carry models.json-layer defaults (native case): send ours.
-    const canonical = toPiModel(config, ours);
-    const requestModel = { ...model, baseUrl: canonical.baseUrl, compat: canonical.compat, maxTokens: canonical.maxTokens } as Model<Api>;
-    return start(requestModel, await piApis());
-  });
+  return lazyStream(model, async () => (await import("./request.ts")).requestWhenReady(config, deps, model, options, start));
 }
 
 /** The normal registration, for a block that carries "api" and "baseUrl". */
-export function llamafilesProviderConfig(config: LlamafilesConfig, ensureReady: EnsureReady): ProviderConfig {
+export function llamafilesProviderConfig(config: LlamafilesConfig, deps: LlamafilesProviderDeps): ProviderConfig {
   return {
     name: "llamafiles",
     baseUrl: config.baseUrl,
     api: config.api as Api,
     apiKey: config.apiKey,
-    models: config.models.map((model) => toPiModel(config, model)),
+    models: config.models.map((model) => toPiModel(config, model, deps.served(model.id))),
     streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
-      gatedStream(config, ensureReady, model, options?.signal, (m, apis) => apis.streamSimple(m, context, options)),
+      gatedStream(config, deps, model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch })),
   } as ProviderConfig;
 }
 
 /** The native registration, for the minimal block (see the file comment). */
-export function llamafilesNativeProvider(config: LlamafilesConfig, ensureReady: EnsureReady): Provider {
-  const models = config.models.map((model) => toPiModel(config, model));
+export function llamafilesNativeProvider(config: LlamafilesConfig, deps: LlamafilesProviderDeps): Provider {
+  const models = config.models.map((model) => toPiModel(config, model, deps.served(model.id)));
   return {
     id: LLAMAFILES_PROVIDER,
     name: "llamafiles",
@@ -104,10 +66,10 @@ export function llamafilesNativeProvider(config: LlamafilesConfig, ensureReady: 
     },
     getModels: () => models,
     stream: (model, context, options) =>
-      gatedStream(config, ensureReady, model, options?.signal, (m, apis) =>
-        apis.stream(m, context, options as Parameters<typeof apis.stream>[2]),
+      gatedStream(config, deps, model, options as SimpleStreamOptions, (m, apis, fetch) =>
+        apis.stream(m, context, { ...(options as Parameters<typeof apis.stream>[2]), fetch }),
       ),
     streamSimple: (model, context, options?: SimpleStreamOptions) =>
-      gatedStream(config, ensureReady, model, options?.signal, (m, apis) => apis.streamSimple(m, context, options)),
+      gatedStream(config, deps, model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch })),
   };
 }

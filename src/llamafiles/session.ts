@@ -1,33 +1,67 @@
 /**
  * The llamafiles side of a pi session: what pi's hooks call. It maps pi's models to the
- * configured launch specs, loads the supervisor (statechart, effects, view) on first use so
- * pi's start-up does not pay for it, and answers the provider, /llamafiles and the working
- * indicator from the chart's status.
+ * configured launch specs, loads the supervisor (statechart, effects, view, what servers say
+ * about their models) on first use so pi's start-up does not pay for it, and answers the
+ * provider, /llamafiles and the working indicator from the chart's status. The feature's
+ * words load right after start-up, not during it.
  */
 import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.machine.ts";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
+import type { ServedOverride } from "../llama-cpp/model-facts.ts";
+import { lazy } from "../pi-session/lazy.ts";
 import { lazyMachinery } from "../pi-session/machinery.ts";
 import { notify } from "../pi-session/notify.ts";
+import type { ServedModels, ServedModelsOptions } from "../pi-session/served-models.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
-import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
-import { activityPhrase, effectReportsText, foreignServerQuestion, unknownModelSelectedText } from "./messages.ts";
-import { usedServers } from "./process/process-table.ts";
+import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
 
 type ShutdownReason = "quit" | "reload" | "new" | "resume" | "fork";
 
-export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) {
+export interface LlamafilesSessionOptions {
+  meter: AnswerMeter;
+  /** Registers the provider again (what a server said it serves changed). */
+  reregister: ServedModelsOptions["reregister"];
+  pi: ServedModelsOptions["pi"];
+}
+
+export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, options: LlamafilesSessionOptions) {
   const byId = new Map(config.models.map((model) => [model.id, model]));
+  const words = lazy(() => import("./messages.ts"));
+  let served: ServedModels | undefined;
+
   const machinery = lazyMachinery(async (inspect) => {
-    const [{ createLocalSupervisor }, { bindLocalStatusView }] = await Promise.all([import("./supervisor.ts"), import("./status-view.ts")]);
+    const [{ createLocalSupervisor }, { bindLocalStatusView }, { servedModels }, messages] = await Promise.all([
+      import("./supervisor.ts"),
+      import("./status-view.ts"),
+      import("../pi-session/served-models.ts"),
+      words.get(),
+    ]);
+    const known = servedModels({
+      pi: options.pi,
+      session,
+      provider: LLAMAFILES_PROVIDER,
+      defaults: modelDefaults,
+      fix: messages.localContextFix,
+      reregister: options.reregister,
+    });
+    served = known;
     const supervisor = createLocalSupervisor({
       inspect,
       askAboutForeignServer: async (model, advertised) => {
         const ui = session.ui();
         if (!ui || !session.hasUI()) return false;
-        const { title, message } = foreignServerQuestion(model, advertised);
+        const { title, message } = messages.foreignServerQuestion(model, advertised);
         return ui.confirm(title, message);
       },
     });
-    return { supervisor, view: bindLocalStatusView(supervisor, session) };
+    // What a ready server says it serves goes to pi's registry; a new start is told again.
+    supervisor.status.subscribe((status) => {
+      const model = status.model && byId.get(status.model.id);
+      if (!model) return;
+      if (status.phase === "starting") known.forget(model.id);
+      else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
+    });
+    return { supervisor, view: bindLocalStatusView(supervisor, session, options.meter) };
   });
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: LaunchSpec | undefined;
@@ -37,7 +71,8 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
    * Lets go of servers an earlier extension instance of this pi held (before /reload, /new, …)
    * that the new session does not use: their keepers stop them unless another pi uses them.
    */
-  const letGoOfUnused = (keepPort: number | undefined) => {
+  const letGoOfUnused = async (keepPort: number | undefined) => {
+    const { usedServers } = await import("./process/process-table.ts");
     for (const server of usedServers()) if (server.port !== keepPort) server.lease.close();
   };
 
@@ -45,23 +80,23 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     const model = byId.get(modelId);
     requested = model;
     if (model) void machinery.get().then(({ supervisor }) => supervisor.select(model));
-    else notify(session.ui(), unknownModelSelectedText(modelId), "error");
+    else void words.get().then((messages) => notify(session.ui(), messages.unknownModelSelectedText(modelId), "error"));
   };
 
   return {
     /** session_start: pi restores a model only this way (no model_select for it). */
     sessionStarted(model: { provider: string; id: string } | undefined): void {
+      void words.get();
       machinery.loaded()?.redraw();
       const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : undefined;
-      if (!machinery.requested()) letGoOfUnused(selected?.port);
+      if (!machinery.requested()) void letGoOfUnused(selected?.port);
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
       if (!sweptLeftBehind) {
         sweptLeftBehind = true;
         // Servers an earlier pi left running with nobody to stop them: stopped, with one notice.
-        void import("./process/left-behind.ts")
-          .then(({ stopServersLeftBehind }) => stopServersLeftBehind())
-          .then((reports) => {
-            for (const message of effectReportsText(reports)) session.tell(message.text, message.level);
+        void Promise.all([import("./process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()])
+          .then(([reports, messages]) => {
+            for (const message of messages.effectReportsText(reports)) session.tell(message.text, message.level);
           })
           .catch(() => undefined);
       }
@@ -78,7 +113,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason: ShutdownReason): Promise<void> {
       if (!machinery.requested()) {
-        if (reason === "quit") letGoOfUnused(undefined);
+        if (reason === "quit") await letGoOfUnused(undefined);
         return;
       }
       const { supervisor, dispose } = await machinery.get();
@@ -90,11 +125,21 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi) 
     async ensureReady(model: LaunchSpec, signal: AbortSignal | undefined): Promise<void> {
       return (await machinery.get()).supervisor.ensureReady(model, signal);
     },
+    /** What the model's server said it serves, once it said so. */
+    served(id: string): ServedOverride | undefined {
+      return served?.served(id);
+    },
     status(): LocalServerStatus | undefined {
       return machinery.loaded()?.supervisor.status.current();
     },
+    /** `/llamafiles`: what runs, its context, the last answer's figures. */
+    async report(): Promise<string> {
+      const status = machinery.loaded()?.supervisor.status.current();
+      const id = status?.model?.id ?? "";
+      return (await words.get()).llamafilesReport(status, served?.model(id), options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`));
+    },
     activity(): string | undefined {
-      return activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);
+      return words.loaded()?.activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);
     },
   };
 }

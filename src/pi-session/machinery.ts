@@ -3,7 +3,6 @@
  * pay for XState and the effects), with the statechart inspector when PI_LLAMA_INSPECT is set.
  */
 import type { InspectionEvent, Observer } from "xstate";
-import { inspectionFromEnv } from "./inspection.ts";
 import { type Lazy, lazy } from "./lazy.ts";
 
 export interface Machinery<S> {
@@ -17,6 +16,7 @@ export function lazyMachinery<S>(
   build: (inspect: Observer<InspectionEvent> | undefined) => Promise<{ supervisor: S; view: { redraw(): void; dispose(): void } }>,
 ): Lazy<Machinery<S>> {
   return lazy(async () => {
+    const { inspectionFromEnv } = await import("./inspection.ts");
     const inspection = await inspectionFromEnv();
     const { supervisor, view } = await build(inspection?.inspect);
     return {

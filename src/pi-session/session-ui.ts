@@ -1,36 +1,57 @@
 /**
- * The UI of the pi session running now. pi replaces sessions (/new, /resume, /fork) and
- * re-evaluates the extension on /reload; a ctx captured earlier throws once it is stale, so
- * everything that draws or tells goes through this holder, set on session_start and cleared
- * on session_shutdown.
+ * The pi session running now. pi replaces sessions (/new, /resume, /fork) and re-evaluates
+ * the extension on /reload; a ctx captured earlier throws once it is stale, so everything
+ * that draws, tells or looks at the session goes through this holder, set on session_start
+ * and cleared on session_shutdown.
  */
+import type { Api, Model } from "@earendil-works/pi-ai";
 import type { ExtensionContext, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
 import { type NoticeLevel, notify, printError } from "./notify.ts";
 
+type SessionContext = Pick<ExtensionContext, "ui" | "hasUI"> &
+  Partial<Pick<ExtensionContext, "model" | "modelRegistry" | "getSystemPrompt">>;
+
 export interface SessionUi {
-  attach(ctx: Pick<ExtensionContext, "ui" | "hasUI">): void;
+  attach(ctx: SessionContext): void;
   detach(): void;
   /** The session's UI (its calls are no-ops in print and json mode), or undefined between sessions. */
   ui(): ExtensionUIContext | undefined;
   hasUI(): boolean;
   /** A notification with a UI; without one (print, json), a line on stderr. */
   tell(text: string, level: NoticeLevel): void;
+  /** The session's model now. */
+  model(): Model<Api> | undefined;
+  /** pi's registry entry for a model, as registered now. */
+  findModel(provider: string, id: string): Model<Api> | undefined;
+  /** pi's effective system prompt now. */
+  systemPrompt(): string | undefined;
 }
 
 export function sessionUi(): SessionUi {
-  let current: Pick<ExtensionContext, "ui" | "hasUI"> | undefined;
+  let current: SessionContext | undefined;
+  // A ctx pi has retired throws on use: nothing is known then.
+  const ask = <T>(read: (ctx: SessionContext) => T): T | undefined => {
+    try {
+      return current ? read(current) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     attach(ctx) {
-      current = { ui: ctx.ui, hasUI: ctx.hasUI };
+      current = ctx;
     },
     detach() {
       current = undefined;
     },
-    ui: () => current?.ui,
-    hasUI: () => current?.hasUI ?? false,
+    ui: () => ask((ctx) => ctx.ui),
+    hasUI: () => ask((ctx) => ctx.hasUI) ?? false,
     tell(text, level) {
-      if (current?.hasUI) notify(current.ui, text, level);
+      if (ask((ctx) => ctx.hasUI)) notify(current?.ui, text, level);
       else printError(text);
     },
+    model: () => ask((ctx) => ctx.model),
+    findModel: (provider, id) => ask((ctx) => ctx.modelRegistry?.find(provider, id)),
+    systemPrompt: () => ask((ctx) => ctx.getSystemPrompt?.()),
   };
 }

@@ -1,10 +1,13 @@
 /**
  * pi's working indicator as one line, `⚙ <phrase> · <elapsed>`: pi appends its own
  * "Working..." message next to custom frames, so it is cleared on session_start and on every
- * turn_start, and the phrase says what pi is really waiting for. Elapsed time counts
- * from the start of the turn. Modes without a UI get nothing.
+ * turn_start, and the phrase says what pi is really waiting for; while an answer streams, its
+ * tokens so far and their rate. Elapsed time counts from the start of the turn. Modes without
+ * a UI get nothing.
  */
 import type { ExtensionAPI, ExtensionUIContext } from "@earendil-works/pi-coding-agent";
+import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
+import { lazy } from "./lazy.ts";
 import { terminalSafe } from "./terminal-text.ts";
 
 /** What a provider half of the extension is doing now, in a few words, or undefined. */
@@ -19,11 +22,18 @@ export function indicatorFrame(phrase: string, elapsedMs: number): string {
   return `⚙ ${terminalSafe(phrase).replace(/\n/g, " ")} · ${formatElapsed(elapsedMs)}`;
 }
 
-export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly ActivitySource[]): void {
+export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly ActivitySource[], meter: AnswerMeter): void {
   let ui: ExtensionUIContext | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let turnStartedAt = 0;
-  const phrase = () => activities.map((activity) => activity()).find(Boolean) ?? "generating";
+  // The words for a streaming answer load after start-up, before the first turn.
+  const words = lazy(() => import("../llama-cpp/messages.ts"));
+  const phrase = () => {
+    const waitingFor = activities.map((activity) => activity()).find(Boolean);
+    if (waitingFor) return waitingFor;
+    const live = meter.live();
+    return (live && words.loaded()?.liveAnswerText(live)) || "generating";
+  };
   const draw = () => ui?.setWorkingIndicator({ frames: [indicatorFrame(phrase(), Date.now() - turnStartedAt)], intervalMs: 1_000 });
   const stop = () => {
     clearInterval(ticker);
@@ -33,6 +43,7 @@ export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly Acti
   pi.on("session_start", (_event, ctx) => {
     stop();
     ui = ctx.hasUI ? ctx.ui : undefined;
+    if (ui) void words.get();
     // pi resets the working message on every session change: clear its "Working..." again.
     ui?.setWorkingMessage("");
   });

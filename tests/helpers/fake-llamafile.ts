@@ -3,6 +3,14 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { isAlive, probeModels, waitFor } from "./processes.ts";
 
+/** /llamafiles' second line for a ready fake server (its default context, `--ctx`). */
+export const FAKE_CONTEXT_LINE = "  context 65,536 tokens per request (from the server)";
+/** The footer's figures after a fake server's first answer (its fixed timings: 50 tok/s, 2000 prompt tok/s, nothing cached). */
+export const FAKE_FIGURES = "50 tok/s · prompt 2.0k tok/s · cache 0%";
+
+/** /llamafiles without the last answer's figures: the running line and the context line. */
+export const firstLines = (report: string | undefined) => report?.split("\n").slice(0, 2).join("\n");
+
 export const FAKE_SERVER = fileURLToPath(new URL("./fake-server.ts", import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 

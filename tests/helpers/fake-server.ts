@@ -3,7 +3,9 @@
  * A stand-in for a single-model llama-server / llamafile, shaped after the recorded
  * transcripts in tests/fixtures/llama-server/A*: connection refused until it binds,
  * then `503 Loading model` on every endpoint, then 200; OpenAI /v1/models with `data[]`,
- * chat completions (streaming with usage and cached_tokens), clean exit on SIGTERM.
+ * chat completions (streaming with usage, cached_tokens and `timings`), GET /props like A02,
+ * clean exit on SIGTERM. Its log says when the process began and when it became ready
+ * (`started at <epoch ms>`, `ready at <epoch ms>`), so a benchmark can subtract its boot.
  *
  *   fake-server --port <n> --id <s> [--id <alias> ...]
  *               [--startup-delay-ms <n>]   # refuse connections this long (boot)
@@ -14,7 +16,14 @@
  *               [--ignore-sigterm]         # only SIGKILL stops it
  *               [--reply <text>]           # the assistant's answer
  *               [--chatty-bytes <n>]       # write this much output at start (a chatty server)
- *               [--tag <s>]                # ignored; lets a test run find its own processes
+ *               [--ctx <n>]                # GET /props n_ctx: tokens per slot (default 65536)
+               [--slots <n>]              # GET /props total_slots (default 1)
+               [--vision]                 # GET /props modalities.vision
+               [--no-tool-template]       # GET /props chat_template_caps.supports_tool_calls false
+               [--no-props]               # GET /props is a 404 (an old llamafile)
+               [--no-timings]             # answers carry no timings
+               [--token-delay-ms <n>]     # pause between streamed tokens
+               [--tag <s>]                # ignored; lets a test run find its own processes
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
@@ -32,6 +41,13 @@ const { values } = parseArgs({
     reply: { type: "string", default: "Hello from the fake llamafile" },
     // Writes this many bytes of output at start (a chatty server, for the log cap).
     "chatty-bytes": { type: "string" },
+    ctx: { type: "string", default: "65536" },
+    slots: { type: "string", default: "1" },
+    vision: { type: "boolean", default: false },
+    "no-tool-template": { type: "boolean", default: false },
+    "no-props": { type: "boolean", default: false },
+    "no-timings": { type: "boolean", default: false },
+    "token-delay-ms": { type: "string", default: "0" },
     // Marks processes a test run started, so the suite can prove none survives it.
     tag: { type: "string" },
   },
@@ -42,6 +58,7 @@ const ids = values.id?.length ? values.id : ["fake-model"];
 // llama-server keeps aliases in a std::set: the advertised id is the alphabetically first.
 const id = [...ids].sort()[0]!;
 const log = (line: string) => process.stdout.write(`fake-server[${process.pid}] ${line}\n`);
+log(`started at ${Math.round(performance.timeOrigin)}`);
 
 process.on("SIGTERM", () => {
   if (values["ignore-sigterm"]) return log("SIGTERM ignored");
@@ -81,6 +98,38 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
+/** GET /props in the shape of A02 (the fields pi reads, and a few around them). */
+const props = () => ({
+  default_generation_settings: { params: { n_predict: -1, timings_per_token: false }, n_ctx: Number(values.ctx) },
+  total_slots: Number(values.slots),
+  model_alias: id,
+  model_path: `/srv/llama/models/${id}.gguf`,
+  modalities: { vision: values.vision, audio: false },
+  chat_template_caps: {
+    supports_system_role: true,
+    supports_tool_calls: !values["no-tool-template"],
+    supports_tools: !values["no-tool-template"],
+  },
+  build_info: "fake",
+  is_sleeping: false,
+});
+
+/** The `timings` of an answer, from the prompt and answer sizes (rates from fixed per-token costs). */
+const timingsOf = (promptTokens: number, cached: number, generated: number) => {
+  const promptN = promptTokens - cached;
+  return {
+    cache_n: cached,
+    prompt_n: promptN,
+    prompt_ms: promptN * 0.5,
+    prompt_per_token_ms: 0.5,
+    prompt_per_second: promptN > 0 ? 2000 : 0,
+    predicted_n: generated,
+    predicted_ms: generated * 20,
+    predicted_per_token_ms: 20,
+    predicted_per_second: 50,
+  };
+};
+
 function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
   let body: {
     model?: string;
@@ -105,6 +154,8 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
   lastPrompt = prompt;
   const promptTokens = tokens(prompt);
   const cached = common === 0 ? 0 : Math.min(promptTokens - 1, tokens(prompt.slice(0, common)));
+  const pieces = values.reply!.match(/.{1,4}/gs) ?? [];
+  const timings = values["no-timings"] ? {} : { timings: timingsOf(promptTokens, cached, pieces.length) };
   const usage = {
     completion_tokens: tokens(values.reply!),
     prompt_tokens: promptTokens,
@@ -126,16 +177,29 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
       object: "chat.completion",
       choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: values.reply } }],
       usage,
+      ...timings,
     });
   }
   res.writeHead(200, { "Content-Type": "text/event-stream", "Transfer-Encoding": "chunked", Server: "llama.cpp" });
   const event = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
   const chunk = (choices: unknown[], extra: object = {}) => event({ choices, ...base, object: "chat.completion.chunk", ...extra });
   chunk([{ finish_reason: null, index: 0, delta: { role: "assistant", content: null } }]);
-  for (const piece of values.reply!.match(/.{1,4}/gs) ?? []) chunk([{ finish_reason: null, index: 0, delta: { content: piece } }]);
-  chunk([{ finish_reason: "stop", index: 0, delta: {} }]);
-  if (body.stream_options?.include_usage) chunk([], { usage });
-  res.end("data: [DONE]\n\n");
+  const delay = Number(values["token-delay-ms"]);
+  let next = 0;
+  const finish = () => {
+    chunk([{ finish_reason: "stop", index: 0, delta: {} }], body.stream_options?.include_usage ? {} : timings);
+    if (body.stream_options?.include_usage) chunk([], { usage, ...timings });
+    res.end("data: [DONE]\n\n");
+  };
+  const write = () => {
+    for (;;) {
+      if (res.destroyed) return;
+      if (next >= pieces.length) return finish();
+      chunk([{ finish_reason: null, index: 0, delta: { content: pieces[next++] } }]);
+      if (delay > 0) return void setTimeout(write, delay);
+    }
+  };
+  write();
 }
 
 const server = createServer((req, res) => {
@@ -145,6 +209,7 @@ const server = createServer((req, res) => {
     if (loading) return send(res, 503, { error: { message: "Loading model", type: "unavailable_error", code: 503 } });
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && (path === "/health" || path === "/v1/health")) return send(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/props" && !values["no-props"]) return send(res, 200, props());
     if (req.method === "GET" && (path === "/v1/models" || path === "/models")) {
       return send(res, 200, {
         models: [{ name: id, model: id, type: "model" }],
@@ -176,7 +241,7 @@ if (values["never-listen"]) {
       log(`listening on 127.0.0.1:${port} (model ${id}); loading`);
       setTimeout(() => {
         loading = false;
-        log("model loaded");
+        log(`model loaded; ready at ${Date.now()}`);
         if (values["die-after-ms"] !== undefined) {
           setTimeout(() => {
             log("crashing");

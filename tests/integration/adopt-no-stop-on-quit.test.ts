@@ -1,7 +1,7 @@
 // Quitting pi while only an adopted server is tracked does not stop that
 // server and writes nothing to stderr.
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry, startExternalServer } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, fakeModelEntry, firstLines, startExternalServer } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels } from "../helpers/processes.ts";
 
@@ -14,7 +14,9 @@ test("quit leaves an adopted server running and silent", async () => {
     const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
     await pi.select("llamafiles/model-a");
     await pi.prompt("hi");
-    expect(await pi.command("/llamafiles")).toBe(`Running: A (id=model-a, port=${port}, pid=adopted, status=ready)`);
+    expect(firstLines(await pi.command("/llamafiles"))).toBe(
+      `Running: A (id=model-a, port=${port}, pid=adopted, status=ready)\n${FAKE_CONTEXT_LINE}`,
+    );
 
     await pi.quit();
 

@@ -1,7 +1,7 @@
 // Starting A's server outside pi, then selecting A inside pi, adopts it.
 // An adopted server that goes away is reported, not restarted.
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry, runTag, startExternalServer } from "../helpers/fake-llamafile.ts";
+import { FAKE_FIGURES, fakeModelEntry, runTag, startExternalServer } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { findProcesses, freePort, isAlive, waitFor } from "../helpers/processes.ts";
 
@@ -17,7 +17,7 @@ test("selecting a model whose server already runs adopts it", async () => {
     expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
     expect(pi.notifications()).toContainEqual({ message: `Adopted existing A on port ${port}`, type: "info" });
     expect(findProcesses("fake-server.ts", runTag())).toEqual([external.pid]);
-    expect(pi.footer()).toEqual(["Starting A...", "A running"]);
+    expect(pi.footer()).toEqual(["Starting A...", "A running", `A · ${FAKE_FIGURES}`]);
     expect(isAlive(external.pid)).toBe(true);
   } finally {
     await external.stop();

@@ -3,7 +3,7 @@
 // again, and since pi started B, a later quit still stops it: no orphan after reload-then-quit.
 // The same holds for /new, which re-runs the factory in the same module.
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, fakeModelEntry, firstLines } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
 
@@ -24,7 +24,9 @@ test("/reload keeps B warm without a prompt, and quit afterwards still stops it"
   expect(isAlive(pid)).toBe(true);
   expect(pi.stderr.filter((l) => l.includes("llamafile"))).toEqual([]);
   expect(await pi.prompt("after reload")).toEqual({ text: "still B", error: undefined });
-  expect(await pi.command("/llamafiles")).toBe(`Running: B (id=model-b, port=${port}, pid=${pid}, status=ready)`);
+  expect(firstLines(await pi.command("/llamafiles"))).toBe(
+    `Running: B (id=model-b, port=${port}, pid=${pid}, status=ready)\n${FAKE_CONTEXT_LINE}`,
+  );
   expect(pi.notifications().map((n) => n.message)).toContain(`Re-attached to B on port ${port} (pid ${pid}, started by pi earlier)`);
 
   await pi.quit();
@@ -46,8 +48,8 @@ test("/new keeps the server warm too, and the new session can switch away from i
   await pi.runtime.newSession();
 
   expect(isAlive(pid)).toBe(true);
-  const expected = `Running: B (id=model-b, port=${portB}, pid=${pid}, status=ready)`;
-  await waitFor(async () => (await pi.command("/llamafiles")) === expected, "the new session to re-attach to B");
+  const expected = `Running: B (id=model-b, port=${portB}, pid=${pid}, status=ready)\n${FAKE_CONTEXT_LINE}`;
+  await waitFor(async () => firstLines(await pi.command("/llamafiles")) === expected, "the new session to re-attach to B");
   await pi.select("llamafiles/model-c");
   await pi.prompt("hi C");
   expect(isAlive(pid)).toBe(false);
@@ -59,10 +61,12 @@ test("a server that is still starting during /reload is picked up and waited for
   await pi.select("llamafiles/model-b");
   await new Promise((r) => setTimeout(r, 200));
   const pid = pidOf(await pi.command("/llamafiles"));
-  expect(await pi.command("/llamafiles")).toBe(`Running: B (id=model-b, port=${port}, pid=${pid}, status=starting)`);
+  expect(firstLines(await pi.command("/llamafiles"))).toBe(`Running: B (id=model-b, port=${port}, pid=${pid}, status=starting)`);
 
   await pi.reload();
 
   expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
-  expect(await pi.command("/llamafiles")).toBe(`Running: B (id=model-b, port=${port}, pid=${pid}, status=ready)`);
+  expect(firstLines(await pi.command("/llamafiles"))).toBe(
+    `Running: B (id=model-b, port=${port}, pid=${pid}, status=ready)\n${FAKE_CONTEXT_LINE}`,
+  );
 });

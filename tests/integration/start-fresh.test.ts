@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, FAKE_FIGURES, fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels } from "../helpers/processes.ts";
 
@@ -21,13 +21,16 @@ test("selecting a llamafiles model starts it, shows progress in the footer, and 
   const answer = await pi.prompt("hello");
 
   expect(answer).toEqual({ text: "Hi from A", error: undefined });
-  expect(pi.footer()).toEqual(["Starting A...", "A running"]);
+  expect(pi.footer()).toEqual(["Starting A...", "A running", `A · ${FAKE_FIGURES}`]);
   expect(pi.notifications()).toContainEqual({ message: "A is ready", type: "info" });
   const probe = await probeModels(port);
   expect(probe).toEqual({ status: 200, ids: ["model-a"] });
   const report = await pi.command("/llamafiles");
   const pid = Number(/pid=(\d+)/.exec(report ?? "")?.[1]);
-  expect(report).toBe(`Running: A (id=model-a, port=${port}, pid=${pid}, status=ready)`);
+  const [running, context, last] = report!.split("\n");
+  expect([running, context]).toEqual([`Running: A (id=model-a, port=${port}, pid=${pid}, status=ready)`, FAKE_CONTEXT_LINE]);
+  // "Hi from A" streams as 3 chunks; the prompt is pi's system prompt and "hello", nothing cached yet.
+  expect(last).toMatch(/^ {2}last answer: 3 tokens at 50 tok\/s, prompt [\d,]+ tokens at 2\.0k tok\/s, 0% of the prompt from the cache$/);
   expect(isAlive(pid)).toBe(true);
 });
 

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { FAKE_SERVER, fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, FAKE_SERVER, fakeModelEntry, firstLines } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
 import { killPiProcesses, startPiProcess, writeModels } from "../helpers/pi-process.ts";
 import { findProcesses, freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
@@ -30,7 +30,9 @@ test("a wrapper (sh) whose leader dies first: the real server is still reported 
   process.kill(leader, "SIGKILL");
   await waitFor(() => !isAlive(leader), "the wrapper to die");
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await pi.command("/llamafiles")).toBe(`Running: W (id=w, port=${port}, pid=${leader}, status=ready)`);
+  expect(firstLines(await pi.command("/llamafiles"))).toBe(
+    `Running: W (id=w, port=${port}, pid=${leader}, status=ready)\n${FAKE_CONTEXT_LINE}`,
+  );
   expect(await pi.prompt("still there?")).toEqual({ text: "from the wrapped server", error: undefined });
 
   await pi.quit();

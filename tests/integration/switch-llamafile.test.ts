@@ -1,7 +1,7 @@
 // Selecting model B mid-session stops A's process (no prompt), starts B's,
 // and the chat continues against B.
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, FAKE_FIGURES, fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
 
@@ -27,8 +27,18 @@ test("switching from A to B stops A without asking, starts B, and chats with B",
   await waitFor(() => !isAlive(pidA), "A's process to be gone");
   expect(await probeModels(portA)).toBe("refused");
   expect(await probeModels(portB)).toEqual({ status: 200, ids: ["model-b"] });
-  expect(await pi.command("/llamafiles")).toMatch(new RegExp(`^Running: B \\(id=model-b, port=${portB}, pid=\\d+, status=ready\\)$`));
-  expect(pi.footer()).toEqual(["Starting A...", "A running", "Stopping A...", "Starting B...", "B running"]);
+  const [running, context] = (await pi.command("/llamafiles"))!.split("\n");
+  expect(running).toMatch(new RegExp(`^Running: B \\(id=model-b, port=${portB}, pid=\\d+, status=ready\\)$`));
+  expect(context).toBe(FAKE_CONTEXT_LINE);
+  expect(pi.footer()).toEqual([
+    "Starting A...",
+    "A running",
+    `A · ${FAKE_FIGURES}`,
+    "Stopping A...",
+    "Starting B...",
+    "B running",
+    `B · ${FAKE_FIGURES}`,
+  ]);
   expect(pi.notifications().map((n) => n.message)).toEqual([
     "A is ready",
     expect.stringMatching(/^Running: A/),

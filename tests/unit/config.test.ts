@@ -44,6 +44,8 @@ test("a minimal entry gets every documented default", () => {
         maxTokens: 8192,
         cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
         passthrough: {},
+        // Nothing declared: what the server says (GET /props) replaces every default.
+        declared: { contextWindow: undefined, input: undefined, maxTokens: undefined },
       },
     ],
   });
@@ -83,6 +85,7 @@ test("given values win over defaults; unknown fields pass through to pi", () => 
     contextWindow: 4096,
     maxTokens: 512,
     passthrough: { headers: { "x-a": "1" }, thinkingLevelMap: { off: "off" } },
+    declared: { contextWindow: { value: 4096, source: "models.json" }, input: ["text", "image"], maxTokens: 512 },
   });
 });
 

@@ -2,6 +2,7 @@
 
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
 import { expect, test, vi } from "vitest";
+import { answerMeter } from "../../src/llama-cpp/answer-meter.ts";
 import { bindWorkingIndicator, formatElapsed, indicatorFrame } from "../../src/pi-session/working-indicator.ts";
 import { createRecordingUi } from "../helpers/recording-ui.ts";
 
@@ -26,7 +27,7 @@ function fakePi() {
 test("without a UI (print, json) nothing is set", () => {
   const { pi, emit } = fakePi();
   const recording = createRecordingUi();
-  bindWorkingIndicator(pi, [() => undefined]);
+  bindWorkingIndicator(pi, [() => undefined], answerMeter());
   const ctx = { hasUI: false, ui: recording.ui };
   emit("session_start", { reason: "startup" }, ctx);
   emit("turn_start", { turnIndex: 0, timestamp: Date.now() }, ctx);
@@ -40,7 +41,7 @@ test("with a UI: the phrase comes from the first busy provider, else 'generating
     const { pi, emit } = fakePi();
     const recording = createRecordingUi();
     let local: string | undefined = "waiting for A to start on port 8081";
-    bindWorkingIndicator(pi, [() => local, () => "loading x on the router"]);
+    bindWorkingIndicator(pi, [() => local, () => "loading x on the router"], answerMeter());
     const ctx = { hasUI: true, ui: recording.ui };
     emit("session_start", { reason: "startup" }, ctx);
     emit("turn_start", { turnIndex: 0, timestamp: Date.now() }, ctx);

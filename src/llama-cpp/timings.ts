@@ -1,0 +1,99 @@
+/**
+ * The `timings` object llama.cpp puts on the last chunk of every answer (prompt_n, cache_n,
+ * prompt_per_second, predicted_n, predicted_per_second: docs/llama-server-behaviour.md), as
+ * figures for the footer. It is read from the bytes the provider streams anyway: the last
+ * few chunks are kept (references, not copies) and only the one line that carries
+ * `"timings"` is parsed, once, when the answer ends. Nothing is guessed: a figure the
+ * server did not send is left out.
+ */
+
+/** What one answer cost, as the server measured it. */
+export interface AnswerFigures {
+  /** Tokens generated and their rate (tokens/s). */
+  generated?: { tokens: number; perSecond: number };
+  /** Prompt tokens the server had to process (not from its cache) and their rate. */
+  prompt?: { tokens: number; perSecond: number };
+  /** Share of the prompt served from the server's cache, 0..1. */
+  cacheShare?: number;
+}
+
+const count = (value: unknown) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined);
+const rate = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined);
+
+export function figuresFromTimings(timings: unknown): AnswerFigures | undefined {
+  if (timings === null || typeof timings !== "object") return undefined;
+  const t = timings as Record<string, unknown>;
+  const figures: AnswerFigures = {};
+  const predicted = count(t.predicted_n);
+  const predictedRate = rate(t.predicted_per_second);
+  if (predicted !== undefined && predicted > 0 && predictedRate !== undefined)
+    figures.generated = { tokens: predicted, perSecond: predictedRate };
+  const prompt = count(t.prompt_n);
+  const promptRate = rate(t.prompt_per_second);
+  if (prompt !== undefined && prompt > 0 && promptRate !== undefined) figures.prompt = { tokens: prompt, perSecond: promptRate };
+  const cached = count(t.cache_n);
+  if (cached !== undefined && prompt !== undefined && cached + prompt > 0) figures.cacheShare = cached / (cached + prompt);
+  return Object.keys(figures).length > 0 ? figures : undefined;
+}
+
+/** The timings line is a few hundred bytes; this much of the end of an answer holds it. */
+const KEPT_BYTES = 16 * 1024;
+
+/** The end of one answer's byte stream, and the figures in it. */
+export interface AnswerTail {
+  add(chunk: Uint8Array): void;
+  /** A retried request starts a new answer. */
+  reset(): void;
+  figures(): AnswerFigures | undefined;
+}
+
+export function answerTail(): AnswerTail {
+  let chunks: Uint8Array[] = [];
+  let kept = 0;
+  return {
+    add(chunk) {
+      chunks.push(chunk);
+      kept += chunk.byteLength;
+      while (chunks.length > 1 && kept - chunks[0]!.byteLength >= KEPT_BYTES) kept -= chunks.shift()!.byteLength;
+    },
+    reset() {
+      chunks = [];
+      kept = 0;
+    },
+    figures() {
+      const text = new TextDecoder().decode(Buffer.concat(chunks));
+      const at = text.lastIndexOf('"timings"');
+      if (at < 0) return undefined;
+      const start = text.lastIndexOf("data:", at);
+      const end = text.indexOf("\n", at);
+      if (start < 0) return undefined;
+      try {
+        const event = JSON.parse(text.slice(start + 5, end < 0 ? undefined : end)) as { timings?: unknown };
+        return figuresFromTimings(event.timings);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * A fetch whose event-stream answers pass their bytes (unchanged) through `tail` on the way
+ * to pi-ai. For the local provider; the ai-server fetch feeds its tail from its own guard.
+ */
+export function fetchKeepingTail(tail: AnswerTail, base: typeof globalThis.fetch = globalThis.fetch): typeof globalThis.fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    tail.reset();
+    const response = await base(input, init);
+    if (!response.body || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) return response;
+    const kept = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          tail.add(chunk);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(kept, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }) as typeof globalThis.fetch;
+}
