@@ -3,7 +3,9 @@
  *
  * The same stand-in router (tests/helpers/fake-router.ts) streams N tokens to:
  *   (a) pi's built-in openai-completions over plain HTTP (no proxy, no TLS)
- *   (b) this provider over mTLS (pi-ai streaming + the guarded mTLS fetch)
+ *   (b) this provider over mTLS (pi-ai streaming + the guarded mTLS fetch), with the answer's
+ *       figures (the tail kept for its timings, the deltas counted)
+ *   (b0) the same path without the figures: pi-ai streaming + the guarded mTLS fetch alone
  *   (c) a raw undici fetch over mTLS (the floor for (b))
  * The peer runs in its own process (bench/stream-peer.ts). Medians of RUNS runs: time to first
  * token (answers of 16 tokens, so the peer's own writing does not count) and tokens/s (answers
@@ -105,6 +107,14 @@ const variants = {
         headers: { "x-fake-tokens": String(tokens) },
       }),
     ),
+  "(b0) the same, without the figures": (tokens: number) =>
+    timeStream(tokens, () =>
+      streamSimple(modelFor(`${router.url}/v1`, "ai-server"), context, {
+        apiKey: "ai-server-mtls",
+        headers: { "x-fake-tokens": String(tokens) },
+        fetch: fetches.forRequest({ failure: undefined }),
+      }),
+    ),
   "(c) raw undici fetch, mTLS": async (tokens: number) => {
     const { Agent, fetch } = await import("undici");
     const dispatcher = new Agent({ connect: { ca: material!.ca, cert: material!.cert, key: material!.key } });
@@ -187,6 +197,11 @@ for (const [name, r] of Object.entries(results))
 console.log(`\n| ratio | value | target |\n|---|---|---|`);
 console.log(`| throughput (b)/(a) | ${(median(b.rate) / median(a.rate)).toFixed(3)} | ≥ 0.95 |`);
 console.log(`| TTFT overhead (b)−(a) | ${(median(b.ttft) - median(a.ttft)).toFixed(1)} ms | ≤ 10 ms |`);
+const b0 = results["(b0) the same, without the figures"]!;
+const figuresRatio = median(b.rate) / median(b0.rate);
+console.log(
+  `| throughput with figures / without (b)/(b0) | ${figuresRatio.toFixed(3)} | ≥ 0.98${figuresRatio >= 0.98 ? " ✓" : " ✗ missed"} |`,
+);
 console.log(`| throughput (b)/(c) | ${(median(b.rate) / median(results["(c) raw undici fetch, mTLS"]!.rate)).toFixed(3)} | |`);
 console.log(`\n| pi start-up (--list-models) | median | added vs no AI_SERVER_URL | target |\n|---|---|---|---|`);
 console.log(`| no AI_SERVER_URL | ${median(startupRuns.none).toFixed(0)} ms | | |`);

@@ -41,7 +41,10 @@ const model = (id: string, name: string, port: number, bootMs: number) => ({
     "--tag",
     tag,
     "--reply",
-    `Hello from ${name}, a fake llamafile on port ${port}.`,
+    `Hello from ${name}, a fake llamafile on port ${port}. ${"It streams slowly, a few words at a time, so that the working indicator can show the tokens so far and their rate. ".repeat(2)}`,
+    // One chunk every 40 ms: the working indicator counts them while the answer streams.
+    "--token-delay-ms",
+    "40",
   ],
   port,
 });
@@ -69,6 +72,8 @@ console.log(`pi-llama-supervisor demo (throwaway HOME: ${home})
     /llamafiles                 what runs now
     /model → Demo Beta          stops Alpha, starts Beta (3 s boot); the footer shows progress
     send a prompt while it starts: it waits; Esc cancels the prompt only
+    while it answers            the working indicator counts tokens; then the footer shows the
+                                server's own figures (tok/s, prompt tok/s, cache share)
     /reload                     Beta stays warm (same pid in /llamafiles)
     quit (Ctrl+D twice)         stops Beta; the stderr lines show it
   Logs: ${join(home, ".pi", "llamafile_logs")}

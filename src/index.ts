@@ -5,12 +5,18 @@
  * what their servers report (src/llama-cpp: context, capabilities, each answer's figures),
  * and pi's working indicator, saying which of them pi is waiting for (src/pi-session/working-indicator.ts).
  */
-import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import { setUpAiServer } from "./ai-server/extension.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import { answerMeter } from "./llama-cpp/answer-meter.ts";
 import { setUpLlamafiles } from "./llamafiles/extension.ts";
 import { sessionUi } from "./pi-session/session-ui.ts";
-import { bindWorkingIndicator } from "./pi-session/working-indicator.ts";
+import { type ActivitySource, bindWorkingIndicator } from "./pi-session/working-indicator.ts";
+
+/** Whether the user configured anything of the ai-server provider (a stray variable is worth a warning too). */
+function aiServerConfigured(): boolean {
+  return Object.keys(process.env).some((name) => name.startsWith("AI_SERVER_")) || existsSync(join(getAgentDir(), "ai-server.json"));
+}
 
 export default async function piLlamaSupervisor(pi: ExtensionAPI): Promise<void> {
   const session = sessionUi();
@@ -18,6 +24,9 @@ export default async function piLlamaSupervisor(pi: ExtensionAPI): Promise<void>
   pi.on("session_start", (_event, ctx) => session.attach(ctx));
   pi.on("session_shutdown", () => session.detach());
   const llamafilesActivity = setUpLlamafiles(pi, session, meter);
-  const aiServerActivity = await setUpAiServer(pi, session, meter);
+  // Nothing of the ai-server feature loads unless it is configured: pi's start-up does not pay for it.
+  const aiServerActivity: ActivitySource = aiServerConfigured()
+    ? await (await import("./ai-server/extension.ts")).setUpAiServer(pi, session, meter)
+    : () => undefined;
   bindWorkingIndicator(pi, [llamafilesActivity, aiServerActivity], meter);
 }

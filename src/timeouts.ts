@@ -22,8 +22,12 @@ export const llamafilesTimeouts = {
   portConnectMs: 500,
   /** How long to wait for a server another pi is starting on the port before giving up on joining it. */
   joinMs: 10_000,
-  /** Readiness probes prompted by the server's output are at least this far apart. */
-  hintGapMs: 50,
+  /**
+   * Readiness probes prompted by the server's output are at least this far apart: the line that
+   * says "ready" is probed within this much (a probe costs ~1 ms of CPU; a loading server's log
+   * bursts cost at most 50 probes a second while they last).
+   */
+  hintGapMs: 20,
   /** Between checks that a stopped process group is gone. */
   groupGonePollMs: 100,
 } as const;

@@ -9,7 +9,7 @@ import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
-import { argumentProblemText, commandText, errorText, statusTable } from "./messages.ts";
+import { argumentProblemText, commandText, errorText, inUseText, statusTable } from "./messages.ts";
 import type { RouterModel } from "./router-api.ts";
 import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
@@ -89,7 +89,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
           ctxSize: ctxSizeFromArgs(model) ?? model.meta?.n_ctx,
           placeholder: isPlaceholder(model),
         }));
-        say(ctx, statusTable(settings.url, rows));
+        const now = remote.status();
+        const inUse =
+          now?.phase === "ready" && now.modelId
+            ? inUseText(now.modelId, remote.served.model(now.modelId), now.props, remote.meter.last(`${AI_SERVER_PROVIDER}/${now.modelId}`))
+            : undefined;
+        say(ctx, [statusTable(settings.url, rows), ...(inUse ? [inUse] : [])].join("\n"));
       } catch (error) {
         say(ctx, errorText(error, where), "error");
       }

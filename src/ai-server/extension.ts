@@ -1,11 +1,9 @@
 /**
  * The `ai-server` feature in pi: settings → TLS material → discovery and provider → hooks and
  * commands. Registers nothing unless AI_SERVER_URL (or "url" in ~/.pi/agent/ai-server.json)
- * is set, and loads nothing but this file when no AI_SERVER_* variable and no ai-server.json
- * exist. Hooks only hand pi's events to the session glue.
+ * is set (src/index.ts loads this file only when an AI_SERVER_* variable or ai-server.json
+ * exists). Hooks only hand pi's events to the session glue.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
@@ -15,15 +13,9 @@ import type { SettingsProblem } from "./config.ts";
 
 const idle: ActivitySource = () => undefined;
 
-/** Whether the user configured anything of the provider (a stray variable is worth a warning too). */
-function configured(agentDir: string): boolean {
-  return Object.keys(process.env).some((name) => name.startsWith("AI_SERVER_")) || existsSync(join(agentDir, "ai-server.json"));
-}
-
 /** Returns what the router-model supervisor is doing, for the working indicator. */
 export async function setUpAiServer(pi: ExtensionAPI, session: SessionUi, meter: AnswerMeter): Promise<ActivitySource> {
   const agentDir = getAgentDir();
-  if (!configured(agentDir)) return idle;
   const { loadAiServerSettings } = await import("./config.ts");
   const { settings, warnings, errors } = loadAiServerSettings({ env: process.env, agentDir });
   const problems: Array<{ problem: SettingsProblem; level: NoticeLevel }> = [];

@@ -169,15 +169,15 @@ export const routerContextFix: ContextFix = {
   declaredIn: "ai-server.json",
 };
 
-/** `/ai-server-status`, below the table: the model pi uses, its context, the last answer's figures. */
+/** `/ai-server-status`, below the table: the model pi has on the router, its context, the last answer's figures. */
 export function inUseText(
   modelId: string,
   served: ServedModel | undefined,
   props: ServerProps | undefined,
   last: LastAnswer | undefined,
 ): string {
-  const lines = [`pi uses ${modelId}`];
-  if (served) lines[0] += `: ${contextText(served.contextWindow, props)}`;
+  const lines = [`pi's model on the router: ${modelId}`];
+  if (served) lines[0] += `, ${contextText(served.contextWindow, props)}`;
   if (last) lines.push(`  last answer: ${figuresDetailText(last.figures)}`);
   return lines.join("\n");
 }

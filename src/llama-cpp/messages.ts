@@ -20,7 +20,7 @@ const thousands = (n: number) => n.toLocaleString("en-US");
 
 /** 48 tok/s, 7.5 tok/s, 1.9k tok/s. */
 export function rateText(perSecond: number): string {
-  if (perSecond >= 1000) return `${(perSecond / 1000).toFixed(perSecond >= 10_000 ? 0 : 1)}k tok/s`;
+  if (perSecond >= 999.5) return `${(perSecond / 1000).toFixed(perSecond >= 9_950 ? 0 : 1)}k tok/s`;
   return `${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)} tok/s`;
 }
 

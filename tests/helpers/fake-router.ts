@@ -3,7 +3,10 @@
  * (--models-mode router --models-max 1)", shaped after tests/fixtures/llama-server/B*, C*:
  * HTTPS that requires and verifies a client certificate; 421 without SNI; async load with
  * loading → loaded; LRU eviction; a preset section without a model path that never loads;
- * the router's error bodies; streaming with usage and cached_tokens; a mid-stream
+ * the router's error bodies; streaming with usage, cached_tokens and timings; per-model
+ * GET /props?model=…&autoload=false (B03, B05: n_ctx is ctx-size divided by the preset's
+ * parallel slots; vision when the preset has an mmproj; `fake-no-tools = true` makes the
+ * chat template unable to render tool calls, a switch only this stand-in has); a mid-stream
  * `proxy error:` cut; a 502 mode (router down behind the proxy). The preset file is read at
  * start and on restart only, like the b8942 router (`?reload=1` re-reads it only when
  * `reloadSupported`, like newer builds).
@@ -216,6 +219,19 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       total_tokens: promptTokens + tokens,
       prompt_tokens_details: { cached_tokens: cached },
     };
+    const promptN = promptTokens - cached;
+    // Fixed per-token costs: 40 tok/s generating, 1000 tok/s on the prompt.
+    const timings = {
+      cache_n: cached,
+      prompt_n: promptN,
+      prompt_ms: promptN,
+      prompt_per_token_ms: 1,
+      prompt_per_second: 1000,
+      predicted_n: tokens,
+      predicted_ms: tokens * 25,
+      predicted_per_token_ms: 25,
+      predicted_per_second: 40,
+    };
     const base = {
       created: Math.floor(Date.now() / 1000),
       id: `chatcmpl-${Date.now()}`,
@@ -251,9 +267,26 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       }
     }
     chunk([{ finish_reason: "stop", index: 0, delta: {} }]);
-    if (body.stream_options?.include_usage) chunk([], { usage });
+    if (body.stream_options?.include_usage) chunk([], { usage, timings });
     res.end("data: [DONE]\n\n");
   }
+
+  /** GET /props?model=<id>: the worker's props (B05), or B03's 400 while the model is not loaded. */
+  const props = (res: ServerResponse, id: string | null) => {
+    const model = find(id);
+    if (!model) return error(res, 400, `model '${id}' not found`);
+    if (model.value !== "loaded") return error(res, 400, "model is not loaded");
+    const slots = Number(model.keys.parallel ?? 1);
+    json(res, 200, {
+      default_generation_settings: { params: { n_predict: -1 }, n_ctx: Math.floor(Number(model.keys["ctx-size"] ?? 4096) / slots) },
+      total_slots: slots,
+      model_alias: model.id,
+      model_path: model.keys.model,
+      modalities: { vision: model.keys.mmproj !== undefined, audio: false },
+      chat_template_caps: { supports_tool_calls: model.keys["fake-no-tools"] !== "true", supports_system_role: true },
+      build_info: "b8942-fake",
+    });
+  };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     let raw = "";
@@ -306,6 +339,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
         return json(res, 200, { success: true });
       }
       if (req.method === "POST" && path === "/v1/chat/completions") return void chat(req, res, raw);
+      if (req.method === "GET" && path === "/props") return props(res, url.searchParams.get("model"));
       notFound(res);
     });
   };

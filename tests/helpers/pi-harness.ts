@@ -26,6 +26,8 @@ export interface PiHarnessOptions {
   settings?: Record<string, unknown>;
   /** Writes more files into the agent dir before pi starts. */
   setup?: (agentDir: string) => void;
+  /** pi's own tools (read, bash, edit, …) active, as in a real session; off by default. */
+  withTools?: boolean;
   /** The AI_SERVER_* variables for this pi; every other AI_SERVER_* variable is removed. */
   aiServerEnv?: Record<string, string>;
 }
@@ -101,7 +103,7 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
         services,
         sessionManager: o.sessionManager,
         sessionStartEvent: o.sessionStartEvent,
-        noTools: "all",
+        noTools: options.withTools ? undefined : "all",
       });
       return { ...created, services, diagnostics: services.diagnostics };
     },

@@ -29,7 +29,13 @@ test("selecting a model loads it on the router, the prompt waits, and the answer
   expect(paths.slice(0, 3)).toEqual(["GET /models", "GET /models", "POST /models/load"]);
   expect(paths.at(-1)).toBe("POST /v1/chat/completions");
   expect(chats()[0]).toMatchObject({ authorization: undefined, clientCn: "pi-client" });
-  expect(pi.ui.statuses("ai-server")).toEqual(["Checking tiny-a…", "Loading tiny-a… 0s", "tiny-a loaded"]);
+  // Once it answered: the router's own timings for that answer (the stand-in's fixed 40 and 1000 tok/s).
+  expect(pi.ui.statuses("ai-server")).toEqual([
+    "Checking tiny-a…",
+    "Loading tiny-a… 0s",
+    "tiny-a loaded",
+    "tiny-a · 40 tok/s · prompt 1.0k tok/s · cache 0%",
+  ]);
   expect(pi.notifications()).toContainEqual({ type: "info", message: "ai-server: tiny-a is loaded" });
 });
 
@@ -79,7 +85,7 @@ test("loading another model evicts the first: the machine follows the router, no
   await pi.prompt("b");
   const byId = Object.fromEntries(testbed.router.models().map((m) => [m.id, m.value]));
   expect(byId).toMatchObject({ "tiny-a": "unloaded", "tiny-b": "loaded" });
-  await waitFor(() => pi.ui.statuses("ai-server").at(-1) === "tiny-b loaded", "the footer to follow");
+  await waitFor(() => pi.ui.statuses("ai-server").at(-1)?.startsWith("tiny-b · 40 tok/s"), "the footer to follow");
 });
 
 test("AI_SERVER_TIMEOUT_MS bounds a whole request, and the message names it", async () => {

@@ -28,6 +28,7 @@ test("/ai-server-status: a table with status, ctx size and [no model path] for p
       "tiny-a  unloaded  2048",
       "tiny-b  loaded    4096",
       "ghost   unloaded  8192  [no model path]",
+      "pi's model on the router: tiny-b, context 4,096 tokens per request (from the server)",
     ].join("\n"),
   );
 });

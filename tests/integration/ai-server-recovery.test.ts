@@ -20,7 +20,7 @@ test("the router gone mid-session: the footer follows it (unreachable while it i
   const pi = await startPi({ aiServerEnv: testbed.env, settings: { retry: { enabled: false } } });
   await pi.select("ai-server/tiny-a");
   expect((await pi.prompt("hi")).error).toBeUndefined();
-  expect(footer(pi)).toBe("tiny-a loaded");
+  expect(footer(pi)).toMatch(/^tiny-a · 40 tok\/s · prompt 1\.0k tok\/s · cache \d+%$/);
 
   // The proxy killed mid-answer, and the router behind it gone (Caddy answers 502).
   testbed.router.mode.cutNextStream = "connection-dropped";
@@ -33,7 +33,7 @@ test("the router gone mid-session: the footer follows it (unreachable while it i
   // The router is back: the next prompt finds tiny-a again.
   testbed.router.mode.down = false;
   expect((await pi.prompt("back?")).error).toBeUndefined();
-  expect(footer(pi)).toBe("tiny-a loaded");
+  expect(footer(pi)).toMatch(/^tiny-a · 40 tok\/s · prompt 1\.0k tok\/s · cache \d+%$/);
 });
 
 test("a connection dropped mid-answer is told in words, not as a bare 'terminated'", async () => {

@@ -33,7 +33,7 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
     case "probePort":
       return [
         { kind: "free", nonce: "n" },
-        { kind: "ours", pid: 77, servesId: target, ready: true, users: 1, via: "reattached" },
+        { kind: "ours", pid: 77, servesId: target, ready: true, users: 1, via: "reattached", props: { contextSize: 2048 } },
         { kind: "ours", pid: 77, servesId: target, ready: false, users: 1, via: "joined" },
         { kind: "ours", pid: 77, servesId: other, ready: true, users: 1, via: "reattached" },
         { kind: "taken", servesId: other, users: 1 },
@@ -43,7 +43,8 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
       ] satisfies PortProbe[];
     case "identifyServer":
     case "waitForReady":
-      return [{ ids: [target] }, { ids: ["someone-else"] }];
+      // What the server says it serves (GET /props) comes with the ids; an old server says nothing.
+      return [{ ids: [target], props: { contextSize: 4096, vision: false } }, { ids: ["someone-else"] }];
     case "askAboutForeignServer":
       return [true, false];
     default:
@@ -194,6 +195,14 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     const footer = footerText(status!);
     if (now.matches({ owned: "ready" }) || now.matches("adopted")) expect(footer).toBe(`${now.context.target!.name} running`);
     if (now.matches("idle") || now.status !== "active") expect(footer).toBeUndefined();
+    // What the server said it serves is in the status exactly while it is ready ({} when it said nothing).
+    const ready = (s: LocalServerSnapshot) => s.matches({ owned: "ready" }) || s.matches("adopted");
+    if (ready(now)) expect(status!.props).toEqual(now.context.props ?? "missing");
+    else expect(status?.props).toBeUndefined();
+    if (ready(now) && !ready(before) && event.type.startsWith("xstate.done.actor."))
+      expect(status!.props, "the props of the answer that made it ready").toEqual(
+        (event as { output?: { props?: object } }).output?.props ?? {},
+      );
   }
   actor.stop();
 }

@@ -35,7 +35,8 @@ function outcomes(actorId: string): unknown[] {
     case "readModelState":
       return [state("loaded"), state("sleeping"), state("loading"), state("unloaded"), state("missing")];
     case "waitUntilLoaded":
-      return [state("loaded"), state("unloaded", true)];
+      // A loaded model comes with what its worker says it serves (GET /props?model=…).
+      return [{ ...state("loaded"), props: { contextSize: 1024, slots: 2 } }, state("unloaded", true)];
     case "waitUntilUnloaded":
       return [state("unloaded")];
     default:
@@ -117,6 +118,11 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     if (now.matches("probing") || now.matches("rechecking")) expect(footer).toBe(`Checking ${now.context.target}…`);
     if (now.matches("unreachable")) expect(footer).toBe(`${now.context.target}: router unreachable`);
     if (now.matches("idle")) expect(footer).toBeUndefined();
+    // What the worker said it serves is in the status exactly while the model is ready.
+    if (now.matches("ready")) expect(status!.props).toEqual((now.context.props ?? "missing") as object);
+    else expect(status?.props).toBeUndefined();
+    if (now.matches("ready") && !before.matches("ready") && event.type.startsWith("xstate.done.actor."))
+      expect(status!.props).toEqual((event as { output?: { props?: object } }).output?.props ?? {});
     // A failure recorded for the target always reads as words about that model.
     if (now.context.failure && now.matches("idle"))
       expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, where)).toMatch(/^ai-server: /);

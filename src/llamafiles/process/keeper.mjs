@@ -36,7 +36,8 @@ import { createConnection, createServer, Socket } from "node:net";
 const spec = JSON.parse(process.argv[2] ?? "{}");
 /** The server's pid, which is its process group: told by the starting pi, or found by the marker. @type {number | undefined} */
 let pgid;
-const OUTPUT_HINT_MS = 20;
+// Output hints are at most this often: a burst of log lines becomes one hint now and one at its end.
+const OUTPUT_HINT_MS = 10;
 const GROUP_POLL_MS = 200;
 const GROUP_CHECK_MS = 1_000;
 const EXIT_STATUS_WAIT_MS = 300;
