@@ -14,6 +14,7 @@
  *               [--exit-on-startup <code>] # die before listening
  *               [--die-after-ms <n>]       # crash this long after becoming ready
  *               [--ignore-sigterm]         # only SIGKILL stops it
+               [--exit-delay-ms <n>]      # on SIGTERM, clean up this long before exiting
  *               [--reply <text>]           # the assistant's answer
  *               [--chatty-bytes <n>]       # write this much output at start (a chatty server)
  *               [--ctx <n>]                # GET /props n_ctx: tokens per slot (default 65536)
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     "exit-on-startup": { type: "string" },
     "die-after-ms": { type: "string" },
     "ignore-sigterm": { type: "boolean", default: false },
+    "exit-delay-ms": { type: "string", default: "0" },
     reply: { type: "string", default: "Hello from the fake llamafile" },
     // Writes this many bytes of output at start (a chatty server, for the log cap).
     "chatty-bytes": { type: "string" },
@@ -63,7 +65,9 @@ log(`started at ${Math.round(performance.timeOrigin)}`);
 process.on("SIGTERM", () => {
   if (values["ignore-sigterm"]) return log("SIGTERM ignored");
   log("cleaning up before exit");
-  process.exit(0);
+  const delay = Number(values["exit-delay-ms"]);
+  if (delay > 0) setTimeout(() => process.exit(0), delay);
+  else process.exit(0);
 });
 
 if (values["exit-on-startup"] !== undefined) {

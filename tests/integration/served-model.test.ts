@@ -133,9 +133,9 @@ test("an answer without timings shows no figures: nothing is guessed", async () 
 
 test("while an answer streams, the working indicator shows the tokens so far and their rate", async () => {
   const port = await freePort();
-  const reply = "word ".repeat(60); // 75 chunks of 4 characters, 30 ms apart: about 2.3 s
+  const reply = "word ".repeat(40); // 50 chunks of 4 characters, 25 ms apart: about 1.3 s
   const pi = await startPi({
-    llamafiles: [fakeModelEntry({ id: "slow", name: "S", port, flags: ["--token-delay-ms", "30", "--reply", reply] })],
+    llamafiles: [fakeModelEntry({ id: "slow", name: "S", port, flags: ["--token-delay-ms", "25", "--reply", reply] })],
   });
   await pi.select("llamafiles/slow");
   await pi.prompt("talk");

@@ -31,7 +31,7 @@ test("session_start and each turn_start clear pi's 'Working...' message", async 
 
 test("while a local server starts, the indicator says so, with the seconds since the turn began", async () => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "3000"] })] });
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "1800"] })] });
   await pi.select("llamafiles/slow");
   await pi.prompt("hi");
   const seen = frames(pi);
@@ -42,7 +42,7 @@ test("while a local server starts, the indicator says so, with the seconds since
 
 test("while the router loads the model, the indicator says so", async () => {
   // Long enough for a "1s" frame even on a loaded machine.
-  testbed = await startAiServerTestbed({ loadDelayMs: 2_500 });
+  testbed = await startAiServerTestbed({ loadDelayMs: 1_800 });
   const pi = await startPi({ aiServerEnv: testbed.env });
   await pi.select("ai-server/tiny-a");
   await pi.prompt("hi");
