@@ -274,12 +274,6 @@ test("a model id with a slash keeps its log inside the logs folder", async () =>
   expect(serverLogPath("qwen2.5-coder-7b")).toMatch(/\/qwen2\.5-coder-7b\.log$/);
 });
 
-test("the ahead-of-time validators are generated from the current schemas (run npm run generate after editing one)", async () => {
-  const { generateValidatorSource, validators } = await import("../../tools/generate-validators.ts");
-  const { readFileSync } = await import("node:fs");
-  for (const validator of validators) expect(readFileSync(validator.generated, "utf8")).toBe(generateValidatorSource(validator));
-});
-
 test("missingForPi names what pi itself needs in the block: nothing when api and baseUrl are given", () => {
   expect(load(withModels([good], { api: "openai-completions", baseUrl: "http://localhost:8080/v1" })).config!.missingForPi).toEqual([]);
   expect(load(withModels([good], { baseUrl: "http://localhost:8080/v1" })).config!.missingForPi).toEqual(["api"]);
