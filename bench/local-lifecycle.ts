@@ -112,7 +112,7 @@ writeFileSync(
   join(timedExtension, "index.ts"),
   `import { writeSync } from "node:fs";
 const started = performance.now();
-const { default: extension } = await import(${JSON.stringify(join(REPO_ROOT, "src/index.generated.ts"))});
+const { default: extension } = await import(${JSON.stringify(join(REPO_ROOT, "index.ts"))});
 const imported = performance.now();
 export default async function (pi: unknown) {
   const before = performance.now();

@@ -1,6 +1,7 @@
 /**
- * Writes src/index.generated.ts, the module pi loads (package.json "pi.extensions"):
- * src/index.ts and everything it imports statically, in one file. Every dynamic `import()`
+ * Writes index.ts at the package's root, the module pi loads (package.json "pi.extensions"):
+ * src/index.ts and everything it imports statically, in one file. Its name and place make pi
+ * list the extension under the package's name. Every dynamic `import()`
  * stays a dynamic import of the TypeScript source beside it, so what loads on first use is
  * unchanged.
  *
@@ -19,7 +20,7 @@ import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-export const START_MODULE = fileURLToPath(new URL("../src/index.generated.ts", import.meta.url));
+export const START_MODULE = fileURLToPath(new URL("../index.ts", import.meta.url));
 const ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 

@@ -947,7 +947,7 @@ function toPiModel(config, model, served) {
 
 // src/llamafiles/provider.ts
 function gatedStream(config, deps, model, options, start) {
-  return lazyStream(model, async () => (await import("./llamafiles/request.ts")).requestWhenReady(config, deps, model, options, start));
+  return lazyStream(model, async () => (await import("./src/llamafiles/request.ts")).requestWhenReady(config, deps, model, options, start));
 }
 function llamafilesProviderConfig(config, deps) {
   return {
@@ -1001,7 +1001,7 @@ function lazy(load) {
 // src/pi-session/machinery.ts
 function lazyMachinery(build) {
   return lazy(async () => {
-    const { inspectionFromEnv } = await import("./pi-session/inspection.ts");
+    const { inspectionFromEnv } = await import("./src/pi-session/inspection.ts");
     const inspection = await inspectionFromEnv();
     const { supervisor, view } = await build(inspection?.inspect);
     return {
@@ -1018,13 +1018,13 @@ function lazyMachinery(build) {
 // src/llamafiles/session.ts
 function llamafilesSession(config, session, options) {
   const byId = new Map(config.models.map((model) => [model.id, model]));
-  const words = lazy(() => import("./llamafiles/messages.ts"));
+  const words = lazy(() => import("./src/llamafiles/messages.ts"));
   let served;
   const machinery = lazyMachinery(async (inspect) => {
     const [{ createLocalSupervisor }, { bindLocalStatusView }, { servedModels }, messages] = await Promise.all([
-      import("./llamafiles/supervisor.ts"),
-      import("./llamafiles/status-view.ts"),
-      import("./pi-session/served-models.ts"),
+      import("./src/llamafiles/supervisor.ts"),
+      import("./src/llamafiles/status-view.ts"),
+      import("./src/pi-session/served-models.ts"),
       words.get()
     ]);
     const known = servedModels({
@@ -1056,7 +1056,7 @@ function llamafilesSession(config, session, options) {
   let requested;
   let sweptLeftBehind = false;
   const letGoOfUnused = async (keepPort) => {
-    const { usedServers } = await import("./llamafiles/process/process-table.ts");
+    const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
     for (const server of usedServers()) if (server.port !== keepPort) server.lease.close();
   };
   const select = (modelId) => {
@@ -1075,7 +1075,7 @@ function llamafilesSession(config, session, options) {
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
       if (!sweptLeftBehind) {
         sweptLeftBehind = true;
-        void Promise.all([import("./llamafiles/process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()]).then(([reports, messages]) => {
+        void Promise.all([import("./src/llamafiles/process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()]).then(([reports, messages]) => {
           for (const message of messages.effectReportsText(reports)) session.tell(message.text, message.level);
         }).catch(() => void 0);
       }
@@ -1140,11 +1140,11 @@ function setUpLlamafiles(pi, session, meter) {
   pi.on("session_start", async () => {
     if (warned || problems.length === 0) return;
     warned = true;
-    const { configProblemText } = await import("./llamafiles/messages.ts");
+    const { configProblemText } = await import("./src/llamafiles/messages.ts");
     for (const problem of problems) session.tell(configProblemText(problem), "warning");
   });
   if (!config) {
-    registerLlamafilesCommand(pi, async () => (await import("./llamafiles/messages.ts")).llamafilesReport(void 0));
+    registerLlamafilesCommand(pi, async () => (await import("./src/llamafiles/messages.ts")).llamafilesReport(void 0));
     return () => void 0;
   }
   const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
@@ -1202,7 +1202,7 @@ function bindWorkingIndicator(pi, activities, meter) {
   let ui;
   let ticker;
   let turnStartedAt = 0;
-  const words = lazy(() => import("./llama-cpp/messages.ts"));
+  const words = lazy(() => import("./src/llama-cpp/messages.ts"));
   const phrase = () => {
     const waitingFor = activities.map((activity) => activity()).find(Boolean);
     if (waitingFor) return waitingFor;
@@ -1248,7 +1248,7 @@ async function piLlamaSupervisor(pi) {
   pi.on("session_start", (_event, ctx) => session.attach(ctx));
   pi.on("session_shutdown", () => session.detach());
   const llamafilesActivity = setUpLlamafiles(pi, session, meter);
-  const aiServerActivity = aiServerConfigured() ? await (await import("./ai-server/extension.ts")).setUpAiServer(pi, session, meter) : () => void 0;
+  const aiServerActivity = aiServerConfigured() ? await (await import("./src/ai-server/extension.ts")).setUpAiServer(pi, session, meter) : () => void 0;
   bindWorkingIndicator(pi, [llamafilesActivity, aiServerActivity], meter);
 }
 export {
