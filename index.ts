@@ -83,6 +83,26 @@ function reply(ctx, text, level = "info") {
   else printError(text);
 }
 
+// src/pi-session/run-mode.ts
+import { basename } from "node:path";
+function runMode(argv = process.argv, tty = { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY) }) {
+  const script = argv[1] ?? "";
+  const isPiCli = basename(script) === "pi" || /pi-coding-agent[\\/]dist[\\/](bundle[\\/])?cli\.js$/.test(script);
+  if (!isPiCli) return "embedded";
+  const args = argv.slice(2);
+  const modeAt = args.indexOf("--mode");
+  const mode = modeAt >= 0 ? args[modeAt + 1] : void 0;
+  const print = args.includes("-p") || args.includes("--print");
+  if (args.includes("--list-models") && !print && mode === void 0) return "list-models";
+  if (mode === "rpc") return "rpc";
+  if (mode === "json" || print || !tty.stdin || !tty.stdout) return "print";
+  return "interactive";
+}
+function requestedModel(argv = process.argv) {
+  const at = argv.indexOf("--model");
+  return at >= 0 ? argv[at + 1] : void 0;
+}
+
 // src/llamafiles/config.ts
 import { readFileSync } from "node:fs";
 
@@ -1129,22 +1149,36 @@ function registerLlamafilesCommand(pi, report) {
     handler: async (_args, ctx) => reply(ctx, await report())
   });
 }
-function setUpLlamafiles(pi, session, meter) {
+var onlyIfWanted = (problem) => problem.code === "file-missing" || problem.code === "no-block";
+async function setUpLlamafiles(pi, session, meter, report) {
   const { config, problems } = loadLlamafilesConfig({
     modelsPath: join2(getAgentDir(), "models.json"),
     cwd: process.cwd(),
     logPathFor: serverLogPath
   });
   if (config && config.missingForPi.length > 0) problems.push({ code: "fields-pi-needs", missing: config.missingForPi });
-  let warned = false;
-  pi.on("session_start", async () => {
-    if (warned || problems.length === 0) return;
-    warned = true;
-    const { configProblemText } = await import("./src/llamafiles/messages.ts");
-    for (const problem of problems) session.tell(configProblemText(problem), "warning");
+  const quiet = problems.filter(onlyIfWanted);
+  const words = problems.length > 0 ? await import("./src/llamafiles/messages.ts") : void 0;
+  const said = (problem) => ({
+    text: words.configProblemText(problem),
+    level: "warning",
+    shownByPiWithUi: problem.code === "not-json"
   });
+  report.add(...problems.filter((problem) => !onlyIfWanted(problem)).map(said));
+  if (requestedModel()?.startsWith(`${LLAMAFILES_PROVIDER}/`)) report.add(...quiet.map(said));
+  else if (quiet.length > 0) {
+    let told = false;
+    pi.on("session_start", (_event, ctx) => {
+      if (told || ctx.model?.provider !== LLAMAFILES_PROVIDER) return;
+      told = true;
+      for (const problem of quiet) session.tell(words.configProblemText(problem), "warning");
+    });
+  }
   if (!config) {
-    registerLlamafilesCommand(pi, async () => (await import("./src/llamafiles/messages.ts")).llamafilesReport(void 0));
+    registerLlamafilesCommand(pi, async () => {
+      const { llamafilesReport, configProblemText } = await import("./src/llamafiles/messages.ts");
+      return [llamafilesReport(void 0), ...problems.map(configProblemText)].join("\n");
+    });
     return () => void 0;
   }
   const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
@@ -1187,6 +1221,29 @@ function sessionUi() {
     model: () => ask((ctx) => ctx.model),
     findModel: (provider, id) => ask((ctx) => ctx.modelRegistry?.find(provider, id)),
     systemPrompt: () => ask((ctx) => ctx.getSystemPrompt?.())
+  };
+}
+
+// src/pi-session/startup-report.ts
+function startupReport(pi, session, mode = runMode()) {
+  const messages = [];
+  let said = false;
+  const piShowsItself = (ctxMode) => ctxMode === "tui" || mode === "list-models";
+  pi.on("session_start", (_event, ctx) => {
+    if (said) return;
+    said = true;
+    for (const message of messages) if (!(message.shownByPiWithUi && piShowsItself(ctx.mode))) session.tell(message.text, message.level);
+  });
+  return {
+    add(...added) {
+      messages.push(...added);
+    },
+    /** The extension has loaded: without a UI to come, say it all now. */
+    loaded() {
+      if (said || mode !== "print" && mode !== "list-models") return;
+      said = true;
+      for (const message of messages) if (!(message.shownByPiWithUi && piShowsItself(void 0))) printError(message.text);
+    }
   };
 }
 
@@ -1247,8 +1304,10 @@ async function piLlamaSupervisor(pi) {
   const meter = answerMeter();
   pi.on("session_start", (_event, ctx) => session.attach(ctx));
   pi.on("session_shutdown", () => session.detach());
-  const llamafilesActivity = setUpLlamafiles(pi, session, meter);
-  const aiServerActivity = aiServerConfigured() ? await (await import("./src/ai-server/extension.ts")).setUpAiServer(pi, session, meter) : () => void 0;
+  const report = startupReport(pi, session);
+  const llamafilesActivity = await setUpLlamafiles(pi, session, meter, report);
+  const aiServerActivity = aiServerConfigured() ? await (await import("./src/ai-server/extension.ts")).setUpAiServer(pi, session, meter, report) : () => void 0;
+  report.loaded();
   bindWorkingIndicator(pi, [llamafilesActivity, aiServerActivity], meter);
 }
 export {

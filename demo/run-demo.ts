@@ -75,22 +75,48 @@ console.log(`pi-llama-supervisor demo (throwaway HOME: ${home})
     while it answers            the working indicator counts tokens; then the footer shows the
                                 server's own figures (tok/s, prompt tok/s, cache share)
     /reload                     Beta stays warm (same pid in /llamafiles)
-    quit (Ctrl+D twice)         stops Beta; the stderr lines show it
+    quit (Ctrl+D on an empty prompt, or /quit)   stops Beta; the stderr lines show it
   Logs: ${join(home, ".pi", "llamafile_logs")}
 `);
 
-const result = spawnSync(process.execPath, [piCli, "-e", repo], {
+// --no-session: nothing to resume from a HOME that is deleted afterwards.
+const result = spawnSync(process.execPath, [piCli, "--no-session", "-e", repo], {
   stdio: "inherit",
   env: { ...process.env, HOME: home, PI_CODING_AGENT_DIR: agentDir, PI_OFFLINE: "1" },
 });
 
-// pi stops what it started; make sure, then clean up.
-for (const entry of readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-  try {
-    if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(tag)) process.kill(Number(entry), "SIGKILL");
-  } catch {
-    // gone
+/** The demo's servers and their keepers still running (their command lines name the tag or this HOME). */
+const leftRunning = () =>
+  readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+        return cmdline.includes(tag) || cmdline.includes(home);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+
+// pi stops what it started, within the 5 s stop grace: anything still there after that is a bug, and said so.
+const deadline = Date.now() + 7_000;
+let left = leftRunning();
+while (left.length > 0 && Date.now() < deadline) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  left = leftRunning();
+}
+if (left.length > 0) {
+  console.error(
+    `\n*** DEMO FAILURE: ${left.length} process(es) the demo's models started outlived pi (pids ${left.join(", ")}); killing them now. ***`,
+  );
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
   }
 }
 rmSync(home, { recursive: true, force: true });
-process.exit(result.status ?? 0);
+process.exit(left.length > 0 ? 1 : (result.status ?? 0));

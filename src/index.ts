@@ -11,6 +11,7 @@ import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent"
 import { answerMeter } from "./llama-cpp/answer-meter.ts";
 import { setUpLlamafiles } from "./llamafiles/extension.ts";
 import { sessionUi } from "./pi-session/session-ui.ts";
+import { startupReport } from "./pi-session/startup-report.ts";
 import { type ActivitySource, bindWorkingIndicator } from "./pi-session/working-indicator.ts";
 
 /** Whether the user configured anything of the ai-server provider (a stray variable is worth a warning too). */
@@ -23,10 +24,12 @@ export default async function piLlamaSupervisor(pi: ExtensionAPI): Promise<void>
   const meter = answerMeter();
   pi.on("session_start", (_event, ctx) => session.attach(ctx));
   pi.on("session_shutdown", () => session.detach());
-  const llamafilesActivity = setUpLlamafiles(pi, session, meter);
+  const report = startupReport(pi, session);
+  const llamafilesActivity = await setUpLlamafiles(pi, session, meter, report);
   // Nothing of the ai-server feature loads unless it is configured: pi's start-up does not pay for it.
   const aiServerActivity: ActivitySource = aiServerConfigured()
-    ? await (await import("./ai-server/extension.ts")).setUpAiServer(pi, session, meter)
+    ? await (await import("./ai-server/extension.ts")).setUpAiServer(pi, session, meter, report)
     : () => undefined;
+  report.loaded();
   bindWorkingIndicator(pi, [llamafilesActivity, aiServerActivity], meter);
 }

@@ -34,6 +34,23 @@ async function cancellableByEsc(ctx: ExtensionCommandContext, run: (signal: Abor
   }
 }
 
+/** The commands and what each does, in pi's command list. */
+const COMMANDS = {
+  "ai-server-status": "Models on the llama.cpp router: status, ctx size, placeholders",
+  "ai-server-refresh": "Discover the router's models again and re-register the ai-server provider",
+  "ai-server-load": "Load a model on the router: /ai-server-load <id>",
+  "ai-server-unload": "Unload a model on the router: /ai-server-unload <id>",
+  "ai-server-ctx": "Set a model's ctx-size in the router preset (SSH), apply it and verify (Esc cancels): /ai-server-ctx <id> <size>",
+  "ai-server-preset": "Print the router's preset file (SSH)",
+  "ai-server-restart": "systemctl --user restart llama-server.service on the router host (SSH), then re-discover",
+} as const;
+
+/** Without usable certificate material: every command exists and says what is missing. */
+export function registerCommandsSayingWhy(pi: ExtensionAPI, reason: string): void {
+  for (const [name, description] of Object.entries(COMMANDS))
+    pi.registerCommand(name, { description, handler: async (_args, ctx) => say(ctx, reason, "error") });
+}
+
 export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSession): void {
   const { settings, api } = remote;
   const where = settings;
@@ -80,7 +97,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   };
 
   pi.registerCommand("ai-server-status", {
-    description: "Models on the llama.cpp router: status, ctx size, placeholders",
+    description: COMMANDS["ai-server-status"],
     handler: async (_args, ctx) => {
       try {
         const { listing } = await remote.rediscover();
@@ -102,7 +119,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-refresh", {
-    description: "Discover the router's models again and re-register the ai-server provider",
+    description: COMMANDS["ai-server-refresh"],
     handler: async (_args, ctx) => {
       const before = new Set(remote.lastListing().map((model) => model.id));
       try {
@@ -119,7 +136,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-load", {
-    description: "Load a model on the router: /ai-server-load <id>",
+    description: COMMANDS["ai-server-load"],
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
@@ -137,7 +154,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-unload", {
-    description: "Unload a model on the router: /ai-server-unload <id>",
+    description: COMMANDS["ai-server-unload"],
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
@@ -154,7 +171,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-ctx", {
-    description: "Set a model's ctx-size in the router preset (SSH), apply it and verify (Esc cancels): /ai-server-ctx <id> <size>",
+    description: COMMANDS["ai-server-ctx"],
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, sizeText, extra] = words(args);
@@ -198,7 +215,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-preset", {
-    description: "Print the router's preset file (SSH)",
+    description: COMMANDS["ai-server-preset"],
     handler: async (_args, ctx) => {
       const host = needSsh(ctx);
       if (!host) return;
@@ -211,7 +228,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   });
 
   pi.registerCommand("ai-server-restart", {
-    description: "systemctl --user restart llama-server.service on the router host (SSH), then re-discover",
+    description: COMMANDS["ai-server-restart"],
     handler: async (_args, ctx) => {
       const host = needSsh(ctx);
       if (!host) return;

@@ -10,7 +10,7 @@ import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-cod
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts";
 import { answerTail } from "../llama-cpp/timings.ts";
-import { abortedStream } from "../pi-session/aborted-stream.ts";
+import { abortedStream, failedStream } from "../pi-session/ended-stream.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
 import { routerFailureText, type Where } from "./messages.ts";
@@ -134,6 +134,18 @@ export function aiServerProviderConfig(
         const reported = withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
         return deps.meter.follow(reported, `${AI_SERVER_PROVIDER}/${model.id}`, report.tail!);
       }),
+  } as ProviderConfig;
+}
+
+/** The provider when the router cannot be reached at all (certificate material missing): every prompt fails with `reason`. */
+export function unusableProviderConfig(settings: AiServerSettings, models: ProviderModelConfig[], reason: string): ProviderConfig {
+  return {
+    name: "ai-server (llama.cpp router, mTLS)",
+    baseUrl: `${settings.url}/v1`,
+    api: "openai-completions",
+    apiKey: AI_SERVER_API_KEY,
+    models,
+    streamSimple: (model: Model<Api>) => failedStream(model, reason),
   } as ProviderConfig;
 }
 

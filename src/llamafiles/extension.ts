@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
+import { requestedModel } from "../pi-session/run-mode.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
+import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
-import { LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
+import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
 import type { LlamafilesProviderDeps } from "./request.ts";
@@ -23,23 +25,50 @@ function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<strin
   });
 }
 
-/** Returns what the local supervisor is doing, for the working indicator. */
-export function setUpLlamafiles(pi: ExtensionAPI, session: SessionUi, meter: AnswerMeter): ActivitySource {
+/** Problems that only matter to someone who wants local models (a user of the ai-server alone has no block). */
+const onlyIfWanted = (problem: ConfigProblem) => problem.code === "file-missing" || problem.code === "no-block";
+
+/**
+ * Loads the config and registers the provider, its command and hooks; says what is wrong with
+ * the config through the start-up report. Returns what the local supervisor is doing, for the
+ * working indicator.
+ */
+export async function setUpLlamafiles(
+  pi: ExtensionAPI,
+  session: SessionUi,
+  meter: AnswerMeter,
+  report: StartupReport,
+): Promise<ActivitySource> {
   const { config, problems } = loadLlamafilesConfig({
     modelsPath: join(getAgentDir(), "models.json"),
     cwd: process.cwd(),
     logPathFor: serverLogPath,
   });
   if (config && config.missingForPi.length > 0) problems.push({ code: "fields-pi-needs", missing: config.missingForPi });
-  let warned = false;
-  pi.on("session_start", async () => {
-    if (warned || problems.length === 0) return;
-    warned = true;
-    const { configProblemText } = await import("./messages.ts");
-    for (const problem of problems) session.tell(configProblemText(problem), "warning");
+  const quiet = problems.filter(onlyIfWanted);
+  const words = problems.length > 0 ? await import("./messages.ts") : undefined;
+  // pi itself shows a models.json it cannot parse, in its TUI and with --list-models.
+  const said = (problem: ConfigProblem) => ({
+    text: words!.configProblemText(problem),
+    level: "warning" as const,
+    shownByPiWithUi: problem.code === "not-json",
   });
+  report.add(...problems.filter((problem) => !onlyIfWanted(problem)).map(said));
+  if (requestedModel()?.startsWith(`${LLAMAFILES_PROVIDER}/`)) report.add(...quiet.map(said));
+  else if (quiet.length > 0) {
+    // Said when a llamafiles model is what the session starts with (from settings or a resumed session).
+    let told = false;
+    pi.on("session_start", (_event, ctx) => {
+      if (told || ctx.model?.provider !== LLAMAFILES_PROVIDER) return;
+      told = true;
+      for (const problem of quiet) session.tell(words!.configProblemText(problem), "warning");
+    });
+  }
   if (!config) {
-    registerLlamafilesCommand(pi, async () => (await import("./messages.ts")).llamafilesReport(undefined));
+    registerLlamafilesCommand(pi, async () => {
+      const { llamafilesReport, configProblemText } = await import("./messages.ts");
+      return [llamafilesReport(undefined), ...problems.map(configProblemText)].join("\n");
+    });
     return () => undefined;
   }
 

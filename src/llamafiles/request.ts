@@ -9,7 +9,7 @@ import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { ServedOverride } from "../llama-cpp/model-facts.ts";
 import { answerTail, fetchKeepingTail } from "../llama-cpp/timings.ts";
-import { abortedStream } from "../pi-session/aborted-stream.ts";
+import { abortedStream } from "../pi-session/ended-stream.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
 import { notServingText } from "./messages.ts";
 import { toPiModel } from "./pi-model.ts";

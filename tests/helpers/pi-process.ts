@@ -24,9 +24,10 @@ export function writeModels(home: string, models: Array<Record<string, unknown>>
 }
 
 export function piEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi", "agent"), PI_OFFLINE: "1", ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, PI_CODING_AGENT_DIR: join(home, ".pi", "agent"), PI_OFFLINE: "1" };
+  // No pi reaches a real router: only the AI_SERVER_* variables a test gives exist.
   for (const name of Object.keys(env)) if (name.startsWith("AI_SERVER_")) delete env[name];
-  return env;
+  return { ...env, ...extra };
 }
 
 export interface PiProcess {

@@ -15,7 +15,7 @@ const skipped = (problem: string) => `llamafiles: skipped models[0]: providers.l
 
 /** Keeps working: a command answers and nothing was shown raw (no escape character reached the UI). */
 async function stillWorking(pi: PiHarness) {
-  expect(await pi.command("/llamafiles")).toBe("No llamafile server is running");
+  expect(await pi.command("/llamafiles")).toMatch(/^No llamafile server is running(\n|$)/);
   for (const { message } of pi.notifications()) expect(message).not.toContain(ESC);
 }
 
@@ -114,33 +114,47 @@ test("beside every kind of bad entry at once, the good model still answers", asy
   expect(await pi.command("/llamafiles")).toMatch(/^Running: Good \(id=good, /);
 });
 
-const fileCases: Array<[string, string, RegExp]> = [
+/**
+ * Each broken file, the warning that names it, and whether it is said at start in pi's TUI:
+ * pi shows a models.json it cannot parse itself there, and a file without a llamafiles block
+ * is only worth a word to someone who wants local models. /llamafiles always says it.
+ */
+const fileCases: Array<[string, string, RegExp, "said" | "pi says it" | "only when wanted"]> = [
   [
     "a top-level array",
     "[1, 2, 3]",
     /^llamafiles: ~\/\.pi\/agent\/models\.json has no providers\.llamafiles block; no local models registered\.$/,
+    "only when wanted",
   ],
   [
     "providers.llamafiles is null",
     JSON.stringify({ providers: { llamafiles: null } }),
     /^llamafiles: providers\.llamafiles in ~\/\.pi\/agent\/models\.json must be an object \(got null\)/,
+    "said",
   ],
   [
     "models is a string",
     JSON.stringify({ providers: { llamafiles: { models: "all of them" } } }),
     /is not a non-empty array \(got "all of them"\)/,
+    "said",
   ],
-  ["binary garbage", "\u0000\u0001\u0002{{{", /is not valid JSON/],
-  ["two megabytes of nonsense", "x".repeat(2 * 1024 * 1024), /is not valid JSON/],
+  ["binary garbage", "\u0000\u0001\u0002{{{", /is not valid JSON/, "pi says it"],
+  ["two megabytes of nonsense", "x".repeat(2 * 1024 * 1024), /is not valid JSON/, "pi says it"],
 ];
 
-test.each(fileCases)("a models.json that is %s: one warning, nothing registered, pi keeps working", async (_what, text, warning) => {
-  const pi = await startPi({ modelsJsonText: text });
-  const shown = warnings(pi).filter((message) => message.startsWith("llamafiles"));
-  expect(shown).toHaveLength(1);
-  expect(shown[0]).toMatch(warning);
-  await stillWorking(pi);
-});
+test.each(fileCases)(
+  "a models.json that is %s: its warning where it belongs, nothing registered, pi keeps working",
+  async (_what, text, warning, when) => {
+    const pi = await startPi({ modelsJsonText: text });
+    const shown = warnings(pi).filter((message) => message.startsWith("llamafiles"));
+    expect(shown).toHaveLength(when === "said" ? 1 : 0);
+    if (when === "said") expect(shown[0]).toMatch(warning);
+    const report = (await pi.command("/llamafiles"))!.split("\n");
+    expect(report[0]).toBe("No llamafile server is running");
+    expect(report[1]).toMatch(warning);
+    await stillWorking(pi);
+  },
+);
 
 test("a cwd that is a file: selecting says so, nothing crashes", async () => {
   const port = await freePort();
