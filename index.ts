@@ -115,7 +115,7 @@ function parseJsonWithComments(text) {
 
 // src/llamafiles/config-validator.generated.js
 var validateLlamafilesProvider = validate19;
-var schema13 = { "type": "object", "required": ["id", "command"], "properties": { "id": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "maxLength": 200, "description": 'Sent as the OpenAI "model" field; must equal what GET /v1/models advertises for adoption.' }, "name": { "allOf": [{ "$ref": "#/definitions/text" }], "maxLength": 200, "description": "Label in /model. Default: id." }, "command": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "description": "Executable: absolute path or a name on PATH (a llamafile, llama-server, sh, ...)." }, "args": { "type": "array", "items": { "type": "string", "pattern": "^[^\\u0000]*$" }, "description": "Arguments; every {{port}} becomes the port." }, "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "Port the server listens on. Default 8080." }, "env": { "type": "object", "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": { "const": "PI_LLAMA_SERVER" } }, "additionalProperties": { "type": "string", "pattern": "^[^\\u0000]*$" }, "description": "Extra environment variables for the server (PI_LLAMA_SERVER is pi's own)." }, "cwd": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "description": "Working directory of the server. Default: pi's cwd." }, "reasoning": { "type": "boolean" }, "input": { "type": "array", "items": { "enum": ["text", "image"] }, "minItems": 1 }, "contextWindow": { "type": "integer", "minimum": 1 }, "maxTokens": { "type": "integer", "minimum": 1 }, "cost": { "type": "object", "required": ["input", "output", "cacheRead", "cacheWrite"], "properties": { "input": { "type": "number" }, "output": { "type": "number" }, "cacheRead": { "type": "number" }, "cacheWrite": { "type": "number" } } } } };
+var schema13 = { "type": "object", "required": ["id", "command"], "properties": { "id": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "maxLength": 200, "description": 'Sent as the OpenAI "model" field; must equal what GET /v1/models advertises for adoption.' }, "name": { "allOf": [{ "$ref": "#/definitions/text" }], "maxLength": 200, "description": "Label in /model. Default: id." }, "command": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "description": "Executable: absolute path or a name on PATH (a llamafile, llama-server, sh, ...)." }, "args": { "type": "array", "items": { "type": "string", "pattern": "^[^\\u0000]*$" }, "description": "Arguments; every {{port}} becomes the port." }, "port": { "type": "integer", "minimum": 1, "maximum": 65535, "description": "Port the server listens on. Default 8080." }, "env": { "type": "object", "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": { "const": "PI_LLAMA_SERVER" } }, "additionalProperties": { "type": "string", "pattern": "^[^\\u0000]*$" }, "description": "Extra environment variables for the server (PI_LLAMA_SERVER is pi's own)." }, "cwd": { "allOf": [{ "$ref": "#/definitions/nonBlankText" }], "description": "Working directory of the server. Default: pi's cwd." }, "reasoning": { "type": "boolean" }, "input": { "type": "array", "items": { "enum": ["text", "image"] }, "minItems": 1 }, "contextWindow": { "type": "integer", "minimum": 1 }, "maxTokens": { "type": "integer", "minimum": 1 }, "cost": { "type": "object", "required": ["input", "output", "cacheRead", "cacheWrite"], "properties": { "input": { "type": "number" }, "output": { "type": "number" }, "cacheRead": { "type": "number" }, "cacheWrite": { "type": "number" } } }, "memory": { "$ref": "#/definitions/memory", "description": `Your estimate of what this model's server takes (weights plus context), e.g. "22GiB"; counted against memoryBudget.` }, "pinned": { "type": "boolean", "description": "Never stopped to make room for another model (quitting pi still stops it)." } } };
 var pattern0 = new RegExp("^[^\\u0000-\\u001f\\u007f]*$", "u");
 var pattern1 = new RegExp("\\S", "u");
 function validate13(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -156,6 +156,7 @@ function validate13(data, { instancePath = "", parentData, parentDataProperty, r
 }
 var pattern3 = new RegExp("^[^\\u0000]*$", "u");
 var pattern4 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+var pattern6 = new RegExp("^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$", "u");
 function validate12(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
@@ -583,12 +584,45 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
+    if (data.memory !== void 0) {
+      let data19 = data.memory;
+      if (typeof data19 === "string") {
+        if (!pattern6.test(data19)) {
+          const err36 = { instancePath: instancePath + "/memory", schemaPath: "#/definitions/memory/pattern", keyword: "pattern", params: { pattern: "^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$" }, message: 'must match pattern "^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$"' };
+          if (vErrors === null) {
+            vErrors = [err36];
+          } else {
+            vErrors.push(err36);
+          }
+          errors++;
+        }
+      } else {
+        const err37 = { instancePath: instancePath + "/memory", schemaPath: "#/definitions/memory/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err37];
+        } else {
+          vErrors.push(err37);
+        }
+        errors++;
+      }
+    }
+    if (data.pinned !== void 0) {
+      if (typeof data.pinned !== "boolean") {
+        const err38 = { instancePath: instancePath + "/pinned", schemaPath: "#/properties/pinned/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (vErrors === null) {
+          vErrors = [err38];
+        } else {
+          vErrors.push(err38);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err36 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err39 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err36];
+      vErrors = [err39];
     } else {
-      vErrors.push(err36);
+      vErrors.push(err39);
     }
     errors++;
   }
@@ -673,12 +707,66 @@ function validate19(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
+    if (data.keepWarm !== void 0) {
+      let data6 = data.keepWarm;
+      if (!(typeof data6 == "number" && (!(data6 % 1) && !isNaN(data6)))) {
+        const err6 = { instancePath: instancePath + "/keepWarm", schemaPath: "#/properties/keepWarm/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+      if (typeof data6 == "number") {
+        if (data6 > 16 || isNaN(data6)) {
+          const err7 = { instancePath: instancePath + "/keepWarm", schemaPath: "#/properties/keepWarm/maximum", keyword: "maximum", params: { comparison: "<=", limit: 16 }, message: "must be <= 16" };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        if (data6 < 1 || isNaN(data6)) {
+          const err8 = { instancePath: instancePath + "/keepWarm", schemaPath: "#/properties/keepWarm/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.memoryBudget !== void 0) {
+      let data7 = data.memoryBudget;
+      if (typeof data7 === "string") {
+        if (!pattern6.test(data7)) {
+          const err9 = { instancePath: instancePath + "/memoryBudget", schemaPath: "#/definitions/memory/pattern", keyword: "pattern", params: { pattern: "^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$" }, message: 'must match pattern "^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$"' };
+          if (vErrors === null) {
+            vErrors = [err9];
+          } else {
+            vErrors.push(err9);
+          }
+          errors++;
+        }
+      } else {
+        const err10 = { instancePath: instancePath + "/memoryBudget", schemaPath: "#/definitions/memory/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err6 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err11 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err6];
+      vErrors = [err11];
     } else {
-      vErrors.push(err6);
+      vErrors.push(err11);
     }
     errors++;
   }
@@ -714,8 +802,25 @@ var LAUNCH_FIELDS = /* @__PURE__ */ new Set([
   "input",
   "contextWindow",
   "maxTokens",
-  "cost"
+  "cost",
+  "memory",
+  "pinned"
 ]);
+var MEMORY_UNITS = {
+  B: 1,
+  KB: 1e3,
+  KiB: 2 ** 10,
+  MB: 1e6,
+  MiB: 2 ** 20,
+  GB: 1e9,
+  GiB: 2 ** 30,
+  TB: 1e12,
+  TiB: 2 ** 40
+};
+function memoryBytes(text) {
+  const [, amount, unit] = /^([0-9.]+) ?([A-Za-z]+)$/.exec(text);
+  return Math.round(Number(amount) * MEMORY_UNITS[unit]);
+}
 var FETCH_BAD_PORTS = /* @__PURE__ */ new Set([
   1,
   7,
@@ -897,6 +1002,8 @@ function loadLlamafilesConfig(options) {
       maxTokens: raw.maxTokens ?? modelDefaults.maxTokens,
       cost: raw.cost ?? modelDefaults.cost,
       passthrough,
+      ...raw.memory !== void 0 ? { memoryBytes: memoryBytes(raw.memory) } : {},
+      ...raw.pinned === true ? { pinned: true } : {},
       declared: {
         contextWindow: raw.contextWindow === void 0 ? void 0 : { value: raw.contextWindow, source: "models.json" },
         input: raw.input,
@@ -913,6 +1020,7 @@ function loadLlamafilesConfig(options) {
   const missingForPi = ["api", "baseUrl"].filter(
     (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string")
   );
+  const budget = providerField("memoryBudget", void 0);
   return {
     config: {
       missingForPi,
@@ -920,7 +1028,9 @@ function loadLlamafilesConfig(options) {
       api: providerField("api", providerDefaults.api),
       apiKey: providerField("apiKey", providerDefaults.apiKey),
       compat: { ...providerDefaults.compat, ...providerField("compat", {}) },
-      models
+      models,
+      keepWarm: providerField("keepWarm", 1),
+      memoryBudgetBytes: budget === void 0 ? void 0 : memoryBytes(budget)
     },
     problems
   };
@@ -1058,6 +1168,7 @@ function llamafilesSession(config, session, options) {
     served = known;
     const supervisor = createLocalSupervisor({
       inspect,
+      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
       askAboutForeignServer: async (model, advertised) => {
         const ui = session.ui();
         if (!ui || !session.hasUI()) return false;
@@ -1065,19 +1176,32 @@ function llamafilesSession(config, session, options) {
         return ui.confirm(title, message);
       }
     });
-    supervisor.status.subscribe((status) => {
-      const model = status.model && byId.get(status.model.id);
-      if (!model) return;
-      if (status.phase === "starting") known.forget(model.id);
-      else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
+    supervisor.status.subscribe((fleet) => {
+      for (const { status } of fleet.servers) {
+        const model = status.model && byId.get(status.model.id);
+        if (!model) continue;
+        if (status.phase === "starting") known.forget(model.id);
+        else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
+      }
     });
     return { supervisor, view: bindLocalStatusView(supervisor, session, options.meter) };
   });
   let requested;
   let sweptLeftBehind = false;
-  const letGoOfUnused = async (keepPort) => {
+  const carryOver = async (selected) => {
     const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
-    for (const server of usedServers()) if (server.port !== keepPort) server.lease.close();
+    const others = usedServers().filter((server) => server.port !== selected?.port);
+    const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
+    const room = Math.max(0, config.keepWarm - 1);
+    const kept = room > 0 ? configured.slice(-room) : [];
+    for (const server of others) if (!kept.includes(server)) server.lease.close();
+    if (kept.length === 0) return;
+    const { supervisor } = await machinery.get();
+    for (const server of kept) supervisor.keepWarm(byId.get(server.modelId));
+  };
+  const letGoOfCarriedServers = async () => {
+    const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
+    for (const server of usedServers()) server.lease.close();
   };
   const select = (modelId) => {
     const model = byId.get(modelId);
@@ -1091,7 +1215,7 @@ function llamafilesSession(config, session, options) {
       void words.get();
       machinery.loaded()?.redraw();
       const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : void 0;
-      if (!machinery.requested()) void letGoOfUnused(selected?.port);
+      if (!machinery.requested()) void carryOver(selected);
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
       if (!sweptLeftBehind) {
         sweptLeftBehind = true;
@@ -1111,7 +1235,7 @@ function llamafilesSession(config, session, options) {
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason) {
       if (!machinery.requested()) {
-        if (reason === "quit") await letGoOfUnused(void 0);
+        if (reason === "quit") await letGoOfCarriedServers().catch(() => void 0);
         return;
       }
       const { supervisor, dispose } = await machinery.get();
@@ -1127,14 +1251,19 @@ function llamafilesSession(config, session, options) {
     served(id) {
       return served?.served(id);
     },
-    status() {
-      return machinery.loaded()?.supervisor.status.current();
+    /** An answer of `modelId` starts streaming; the returned function ends it. */
+    answering(modelId) {
+      return machinery.loaded()?.supervisor.answerStarted(modelId) ?? (() => {
+      });
     },
-    /** `/llamafiles`: what runs, its context, the last answer's figures. */
+    /** `/llamafiles`: every server, its context, the last answer's figures. */
     async report() {
-      const status = machinery.loaded()?.supervisor.status.current();
-      const id = status?.model?.id ?? "";
-      return (await words.get()).llamafilesReport(status, served?.model(id), options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`));
+      const fleet = machinery.loaded()?.supervisor.status.current();
+      return (await words.get()).llamafilesReport(
+        fleet,
+        (id) => served?.model(id),
+        (id) => options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`)
+      );
     },
     activity() {
       return words.loaded()?.activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);
@@ -1177,12 +1306,19 @@ async function setUpLlamafiles(pi, session, meter, report) {
   if (!config) {
     registerLlamafilesCommand(pi, async () => {
       const { llamafilesReport, configProblemText } = await import("./src/llamafiles/messages.ts");
-      return [llamafilesReport(void 0), ...problems.map(configProblemText)].join("\n");
+      return [
+        llamafilesReport(
+          void 0,
+          () => void 0,
+          () => void 0
+        ),
+        ...problems.map(configProblemText)
+      ].join("\n");
     });
     return () => void 0;
   }
   const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
-  const deps = { ensureReady: local.ensureReady, served: local.served, meter };
+  const deps = { ensureReady: local.ensureReady, served: local.served, meter, answering: local.answering };
   const register = () => {
     if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, deps));
     else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, deps));

@@ -14,7 +14,7 @@
  * state, `notice` for what the user should hear of), which src/llamafiles/messages.ts puts
  * into words. docs/architecture.md draws this chart.
  */
-import { assign, emit, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import { type AnyActorRef, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
 import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
@@ -142,6 +142,17 @@ export const IDLE_STATUS: LocalServerStatus = {
 
 export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
 
+/** What a server tells the fleet that supervises it (machines/local-fleet.machine.ts): what it emits. */
+export type LocalServerReport =
+  | { type: "SERVER_STATUS"; serverId: string; status: LocalServerStatus }
+  | { type: "SERVER_NOTICE"; serverId: string; notice: LocalNotice };
+
+/** Given by the fleet that spawns a server: itself, and the server's id among its children. */
+export interface LocalServerInput {
+  fleet?: AnyActorRef;
+  serverId?: string;
+}
+
 export type LocalServerEvent =
   | { type: "SELECT"; model: LaunchSpec }
   | { type: "DESELECT" }
@@ -183,6 +194,21 @@ export interface LocalServerContext {
   stopAnnounced: boolean;
   /** What the ready server says it serves. */
   props: ServerProps | undefined;
+  /** The fleet that supervises this server, told everything it emits; undefined when alone. */
+  fleet: AnyActorRef | undefined;
+  serverId: string;
+}
+
+type Enqueue = {
+  emit(event: LocalServerEmitted): void;
+  sendTo(to: AnyActorRef, event: LocalServerReport): void;
+};
+
+/** Emits a notice, and tells the fleet that supervises this server (if any). */
+function say(context: LocalServerContext, enqueue: unknown, notice: LocalNotice): void {
+  const queue = enqueue as Enqueue;
+  queue.emit({ type: "notice", notice });
+  if (context.fleet) queue.sendTo(context.fleet, { type: "SERVER_NOTICE", serverId: context.serverId, notice });
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -206,6 +232,7 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
 export const localServerMachine = setup({
   types: {
     context: {} as LocalServerContext,
+    input: {} as LocalServerInput | undefined,
     events: {} as LocalServerEvent,
     emitted: {} as LocalServerEmitted,
   },
@@ -246,7 +273,13 @@ export const localServerMachine = setup({
       phase: params.phase,
       adopted: params.adopted ?? false,
     })),
-    "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context) })),
+    "publish status": enqueueActions(({ context, enqueue }) => {
+      const status = statusOf(context);
+      enqueue.emit({ type: "status", status });
+      // A server the fleet supervises tells it what it emits; alone, it tells nobody.
+      if (context.fleet)
+        enqueue.sendTo(context.fleet, { type: "SERVER_STATUS", serverId: context.serverId, status } satisfies LocalServerReport);
+    }),
     "target the selected model": assign(({ event }) => (event.type === "SELECT" ? { target: event.model, failure: undefined } : {})),
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
     "drop the queued model": assign({ next: undefined }),
@@ -294,40 +327,34 @@ export const localServerMachine = setup({
     fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
       const failed = { model: context.target!, failure };
       enqueue.assign({ failure: failed });
-      enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
+      say(context, enqueue, { kind: "failed", ...failed });
     }),
     "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue }) => {
       const failed = { model: context.next!, failure: { kind: "port-taken" as const, servesId: context.target!.id, users: context.users } };
       enqueue.assign({ failure: failed, next: undefined });
-      enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
+      say(context, enqueue, { kind: "failed", ...failed });
     }),
-    tell: emit((_, notice: LocalNotice) => ({ type: "notice" as const, notice })),
-    "tell that the target is ready": emit(({ context }) => ({
-      type: "notice" as const,
-      notice: { kind: "ready" as const, model: context.target! },
-    })),
+    tell: enqueueActions(({ context, enqueue }, notice: LocalNotice) => say(context, enqueue, notice)),
+    "tell that the target is ready": enqueueActions(({ context, enqueue }) =>
+      say(context, enqueue, { kind: "ready", model: context.target! }),
+    ),
     "tell that the server stops": enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ stopAnnounced: true });
-      enqueue.emit({ type: "notice", notice: { kind: "stopping-on-quit", model: context.target!, pid: context.pid } });
+      say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
     }),
     /** The last stderr line on quit; the first one too when the stop was not announced (the other users left meanwhile). */
     "tell that the server stopped": enqueueActions(({ context, enqueue }) => {
-      if (!context.stopAnnounced)
-        enqueue.emit({ type: "notice", notice: { kind: "stopping-on-quit", model: context.target!, pid: context.pid } });
-      enqueue.emit({
-        type: "notice",
-        notice: { kind: "stopped-on-quit", model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS },
-      });
+      if (!context.stopAnnounced) say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
+      say(context, enqueue, { kind: "stopped-on-quit", model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS });
     }),
-    "tell that the server runs on for others": emit(({ context }) => ({
-      type: "notice" as const,
-      notice: { kind: "left-running" as const, model: context.target!, users: context.users, quitting: context.quitting },
-    })),
+    "tell that the server runs on for others": enqueueActions(({ context, enqueue }) => {
+      say(context, enqueue, { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting });
+    }),
   },
 }).createMachine({
   id: "localServer",
   initial: "idle",
-  context: {
+  context: ({ input }) => ({
     phase: "idle",
     target: undefined,
     next: undefined,
@@ -343,7 +370,9 @@ export const localServerMachine = setup({
     askedAbout: [],
     stopAnnounced: false,
     props: undefined,
-  },
+    fleet: input?.fleet,
+    serverId: input?.serverId ?? "server",
+  }),
   on: {
     DETACH: ".detached",
   },

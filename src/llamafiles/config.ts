@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ErrorObject } from "ajv";
-import type { LaunchSpec } from "../../machines/local-server.machine.ts";
+import type { WarmSpec } from "../../machines/local-fleet.machine.ts";
 import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
 import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
@@ -53,7 +53,7 @@ export const modelDefaults = {
 };
 
 /** One configured model: how to launch it, plus what pi shows and sends. */
-export interface LlamafileModel extends LaunchSpec {
+export interface LlamafileModel extends WarmSpec {
   reasoning: boolean;
   input: ("text" | "image")[];
   contextWindow: number;
@@ -71,6 +71,10 @@ export interface LlamafilesConfig {
   apiKey: string;
   compat: Record<string, unknown>;
   models: LlamafileModel[];
+  /** How many local servers may run at once (1: one at a time). */
+  keepWarm: number;
+  /** What the running servers' memory estimates may add up to. */
+  memoryBudgetBytes: number | undefined;
   /**
    * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
    * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
@@ -99,7 +103,27 @@ const LAUNCH_FIELDS = new Set([
   "contextWindow",
   "maxTokens",
   "cost",
+  "memory",
+  "pinned",
 ]);
+
+const MEMORY_UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1e3,
+  KiB: 2 ** 10,
+  MB: 1e6,
+  MiB: 2 ** 20,
+  GB: 1e9,
+  GiB: 2 ** 30,
+  TB: 1e12,
+  TiB: 2 ** 40,
+};
+
+/** "22GiB" → bytes (the schema has checked the form). */
+export function memoryBytes(text: string): number {
+  const [, amount, unit] = /^([0-9.]+) ?([A-Za-z]+)$/.exec(text)!;
+  return Math.round(Number(amount) * MEMORY_UNITS[unit!]!);
+}
 
 /**
  * Ports the fetch standard blocks (Node's fetch, and so pi, refuses to connect to them): a
@@ -224,6 +248,8 @@ export function loadLlamafilesConfig(options: {
       maxTokens: (raw.maxTokens as number | undefined) ?? modelDefaults.maxTokens,
       cost: (raw.cost as LlamafileModel["cost"] | undefined) ?? modelDefaults.cost,
       passthrough,
+      ...(raw.memory !== undefined ? { memoryBytes: memoryBytes(raw.memory as string) } : {}),
+      ...(raw.pinned === true ? { pinned: true } : {}),
       declared: {
         contextWindow: raw.contextWindow === undefined ? undefined : { value: raw.contextWindow as number, source: "models.json" },
         input: raw.input as ("text" | "image")[] | undefined,
@@ -241,6 +267,7 @@ export function loadLlamafilesConfig(options: {
   const missingForPi = (["api", "baseUrl"] as const).filter(
     (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
   );
+  const budget = providerField<string | undefined>("memoryBudget", undefined);
   return {
     config: {
       missingForPi,
@@ -249,6 +276,8 @@ export function loadLlamafilesConfig(options: {
       apiKey: providerField("apiKey", providerDefaults.apiKey),
       compat: { ...providerDefaults.compat, ...providerField<Record<string, unknown>>("compat", {}) },
       models,
+      keepWarm: providerField("keepWarm", 1),
+      memoryBudgetBytes: budget === undefined ? undefined : memoryBytes(budget),
     },
     problems,
   };

@@ -67,13 +67,20 @@ export async function setUpLlamafiles(
   if (!config) {
     registerLlamafilesCommand(pi, async () => {
       const { llamafilesReport, configProblemText } = await import("./messages.ts");
-      return [llamafilesReport(undefined), ...problems.map(configProblemText)].join("\n");
+      return [
+        llamafilesReport(
+          undefined,
+          () => undefined,
+          () => undefined,
+        ),
+        ...problems.map(configProblemText),
+      ].join("\n");
     });
     return () => undefined;
   }
 
   const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
-  const deps: LlamafilesProviderDeps = { ensureReady: local.ensureReady, served: local.served, meter };
+  const deps: LlamafilesProviderDeps = { ensureReady: local.ensureReady, served: local.served, meter, answering: local.answering };
   const register = () => {
     if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, deps));
     else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, deps));

@@ -4,14 +4,9 @@
  * `ConfigProblem`); this module alone turns them into sentences that say what failed, with
  * the value, and what to do next.
  */
-import type {
-  LaunchSpec,
-  LocalFailure,
-  LocalNotice,
-  LocalServerStatus,
-  ProcessExit,
-  SpawnError,
-} from "../../machines/local-server.machine.ts";
+
+import type { FleetNotice, FleetStatus, RoomProblem, WarmSpec } from "../../machines/local-fleet.machine.ts";
+import type { LaunchSpec, LocalFailure, LocalServerStatus, ProcessExit, SpawnError } from "../../machines/local-server.machine.ts";
 import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
 import type { ServedModel } from "../llama-cpp/model-facts.ts";
@@ -96,8 +91,18 @@ export function failureText(model: LaunchSpec, failure: LocalFailure): string {
   }
 }
 
-export function noticeMessage(notice: LocalNotice): Message {
+export function noticeMessage(notice: FleetNotice): Message {
   const notify = (text: string, level: NoticeLevel): Message => ({ text, level, channel: "notify" });
+  if (notice.kind === "no-room") return notify(noRoomText(notice.model, notice.problem), "error");
+  if (notice.kind === "made-room") {
+    const why = `the least recently used; see keepWarm in ${MODELS_JSON}`;
+    return notify(
+      notice.otherUsers > 0
+        ? `Let go of ${notice.stopped.name} to make room for ${notice.forModel.name} (${why}); it keeps running for ${sessions(notice.otherUsers)}.`
+        : `Stopped ${notice.stopped.name} to make room for ${notice.forModel.name} (${why}).`,
+      "info",
+    );
+  }
   const { model } = notice;
   switch (notice.kind) {
     case "reattached":
@@ -135,6 +140,28 @@ export function noticeMessage(notice: LocalNotice): Message {
   }
 }
 
+/** 22 GiB, 512 MB: an amount of memory in the unit it reads best in. */
+export function memoryText(bytes: number): string {
+  const [unit, size] = bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : bytes >= 2 ** 20 ? ["MiB", 2 ** 20] : ["KiB", 2 ** 10];
+  const amount = bytes / (size as number);
+  return `${Number.isInteger(amount) ? amount : amount.toFixed(1)} ${unit}`;
+}
+
+/** No room for `model` among the servers that may run at once: what holds it, and what to change. */
+export function noRoomText(model: WarmSpec, problem: RoomProblem): string {
+  const names = (ids: string[]) => ids.join(", ");
+  switch (problem.kind) {
+    case "keep-warm-full":
+      return `Cannot start ${model.name}: keepWarm ${problem.keepWarm} allows ${problem.keepWarm} local server${problem.keepWarm === 1 ? "" : "s"} at once, and ${names(problem.held)} ${problem.held.length === 1 ? "is" : "are"} pinned. Unpin one ("pinned" in ${MODELS_JSON}) or raise "keepWarm".`;
+    case "over-budget":
+      return `Cannot start ${model.name}: it needs ${memoryText(problem.needBytes)}, and ${names(problem.held)} (${memoryText(problem.heldBytes)}) must keep running, which leaves ${memoryText(Math.max(0, problem.budgetBytes - problem.heldBytes))} of the ${memoryText(problem.budgetBytes)} "memoryBudget". Unpin one, raise "memoryBudget", or lower the model's "memory" estimate in ${MODELS_JSON}.`;
+    case "port-held":
+      return `Cannot start ${model.name}: its port ${problem.port} is held by ${problem.heldBy}, which is pinned. Give ${model.name} another "port" in ${MODELS_JSON}, or unpin ${problem.heldBy}.`;
+    case "larger-than-budget":
+      return `Cannot start ${model.name}: its "memory" estimate (${memoryText(problem.needBytes)}) is larger than the whole "memoryBudget" (${memoryText(problem.budgetBytes)}) in ${MODELS_JSON}.`;
+  }
+}
+
 /** Why a prompt for `model` cannot wait for it (the supervisor is not bringing it up). */
 export type NotServing =
   | { kind: "shutting-down" }
@@ -166,31 +193,69 @@ export function foreignServerQuestion(model: LaunchSpec, advertised: string[]): 
   };
 }
 
-/** The footer: what the server does; once ready, the figures of its last answer if it gave one. */
-export function footerText(status: LocalServerStatus, last?: LastAnswer): string | undefined {
-  if (!status.model) return undefined;
+/**
+ * The footer: what the current model's server does (once ready, the figures of its last
+ * answer if it gave one), and how many other servers are warm.
+ */
+export function footerText(fleet: FleetStatus, last?: LastAnswer): string | undefined {
+  const status = fleet.shown;
+  const shown = status.model && serverText(status, status.model, last);
+  const warm = fleet.servers.filter((entry) => !entry.current && entry.model.id !== status.model?.id && isWarm(entry.status)).length;
+  if (warm === 0) return shown;
+  return `${shown ?? "no local model"} · ${warm} warm`;
+}
+
+const isWarm = (status: LocalServerStatus) => status.phase === "ready" || status.phase === "starting";
+
+function serverText(status: LocalServerStatus, model: LaunchSpec, last: LastAnswer | undefined): string | undefined {
   switch (status.phase) {
     case "starting":
-      return `Starting ${status.model.name}...`;
+      return `Starting ${model.name}...`;
     case "ready":
-      return last ? `${status.model.name} · ${figuresText(last.figures)}` : `${status.model.name} running`;
+      return last ? `${model.name} · ${figuresText(last.figures)}` : `${model.name} running`;
     case "stopping":
-      return `Stopping ${status.model.name}...`;
+      return `Stopping ${model.name}...`;
     default:
       return undefined;
   }
 }
 
-/** `/llamafiles`: what runs now in one line; once ready, its context and the last answer's figures. */
-export function llamafilesReport(status: LocalServerStatus | undefined, served?: ServedModel, last?: LastAnswer): string {
-  if (!status?.model || status.phase === "idle" || status.phase === "ended") return "No llamafile server is running";
-  const running = runningLine(status, status.model);
-  if (status.phase !== "ready") return running;
-  const lines = [running];
-  if (served) lines.push(`  ${contextText(served.contextWindow, status.props)}`);
-  if (last) lines.push(`  last answer: ${figuresDetailText(last.figures)}`);
-  return lines.join("\n");
+/**
+ * `/llamafiles`: every server this pi runs or uses, the current one first, one line each; once
+ * ready, its context and the figures of its last answer.
+ */
+export function llamafilesReport(
+  fleet: FleetStatus | undefined,
+  served: (id: string) => ServedModel | undefined,
+  last: (id: string) => LastAnswer | undefined,
+  now = Date.now(),
+): string {
+  const running = (fleet?.servers ?? []).filter(
+    (entry) => entry.status.model && entry.status.phase !== "idle" && entry.status.phase !== "ended",
+  );
+  if (running.length === 0) return "No llamafile server is running";
+  const several = running.length > 1;
+  return running
+    .sort((a, b) => Number(b.current) - Number(a.current) || b.lastUsed - a.lastUsed)
+    .map((entry) => {
+      const { status, model } = entry;
+      const notes = [
+        ...(several && entry.current ? ["current"] : []),
+        ...(model.pinned ? ["pinned"] : []),
+        ...(model.memoryBytes !== undefined ? [`memory ${memoryText(model.memoryBytes)}`] : []),
+        ...(several && !entry.current && entry.lastUsedAt !== undefined ? [`last used ${agoText(now - entry.lastUsedAt)}`] : []),
+      ];
+      const lines = [runningLine(status, model, notes)];
+      const servedModel = served(model.id);
+      const lastAnswer = last(model.id);
+      if (status.phase === "ready" && servedModel) lines.push(`  ${contextText(servedModel.contextWindow, status.props)}`);
+      if (status.phase === "ready" && lastAnswer) lines.push(`  last answer: ${figuresDetailText(lastAnswer.figures)}`);
+      return lines.join("\n");
+    })
+    .join("\n");
 }
+
+const agoText = (ms: number) => (ms < 60_000 ? `${Math.max(0, Math.round(ms / 1000))} s ago` : `${Math.round(ms / 60_000)} min ago`);
 
 /** How a local model's context is changed. */
 export const localContextFix: ContextFix = {
@@ -198,14 +263,16 @@ export const localContextFix: ContextFix = {
   declaredIn: "models.json",
 };
 
-function runningLine(status: LocalServerStatus, model: LaunchSpec): string {
+function runningLine(status: LocalServerStatus, model: LaunchSpec, notes: string[]): string {
   const pid = status.adopted ? "adopted" : (status.pid ?? "pending");
   const shared = status.users > 1 ? `, shared with ${sessions(status.users - 1)}` : "";
-  return `Running: ${model.name} (id=${model.id}, port=${model.port}, pid=${pid}, status=${status.phase}${shared})`;
+  const more = notes.map((note) => `, ${note}`).join("");
+  return `Running: ${model.name} (id=${model.id}, port=${model.port}, pid=${pid}, status=${status.phase}${shared}${more})`;
 }
 
 /** The working indicator's phrase while pi waits for a local server, or undefined. */
-export function activityPhrase(status: LocalServerStatus | undefined, requested: LaunchSpec | undefined): string | undefined {
+export function activityPhrase(fleet: FleetStatus | undefined, requested: LaunchSpec | undefined): string | undefined {
+  const status = fleet?.shown;
   if (!status) return requested ? `waiting for ${requested.name} to start on port ${requested.port}` : undefined;
   if (!status.model) return undefined;
   if (status.phase === "starting") return `waiting for ${status.model.name} to start on port ${status.model.port}`;

@@ -20,6 +20,8 @@ export interface LlamafilesProviderDeps {
   /** What the model's server said it serves, once it said so. */
   served(id: string): ServedOverride | undefined;
   meter: AnswerMeter;
+  /** An answer of the model starts (its server is not stopped to make room meanwhile); call the result when it ends. */
+  answering(modelId: string): () => void;
 }
 
 /** Starts pi-ai's streaming of a request with this model and fetch. */
@@ -61,5 +63,11 @@ export async function requestWhenReady(
   const apis = await import("@earendil-works/pi-ai/compat");
   const tail = answerTail();
   const stream = start(requestModel, apis, fetchKeepingTail(tail, options?.fetch));
+  const answered = deps.answering(ours.id);
+  const push = stream.push.bind(stream);
+  stream.push = (event) => {
+    if (event.type === "done" || event.type === "error") answered();
+    push(event);
+  };
   return deps.meter.follow(stream, `${LLAMAFILES_PROVIDER}/${ours.id}`, tail);
 }

@@ -5,7 +5,7 @@
  * provider, /llamafiles and the working indicator from the chart's status. The feature's
  * words load right after start-up, not during it.
  */
-import type { LaunchSpec, LocalServerStatus } from "../../machines/local-server.machine.ts";
+import type { LaunchSpec } from "../../machines/local-server.machine.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { ServedOverride } from "../llama-cpp/model-facts.ts";
 import { lazy } from "../pi-session/lazy.ts";
@@ -47,6 +47,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     served = known;
     const supervisor = createLocalSupervisor({
       inspect,
+      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
       askAboutForeignServer: async (model, advertised) => {
         const ui = session.ui();
         if (!ui || !session.hasUI()) return false;
@@ -55,11 +56,13 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
       },
     });
     // What a ready server says it serves goes to pi's registry; a new start is told again.
-    supervisor.status.subscribe((status) => {
-      const model = status.model && byId.get(status.model.id);
-      if (!model) return;
-      if (status.phase === "starting") known.forget(model.id);
-      else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
+    supervisor.status.subscribe((fleet) => {
+      for (const { status } of fleet.servers) {
+        const model = status.model && byId.get(status.model.id);
+        if (!model) continue;
+        if (status.phase === "starting") known.forget(model.id);
+        else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
+      }
     });
     return { supervisor, view: bindLocalStatusView(supervisor, session, options.meter) };
   });
@@ -68,12 +71,26 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
   let sweptLeftBehind = false;
 
   /**
-   * Lets go of servers an earlier extension instance of this pi held (before /reload, /new, …)
-   * that the new session does not use: their keepers stop them unless another pi uses them.
+   * The servers an earlier extension instance of this pi held (before /reload, /new, …): the
+   * selected model's is kept, and as many others as keepWarm allows (the most recent ones) are
+   * kept warm; the rest are let go of (their keepers stop them unless another pi uses them).
    */
-  const letGoOfUnused = async (keepPort: number | undefined) => {
+  const carryOver = async (selected: LaunchSpec | undefined) => {
     const { usedServers } = await import("./process/process-table.ts");
-    for (const server of usedServers()) if (server.port !== keepPort) server.lease.close();
+    const others = usedServers().filter((server) => server.port !== selected?.port);
+    const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
+    const room = Math.max(0, config.keepWarm - 1);
+    const kept = room > 0 ? configured.slice(-room) : [];
+    for (const server of others) if (!kept.includes(server)) server.lease.close();
+    if (kept.length === 0) return;
+    const { supervisor } = await machinery.get();
+    for (const server of kept) supervisor.keepWarm(byId.get(server.modelId)!);
+  };
+
+  /** pi quits before this instance took over what an earlier one held: all of it is let go of. */
+  const letGoOfCarriedServers = async () => {
+    const { usedServers } = await import("./process/process-table.ts");
+    for (const server of usedServers()) server.lease.close();
   };
 
   const select = (modelId: string) => {
@@ -89,7 +106,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
       void words.get();
       machinery.loaded()?.redraw();
       const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : undefined;
-      if (!machinery.requested()) void letGoOfUnused(selected?.port);
+      if (!machinery.requested()) void carryOver(selected);
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
       if (!sweptLeftBehind) {
         sweptLeftBehind = true;
@@ -113,7 +130,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason: ShutdownReason): Promise<void> {
       if (!machinery.requested()) {
-        if (reason === "quit") await letGoOfUnused(undefined);
+        if (reason === "quit") await letGoOfCarriedServers().catch(() => undefined);
         return;
       }
       const { supervisor, dispose } = await machinery.get();
@@ -129,14 +146,18 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     served(id: string): ServedOverride | undefined {
       return served?.served(id);
     },
-    status(): LocalServerStatus | undefined {
-      return machinery.loaded()?.supervisor.status.current();
+    /** An answer of `modelId` starts streaming; the returned function ends it. */
+    answering(modelId: string): () => void {
+      return machinery.loaded()?.supervisor.answerStarted(modelId) ?? (() => {});
     },
-    /** `/llamafiles`: what runs, its context, the last answer's figures. */
+    /** `/llamafiles`: every server, its context, the last answer's figures. */
     async report(): Promise<string> {
-      const status = machinery.loaded()?.supervisor.status.current();
-      const id = status?.model?.id ?? "";
-      return (await words.get()).llamafilesReport(status, served?.model(id), options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`));
+      const fleet = machinery.loaded()?.supervisor.status.current();
+      return (await words.get()).llamafilesReport(
+        fleet,
+        (id) => served?.model(id),
+        (id) => options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
+      );
     },
     activity(): string | undefined {
       return words.loaded()?.activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);

@@ -18,7 +18,8 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, session: Sessio
   /** The figures shown are those of the model that answered last, while its server runs. */
   const render = () => {
     const status = supervisor.status.current();
-    footer.show(footerText(status, status.model && meter.last(`${LLAMAFILES_PROVIDER}/${status.model.id}`)));
+    const model = status.shown.model;
+    footer.show(footerText(status, model && meter.last(`${LLAMAFILES_PROVIDER}/${model.id}`)));
   };
   render();
   const offStatus = supervisor.status.subscribe(render);

@@ -1,34 +1,46 @@
 /**
- * The facade over the local-server statechart: a few verbs for the pi glue, so hooks never
- * touch XState, and the status the chart emits for every reader. One supervisor per
- * extension instance (pi re-runs the factory on /new, /resume, /fork and re-evaluates the
- * module on /reload).
+ * The facade over the local fleet (machines/local-fleet.machine.ts, which spawns one
+ * local-server machine per model): a few verbs for the pi glue, so hooks never touch XState,
+ * and the status the fleet emits for every reader. One supervisor per extension instance (pi
+ * re-runs the factory on /new, /resume, /fork and re-evaluates the module on /reload).
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
-  IDLE_STATUS,
-  type LaunchSpec,
-  type LocalNotice,
-  type LocalServerEvent,
-  type LocalServerStatus,
-  localServerMachine,
-} from "../../machines/local-server.machine.ts";
+  type FleetEvent,
+  type FleetNotice,
+  type FleetSettings,
+  type FleetStatus,
+  localFleetMachine,
+  type WarmSpec,
+} from "../../machines/local-fleet.machine.ts";
+import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { llamafilesTimeouts } from "../timeouts.ts";
 import { type EffectReport, type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
-import { failureText, notServingText } from "./messages.ts";
+import { failureText, noRoomText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
+  /** How many servers may run at once, within what memory (models.json); one at a time by default. */
+  fleet?: FleetSettings;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
 }
 
+export const NO_FLEET: FleetStatus = {
+  phase: "active",
+  shown: IDLE_STATUS,
+  waitingFor: undefined,
+  current: undefined,
+  servers: [],
+  refusal: undefined,
+};
+
 export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const reportListeners = new Set<(report: EffectReport) => void>();
-  const machine = localServerMachine.provide({
+  const server = localServerMachine.provide({
     actors: localServerActors({
       askAboutForeignServer: options.askAboutForeignServer,
       timeouts: { ...llamafilesTimeouts, ...options.timeouts },
@@ -37,60 +49,78 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
       },
     }),
   });
-  const actor = createActor(machine, { inspect: options.inspect });
-  const status = statusChannel<LocalServerStatus>(IDLE_STATUS);
+  const machine = localFleetMachine.provide({ actors: { server } });
+  const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
+  const status = statusChannel<FleetStatus>(NO_FLEET);
   actor.on("status", (event) => status.publish(event.status));
-  // An error no state handles ends the machine, never pi: it becomes a failed, ended status.
+  // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
 
-  const send = (event: LocalServerEvent) => {
+  const send = (event: FleetEvent) => {
     if (status.current().phase !== "ended") actor.send(event);
   };
+  const serverOf = (now: FleetStatus, id: string) => now.servers.find((entry) => entry.model.id === id);
 
   return {
-    select(model: LaunchSpec): void {
+    select(model: WarmSpec): void {
       send({ type: "SELECT", model });
+    },
+    /** A server this pi holds from before a /reload: warm again, not current. */
+    keepWarm(model: WarmSpec): void {
+      send({ type: "KEEP_WARM", model });
     },
     deselect(): void {
       send({ type: "DESELECT" });
+    },
+    /** An answer of `modelId` streams: its server is not stopped to make room until it ends. */
+    answerStarted(modelId: string): () => void {
+      send({ type: "ANSWER_STARTED", modelId });
+      return () => send({ type: "ANSWER_ENDED", modelId });
     },
     /** pi quits: stop what pi alone uses, let go of what others use, and resolve when done. */
     quit(): Promise<void> {
       send({ type: "QUIT" });
       return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
     },
-    /** /reload, /new, /resume, /fork: leave the server running for the next instance. */
+    /** /reload, /new, /resume, /fork: leave the servers running for the next instance. */
     detach(): void {
       send({ type: "DETACH" });
     },
-    status: status as StatusSource<LocalServerStatus>,
-    onNotice(listener: (notice: LocalNotice) => void): () => void {
+    status: status as StatusSource<FleetStatus>,
+    onNotice(listener: (notice: FleetNotice) => void): () => void {
       const subscription = actor.on("notice", (event) => listener(event.notice));
       return () => subscription.unsubscribe();
     },
-    /** What the effects met outside the chart's notices (records not trusted, servers left behind). */
+    /** What the effects met outside the charts' notices (records not trusted, servers left behind). */
     onReport(listener: (report: EffectReport) => void): () => void {
       reportListeners.add(listener);
       return () => reportListeners.delete(listener);
     },
     /**
      * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
-     * (docs/architecture.md, "Why the provider waits"). Starts the model when nothing runs,
-     * also after a failure: the failure's message says the next prompt tries again.
+     * (docs/architecture.md, "Why the provider waits"). Brings the model up when its server does
+     * not run, also after a failure: the failure's message says the next prompt tries again.
      */
-    ensureReady(model: LaunchSpec, signal?: AbortSignal): Promise<void> {
-      if (status.current().phase === "idle") send({ type: "SELECT", model });
+    ensureReady(model: WarmSpec, signal?: AbortSignal): Promise<void> {
+      const now = status.current();
+      const phase = serverOf(now, model.id)?.status.phase;
+      if (now.waitingFor?.id !== model.id && (phase === undefined || phase === "idle")) send({ type: "SELECT", model });
       return settle(
         status,
         (current) => {
-          if (current.phase === "ready" && current.model?.id === model.id) return "done";
-          if (current.phase === "starting" && current.model?.id === model.id) return "wait";
-          if (current.phase === "stopping" && current.next?.id === model.id) return "wait";
-          if (current.failure?.model.id === model.id) return new Error(failureText(current.failure.model, current.failure.failure));
+          const entry = serverOf(current, model.id);
+          if (entry?.status.phase === "ready") return "done";
+          if (current.waitingFor?.id === model.id || entry?.status.phase === "starting") return "wait";
+          if (current.refusal?.model.id === model.id) return new Error(noRoomText(current.refusal.model, current.refusal.problem));
+          const failure = entry?.status.failure;
+          if (failure?.model.id === model.id) return new Error(failureText(failure.model, failure.failure));
           if (current.phase === "ended") return new Error(notServingText(model, { kind: "shutting-down" }));
           return new Error(
-            notServingText(model, current.model ? { kind: "another-model-selected", selected: current.model } : { kind: "not-running" }),
+            notServingText(
+              model,
+              current.current ? { kind: "another-model-selected", selected: current.current } : { kind: "not-running" },
+            ),
           );
         },
         signal,

@@ -1,7 +1,8 @@
 // inspect.html in a real browser: headless Chromium opens the page served by
-// the project's own server while a real local-server actor runs (a real fake-llamafile
-// process); the highlighted state follows select → starting → ready → stopping. A screenshot
-// is saved to tests/.artifacts/inspect-page.png.
+// the project's own server while a real local fleet runs (its server child a real
+// fake-llamafile process); the page shows the fleet and the server it spawned, and the server's
+// highlighted state follows select → starting → ready → stopping. A screenshot is saved to
+// tests/.artifacts/inspect-page.png.
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,13 +61,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-const activeState = () => page.locator('section[data-actor="localServer"] .active-state');
-async function expectHighlighted(state: string, leaf: string) {
-  await expect.poll(() => activeState().getAttribute("data-active-state"), { timeout: 15_000 }).toBe(state);
+const section = (actor: string) => page.locator(`section[data-actor="${actor}"]`);
+async function expectHighlighted(actor: string, state: string, leaf: string) {
+  await expect.poll(() => section(actor).locator(".active-state").getAttribute("data-active-state"), { timeout: 15_000 }).toBe(state);
   // The chart itself marks the state: mermaid gives the node the "active" class.
-  await expect
-    .poll(() => page.locator('section[data-actor="localServer"] .diagram g.active').first().textContent(), { timeout: 10_000 })
-    .toBe(leaf);
+  await expect.poll(() => section(actor).locator(".diagram g.active").first().textContent(), { timeout: 10_000 }).toBe(leaf);
 }
 
 test.skipIf(chromiumMissing && !process.env.CI)(
@@ -76,7 +75,7 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     // Slow enough states (a 7 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
     // each one even on a loaded machine.
     const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "7000", "--ignore-sigterm"] });
-    await expectHighlighted("idle", "idle");
+    await expectHighlighted("localFleet", "active.settled", "settled");
     supervisor.select({
       id: "demo",
       name: "Demo",
@@ -88,18 +87,20 @@ test.skipIf(chromiumMissing && !process.env.CI)(
       logPath: join(process.env.HOME!, "demo.log"),
     });
 
-    await expectHighlighted("owned.starting", "starting");
+    // The fleet spawned one server for the model: its own section, its own chart.
+    await expectHighlighted("server:demo", "owned.starting", "starting");
     expect(await page.locator("#connection").textContent()).toBe("connected");
-    await expectHighlighted("owned.ready", "ready");
-    expect(await page.locator('section[data-actor="localServer"] .context').textContent()).toContain('"name": "Demo"');
+    await expectHighlighted("server:demo", "owned.ready", "ready");
+    expect(await section("server:demo").locator(".context").textContent()).toContain('"name": "Demo"');
 
     supervisor.deselect();
-    await expectHighlighted("owned.stopping", "stopping");
-    const events = await page.locator('section[data-actor="localServer"] ol.events li').allTextContents();
+    await expectHighlighted("server:demo", "owned.stopping", "stopping");
+    const events = await section("server:demo").locator("ol.events li").allTextContents();
     expect(events[0]).toBe('{"type":"DESELECT"}');
+    expect(await section("localFleet").locator("ol.events li").first().textContent()).toMatch(/"type":"(DESELECT|SERVER_STATUS)"/);
     mkdirSync(join(REPO_ROOT, "tests/.artifacts"), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, "tests/.artifacts/inspect-page.png"), fullPage: true });
-    await expectHighlighted("idle", "idle");
+    await expectHighlighted("server:demo", "idle", "idle");
   },
   40_000,
 );

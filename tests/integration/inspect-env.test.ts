@@ -29,7 +29,9 @@ test("set: a pi session's local-server actor streams to the inspector server, wh
     await pi.select("llamafiles/m");
     await pi.prompt("hi");
 
-    await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "localServer"), "the actor's registration");
+    // The fleet (the root actor) and the server it spawned for the model.
+    await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "localFleet"), "the fleet's registration");
+    await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "server:m"), "the server's registration");
     await waitFor(
       () => seen.some((e) => e.type === "@xstate.snapshot" && JSON.stringify(e.snapshot?.value) === '{"owned":"ready"}'),
       "the ready snapshot",

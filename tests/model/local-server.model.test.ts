@@ -141,7 +141,7 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
   const clock = new SimulatedClock();
   const notices: string[] = [];
   let status: LocalServerStatus | undefined;
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { clock });
+  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { clock, input: {} });
   actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice).text));
   actor.on("status", (event) => (status = event.status));
   actor.start();
@@ -192,7 +192,14 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
       expect(notices.some((n) => n.startsWith("Stopped llamafile"))).toBe(false);
     }
     // The footer follows the status the chart emitted, nothing else.
-    const footer = footerText(status!);
+    const footer = footerText({
+      phase: "active",
+      shown: status!,
+      waitingFor: undefined,
+      current: undefined,
+      servers: [],
+      refusal: undefined,
+    });
     if (now.matches({ owned: "ready" }) || now.matches("adopted")) expect(footer).toBe(`${now.context.target!.name} running`);
     if (now.matches("idle") || now.status !== "active") expect(footer).toBeUndefined();
     // What the server said it serves is in the status exactly while it is ready ({} when it said nothing).

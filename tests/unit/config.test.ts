@@ -28,6 +28,9 @@ test("a minimal entry gets every documented default", () => {
     apiKey: "llamafiles-not-needed",
     compat: { supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" },
     missingForPi: ["api", "baseUrl"],
+    // One local server at a time, no memory budget.
+    keepWarm: 1,
+    memoryBudgetBytes: undefined,
     models: [
       {
         id: "a",

@@ -12,7 +12,7 @@ afterEach(() => vi.useRealTimers());
 
 async function readyServer() {
   const script = scriptedActors();
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }));
+  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { input: {} });
   const notices: Message[] = [];
   actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice)));
   actor.start();

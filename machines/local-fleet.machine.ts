@@ -1,0 +1,446 @@
+/**
+ * The local servers of one pi session, kept warm within a count (`keepWarm`) and a memory
+ * budget, one local-server machine per model, spawned here as a child:
+ *
+ *   active: settled ⇄ makingRoom  → quitting → stopped          (any state) → detached
+ *
+ * This machine owns the policy: which server is current, which stay warm, which one a new
+ * selection stops to make room (the least recently used, never a pinned one, never the one
+ * whose answer is streaming, and one on the port the new model needs), and when it refuses.
+ * Its children do the rest (start, adopt, share, stop: machines/local-server.machine.ts) and
+ * tell it everything they emit. With keepWarm 1 (the default) a selection stops the old server
+ * first, then starts the new one: what one server at a time has always done.
+ *
+ * No I/O and no prose: status and notices leave as typed emitted events
+ * (src/llamafiles/messages.ts words them); the children's effects are provided by
+ * src/llamafiles/effects.ts. docs/architecture.md draws this chart.
+ */
+import { type AnyActorRef, assign, emit, enqueueActions, setup } from "xstate";
+import {
+  IDLE_STATUS,
+  type LaunchSpec,
+  type LocalNotice,
+  type LocalServerReport,
+  type LocalServerStatus,
+  localServerMachine,
+} from "./local-server.machine.ts";
+
+/** A local model as the fleet sees it: how to launch it, and how it counts against the budget. */
+export interface WarmSpec extends LaunchSpec {
+  /** The user's estimate of what its server takes (bytes), counted against `memoryBudget`. */
+  memoryBytes?: number;
+  /** Never stopped to make room for another model (quitting pi still stops it). */
+  pinned?: boolean;
+}
+
+export interface FleetSettings {
+  /** How many local servers may run at once (1: one at a time). */
+  keepWarm: number;
+  /** The sum of the running servers' `memoryBytes` may not exceed this. */
+  memoryBudgetBytes?: number;
+}
+
+/** Why there is no room for a model: what holds it. */
+export type RoomProblem =
+  /** Every server that may run at once is pinned. */
+  | { kind: "keep-warm-full"; keepWarm: number; held: string[] }
+  /** The budget cannot hold the model next to the servers that must stay. */
+  | { kind: "over-budget"; needBytes: number; budgetBytes: number; heldBytes: number; held: string[] }
+  /** A pinned server holds the port the model needs. */
+  | { kind: "port-held"; port: number; heldBy: string }
+  /** The model's own estimate exceeds the whole budget. */
+  | { kind: "larger-than-budget"; needBytes: number; budgetBytes: number };
+
+/** Something the user should hear of: a server's notice, or the fleet's own. */
+export type FleetNotice =
+  | LocalNotice
+  | { kind: "no-room"; model: WarmSpec; problem: RoomProblem }
+  /**
+   * A warm server was stopped to make room (said only when more than one may run); one that
+   * other pi sessions use (`otherUsers` > 0) was only let go of.
+   */
+  | { kind: "made-room"; stopped: WarmSpec; forModel: WarmSpec; otherUsers: number };
+
+/** One server of the fleet, as the status shows it. */
+export interface FleetServer {
+  model: WarmSpec;
+  status: LocalServerStatus;
+  current: boolean;
+  /** Larger is more recent. */
+  lastUsed: number;
+  /** When it was last used (epoch ms), for /llamafiles. */
+  lastUsedAt: number | undefined;
+}
+
+/** What the footer, /llamafiles, the working indicator and waiting prompts read. */
+export interface FleetStatus {
+  phase: "active" | "ended";
+  /**
+   * What to show for the model pi uses: its server's status; while room is made for it, the
+   * status of the server being stopped (so one server at a time reads as it always has).
+   */
+  shown: LocalServerStatus;
+  /** The model pi selected, if it waits for room. */
+  waitingFor: WarmSpec | undefined;
+  /** The model pi uses (selected), undefined after a switch to a model of another provider. */
+  current: WarmSpec | undefined;
+  servers: FleetServer[];
+  /** The last selection refused for want of room, kept until the next selection. */
+  refusal: { model: WarmSpec; problem: RoomProblem } | undefined;
+}
+
+export type FleetEvent =
+  | { type: "SELECT"; model: WarmSpec }
+  /** A server this pi holds from before a /reload: bring it back warm, without making it current. */
+  | { type: "KEEP_WARM"; model: WarmSpec }
+  | { type: "DESELECT" }
+  | { type: "QUIT" }
+  | { type: "DETACH" }
+  | { type: "ANSWER_STARTED"; modelId: string }
+  | { type: "ANSWER_ENDED"; modelId: string }
+  | LocalServerReport;
+
+export type FleetEmitted = { type: "status"; status: FleetStatus } | { type: "notice"; notice: FleetNotice };
+
+interface Entry {
+  model: WarmSpec;
+  status: LocalServerStatus;
+  lastUsed: number;
+  lastUsedAt: number | undefined;
+  /** The server reported since it was last asked to start (until then its status is the fleet's "starting"). */
+  reported: boolean;
+}
+
+export interface FleetContext extends FleetSettings {
+  servers: Record<string, Entry>;
+  current: string | undefined;
+  waiting: WarmSpec | undefined;
+  /** Servers asked to stop (or let go) to make room for `waiting`. */
+  victims: string[];
+  /** The model whose answer streams now. */
+  streaming: string | undefined;
+  refusal: { model: WarmSpec; problem: RoomProblem } | undefined;
+  clock: number;
+}
+
+const serverId = (modelId: string) => `server:${modelId}`;
+const live = (status: LocalServerStatus) => status.phase === "starting" || status.phase === "ready" || status.phase === "stopping";
+const ended = (status: LocalServerStatus) => status.phase === "ended";
+
+/** Which servers must stop (or be let go of) before `model` can start, or why it cannot. */
+export function planRoom(
+  context: Pick<FleetContext, "keepWarm" | "memoryBudgetBytes" | "servers" | "streaming">,
+  model: WarmSpec,
+): { victims: string[] } | { problem: RoomProblem } {
+  const others = Object.values(context.servers).filter((entry) => entry.model.id !== model.id && live(entry.status));
+  const staying = others.filter((entry) => entry.status.phase !== "stopping");
+  const victims = new Set(others.filter((entry) => entry.status.phase === "stopping").map((entry) => entry.model.id));
+  const budget = context.memoryBudgetBytes;
+  const need = model.memoryBytes ?? 0;
+  if (budget !== undefined && need > budget) return { problem: { kind: "larger-than-budget", needBytes: need, budgetBytes: budget } };
+  for (const entry of staying) {
+    if (entry.model.port !== model.port) continue;
+    if (entry.model.pinned) return { problem: { kind: "port-held", port: model.port, heldBy: entry.model.id } };
+    victims.add(entry.model.id);
+  }
+  const kept = () => staying.filter((entry) => !victims.has(entry.model.id));
+  const memory = (entries: Entry[]) => entries.reduce((sum, entry) => sum + (entry.model.memoryBytes ?? 0), 0);
+  const fits = () => kept().length + 1 <= context.keepWarm && (budget === undefined || memory(kept()) + need <= budget);
+  const candidates = kept()
+    .filter((entry) => !entry.model.pinned)
+    .sort((a, b) => a.lastUsed - b.lastUsed);
+  while (!fits()) {
+    const next = candidates.shift();
+    if (!next) {
+      const held = kept().map((entry) => entry.model.id);
+      return kept().length + 1 > context.keepWarm
+        ? { problem: { kind: "keep-warm-full", keepWarm: context.keepWarm, held } }
+        : { problem: { kind: "over-budget", needBytes: need, budgetBytes: budget!, heldBytes: memory(kept()), held } };
+    }
+    victims.add(next.model.id);
+  }
+  return { victims: [...victims] };
+}
+
+/** Servers beyond what may stay warm when no local model is current (keepWarm − 1, least recent first). */
+function surplus(context: FleetContext): string[] {
+  const warm = Object.values(context.servers)
+    .filter((entry) => live(entry.status) && entry.status.phase !== "stopping" && !entry.model.pinned)
+    .sort((a, b) => b.lastUsed - a.lastUsed);
+  const pinned = Object.values(context.servers).filter((entry) => live(entry.status) && entry.model.pinned).length;
+  return warm.slice(Math.max(0, context.keepWarm - 1 - pinned)).map((entry) => entry.model.id);
+}
+
+/** What the fleet's actions queue (XState's enqueue, narrowed to what they use). */
+interface FleetEnqueue {
+  assign(update: (args: { context: FleetContext }) => Partial<FleetContext>): void;
+  spawnChild(src: "server", options: { id: string; input: { fleet: AnyActorRef; serverId: string } }): void;
+  sendTo(to: string, event: { type: "SELECT"; model: WarmSpec } | { type: "DESELECT" } | { type: "QUIT" } | { type: "DETACH" }): void;
+  emit(event: FleetEmitted): void;
+}
+
+/** Starts (or brings up again) the model's server, spawning it the first time; it is starting until it reports. */
+function bringUp(queue: FleetEnqueue, self: AnyActorRef, context: FleetContext, model: WarmSpec): void {
+  const entry = context.servers[model.id];
+  if (!entry) queue.spawnChild("server", { id: serverId(model.id), input: { fleet: self, serverId: serverId(model.id) } });
+  if (!entry || !live(entry.status)) {
+    const starting: LocalServerStatus = { ...IDLE_STATUS, phase: "starting", model };
+    queue.assign(({ context }) => ({
+      servers: {
+        ...context.servers,
+        [model.id]: { ...(context.servers[model.id] ?? { lastUsed: 0, lastUsedAt: undefined }), model, status: starting, reported: false },
+      },
+    }));
+  }
+  queue.sendTo(serverId(model.id), { type: "SELECT", model });
+}
+
+/** The model pi uses from now on (and the most recently used). */
+function makeCurrent(queue: FleetEnqueue, model: WarmSpec): void {
+  queue.assign(({ context }) => {
+    const entry = context.servers[model.id];
+    return {
+      current: model.id,
+      waiting: undefined,
+      victims: [],
+      refusal: undefined,
+      clock: context.clock + 1,
+      servers: entry
+        ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1, lastUsedAt: Date.now() } }
+        : context.servers,
+    };
+  });
+}
+
+function statusOf(context: FleetContext, phase: FleetStatus["phase"]): FleetStatus {
+  const entries = Object.values(context.servers);
+  const current = context.current ? context.servers[context.current] : undefined;
+  // While room is made, the server being stopped is what there is to see (one already stopping
+  // first; one whose answer still streams is not stopped yet, so the waiting model shows instead).
+  const inTheWay = context.waiting
+    ? entries.filter((entry) => context.victims.includes(entry.model.id) && live(entry.status) && entry.model.id !== context.streaming)
+    : [];
+  const stopping = inTheWay.find((entry) => entry.status.phase === "stopping") ?? inTheWay[0];
+  // Once the room is made, the waiting model is about to start.
+  const about: LocalServerStatus | undefined = context.waiting ? { ...IDLE_STATUS, phase: "starting", model: context.waiting } : undefined;
+  const shown =
+    phase === "ended" ? { ...IDLE_STATUS, phase: "ended" as const } : (stopping?.status ?? about ?? current?.status ?? IDLE_STATUS);
+  return {
+    phase,
+    shown,
+    waitingFor: context.waiting,
+    current: context.waiting ?? current?.model,
+    servers: entries
+      .sort((a, b) => b.lastUsed - a.lastUsed)
+      .map((entry) => ({
+        model: entry.model,
+        status: entry.status,
+        current: entry.model.id === context.current && !context.waiting,
+        lastUsed: entry.lastUsed,
+        lastUsedAt: entry.lastUsedAt,
+      })),
+    refusal: context.refusal,
+  };
+}
+
+export const localFleetMachine = setup({
+  types: {
+    context: {} as FleetContext,
+    input: {} as FleetSettings,
+    events: {} as FleetEvent,
+    emitted: {} as FleetEmitted,
+  },
+  actors: {
+    server: localServerMachine,
+  },
+  guards: {
+    "the model's server is warm": ({ context }, model: WarmSpec) => {
+      const status = context.servers[model.id]?.status;
+      return status !== undefined && (status.phase === "ready" || status.phase === "starting");
+    },
+    "there is room for the model": ({ context }, model: WarmSpec) => {
+      const plan = planRoom(context, model);
+      return "victims" in plan && plan.victims.length === 0;
+    },
+    "room can be made for the model": ({ context }, model: WarmSpec) => "victims" in planRoom(context, model),
+    "the room is made": ({ context }) => {
+      if (!context.waiting || context.victims.some((id) => live(context.servers[id]!.status))) return false;
+      const plan = planRoom(context, context.waiting);
+      return "victims" in plan && plan.victims.length === 0;
+    },
+    "every server has ended": ({ context }) => Object.values(context.servers).every((entry) => ended(entry.status)),
+  },
+  actions: {
+    "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "active") })),
+    "publish the end": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "ended") })),
+    /** Keeps what a server reported, and passes its notices on. */
+    "follow the server": enqueueActions(({ context, enqueue, event }) => {
+      if (event.type !== "SERVER_STATUS" && event.type !== "SERVER_NOTICE") return;
+      const entry = Object.values(context.servers).find((candidate) => serverId(candidate.model.id) === event.serverId);
+      if (!entry) return;
+      if (event.type === "SERVER_NOTICE") {
+        // A server let go of to make room: the fleet's own notice already said it runs on.
+        const saidByTheFleet =
+          event.notice.kind === "left-running" &&
+          !event.notice.quitting &&
+          context.keepWarm > 1 &&
+          context.victims.includes(entry.model.id);
+        if (!saidByTheFleet) enqueue.emit({ type: "notice", notice: event.notice });
+        return;
+      }
+      // A new server says it is idle before it takes the selection: it is starting already.
+      if (!entry.reported && event.status.phase === "idle" && !event.status.failure) return;
+      enqueue.assign({ servers: { ...context.servers, [entry.model.id]: { ...entry, status: event.status, reported: true } } });
+    }),
+    "start the server": enqueueActions(({ context, enqueue, self }, model: WarmSpec) =>
+      bringUp(enqueue as unknown as FleetEnqueue, self, context, model),
+    ),
+    "make it current": enqueueActions(({ enqueue }, model: WarmSpec) => makeCurrent(enqueue as unknown as FleetEnqueue, model)),
+    "warm it, least recent": assign(({ context }, model: WarmSpec) => ({
+      servers: context.servers[model.id]
+        ? { ...context.servers, [model.id]: { ...context.servers[model.id]!, lastUsed: -1 - Object.keys(context.servers).length } }
+        : context.servers,
+    })),
+    "forget the current model": assign({ current: undefined, waiting: undefined, victims: [] }),
+    /** Asks the servers in the way to stop (a shared one is only let go of); one whose answer streams waits for its end. */
+    "make room for the model": enqueueActions(({ context, enqueue }, model: WarmSpec) => {
+      const plan = planRoom(context, model) as { victims: string[] };
+      enqueue.assign({ waiting: model, victims: plan.victims, current: model.id, refusal: undefined });
+      for (const id of plan.victims) {
+        const entry = context.servers[id]!;
+        if (entry.status.phase === "stopping" || id === context.streaming) continue;
+        enqueue.sendTo(serverId(id), { type: "DESELECT" });
+        if (context.keepWarm > 1)
+          enqueue.emit({
+            type: "notice",
+            notice: { kind: "made-room", stopped: entry.model, forModel: model, otherUsers: Math.max(0, entry.status.users - 1) },
+          });
+      }
+    }),
+    "stop the victims whose answer ended": enqueueActions(({ context, enqueue, event }) => {
+      if (event.type !== "ANSWER_ENDED" || !context.victims.includes(event.modelId)) return;
+      const entry = context.servers[event.modelId];
+      if (entry && live(entry.status) && entry.status.phase !== "stopping") enqueue.sendTo(serverId(event.modelId), { type: "DESELECT" });
+    }),
+    "start the model room was made for": enqueueActions(({ context, enqueue, self }) => {
+      const queue = enqueue as unknown as FleetEnqueue;
+      bringUp(queue, self, context, context.waiting!);
+      makeCurrent(queue, context.waiting!);
+    }),
+    /** Nothing to use: says why, starts nothing. */
+    refuse: enqueueActions(({ context, enqueue }, model: WarmSpec) => {
+      const plan = planRoom(context, model) as { problem: RoomProblem };
+      enqueue.assign({ refusal: { model, problem: plan.problem }, current: model.id, waiting: undefined, victims: [] });
+      enqueue.emit({ type: "notice", notice: { kind: "no-room", model, problem: plan.problem } });
+    }),
+    "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
+      for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });
+    }),
+    "note the answer": assign(({ event }) => (event.type === "ANSWER_STARTED" ? { streaming: event.modelId } : { streaming: undefined })),
+    "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
+      for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
+    }),
+  },
+}).createMachine({
+  id: "localFleet",
+  initial: "active",
+  context: ({ input }) => ({
+    keepWarm: Math.max(1, input.keepWarm),
+    memoryBudgetBytes: input.memoryBudgetBytes,
+    servers: {},
+    current: undefined,
+    waiting: undefined,
+    victims: [],
+    streaming: undefined,
+    refusal: undefined,
+    clock: 0,
+  }),
+  on: {
+    DETACH: { target: ".detached", actions: { type: "tell every server", params: { type: "DETACH" } } },
+  },
+  states: {
+    active: {
+      initial: "settled",
+      on: {
+        SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+        SERVER_NOTICE: { actions: "follow the server" },
+        ANSWER_STARTED: { actions: "note the answer" },
+        ANSWER_ENDED: { actions: "note the answer" },
+        KEEP_WARM: {
+          guard: { type: "there is room for the model", params: ({ event }) => event.model },
+          actions: [
+            { type: "start the server", params: ({ event }) => event.model },
+            { type: "warm it, least recent", params: ({ event }) => event.model },
+            "publish status",
+          ],
+        },
+        QUIT: { target: "quitting", actions: { type: "tell every server", params: { type: "QUIT" } } },
+      },
+      states: {
+        settled: {
+          on: {
+            SELECT: [
+              {
+                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+              },
+              {
+                guard: { type: "there is room for the model", params: ({ event }) => event.model },
+                actions: [
+                  { type: "start the server", params: ({ event }) => event.model },
+                  { type: "make it current", params: ({ event }) => event.model },
+                  "publish status",
+                ],
+              },
+              {
+                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                target: "makingRoom",
+                actions: { type: "make room for the model", params: ({ event }) => event.model },
+              },
+              { actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+            ],
+            DESELECT: { actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+          },
+        },
+        /** The selected model waits until the servers in its way have stopped (or were let go of). */
+        makingRoom: {
+          entry: "publish status",
+          // Checked after every event: a stopped server's status is what makes the room.
+          always: { guard: "the room is made", target: "settled", actions: ["start the model room was made for", "publish status"] },
+          on: {
+            SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+            ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended"] },
+            SELECT: [
+              {
+                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                target: "settled",
+                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+              },
+              {
+                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                target: "makingRoom",
+                reenter: true,
+                actions: { type: "make room for the model", params: ({ event }) => event.model },
+              },
+              { target: "settled", actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+            ],
+            DESELECT: { target: "settled", actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+          },
+        },
+      },
+    },
+
+    /** pi quits: every server stops (or, where other pi sessions use it, is let go of). */
+    quitting: {
+      entry: "publish status",
+      always: { guard: "every server has ended", target: "stopped" },
+      on: {
+        SERVER_STATUS: { actions: "follow the server" },
+        SERVER_NOTICE: { actions: "follow the server" },
+      },
+    },
+
+    stopped: { type: "final", entry: "publish the end" },
+    detached: { type: "final", entry: "publish the end" },
+  },
+});
