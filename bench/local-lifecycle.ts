@@ -6,6 +6,8 @@
  *                    says `ready at <epoch ms>`): what pi adds to the server's own boot
  *   switch overhead  select B → B ready, minus A's exit (select → A's exit line in its log)
  *                    and B's own boot (its process start → its `ready at`)
+ *   warm switch back with keepWarm 2, A and B both ready, B current: select A → the footer
+ *                    shows A running (nothing starts; no boot to subtract)
  *   CPU while waiting a real pi process (RPC mode): its CPU time (user + system, all threads, from
  *                    /proc) while a server boots for 30 s, as a share of one core; the same pi
  *                    with nothing to wait for is the baseline, and the difference is the extension's
@@ -61,6 +63,30 @@ for (let run = 0; run < RUNS; run++) {
   const aExit = exitAt(pi.home, "a") - selectB;
   const bBoot = readyAt(pi.home, "b") - startedAt(pi.home, "b");
   switches.push(readyB - selectB - aExit - bBoot);
+  await cleanupAll();
+}
+
+/** Wall time (epoch ms) at which the footer's last line first matched `pattern`. */
+async function untilFooter(pi: PiHarness, pattern: RegExp): Promise<number> {
+  for (;;) {
+    if (pattern.test(pi.footer().at(-1) ?? "")) return Date.now();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+const warmSwitches: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const flags = ["--startup-delay-ms", String(D), "--loading-ms", "0"];
+  const models = [fakeModelEntry({ id: "a", name: "A", port: portA, flags }), fakeModelEntry({ id: "b", name: "B", port: portB, flags })];
+  const pi = await startPi({ llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", keepWarm: 2, models } });
+  await pi.select("llamafiles/a");
+  await until(pi, "A is ready");
+  await pi.select("llamafiles/b");
+  await until(pi, "B is ready");
+  const selectA = Date.now();
+  await pi.select("llamafiles/a");
+  warmSwitches.push((await untilFooter(pi, /^A running/)) - selectA);
   await cleanupAll();
 }
 
@@ -146,6 +172,12 @@ const row = (measure: string, value: string, target = "", met?: boolean) =>
 const rows = [
   row("readiness detection lag (ready notification − server ready)", `${median(lags).toFixed(0)} ms`, "≤ 50 ms", median(lags) <= 50),
   row("switch overhead (A→B − A's exit − B's boot)", `${median(switches).toFixed(0)} ms`, "≤ 150 ms", median(switches) <= 150),
+  row(
+    "switch back to a warm model (keepWarm 2: select A → A running)",
+    `${median(warmSwitches).toFixed(0)} ms`,
+    "≤ 50 ms",
+    median(warmSwitches) <= 50,
+  ),
   row(`pi's CPU while a server boots for ${WAIT_S} s`, `${(cpuWaiting * 100).toFixed(2)} % of a core`),
   row("the same pi with nothing to wait for (baseline)", `${(cpuIdle * 100).toFixed(2)} % of a core`),
   row(
@@ -174,6 +206,8 @@ console.log(
 );
 console.log("| measure | median | target |\n|---|---|---|");
 for (const line of rows) console.log(line);
-console.log(`\nraw lag ms: ${lags.map((v) => v.toFixed(0)).join(", ")}\nraw switch ms: ${switches.map((v) => v.toFixed(0)).join(", ")}`);
+console.log(
+  `\nraw lag ms: ${lags.map((v) => v.toFixed(0)).join(", ")}\nraw switch ms: ${switches.map((v) => v.toFixed(0)).join(", ")}\nraw warm switch ms: ${warmSwitches.map((v) => v.toFixed(0)).join(", ")}`,
+);
 for (const [name, values] of Object.entries(startup))
   console.log(`raw start-up ms, ${name}: ${values.map((v) => v.toFixed(0)).join(", ")}`);

@@ -1,6 +1,6 @@
 /**
- * `npm run demo`: the real pi TUI with this extension, in a throwaway HOME with two demo
- * local models served by the project's fake llamafile server. Nothing outside the temp
+ * `npm run demo`: the real pi TUI with this extension, in a throwaway HOME with three demo
+ * local models served by the project's fake llamafile server, two of which may run at once. Nothing outside the temp
  * folder is read or written; the folder is removed when pi exits.
  */
 import { spawnSync } from "node:child_process";
@@ -48,7 +48,7 @@ const model = (id: string, name: string, port: number, bootMs: number) => ({
   ],
   port,
 });
-const [portA, portB] = [await freePort(), await freePort()];
+const [portA, portB, portC] = [await freePort(), await freePort(), await freePort()];
 writeFileSync(
   join(agentDir, "models.json"),
   JSON.stringify(
@@ -57,7 +57,14 @@ writeFileSync(
         llamafiles: {
           api: "openai-completions",
           baseUrl: "http://localhost:8080/v1",
-          models: [model("demo-alpha", "Demo Alpha", portA, 1500), model("demo-beta", "Demo Beta", portB, 3000)],
+          // Two servers may run at once: switching back to the other one is instant.
+          keepWarm: 2,
+          memoryBudget: "24GiB",
+          models: [
+            { ...model("demo-alpha", "Demo Alpha", portA, 1500), memory: "8GiB" },
+            { ...model("demo-beta", "Demo Beta", portB, 3000), memory: "12GiB" },
+            { ...model("demo-gamma", "Demo Gamma", portC, 2000), memory: "10GiB" },
+          ],
         },
       },
     },
@@ -68,14 +75,17 @@ writeFileSync(
 writeFileSync(join(agentDir, "settings.json"), JSON.stringify({ defaultProvider: "llamafiles", defaultModel: "demo-alpha" }));
 
 console.log(`pi-llama-supervisor demo (throwaway HOME: ${home})
-  Demo Alpha starts at once (1.5 s boot). Try:
+  keepWarm 2, memoryBudget 24 GiB; Alpha 8 GiB (1.5 s boot), Beta 12 GiB (3 s), Gamma 10 GiB (2 s).
+  Demo Alpha starts at once. Try:
     /llamafiles                 what runs now
-    /model → Demo Beta          stops Alpha, starts Beta (3 s boot); the footer shows progress
+    /model → Demo Beta          starts Beta (3 s boot), Alpha stays warm: "Demo Beta running · 1 warm"
     send a prompt while it starts: it waits; Esc cancels the prompt only
     while it answers            the working indicator counts tokens; then the footer shows the
                                 server's own figures (tok/s, prompt tok/s, cache share)
-    /reload                     Beta stays warm (same pid in /llamafiles)
-    quit (Ctrl+D on an empty prompt, or /quit)   stops Beta; the stderr lines show it
+    /model → Demo Alpha         current at once: no start, same pid in /llamafiles
+    /model → Demo Gamma         stops Beta (the least recently used) to make room, starts Gamma
+    /reload                     both warm servers stay (same pids in /llamafiles)
+    quit (Ctrl+D on an empty prompt, or /quit)   stops both; the stderr lines show it
   Logs: ${join(home, ".pi", "llamafile_logs")}
 `);
 

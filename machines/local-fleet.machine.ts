@@ -336,7 +336,13 @@ export const localFleetMachine = setup({
     "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
       for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });
     }),
-    "note the answer": assign(({ event }) => (event.type === "ANSWER_STARTED" ? { streaming: event.modelId } : { streaming: undefined })),
+    /** Whose answer streams; an answer is a use, so /llamafiles shows its time as the last use. */
+    "note the answer": assign(({ context, event }) => {
+      if (event.type !== "ANSWER_STARTED" && event.type !== "ANSWER_ENDED") return {};
+      const entry = context.servers[event.modelId];
+      const servers = entry ? { ...context.servers, [event.modelId]: { ...entry, lastUsedAt: Date.now() } } : context.servers;
+      return { servers, streaming: event.type === "ANSWER_STARTED" ? event.modelId : undefined };
+    }),
     "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
       for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
     }),
@@ -365,7 +371,7 @@ export const localFleetMachine = setup({
         SERVER_STATUS: { actions: ["follow the server", "publish status"] },
         SERVER_NOTICE: { actions: "follow the server" },
         ANSWER_STARTED: { actions: "note the answer" },
-        ANSWER_ENDED: { actions: "note the answer" },
+        ANSWER_ENDED: { actions: ["note the answer", "publish status"] },
         KEEP_WARM: {
           guard: { type: "there is room for the model", params: ({ event }) => event.model },
           actions: [
@@ -409,7 +415,7 @@ export const localFleetMachine = setup({
           always: { guard: "the room is made", target: "settled", actions: ["start the model room was made for", "publish status"] },
           on: {
             SERVER_STATUS: { actions: ["follow the server", "publish status"] },
-            ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended"] },
+            ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },
             SELECT: [
               {
                 guard: { type: "the model's server is warm", params: ({ event }) => event.model },
