@@ -24,8 +24,8 @@ async function piWithServer(state: "ready" | "starting") {
   const flags = state === "starting" ? ["--startup-delay-ms", "30000"] : [];
   writeModels(home, [fakeModelEntry({ id: "b", name: "B", port, flags })]);
   const pi = startPiProcess(home, ["--mode", "rpc", "--model", "llamafiles/b"]);
-  const server = await waitFor(() => findProcesses(FAKE_SERVER, `--port ${port} `)[0], "pi to start the server");
-  if (state === "ready") await waitFor(async () => (await probeModels(port)) !== "refused", "the server to be ready");
+  const server = await waitFor(() => findProcesses(FAKE_SERVER, `--port ${port} `)[0], "pi to start the server", 20_000);
+  if (state === "ready") await waitFor(async () => (await probeModels(port)) !== "refused", "the server to be ready", 20_000);
   return { pi, server, port };
 }
 

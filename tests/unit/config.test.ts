@@ -282,3 +282,32 @@ test("missingForPi names what pi itself needs in the block: nothing when api and
   expect(load(withModels([good], { baseUrl: "http://localhost:8080/v1" })).config!.missingForPi).toEqual(["api"]);
   expect(load(withModels([{ ...good, api: "openai-completions", baseUrl: "http://x/v1" }])).config!.missingForPi).toEqual([]);
 });
+
+test("keepWarm, memoryBudget, memory and pinned: read with their units; a bad value warns and falls back or skips the model", () => {
+  const { config, warnings } = load(withModels([{ ...good, memory: "512 MB", pinned: true }], { keepWarm: 3, memoryBudget: "1.5TiB" }));
+  expect(warnings).toEqual([]);
+  expect({ keepWarm: config!.keepWarm, budget: config!.memoryBudgetBytes }).toEqual({ keepWarm: 3, budget: 1.5 * 2 ** 40 });
+  expect([config!.models[0]!.memoryBytes, config!.models[0]!.pinned]).toEqual([512e6, true]);
+
+  const provider = (extra: object) => load(withModels([good], extra));
+  expect(provider({ keepWarm: 0 }).warnings).toEqual([
+    "llamafiles: providers.llamafiles.keepWarm must be >= 1 (got 0); using the default.",
+  ]);
+  expect(provider({ keepWarm: 17 }).config!.keepWarm).toBe(1);
+  expect(provider({ memoryBudget: "lots" }).warnings).toEqual([
+    'llamafiles: providers.llamafiles.memoryBudget must be an amount of memory such as "22GiB" or "512 MB" (got "lots"); using the default.',
+  ]);
+  expect(provider({ memoryBudget: "lots" }).config!.memoryBudgetBytes).toBeUndefined();
+
+  const model = (extra: object) =>
+    load(
+      withModels([
+        { ...good, ...extra },
+        { id: "b", command: "/bin/b" },
+      ]),
+    );
+  expect(model({ memory: "-1GiB" }).warnings).toEqual([
+    'llamafiles: skipped models[0]: providers.llamafiles.models[0].memory must be an amount of memory such as "22GiB" or "512 MB" (got "-1GiB").',
+  ]);
+  expect(model({ pinned: "yes" }).config!.models.map((m) => m.id)).toEqual(["b"]);
+});
