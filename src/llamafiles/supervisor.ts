@@ -112,6 +112,8 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
           const entry = serverOf(current, model.id);
           if (entry?.status.phase === "ready") return "done";
           if (current.waitingFor?.id === model.id || entry?.status.phase === "starting") return "wait";
+          // Selected again while it stops: its machine starts it once stopped.
+          if (entry?.status.phase === "stopping" && (entry.status.next?.id === model.id || current.current?.id === model.id)) return "wait";
           if (current.refusal?.model.id === model.id) return new Error(noRoomText(current.refusal.model, current.refusal.problem));
           const failure = entry?.status.failure;
           if (failure?.model.id === model.id) return new Error(failureText(failure.model, failure.failure));

@@ -14,7 +14,8 @@ export default function setup() {
   const tag = `pi-llama-test-${randomUUID().slice(0, 8)}`;
   process.env.PI_LLAMA_TEST_RUN = tag;
   return async () => {
-    const survivors = () => [...findProcesses("fake-server.ts", tag), ...findProcesses(KEEPER)];
+    // (The fake server runs compiled, as node_modules/.cache/…/fake-server-<version>.mjs.)
+    const survivors = () => [...findProcesses("fake-server", tag), ...findProcesses(KEEPER)];
     const deadline = Date.now() + GRACE_MS;
     while (survivors().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const left = survivors();

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentSessionRuntime } from "@earendil-works/pi-coding-agent";
-import { REPO_ROOT, runTag } from "./fake-llamafile.ts";
+import { FAKE_SERVER, REPO_ROOT, runTag } from "./fake-llamafile.ts";
 import { findProcesses, waitFor } from "./processes.ts";
 import { createRecordingUi, type RecordingUi } from "./recording-ui.ts";
 
@@ -162,14 +162,14 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
         process.stderr.write = originalWrite;
         live.delete(harness);
         // Whatever a failing test left behind: end it (only our tagged fake servers).
-        for (const pid of findProcesses("fake-server.ts", runTag())) {
+        for (const pid of findProcesses(FAKE_SERVER, runTag())) {
           try {
             process.kill(pid, "SIGKILL");
           } catch {
             // already gone
           }
         }
-        await waitFor(() => findProcesses("fake-server.ts", runTag()).length === 0, "leftover fake servers to die", 5_000);
+        await waitFor(() => findProcesses(FAKE_SERVER, runTag()).length === 0, "leftover fake servers to die", 5_000);
         if (!options.home) rmSync(home, { recursive: true, force: true });
       }
     },
