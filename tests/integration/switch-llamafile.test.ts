@@ -62,3 +62,21 @@ test("two models on the same port: the next one starts only after the old one re
   expect(await probeModels(port)).toEqual({ status: 200, ids: ["model-b"] });
   expect(pi.notifications().filter((n) => n.type === "error")).toEqual([]);
 });
+
+test("selecting A again while it is still stopping: a prompt waits for A to come back, and A answers", async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const pi = await startPi({
+    llamafiles: [
+      // A takes 600 ms to exit after SIGTERM: the second selection arrives while it stops.
+      fakeModelEntry({ id: "model-a", name: "A", port: portA, flags: ["--reply", "from A", "--exit-delay-ms", "600"] }),
+      fakeModelEntry({ id: "model-b", name: "B", port: portB, flags: ["--reply", "from B"] }),
+    ],
+  });
+  await pi.select("llamafiles/model-a");
+  expect((await pi.prompt("hi")).text).toBe("from A");
+  await pi.select("llamafiles/model-b");
+  await waitFor(() => pi.footer().includes("Stopping A..."), "A to be stopping");
+  await pi.select("llamafiles/model-a");
+  expect(await pi.prompt("back?")).toEqual({ text: "from A", error: undefined });
+  expect(pi.notifications().filter((n) => n.type === "error")).toEqual([]);
+});
