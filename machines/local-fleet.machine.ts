@@ -331,7 +331,9 @@ export const localFleetMachine = setup({
     refuse: enqueueActions(({ context, enqueue }, model: WarmSpec) => {
       const plan = planRoom(context, model) as { problem: RoomProblem };
       enqueue.assign({ refusal: { model, problem: plan.problem }, current: model.id, waiting: undefined, victims: [] });
-      enqueue.emit({ type: "notice", notice: { kind: "no-room", model, problem: plan.problem } });
+      // A prompt tries the refused model again: its error says why, without a second notice.
+      if (context.refusal?.model.id !== model.id)
+        enqueue.emit({ type: "notice", notice: { kind: "no-room", model, problem: plan.problem } });
     }),
     "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
       for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });

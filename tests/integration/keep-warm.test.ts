@@ -129,6 +129,10 @@ test("the memory budget cannot hold the model beside a pinned one: selecting say
   expect(pi.notifications().find((n) => n.message === refusal)?.type).toBe("error");
   const { error } = await pi.prompt("hi");
   expect(error).toContain(refusal);
+  expect(
+    pi.notifications().filter((n) => n.message === refusal),
+    "said once, not again at the prompt",
+  ).toHaveLength(1);
   expect(serverOn(ports.Big!)).toBeUndefined();
   expect(serverOn(ports.Helper!)).toBeDefined();
 });
