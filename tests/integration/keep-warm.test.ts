@@ -195,3 +195,33 @@ test("two pi on one HOME: a warm server the other pi uses is let go of to make r
     "Let go of A to make room for C (the least recently used; see keepWarm in ~/.pi/agent/models.json); it keeps running for 1 other pi session.",
   ]);
 });
+
+test("a switch while A's answer streams stops A only once the answer ends: the answer arrives whole, then B starts", async () => {
+  const { entries, ports } = await models(["A", "B"]);
+  // A streams slowly: one token every 20 ms, about 1 s in all.
+  entries[0]!.args = [
+    ...(entries[0]!.args as string[]),
+    "--reply",
+    "one two three four five six seven eight nine ten ".repeat(5),
+    "--token-delay-ms",
+    "30",
+  ];
+  const pi = await startPi({ llamafiles: block(entries, {}) });
+  await pi.select("llamafiles/a");
+  await waitFor(() => pi.notifications().some((n) => n.message === "A is ready"), "A to be ready");
+  const pidA = serverOn(ports.A!)!;
+
+  const before = pi.ui.calls.length;
+  const answer = pi.prompt("a long one");
+  // The working indicator counts tokens once the answer streams.
+  const streaming = () =>
+    pi.ui.calls.slice(before).some((c) => c.method === "setWorkingIndicator" && /\d+ tok\b/.test(JSON.stringify(c.args)));
+  await waitFor(streaming, "A's answer to stream");
+  await pi.select("llamafiles/b");
+  expect(isAlive(pidA), "A still answering").toBe(true);
+  const { text, error } = await answer;
+  expect(error).toBeUndefined();
+  expect(text.trim().split(/\s+/)).toHaveLength(50);
+  await waitFor(() => !isAlive(pidA), "A to stop after its answer");
+  expect(await pi.prompt("hi")).toEqual({ text: "from B", error: undefined });
+});
