@@ -202,7 +202,8 @@ export function footerText(fleet: FleetStatus, last?: LastAnswer): string | unde
   const shown = status.model && serverText(status, status.model, last);
   const warm = fleet.servers.filter((entry) => !entry.current && entry.model.id !== status.model?.id && isWarm(entry.status)).length;
   if (warm === 0) return shown;
-  return `${shown ?? "no local model"} · ${warm} warm`;
+  // Another provider's model in use: the local servers kept warm for a switch back.
+  return shown ? `${shown} · ${warm} warm` : `${warm} local server${warm === 1 ? "" : "s"} warm`;
 }
 
 const isWarm = (status: LocalServerStatus) => status.phase === "ready" || status.phase === "starting";

@@ -11,6 +11,7 @@ import { findProcesses, freePort, isAlive, waitFor } from "../helpers/processes.
 
 const homes: string[] = [];
 afterEach(async () => {
+  delete process.env.ANTHROPIC_API_KEY;
   await killPiProcesses();
   await cleanupAll();
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
@@ -224,4 +225,25 @@ test("a switch while A's answer streams stops A only once the answer ends: the a
   expect(text.trim().split(/\s+/)).toHaveLength(50);
   await waitFor(() => !isAlive(pidA), "A to stop after its answer");
   expect(await pi.prompt("hi")).toEqual({ text: "from B", error: undefined });
+});
+
+test("keepWarm 2, switching to another provider's model: the most recent local server stays warm, the other stops", async () => {
+  process.env.ANTHROPIC_API_KEY = "test-key-never-used"; // makes an Anthropic model selectable; nothing is sent
+  const { entries, ports } = await models(["A", "B"]);
+  const pi = await startPi({ llamafiles: block(entries, { keepWarm: 2 }) });
+  await pi.select("llamafiles/a");
+  await pi.prompt("hi");
+  await pi.select("llamafiles/b");
+  await pi.prompt("hi");
+  const [pidA, pidB] = [serverOn(ports.A!)!, serverOn(ports.B!)!];
+
+  const anthropic = pi.runtime.services.modelRuntime.getModels("anthropic")[0]!;
+  await pi.select(`anthropic/${anthropic.id}`);
+  await waitFor(() => !isAlive(pidA), "A, the least recent, to stop");
+  expect(serverOn(ports.B!)).toBe(pidB);
+  expect(pi.footer().at(-1)).toBe("1 local server warm");
+
+  const footerBefore = pi.footer().length;
+  await pi.select("llamafiles/b");
+  expect(pi.footer().slice(footerBefore)).toEqual([`B · ${FAKE_FIGURES}`]);
 });
