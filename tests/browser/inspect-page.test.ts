@@ -72,9 +72,9 @@ test.skipIf(chromiumMissing && !process.env.CI)(
   "the highlighted state follows select → starting → ready → stopping",
   async () => {
     const port = await freePort();
-    // Slow enough states (a 7 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
+    // Slow enough states (a 10 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
     // each one even on a loaded machine.
-    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "7000", "--ignore-sigterm"] });
+    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "10000", "--ignore-sigterm"] });
     await expectHighlighted("localFleet", "active.settled", "settled");
     supervisor.select({
       id: "demo",
@@ -102,5 +102,5 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     await page.screenshot({ path: join(REPO_ROOT, "tests/.artifacts/inspect-page.png"), fullPage: true });
     await expectHighlighted("server:demo", "idle", "idle");
   },
-  40_000,
+  50_000,
 );
