@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
+import { testPki } from "../helpers/certificates.ts";
 import { makeHome } from "../helpers/pi-harness.ts";
 import { killPiProcesses, type PiProcess, startPiProcess, writeModels } from "../helpers/pi-process.ts";
 import { freePort } from "../helpers/processes.ts";
@@ -100,4 +101,32 @@ test("an ai-server-only set-up is never told that models.json does not exist; /l
   expect(listing.stderr).not.toContain("models.json does not exist");
   const asked = await run(home, ["-p", "/llamafiles"], env);
   expect(asked.stdout + asked.stderr).toMatch(/No llamafile server is running\nllamafiles: .*models\.json does not exist/);
+});
+
+test("a router that cannot be reached: said once on stderr before pi's 'model not found' (print, json, --list-models), once as a notification in RPC", async () => {
+  const pki = testPki();
+  const port = await freePort(); // nothing listens: connection refused
+  const env = {
+    AI_SERVER_URL: `https://localhost:${port}`,
+    AI_SERVER_CERTS_DIR: pki.dir,
+    AI_SERVER_CA: pki.client.ca,
+    AI_SERVER_CLIENT_CERT: pki.client.cert,
+    AI_SERVER_CLIENT_KEY: pki.client.key,
+    AI_SERVER_TIMEOUT_MS: "5000",
+  };
+  const UNREACHABLE = `ai-server: nothing answers at https://localhost:${port} (connection refused).`;
+  const [print, json, listing] = await Promise.all([
+    run(makeHome(), ["-p", "hi", "--model", "ai-server/qwen"], env),
+    run(makeHome(), ["--mode", "json", "hi", "--model", "ai-server/qwen"], env),
+    run(makeHome(), ["--list-models"], env),
+  ]);
+  for (const { stderr } of [print, json, listing]) expect(times(stderr, UNREACHABLE)).toBe(1);
+  for (const { stderr } of [print, json]) expect(stderr.search(/not found/i)).toBeGreaterThan(stderr.indexOf(UNREACHABLE));
+
+  const rpc = startPiProcess(makeHome(), ["--mode", "rpc"], { env });
+  rpc.send({ id: "state", type: "get_state" });
+  await rpc.waitFor((r) => r.type === "response" && r.id === "state", "pi to be up");
+  await rpc.waitFor((r) => r.method === "notify" && String(r.message).includes(UNREACHABLE), "the notification");
+  expect(notifications(rpc).filter((m) => m.includes(UNREACHABLE))).toHaveLength(1);
+  expect(rpc.stderr()).not.toContain("ai-server:");
 });
