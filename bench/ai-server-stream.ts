@@ -5,7 +5,8 @@
  *   (a) pi's built-in openai-completions over plain HTTP (no proxy, no TLS)
  *   (b) this provider over mTLS (pi-ai streaming + the guarded mTLS fetch), with the answer's
  *       figures (the tail kept for its timings, the deltas counted)
- *   (b0) the same path without the figures: pi-ai streaming + the guarded mTLS fetch alone
+ *   (b0) the same provider with the figures off: no tail kept, no deltas counted (what (b)
+ *        costs beyond it is the figures' cost)
  *   (c) a raw undici fetch over mTLS (the floor for (b))
  * The peer runs in its own process (bench/stream-peer.ts). Medians of RUNS runs: time to first
  * token (answers of 16 tokens, so the peer's own writing does not count) and tokens/s (answers
@@ -28,7 +29,8 @@ import { makeHome } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
 import { median } from "./stats.ts";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+// 21: the figures' cost (under 1 % of the client's CPU) is smaller than the run-to-run noise of fewer runs.
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 20000);
 
 const peer = spawn(process.execPath, [join(REPO_ROOT, "bench/stream-peer.ts"), String(TOKENS)], { stdio: ["pipe", "pipe", "inherit"] });
@@ -74,6 +76,7 @@ const TTFT_TOKENS = 16;
 
 /** Times a pi-ai event stream: first text delta, and deltas per second after it. */
 async function timeStream(tokens: number, start: () => AsyncIterable<{ type: string }>) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let first = 0;
   let deltas = 0;
@@ -86,7 +89,9 @@ async function timeStream(tokens: number, start: () => AsyncIterable<{ type: str
   }
   const end = performance.now();
   if (deltas !== tokens) throw new Error(`expected ${tokens} deltas, got ${deltas}`);
-  return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000) };
+  const cpu = process.cpuUsage(cpu0);
+  // This process's CPU per token (the peer runs in its own): steadier than wall time on a shared machine.
+  return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000), cpuPerToken: (cpu.user + cpu.system) / deltas };
 }
 
 const provider = aiServerProviderConfig(settings!, [], {
@@ -94,6 +99,13 @@ const provider = aiServerProviderConfig(settings!, [], {
   answerFailed: () => {},
   fetchFor: (report) => fetches.forRequest(report),
   meter: answerMeter(),
+});
+/** The same provider with the figures off: the meter passes the stream through, the fetch keeps no tail. */
+const providerWithoutFigures = aiServerProviderConfig(settings!, [], {
+  ensureReady: async () => {},
+  answerFailed: () => {},
+  fetchFor: () => fetches.forRequest({ failure: undefined }),
+  meter: { ...answerMeter(), follow: (stream) => stream },
 });
 const variants = {
   "(a) pi built-in, plain HTTP": (tokens: number) =>
@@ -109,10 +121,9 @@ const variants = {
     ),
   "(b0) the same, without the figures": (tokens: number) =>
     timeStream(tokens, () =>
-      streamSimple(modelFor(`${router.url}/v1`, "ai-server"), context, {
+      providerWithoutFigures.streamSimple!(modelFor(`${router.url}/v1`, "ai-server"), context as never, {
         apiKey: "ai-server-mtls",
         headers: { "x-fake-tokens": String(tokens) },
-        fetch: fetches.forRequest({ failure: undefined }),
       }),
     ),
   "(c) raw undici fetch, mTLS": async (tokens: number) => {
@@ -148,13 +159,27 @@ const variants = {
 
 const results: Record<string, { ttft: number[]; rate: number[] }> = {};
 for (const name of Object.keys(variants)) results[name] = { ttft: [], rate: [] };
+const cpuPerToken: Record<"b" | "b0", number[]> = { b: [], b0: [] };
+// (b) and (b0) swap places every run, so that neither always follows the same variant (and
+// its garbage); their ratio is taken per run, so that the machine's drift between runs cancels.
+const swapped = (names: string[], run: number) => {
+  if (run % 2 === 0) return names;
+  const [b, b0] = [names.indexOf("(b) ai-server provider, mTLS"), names.indexOf("(b0) the same, without the figures")];
+  const order = [...names];
+  [order[b], order[b0]] = [order[b0]!, order[b]!];
+  return order;
+};
 for (const run of Array.from({ length: RUNS + 1 }, (_, i) => i)) {
-  for (const [name, measure] of Object.entries(variants)) {
+  for (const name of swapped(Object.keys(variants), run)) {
+    const measure = variants[name as keyof typeof variants];
     const { ttft } = await measure(TTFT_TOKENS);
-    const { rate } = await measure(TOKENS);
+    const long = await measure(TOKENS);
     if (run === 0) continue; // warm-up
     results[name]!.ttft.push(ttft);
-    results[name]!.rate.push(rate);
+    results[name]!.rate.push(long.rate);
+    const cpu = "cpuPerToken" in long ? (long.cpuPerToken as number) : Number.NaN;
+    if (name.startsWith("(b) ")) cpuPerToken.b.push(cpu);
+    if (name.startsWith("(b0) ")) cpuPerToken.b0.push(cpu);
   }
 }
 await fetches.close();
@@ -198,9 +223,13 @@ console.log(`\n| ratio | value | target |\n|---|---|---|`);
 console.log(`| throughput (b)/(a) | ${(median(b.rate) / median(a.rate)).toFixed(3)} | ≥ 0.95 |`);
 console.log(`| TTFT overhead (b)−(a) | ${(median(b.ttft) - median(a.ttft)).toFixed(1)} ms | ≤ 10 ms |`);
 const b0 = results["(b0) the same, without the figures"]!;
-const figuresRatio = median(b.rate) / median(b0.rate);
+const figuresRatio = median(b.rate.map((rate, run) => rate / b0.rate[run]!));
+const [cpuB, cpuB0] = [median(cpuPerToken.b), median(cpuPerToken.b0)];
 console.log(
-  `| throughput with figures / without (b)/(b0) | ${figuresRatio.toFixed(3)} | ≥ 0.98${figuresRatio >= 0.98 ? " ✓" : " ✗ missed"} |`,
+  `| throughput with figures / without (b)/(b0), median of the per-run ratios | ${figuresRatio.toFixed(3)} | ≥ 0.98${figuresRatio >= 0.98 ? " ✓" : " ✗ missed"} |`,
+);
+console.log(
+  `| client CPU per token, (b) / (b0): the figures' own cost | ${cpuB.toFixed(2)} / ${cpuB0.toFixed(2)} µs: ${(cpuB - cpuB0).toFixed(2)} µs a token, ${(((cpuB - cpuB0) / cpuB) * 100).toFixed(1)} % of (b) | |`,
 );
 console.log(`| throughput (b)/(c) | ${(median(b.rate) / median(results["(c) raw undici fetch, mTLS"]!.rate)).toFixed(3)} | |`);
 console.log(`\n| pi start-up (--list-models) | median | added vs no AI_SERVER_URL | target |\n|---|---|---|---|`);

@@ -2,8 +2,8 @@
  * The `timings` object llama.cpp puts on the last chunk of every answer (prompt_n, cache_n,
  * prompt_per_second, predicted_n, predicted_per_second: docs/llama-server-behaviour.md), as
  * figures for the footer. It is read from the bytes the provider streams anyway: the last
- * few chunks are kept (references, not copies) and only the one line that carries
- * `"timings"` is parsed, once, when the answer ends. Nothing is guessed: a figure the
+ * 16 KiB are kept (copied into a ring) and only the one line that carries `"timings"` is
+ * parsed, once, when the answer ends. Nothing is guessed: a figure the
  * server did not send is left out.
  */
 
@@ -48,24 +48,31 @@ export interface AnswerTail {
 }
 
 export function answerTail(): AnswerTail {
-  let chunks: Uint8Array[] = [];
-  let kept = 0;
+  // A ring of the last KEPT_BYTES bytes, copied in: holding the chunks themselves would keep
+  // the network's (often larger, pooled) buffers alive, which costs the garbage collector
+  // more per token than the copy does.
+  const ring = new Uint8Array(KEPT_BYTES);
+  let written = 0;
   return {
     add(chunk) {
-      chunks.push(chunk);
-      kept += chunk.byteLength;
-      while (chunks.length > 1 && kept - chunks[0]!.byteLength >= KEPT_BYTES) kept -= chunks.shift()!.byteLength;
+      const bytes = chunk.byteLength > KEPT_BYTES ? chunk.subarray(chunk.byteLength - KEPT_BYTES) : chunk;
+      const at = written % KEPT_BYTES;
+      const first = Math.min(bytes.byteLength, KEPT_BYTES - at);
+      ring.set(bytes.subarray(0, first), at);
+      if (first < bytes.byteLength) ring.set(bytes.subarray(first), 0);
+      written += bytes.byteLength;
     },
     reset() {
-      chunks = [];
-      kept = 0;
+      written = 0;
     },
     figures() {
-      const text = new TextDecoder().decode(Buffer.concat(chunks));
-      const at = text.lastIndexOf('"timings"');
-      if (at < 0) return undefined;
-      const start = text.lastIndexOf("data:", at);
-      const end = text.indexOf("\n", at);
+      const at = written % KEPT_BYTES;
+      const kept = written <= KEPT_BYTES ? ring.subarray(0, written) : Buffer.concat([ring.subarray(at), ring.subarray(0, at)]);
+      const text = new TextDecoder().decode(kept);
+      const timingsAt = text.lastIndexOf('"timings"');
+      if (timingsAt < 0) return undefined;
+      const start = text.lastIndexOf("data:", timingsAt);
+      const end = text.indexOf("\n", timingsAt);
       if (start < 0) return undefined;
       try {
         const event = JSON.parse(text.slice(start + 5, end < 0 ? undefined : end)) as { timings?: unknown };

@@ -143,3 +143,18 @@ test("an answer that fails leaves the last figures as they were", () => {
   expect(meter.live()).toBeUndefined();
   expect(meter.last("llamafiles/tiny-a")).toBeUndefined();
 });
+
+test("the timings line is found wherever the kept window wraps, and in one read larger than the window", () => {
+  const filler = (n: number) => encode(`data: ${JSON.stringify({ choices: [{ delta: { content: "y".repeat(n) } }] })}\n\n`);
+  // Shifting the stream by 0..63 bytes moves the point where the 16 KiB window wraps across the timings line.
+  for (let shift = 0; shift < 64; shift++) {
+    const tail = answerTail();
+    for (let i = 0; i < 40; i++) tail.add(filler(500));
+    tail.add(filler(shift));
+    for (const piece of pieces(recordedStream, 97)) tail.add(piece);
+    expect(tail.figures()?.generated?.tokens, `shift ${shift}`).toBe(6);
+  }
+  const one = answerTail();
+  one.add(encode(`${new TextDecoder().decode(filler(40_000))}${recordedStream}`));
+  expect(one.figures()?.prompt?.tokens).toBe(32);
+});
