@@ -121,7 +121,7 @@ writeFileSync(
   join(home, ".pi/agent/models.json"),
   JSON.stringify({
     providers: {
-      llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [{ id: "x", command: "true", port: 1 }] },
+      llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [{ id: "x", command: "true", port: 18080 }] },
     },
   }),
 );
