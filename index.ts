@@ -1188,20 +1188,15 @@ function llamafilesSession(config, session, options) {
   });
   let requested;
   let sweptLeftBehind = false;
-  const carryOver = async (selected) => {
+  const carryOver = async (selected, room = Math.max(0, config.keepWarm - 1)) => {
     const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
     const others = usedServers().filter((server) => server.port !== selected?.port);
     const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
-    const room = Math.max(0, config.keepWarm - 1);
     const kept = room > 0 ? configured.slice(-room) : [];
     for (const server of others) if (!kept.includes(server)) server.lease.close();
     if (kept.length === 0) return;
     const { supervisor } = await machinery.get();
     for (const server of kept) supervisor.keepWarm(byId.get(server.modelId));
-  };
-  const letGoOfCarriedServers = async () => {
-    const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
-    for (const server of usedServers()) server.lease.close();
   };
   const select = (modelId) => {
     const model = byId.get(modelId);
@@ -1235,7 +1230,7 @@ function llamafilesSession(config, session, options) {
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason) {
       if (!machinery.requested()) {
-        if (reason === "quit") await letGoOfCarriedServers().catch(() => void 0);
+        if (reason === "quit") await carryOver(void 0, 0).catch(() => void 0);
         return;
       }
       const { supervisor, dispose } = await machinery.get();

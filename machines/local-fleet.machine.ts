@@ -68,8 +68,8 @@ export interface FleetServer {
   current: boolean;
   /** Larger is more recent. */
   lastUsed: number;
-  /** When it was last used (epoch ms), for /llamafiles. */
-  lastUsedAt: number | undefined;
+  /** When it was last used (epoch ms), for /llamafiles: the clock is read by the facade, not here. */
+  lastUsedAt?: number;
 }
 
 /** What the footer, /llamafiles, the working indicator and waiting prompts read. */
@@ -106,7 +106,6 @@ interface Entry {
   model: WarmSpec;
   status: LocalServerStatus;
   lastUsed: number;
-  lastUsedAt: number | undefined;
   /** The server reported since it was last asked to start (until then its status is the fleet's "starting"). */
   reported: boolean;
 }
@@ -188,7 +187,7 @@ function bringUp(queue: FleetEnqueue, self: AnyActorRef, context: FleetContext, 
     queue.assign(({ context }) => ({
       servers: {
         ...context.servers,
-        [model.id]: { ...(context.servers[model.id] ?? { lastUsed: 0, lastUsedAt: undefined }), model, status: starting, reported: false },
+        [model.id]: { ...(context.servers[model.id] ?? { lastUsed: 0 }), model, status: starting, reported: false },
       },
     }));
   }
@@ -205,9 +204,7 @@ function makeCurrent(queue: FleetEnqueue, model: WarmSpec): void {
       victims: [],
       refusal: undefined,
       clock: context.clock + 1,
-      servers: entry
-        ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1, lastUsedAt: Date.now() } }
-        : context.servers,
+      servers: entry ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1 } } : context.servers,
     };
   });
 }
@@ -237,7 +234,6 @@ function statusOf(context: FleetContext, phase: FleetStatus["phase"]): FleetStat
         status: entry.status,
         current: entry.model.id === context.current && !context.waiting,
         lastUsed: entry.lastUsed,
-        lastUsedAt: entry.lastUsedAt,
       })),
     refusal: context.refusal,
   };
@@ -338,13 +334,7 @@ export const localFleetMachine = setup({
     "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
       for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });
     }),
-    /** Whose answer streams; an answer is a use, so /llamafiles shows its time as the last use. */
-    "note the answer": assign(({ context, event }) => {
-      if (event.type !== "ANSWER_STARTED" && event.type !== "ANSWER_ENDED") return {};
-      const entry = context.servers[event.modelId];
-      const servers = entry ? { ...context.servers, [event.modelId]: { ...entry, lastUsedAt: Date.now() } } : context.servers;
-      return { servers, streaming: event.type === "ANSWER_STARTED" ? event.modelId : undefined };
-    }),
+    "note the answer": assign(({ event }) => (event.type === "ANSWER_STARTED" ? { streaming: event.modelId } : { streaming: undefined })),
     "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
       for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
     }),

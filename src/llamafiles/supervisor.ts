@@ -52,7 +52,12 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const machine = localFleetMachine.provide({ actors: { server } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
   const status = statusChannel<FleetStatus>(NO_FLEET);
-  actor.on("status", (event) => status.publish(event.status));
+  // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
+  const usedAt = new Map<string, number>();
+  const used = (modelId: string) => usedAt.set(modelId, Date.now());
+  actor.on("status", ({ status: now }) =>
+    status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
+  );
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
@@ -64,6 +69,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
 
   return {
     select(model: WarmSpec): void {
+      used(model.id);
       send({ type: "SELECT", model });
     },
     /** A server this pi holds from before a /reload: warm again, not current. */
@@ -75,8 +81,12 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     },
     /** An answer of `modelId` streams: its server is not stopped to make room until it ends. */
     answerStarted(modelId: string): () => void {
+      used(modelId);
       send({ type: "ANSWER_STARTED", modelId });
-      return () => send({ type: "ANSWER_ENDED", modelId });
+      return () => {
+        used(modelId);
+        send({ type: "ANSWER_ENDED", modelId });
+      };
     },
     /** pi quits: stop what pi alone uses, let go of what others use, and resolve when done. */
     quit(): Promise<void> {

@@ -24,7 +24,7 @@ function fleet(
     servers: Object.fromEntries(
       servers.map(([spec, phase], index) => [
         spec.id,
-        { model: spec, status: { ...IDLE_STATUS, phase, model: spec }, lastUsed: index + 1, lastUsedAt: undefined, reported: true },
+        { model: spec, status: { ...IDLE_STATUS, phase, model: spec }, lastUsed: index + 1, reported: true },
       ]),
     ),
   };
