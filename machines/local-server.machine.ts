@@ -229,6 +229,16 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   props: context.phase === "ready" ? context.props : undefined,
 });
 
+/** What the context knows of a server, when none runs (yet) for the target. */
+const NOTHING_RUNS = {
+  pid: undefined,
+  attachPid: undefined,
+  nonce: undefined,
+  users: 0,
+  forced: false,
+  props: undefined,
+} satisfies Partial<LocalServerContext>;
+
 export const localServerMachine = setup({
   types: {
     context: {} as LocalServerContext,
@@ -284,25 +294,8 @@ export const localServerMachine = setup({
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
     "drop the queued model": assign({ next: undefined }),
     "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
-    "promote the queued model": assign(({ context }) => ({
-      target: context.next,
-      next: undefined,
-      pid: undefined,
-      attachPid: undefined,
-      nonce: undefined,
-      users: 0,
-      forced: false,
-      props: undefined,
-    })),
-    "forget the target": assign({
-      target: undefined,
-      pid: undefined,
-      attachPid: undefined,
-      nonce: undefined,
-      users: 0,
-      forced: false,
-      props: undefined,
-    }),
+    "promote the queued model": assign(({ context }) => ({ ...NOTHING_RUNS, target: context.next, next: undefined })),
+    "forget the target": assign({ ...NOTHING_RUNS, target: undefined }),
     "remember to quit": assign({ quitting: true }),
     "remember the server we hold": assign((_, probe: PortProbe) =>
       probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid, users: probe.users, nonce: undefined } : {},
