@@ -109,17 +109,22 @@ function withRecordedFailure(
   return stream;
 }
 
+/** What pi registers for the router, whichever way its prompts are streamed. */
+const routerProvider = (settings: AiServerSettings, models: ProviderModelConfig[]) => ({
+  name: "ai-server (llama.cpp router, mTLS)",
+  baseUrl: `${settings.url}/v1`,
+  api: "openai-completions" as const,
+  apiKey: AI_SERVER_API_KEY,
+  models,
+});
+
 export function aiServerProviderConfig(
   settings: AiServerSettings,
   models: ProviderModelConfig[],
   deps: AiServerStreamDeps,
 ): ProviderConfig {
   return {
-    name: "ai-server (llama.cpp router, mTLS)",
-    baseUrl: `${settings.url}/v1`,
-    api: "openai-completions",
-    apiKey: AI_SERVER_API_KEY,
-    models,
+    ...routerProvider(settings, models),
     streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
       lazyStream(model, async () => {
         try {
@@ -140,11 +145,7 @@ export function aiServerProviderConfig(
 /** The provider when the router cannot be reached at all (certificate material missing): every prompt fails with `reason`. */
 export function unusableProviderConfig(settings: AiServerSettings, models: ProviderModelConfig[], reason: string): ProviderConfig {
   return {
-    name: "ai-server (llama.cpp router, mTLS)",
-    baseUrl: `${settings.url}/v1`,
-    api: "openai-completions",
-    apiKey: AI_SERVER_API_KEY,
-    models,
+    ...routerProvider(settings, models),
     streamSimple: (model: Model<Api>) => failedStream(model, reason),
   } as ProviderConfig;
 }
