@@ -72,25 +72,19 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
 
   /**
    * The servers an earlier extension instance of this pi held (before /reload, /new, …): the
-   * selected model's is kept, and as many others as keepWarm allows (the most recent ones) are
-   * kept warm; the rest are let go of (their keepers stop them unless another pi uses them).
+   * selected model's is kept, and as many others as `room` allows (keepWarm − 1 at a session's
+   * start, the most recent ones) are kept warm; the rest are let go of (their keepers stop them
+   * unless another pi uses them).
    */
-  const carryOver = async (selected: LaunchSpec | undefined) => {
+  const carryOver = async (selected: LaunchSpec | undefined, room = Math.max(0, config.keepWarm - 1)) => {
     const { usedServers } = await import("./process/process-table.ts");
     const others = usedServers().filter((server) => server.port !== selected?.port);
     const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
-    const room = Math.max(0, config.keepWarm - 1);
     const kept = room > 0 ? configured.slice(-room) : [];
     for (const server of others) if (!kept.includes(server)) server.lease.close();
     if (kept.length === 0) return;
     const { supervisor } = await machinery.get();
     for (const server of kept) supervisor.keepWarm(byId.get(server.modelId)!);
-  };
-
-  /** pi quits before this instance took over what an earlier one held: all of it is let go of. */
-  const letGoOfCarriedServers = async () => {
-    const { usedServers } = await import("./process/process-table.ts");
-    for (const server of usedServers()) server.lease.close();
   };
 
   const select = (modelId: string) => {
@@ -130,7 +124,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason: ShutdownReason): Promise<void> {
       if (!machinery.requested()) {
-        if (reason === "quit") await letGoOfCarriedServers().catch(() => undefined);
+        if (reason === "quit") await carryOver(undefined, 0).catch(() => undefined); // nothing taken over yet: all let go of
         return;
       }
       const { supervisor, dispose } = await machinery.get();
