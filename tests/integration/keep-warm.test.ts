@@ -5,7 +5,7 @@
 import { rmSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
 import { FAKE_FIGURES, FAKE_SERVER, fakeModelEntry } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
+import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { killPiProcesses, startPiProcess } from "../helpers/pi-process.ts";
 import { findProcesses, freePort, isAlive, waitFor } from "../helpers/processes.ts";
 
@@ -37,6 +37,14 @@ const block = (entries: Array<Record<string, unknown>>, settings: Record<string,
   ...settings,
   models: entries,
 });
+
+/** Selects each model in turn and has it answer once (so each is ready, and used in this order). */
+async function useInTurn(pi: PiHarness, ...ids: string[]) {
+  for (const id of ids) {
+    await pi.select(`llamafiles/${id}`);
+    await pi.prompt("hi");
+  }
+}
 
 /** The fake server's pid on `port`, or undefined if none runs. */
 const serverOn = (port: number) => findProcesses(FAKE_SERVER, `--port ${port} `)[0];
@@ -72,10 +80,7 @@ test("keepWarm 2: A → B → A makes A current again at once, in the same proce
 test("keepWarm 2 with three models: a cold one stops the least recently used, and says so", async () => {
   const { entries, ports } = await models(["A", "B", "C"]);
   const pi = await startPi({ llamafiles: block(entries, { keepWarm: 2 }) });
-  await pi.select("llamafiles/a");
-  await pi.prompt("hi");
-  await pi.select("llamafiles/b");
-  await pi.prompt("hi");
+  await useInTurn(pi, "a", "b");
   const [pidA, pidB] = [serverOn(ports.A!)!, serverOn(ports.B!)!];
 
   // A is the least recently used: C takes its place.
@@ -100,11 +105,8 @@ test("keepWarm 2 with three models: a cold one stops the least recently used, an
 test("a pinned helper is never stopped by a switch, even as the least recently used", async () => {
   const { entries, ports } = await models(["Helper", "A", "B"], { Helper: { pinned: true } });
   const pi = await startPi({ llamafiles: block(entries, { keepWarm: 2 }) });
-  await pi.select("llamafiles/helper");
-  await pi.prompt("hi");
+  await useInTurn(pi, "helper", "a");
   const pidHelper = serverOn(ports.Helper!)!;
-  await pi.select("llamafiles/a");
-  await pi.prompt("hi");
   const pidA = serverOn(ports.A!)!;
 
   await pi.select("llamafiles/b");
@@ -120,8 +122,7 @@ test("the memory budget cannot hold the model beside a pinned one: selecting say
     Big: { memory: "12GiB" },
   });
   const pi = await startPi({ llamafiles: block(entries, { keepWarm: 2, memoryBudget: "16GiB" }) });
-  await pi.select("llamafiles/helper");
-  await pi.prompt("hi");
+  await useInTurn(pi, "helper");
 
   await pi.select("llamafiles/big");
   const refusal =
@@ -141,10 +142,7 @@ test("the memory budget cannot hold the model beside a pinned one: selecting say
 test("quit stops every warm server; /reload keeps them all, in the same processes", async () => {
   const { entries, ports } = await models(["A", "B", "C"]);
   const pi = await startPi({ llamafiles: block(entries, { keepWarm: 3 }) });
-  for (const id of ["a", "b", "c"]) {
-    await pi.select(`llamafiles/${id}`);
-    await pi.prompt("hi");
-  }
+  await useInTurn(pi, "a", "b", "c");
   const pids = ["A", "B", "C"].map((name) => serverOn(ports[name]!)!);
 
   await pi.reload();
@@ -169,10 +167,7 @@ test("two pi on one HOME: a warm server the other pi uses is let go of to make r
   homes.push(home);
   const { entries, ports } = await models(["A", "B", "C"]);
   const first = await startPi({ home, llamafiles: block(entries, { keepWarm: 2 }) });
-  await first.select("llamafiles/a");
-  await first.prompt("hi");
-  await first.select("llamafiles/b");
-  await first.prompt("hi");
+  await useInTurn(first, "a", "b");
   const pidA = serverOn(ports.A!)!;
 
   const second = startPiProcess(home, ["--mode", "rpc", "--model", "llamafiles/a"]);
@@ -231,10 +226,7 @@ test("keepWarm 2, switching to another provider's model: the most recent local s
   process.env.ANTHROPIC_API_KEY = "test-key-never-used"; // makes an Anthropic model selectable; nothing is sent
   const { entries, ports } = await models(["A", "B"]);
   const pi = await startPi({ llamafiles: block(entries, { keepWarm: 2 }) });
-  await pi.select("llamafiles/a");
-  await pi.prompt("hi");
-  await pi.select("llamafiles/b");
-  await pi.prompt("hi");
+  await useInTurn(pi, "a", "b");
   const [pidA, pidB] = [serverOn(ports.A!)!, serverOn(ports.B!)!];
 
   const anthropic = pi.runtime.services.modelRuntime.getModels("anthropic")[0]!;
