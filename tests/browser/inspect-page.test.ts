@@ -3,7 +3,7 @@
 // fake-llamafile process); the page shows the fleet and the server it spawned, and the server's
 // highlighted state follows select → starting → ready → stopping. A screenshot is saved to
 // tests/.artifacts/inspect-page.png.
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -72,9 +72,10 @@ test.skipIf(chromiumMissing && !process.env.CI)(
   "the highlighted state follows select → starting → ready → stopping",
   async () => {
     const port = await freePort();
-    // Slow enough states (a 10 s boot; a 5 s stop, as SIGTERM is ignored) for the page to draw
-    // each one even on a loaded machine.
-    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--startup-delay-ms", "10000", "--ignore-sigterm"] });
+    // The server stays loading until the test has seen "starting" on the page, and its stop takes
+    // the 5 s grace (SIGTERM is ignored): each state lasts long enough for the page on a busy machine.
+    const loadedGate = join(process.env.HOME!, "loaded");
+    const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--loaded-when-file", loadedGate, "--ignore-sigterm"] });
     await expectHighlighted("localFleet", "active.settled", "settled");
     supervisor.select({
       id: "demo",
@@ -90,6 +91,7 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     // The fleet spawned one server for the model: its own section, its own chart.
     await expectHighlighted("server:demo", "owned.starting", "starting");
     expect(await page.locator("#connection").textContent()).toBe("connected");
+    writeFileSync(loadedGate, "");
     await expectHighlighted("server:demo", "owned.ready", "ready");
     expect(await section("server:demo").locator(".context").textContent()).toContain('"name": "Demo"');
 

@@ -10,6 +10,7 @@
  *   fake-server --port <n> --id <s> [--id <alias> ...]
  *               [--startup-delay-ms <n>]   # refuse connections this long (boot)
  *               [--loading-ms <n>]         # then answer 503 "Loading model" this long (default 30)
+ *               [--loaded-when-file <path>] # ...and on, until this file exists (a test says when)
  *               [--never-listen]           # never bind (readiness timeout)
  *               [--exit-on-startup <code>] # die before listening
  *               [--die-after-ms <n>]       # crash this long after becoming ready
@@ -26,6 +27,7 @@
                [--token-delay-ms <n>]     # pause between streamed tokens
                [--tag <s>]                # ignored; lets a test run find its own processes
  */
+import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     id: { type: "string", multiple: true },
     "startup-delay-ms": { type: "string", default: "0" },
     "loading-ms": { type: "string", default: "30" },
+    "loaded-when-file": { type: "string" },
     "never-listen": { type: "boolean", default: false },
     "exit-on-startup": { type: "string" },
     "die-after-ms": { type: "string" },
@@ -243,7 +246,9 @@ if (values["never-listen"]) {
   setTimeout(() => {
     server.listen(port, "127.0.0.1", () => {
       log(`listening on 127.0.0.1:${port} (model ${id}); loading`);
-      setTimeout(() => {
+      const loaded = () => {
+        const gate = values["loaded-when-file"];
+        if (gate !== undefined && !existsSync(gate)) return void setTimeout(loaded, 20);
         loading = false;
         log(`model loaded; ready at ${Date.now()}`);
         if (values["die-after-ms"] !== undefined) {
@@ -252,7 +257,8 @@ if (values["never-listen"]) {
             process.exit(3);
           }, Number(values["die-after-ms"]));
         }
-      }, Number(values["loading-ms"]));
+      };
+      setTimeout(loaded, Number(values["loading-ms"]));
     });
     server.on("error", (error) => {
       log(`cannot listen: ${error.message}`);
