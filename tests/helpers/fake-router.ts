@@ -92,6 +92,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     tokens: 8,
     /** Pause between streamed tokens (ms): a slow model. */
     tokenDelayMs: 0,
+    /** Loads stay "loading" past their delay until this is false again (a test says when). */
+    holdLoads: false,
   };
   let restarts = 0;
 
@@ -171,13 +173,15 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     if (placeholder) return; // spawns a nested router that never becomes ready (B01)
     const fail = mode.failNextLoad;
     mode.failNextLoad = false;
-    model.timer = setTimeout(() => {
-      if (fail) {
+    const settle = () => {
+      if (mode.holdLoads) model.timer = setTimeout(settle, 10);
+      else if (fail) {
         model.value = "unloaded";
         model.failed = true;
         model.exitCode = 1;
       } else model.value = "loaded";
-    }, loadDelayMs);
+    };
+    model.timer = setTimeout(settle, loadDelayMs);
   };
 
   const waitLoaded = async (model: ModelEntry) => {

@@ -2,9 +2,11 @@
 // asks nothing and B keeps running (same process); afterwards /llamafiles reports B running
 // again, and since pi started B, a later quit still stops it: no orphan after reload-then-quit.
 // The same holds for /new, which re-runs the factory in the same module.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { FAKE_CONTEXT_LINE, fakeModelEntry, firstLines } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
 
 afterEach(cleanupAll);
@@ -57,15 +59,26 @@ test("/new keeps the server warm too, and the new session can switch away from i
 
 test("a server that is still starting during /reload is picked up and waited for by the next instance", async () => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--startup-delay-ms", "1500"] })] });
+  const home = makeHome();
+  const loadedGate = join(home, "loaded"); // B stays loading until the test writes this file
+  const pi = await startPi({
+    home,
+    llamafiles: [fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--loaded-when-file", loadedGate] })],
+  });
   await pi.select("llamafiles/model-b");
-  await new Promise((r) => setTimeout(r, 200));
-  const pid = pidOf(await pi.command("/llamafiles"));
-  expect(firstLines(await pi.command("/llamafiles"))).toBe(`Running: B (id=model-b, port=${port}, pid=${pid}, status=starting)`);
+  const starting = (pid: number) => `Running: B (id=model-b, port=${port}, pid=${pid}, status=starting)`;
+  const pid = pidOf(await waitFor(() => pi.command("/llamafiles").then((r) => (/pid=\d+/.test(r ?? "") ? r : undefined)), "B's pid"));
+  expect(firstLines(await pi.command("/llamafiles"))).toBe(starting(pid));
 
   await pi.reload();
+  await waitFor(
+    async () => firstLines(await pi.command("/llamafiles")) === starting(pid),
+    "the new instance to re-attach to B, still starting",
+  );
 
-  expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+  const answer = pi.prompt("hi");
+  writeFileSync(loadedGate, "");
+  expect(await answer).toEqual({ text: "Hello from the fake llamafile", error: undefined });
   expect(firstLines(await pi.command("/llamafiles"))).toBe(
     `Running: B (id=model-b, port=${port}, pid=${pid}, status=ready)\n${FAKE_CONTEXT_LINE}`,
   );

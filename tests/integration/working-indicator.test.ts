@@ -1,11 +1,13 @@
 // The working indicator through the recording UI in a real pi runtime:
 // setWorkingMessage("") on session_start and on every turn_start; frames read
 // `⚙ <phrase> · <elapsed>` and say what pi waits for.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
-import { freePort } from "../helpers/processes.ts";
+import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
+import { freePort, waitFor } from "../helpers/processes.ts";
 
 let testbed: AiServerTestbed | undefined;
 afterEach(async () => {
@@ -31,21 +33,32 @@ test("session_start and each turn_start clear pi's 'Working...' message", async 
 
 test("while a local server starts, the indicator says so, with the seconds since the turn began", async () => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--startup-delay-ms", "1800"] })] });
+  // The server stays loading until the test has seen the "1s" frame.
+  const home = makeHome();
+  const loadedGate = join(home, "loaded");
+  const pi = await startPi({
+    home,
+    llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--loaded-when-file", loadedGate] })],
+  });
   await pi.select("llamafiles/slow");
-  await pi.prompt("hi");
+  const answer = pi.prompt("hi");
+  const starting = `⚙ waiting for Slow to start on port ${port}`;
+  await waitFor(() => frames(pi).some(([frame]) => frame === `${starting} · 1s`), "a '1s' frame");
+  writeFileSync(loadedGate, "");
+  expect((await answer).error).toBeUndefined();
   const seen = frames(pi);
-  expect(seen[0]).toEqual([`⚙ waiting for Slow to start on port ${port} · 0s`]);
-  expect(seen).toContainEqual([`⚙ waiting for Slow to start on port ${port} · 1s`]);
+  expect(seen[0]).toEqual([`${starting} · 0s`]);
   for (const [frame] of seen) expect(frame).toMatch(/^⚙ [a-z].* · \d+s$/);
 });
 
 test("while the router loads the model, the indicator says so", async () => {
-  // Long enough for a "1s" frame even on a loaded machine.
-  testbed = await startAiServerTestbed({ loadDelayMs: 1_800 });
+  testbed = await startAiServerTestbed();
+  testbed.router.mode.holdLoads = true; // until the test has seen the "1s" frame
   const pi = await startPi({ aiServerEnv: testbed.env });
   await pi.select("ai-server/tiny-a");
-  await pi.prompt("hi");
+  const answer = pi.prompt("hi");
+  await waitFor(() => frames(pi).some(([frame]) => frame === "⚙ loading tiny-a on the router · 1s"), "a '1s' frame");
+  testbed.router.mode.holdLoads = false;
+  expect((await answer).error).toBeUndefined();
   expect(frames(pi)[0]![0]).toMatch(/^⚙ (checking|loading) tiny-a on the router · 0s$/);
-  expect(frames(pi)).toContainEqual(["⚙ loading tiny-a on the router · 1s"]);
 });
