@@ -1,7 +1,7 @@
 // inspect.html in a real browser: headless Chromium opens the page served by
 // the project's own server while a real local fleet runs (its server child a real
 // fake-llamafile process); the page shows the fleet and the server it spawned, and the server's
-// highlighted state follows select → starting → ready → stopping. A screenshot is saved to
+// highlighted state follows select → starting → ready → stopping, scrolled into view. A screenshot is saved to
 // tests/.artifacts/inspect-page.png.
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -97,6 +97,11 @@ test.skipIf(chromiumMissing && !process.env.CI)(
 
     supervisor.deselect();
     await expectHighlighted("server:demo", "owned.stopping", "stopping");
+    // The server's chart is wider than the page: the active state is scrolled into the diagram's view.
+    const view = await section("server:demo").locator(".diagram").boundingBox();
+    const active = await section("server:demo").locator(".diagram g.active").first().boundingBox();
+    expect(active!.x).toBeGreaterThanOrEqual(view!.x);
+    expect(active!.x + active!.width).toBeLessThanOrEqual(view!.x + view!.width);
     const events = await section("server:demo").locator("ol.events li").allTextContents();
     expect(events[0]).toBe('{"type":"DESELECT"}');
     expect(await section("localFleet").locator("ol.events li").first().textContent()).toMatch(/"type":"(DESELECT|SERVER_STATUS)"/);
