@@ -9,8 +9,8 @@ export default defineConfig({
     // after the other, so a file's clean-up (by the run tag and this pid) finds only its own servers.
     pool: "forks",
     isolate: false,
-    // Integration tests mostly wait (timers, child processes, sockets): more workers than
-    // cores keeps the suite near 30 s on the 2-core machines here (1 worker: ~60 s).
+    // Integration tests wait on child processes and sockets: one worker more than the 2 cores
+    // here keeps both busy (vitest 85-95 s; 4 workers were no faster, the run is CPU-bound).
     maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 30_000,
