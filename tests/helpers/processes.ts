@@ -13,16 +13,31 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** A port nothing listens on right now (the OS picks it; tests bind 127.0.0.1 only). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/*
+ * Ports for servers that bind them later (a fake llamafile may boot for seconds): a port the OS
+ * picks for bind(0) is free again at once, and it handed the same one to a test in another
+ * worker while the first server still booted, so one test took the other's server for its own.
+ * Each worker takes ports from its own slice of 20000-31999, below the range the OS uses for
+ * bind(0) and outgoing connections (32768-60999 here), and never hands one out twice.
+ */
+const PORTS_PER_WORKER = 3_000;
+const firstPort = 20_000 + (Number(process.env.VITEST_POOL_ID ?? 0) % 4) * PORTS_PER_WORKER;
+let nextPort = firstPort;
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+
+/** A port nothing listens on right now, and that no other test of this run was given (tests bind 127.0.0.1 only). */
+export async function freePort(): Promise<number> {
+  while (nextPort < firstPort + PORTS_PER_WORKER) {
+    const port = nextPort++;
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`freePort: this worker used its ${PORTS_PER_WORKER} ports from ${firstPort}; raise PORTS_PER_WORKER.`);
 }
 
 /** pids of running processes whose command line contains every one of `needles`. */
