@@ -14,6 +14,7 @@
  *               [--never-listen]           # never bind (readiness timeout)
  *               [--exit-on-startup <code>] # die before listening
  *               [--die-after-ms <n>]       # crash this long after becoming ready
+ *               [--crash-marker <path>]    # ...only if this file is not there; crashing writes it (one crash)
  *               [--ignore-sigterm]         # only SIGKILL stops it
                [--exit-delay-ms <n>]      # on SIGTERM, clean up this long before exiting
  *               [--reply <text>]           # the assistant's answer
@@ -27,7 +28,7 @@
                [--token-delay-ms <n>]     # pause between streamed tokens
                [--tag <s>]                # ignored; lets a test run find its own processes
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     "never-listen": { type: "boolean", default: false },
     "exit-on-startup": { type: "string" },
     "die-after-ms": { type: "string" },
+    "crash-marker": { type: "string" },
     "ignore-sigterm": { type: "boolean", default: false },
     "exit-delay-ms": { type: "string", default: "0" },
     reply: { type: "string", default: "Hello from the fake llamafile" },
@@ -251,8 +253,10 @@ if (values["never-listen"]) {
         if (gate !== undefined && !existsSync(gate)) return void setTimeout(loaded, 20);
         loading = false;
         log(`model loaded; ready at ${Date.now()}`);
-        if (values["die-after-ms"] !== undefined) {
+        const marker = values["crash-marker"];
+        if (values["die-after-ms"] !== undefined && !(marker && existsSync(marker))) {
           setTimeout(() => {
+            if (marker) writeFileSync(marker, "");
             log("crashing");
             process.exit(3);
           }, Number(values["die-after-ms"]));

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
+import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
 import { freePort, waitFor } from "../helpers/processes.ts";
 
 afterEach(cleanupAll);
@@ -59,7 +59,10 @@ test("exit before ready: the notification quotes the log's last lines; the log i
 
 test("a crash after ready is reported with the log tail, and the next prompt starts the server again", async () => {
   const port = await freePort();
-  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "flaky", name: "Flaky", port, flags: ["--die-after-ms", "300"] })] });
+  const home = makeHome();
+  // The first server crashes 300 ms after ready; the one the next prompt starts stays up.
+  const flags = ["--die-after-ms", "300", "--crash-marker", join(home, "crashed-once")];
+  const pi = await startPi({ home, llamafiles: [fakeModelEntry({ id: "flaky", name: "Flaky", port, flags })] });
   await pi.select("llamafiles/flaky");
   await pi.prompt("hi");
   await waitFor(() => pi.notifications().some((n) => n.type === "error"), "the crash report");
