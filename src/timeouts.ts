@@ -30,6 +30,8 @@ export const llamafilesTimeouts = {
   hintGapMs: 20,
   /** Between checks that a stopped process group is gone. */
   groupGonePollMs: 100,
+  /** How long pi waits for its own child's exit status when the keeper reports none. */
+  leaderStatusMs: 1_000,
 } as const;
 
 /** The ai-server feature (the remote router). */

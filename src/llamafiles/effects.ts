@@ -16,6 +16,7 @@ import {
 import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
+import { withLeaderStatus } from "./process/leader-status.ts";
 import { type EffectReport, stopLeftBehindServer } from "./process/left-behind.ts";
 import { claimPort, judgeRecord, type RecordState, releaseClaim } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
@@ -205,7 +206,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           else if (event.event === "shared") {
             ended = true;
             send({ type: "SERVER_SHARED", users: event.users });
-          } else if (event.event === "exited") exited(event.code, event.signal);
+          } else if (event.event === "exited") withLeaderStatus(event, held.child, t.leaderStatusMs, exited);
           else if (event.event === "lost" && !ended && !released) {
             // The keeper is gone without a word: pi stops the server itself, proven first.
             if (held.marker) void stopLeftBehind({ pid: held.pid, marker: held.marker }, KILL_GRACE_MS).then(() => exited(null, null));
