@@ -1,8 +1,24 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+// PI_UNDER_TEST=oldest: every import of pi resolves to the oldest supported pi (tests/pi-oldest),
+// the one .ci/run also tests against (tests/helpers/pi-under-test.ts).
+const oldestPi = join(fileURLToPath(new URL(".", import.meta.url)), "tests", "pi-oldest", "node_modules", "@earendil-works");
+const piImports =
+  process.env.PI_UNDER_TEST === "oldest"
+    ? [
+        { find: /^@earendil-works\/pi-coding-agent$/, replacement: join(oldestPi, "pi-coding-agent", "dist", "index.js") },
+        { find: /^@earendil-works\/pi-ai$/, replacement: join(oldestPi, "pi-ai", "dist", "index.js") },
+        { find: /^@earendil-works\/pi-ai\/compat$/, replacement: join(oldestPi, "pi-ai", "dist", "compat.js") },
+      ]
+    : [];
+
 export default defineConfig({
+  resolve: { alias: piImports },
   test: {
     include: ["tests/**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
     // Worker processes are reused across files (isolate: false): importing pi once per worker
     // instead of once per file halves the suite's CPU time. Each test sets HOME and every
     // AI_SERVER_* variable itself (tests/helpers/pi-harness.ts), and files in one worker run one

@@ -6,11 +6,12 @@
  */
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import { lazyStream } from "@earendil-works/pi-ai";
-import type { ProviderConfig, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts";
 import { answerTail } from "../llama-cpp/timings.ts";
 import { abortedStream, failedStream } from "../pi-session/ended-stream.ts";
+import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
 import { routerFailureText, type Where } from "./messages.ts";
@@ -31,7 +32,7 @@ const llamaCompat = {
   maxTokensField: "max_tokens",
 } as const;
 
-function modelConfig(id: string, contextWindow: number, fallback?: FallbackModel): ProviderModelConfig {
+function modelConfig(id: string, contextWindow: number, fallback?: FallbackModel): ChatModelConfig {
   return {
     id,
     name: fallback?.name ?? id,
@@ -41,18 +42,18 @@ function modelConfig(id: string, contextWindow: number, fallback?: FallbackModel
     contextWindow,
     maxTokens: fallback?.maxTokens ?? contextWindow,
     compat: llamaCompat,
-  } as ProviderModelConfig;
+  } as ChatModelConfig;
 }
 
 /** pi models from the router's list: placeholders left out, context window from the preset. */
-export function discoveredModels(models: RouterModel[], fallbacks: FallbackModel[]): ProviderModelConfig[] {
+export function discoveredModels(models: RouterModel[], fallbacks: FallbackModel[]): ChatModelConfig[] {
   return usableModels(models).map((model) => {
     const fallback = fallbacks.find((candidate) => candidate.id === model.id);
     return modelConfig(model.id, contextWindowOf(model, fallback?.contextWindow ?? DEFAULT_CONTEXT_WINDOW), fallback);
   });
 }
 
-export function fallbackModels(fallbacks: FallbackModel[]): ProviderModelConfig[] {
+export function fallbackModels(fallbacks: FallbackModel[]): ChatModelConfig[] {
   return fallbacks.map((model) => modelConfig(model.id, model.contextWindow ?? DEFAULT_CONTEXT_WINDOW, model));
 }
 
@@ -71,7 +72,7 @@ export function declaredModel(listed: RouterModel | undefined, fallback: Fallbac
 }
 
 /** A registered model, with what its worker said it serves. */
-export function withServed(model: ProviderModelConfig, served: ServedOverride | undefined): ProviderModelConfig {
+export function withServed(model: ChatModelConfig, served: ServedOverride | undefined): ChatModelConfig {
   return {
     ...model,
     contextWindow: served?.contextWindow ?? model.contextWindow,
@@ -110,7 +111,7 @@ function withRecordedFailure(
 }
 
 /** What pi registers for the router, whichever way its prompts are streamed. */
-const routerProvider = (settings: AiServerSettings, models: ProviderModelConfig[]) => ({
+const routerProvider = (settings: AiServerSettings, models: ChatModelConfig[]) => ({
   name: "ai-server (llama.cpp router, mTLS)",
   baseUrl: `${settings.url}/v1`,
   api: "openai-completions" as const,
@@ -118,11 +119,7 @@ const routerProvider = (settings: AiServerSettings, models: ProviderModelConfig[
   models,
 });
 
-export function aiServerProviderConfig(
-  settings: AiServerSettings,
-  models: ProviderModelConfig[],
-  deps: AiServerStreamDeps,
-): ProviderConfig {
+export function aiServerProviderConfig(settings: AiServerSettings, models: ChatModelConfig[], deps: AiServerStreamDeps): ProviderConfig {
   return {
     ...routerProvider(settings, models),
     streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
@@ -143,7 +140,7 @@ export function aiServerProviderConfig(
 }
 
 /** The provider when the router cannot be reached at all (certificate material missing): every prompt fails with `reason`. */
-export function unusableProviderConfig(settings: AiServerSettings, models: ProviderModelConfig[], reason: string): ProviderConfig {
+export function unusableProviderConfig(settings: AiServerSettings, models: ChatModelConfig[], reason: string): ProviderConfig {
   return {
     ...routerProvider(settings, models),
     streamSimple: (model: Model<Api>) => failedStream(model, reason),

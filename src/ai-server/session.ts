@@ -4,12 +4,13 @@
  * supervisor (statechart, effects, view) on first use, and answers the provider, the commands
  * and the working indicator from the chart's status.
  */
-import type { ExtensionAPI, ProviderModelConfig } from "@earendil-works/pi-coding-agent";
+import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
 import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { lazyMachinery } from "../pi-session/machinery.ts";
 import { type ServedModels, servedModels } from "../pi-session/served-models.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
+import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
 import { activityPhrase, discoveryFallbackText, errorText, routerContextFix } from "./messages.ts";
@@ -25,7 +26,7 @@ export interface AiServerSession {
   /** The router's last model list (for completion and id checks). */
   lastListing(): RouterModel[];
   /** GET /models again and re-register the provider; returns the registered models. */
-  rediscover(timeoutMs?: number): Promise<{ models: ProviderModelConfig[]; listing: RouterModel[] }>;
+  rediscover(timeoutMs?: number): Promise<{ models: ChatModelConfig[]; listing: RouterModel[] }>;
   supervisor(): Promise<RouterSupervisor>;
   sessionStarted(model: { provider: string; id: string } | undefined): void;
   modelSelected(model: { provider: string; id: string }): void;
@@ -52,7 +53,7 @@ export async function aiServerSession(
   const api = createRouterApi(settings, material);
   const fetches = createMtlsFetchFactory(settings, material);
   let listing: RouterModel[] = [];
-  let registered: ProviderModelConfig[] = [];
+  let registered: ChatModelConfig[] = [];
   const served = servedModels({
     pi,
     session,
@@ -85,7 +86,7 @@ export async function aiServerSession(
     return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter) };
   });
 
-  const register = (models: ProviderModelConfig[]) => {
+  const register = (models: ChatModelConfig[]) => {
     registered = models;
     pi.registerProvider(
       AI_SERVER_PROVIDER,

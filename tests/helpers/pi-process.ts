@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./fake-llamafile.ts";
+import { PI_CLI } from "./pi-under-test.ts";
 
-/** The `pi` the package installs (its bin: the bundled CLI). */
-export const PI_CLI = join(REPO_ROOT, "node_modules/@earendil-works/pi-coding-agent/dist/bundle/cli.js");
+export { PI_CLI };
 
 const live = new Set<ChildProcess>();
 
