@@ -4,13 +4,14 @@
  * stream waits instead).
  */
 import { join } from "node:path";
-import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
+import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
 import { requestedModel } from "../pi-session/run-mode.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
+import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
@@ -44,7 +45,8 @@ export async function setUpLlamafiles(
     cwd: process.cwd(),
     logPathFor: serverLogPath,
   });
-  if (config && config.missingForPi.length > 0) problems.push({ code: "fields-pi-needs", missing: config.missingForPi });
+  if (config && config.missingForPi.length > 0 && nativeProviderRacesStartUp(VERSION))
+    problems.push({ code: "fields-pi-needs", missing: config.missingForPi, piVersion: VERSION });
   const quiet = problems.filter(onlyIfWanted);
   const words = problems.length > 0 ? await import("./messages.ts") : undefined;
   // pi itself shows a models.json it cannot parse, in its TUI and with --list-models.

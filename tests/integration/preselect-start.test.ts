@@ -1,6 +1,8 @@
 // pi launched with model A preselected (settings / previous session) starts A
 // on session boot, without any /model. pi 0.87.1 emits no model_select for this (docs/architecture.md).
+import { VERSION } from "@earendil-works/pi-coding-agent";
 import { afterEach, expect, test } from "vitest";
+import { nativeProviderRacesStartUp } from "../../src/pi-versions/native-provider-start.ts";
 import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels, waitFor } from "../helpers/processes.ts";
@@ -20,3 +22,18 @@ test("a preselected llamafiles model starts at session boot", async () => {
   expect(pi.footer()).toEqual(["Starting A...", "A running"]);
   expect((await pi.prompt("hi")).error).toBeUndefined();
 });
+
+// pi before 0.99.2 may lose this race (pi #9962): there the user is told to add "api" and "baseUrl" (list-models.test.ts).
+test.runIf(!nativeProviderRacesStartUp(VERSION))(
+  `on pi ${VERSION}, the minimal block (no "api", no "baseUrl") restores a preselected model at session boot too`,
+  async () => {
+    const port = await freePort();
+    const pi = await startPi({
+      llamafiles: { models: [fakeModelEntry({ id: "model-a", name: "A", port })] },
+      preselect: "llamafiles/model-a",
+    });
+    expect(`${pi.runtime.session.model?.provider}/${pi.runtime.session.model?.id}`).toBe("llamafiles/model-a");
+    await waitFor(() => pi.notifications().some((n) => n.message === "A is ready"), "A to become ready");
+    expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+  },
+);
