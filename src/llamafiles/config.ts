@@ -23,12 +23,12 @@ export type ConfigProblem =
   | { code: "models-missing" }
   | { code: "models-not-a-list"; got: unknown }
   | { code: "bad-provider-field"; violation: SchemaViolation }
-  | { code: "model-skipped"; index: number; violations: SchemaViolation[] }
+  | { code: "model-skipped"; index: number; id: string | undefined; violations: SchemaViolation[] }
   | { code: "duplicate-id"; id: string; index: number }
-  | { code: "bad-port"; index: number; port: number }
-  | { code: "privileged-port"; index: number; port: number; lowest: number }
+  | { code: "bad-port"; index: number; id: string; port: number }
+  | { code: "privileged-port"; index: number; id: string; port: number; lowest: number }
   | { code: "no-valid-model" }
-  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl"> };
+  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl">; piVersion: string };
 
 /** One way the block breaks its schema: ajv's error and the block it was found in (for the value). */
 export interface SchemaViolation {
@@ -145,6 +145,17 @@ function lowestUnprivilegedPort(): number {
   }
 }
 
+/**
+ * The id of a models[] entry when it is a valid one (the schema's rule), to name a skipped entry
+ * by: with twenty models, the index alone does not say which. An id that is itself what is
+ * wrong is quoted by the violation already.
+ */
+function idOf(entry: unknown): string | undefined {
+  const id = (entry as { id?: unknown } | null)?.id;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: an id with control characters is not shown as a name
+  return typeof id === "string" && id.trim() !== "" && id.length <= 200 && !/[\u0000-\u001f\u007f]/.test(id) ? id : undefined;
+}
+
 /** Which models[] index an error belongs to, or undefined for provider-level fields. */
 function modelIndexOf(error: ErrorObject): number | undefined {
   const match = /^\/models\/(\d+)(\/|$)/.exec(error.instancePath);
@@ -213,18 +224,18 @@ export function loadLlamafilesConfig(options: {
   (provider.models as unknown[]).forEach((entry, index) => {
     const invalid = badModels.get(index);
     if (invalid) {
-      problems.push({ code: "model-skipped", index, violations: invalid });
+      problems.push({ code: "model-skipped", index, id: idOf(entry), violations: invalid });
       return;
     }
     const raw = entry as Record<string, unknown>;
     const id = raw.id as string;
     const port = (raw.port as number | undefined) ?? modelDefaults.port;
     if (FETCH_BAD_PORTS.has(port)) {
-      problems.push({ code: "bad-port", index, port });
+      problems.push({ code: "bad-port", index, id, port });
       return;
     }
     if (port < lowestPort) {
-      problems.push({ code: "privileged-port", index, port, lowest: lowestPort });
+      problems.push({ code: "privileged-port", index, id, port, lowest: lowestPort });
       return;
     }
     if (seen.has(id)) {

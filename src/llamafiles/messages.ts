@@ -285,6 +285,10 @@ const nothingRegistered = "no local models registered";
 
 const violationText = (violation: SchemaViolation) => describeSchemaError(violation.block, violation.error, "providers.llamafiles");
 
+/** `models[3] "qwen-7b"`: the id too, when the entry has one (quoted and cut short: it is the user's text). */
+const entryText = (index: number, id: string | undefined) =>
+  `models[${index}]${id === undefined ? "" : ` ${JSON.stringify(id.length > 60 ? `${id.slice(0, 59)}…` : id)}`}`;
+
 export function configProblemText(problem: ConfigProblem): string {
   switch (problem.code) {
     case "file-missing":
@@ -304,11 +308,11 @@ export function configProblemText(problem: ConfigProblem): string {
     case "bad-provider-field":
       return `llamafiles: ${violationText(problem.violation) ?? "invalid"}; using the default.`;
     case "model-skipped":
-      return `llamafiles: skipped models[${problem.index}]: ${problem.violations.map(violationText).filter(Boolean).join("; ")}.`;
+      return `llamafiles: skipped ${entryText(problem.index, problem.id)}: ${problem.violations.map(violationText).filter(Boolean).join("; ")}.`;
     case "bad-port":
-      return `llamafiles: skipped models[${problem.index}]: port ${problem.port} is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.`;
+      return `llamafiles: skipped ${entryText(problem.index, problem.id)}: port ${problem.port} is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.`;
     case "privileged-port":
-      return `llamafiles: skipped models[${problem.index}]: port ${problem.port} needs root to listen on (this system lets users listen from port ${problem.lowest} up); give it a "port" of ${Math.max(problem.lowest, 1024)} or above.`;
+      return `llamafiles: skipped ${entryText(problem.index, problem.id)}: port ${problem.port} needs root to listen on (this system lets users listen from port ${problem.lowest} up); give it a "port" of ${Math.max(problem.lowest, 1024)} or above.`;
     case "duplicate-id":
       return `llamafiles: duplicate model id "${problem.id}" at providers.llamafiles.models[${problem.index}]; kept the first, ignored this one.`;
     case "no-valid-model":
@@ -319,7 +323,7 @@ export function configProblemText(problem: ConfigProblem): string {
       );
       return [
         `llamafiles: providers.llamafiles in ${MODELS_JSON} has no ${problem.missing.map((f) => `"${f}"`).join(" and ")}.`,
-        `Your models work, but pi 0.87.1 reads that block itself before extensions load and may then not restore a preselected llamafiles model at start-up. Add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
+        `Your models work, but pi ${problem.piVersion} (before 0.99.2) may then not restore a preselected llamafiles model at start-up, nor list the models in pi --list-models. Update pi, or add ${lines.length === 1 ? "this line" : "these lines"} to providers.llamafiles:`,
         ...lines,
       ].join("\n");
     }

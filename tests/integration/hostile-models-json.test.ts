@@ -11,7 +11,10 @@ afterEach(cleanupAll);
 
 const ESC = "\u001b";
 const entry = (extra: Record<string, unknown>) => ({ id: "bad", command: "/bin/true", ...extra });
-const skipped = (problem: string) => `llamafiles: skipped models[0]: providers.llamafiles.models[0].${problem}.`;
+/** The warning for the entry "bad", named by its index and id. */
+const skipped = (problem: string) => `llamafiles: skipped models[0] "bad": providers.llamafiles.models[0].${problem}.`;
+/** The warning for an entry whose id is what is wrong: the violation quotes it; it is not named twice. */
+const skippedForItsId = (problem: string) => `llamafiles: skipped models[0]: providers.llamafiles.models[0].${problem}.`;
 
 /** Keeps working: a command answers and nothing was shown raw (no escape character reached the UI). */
 async function stillWorking(pi: PiHarness) {
@@ -26,11 +29,11 @@ const warnings = (pi: PiHarness) =>
     .map((n) => n.message);
 
 const atLoad: Array<[string, Record<string, unknown>, string]> = [
-  ["an id with a NUL byte", entry({ id: "a\u0000b" }), skipped('id must not contain control characters (got "a\\u0000b")')],
+  ["an id with a NUL byte", entry({ id: "a\u0000b" }), skippedForItsId('id must not contain control characters (got "a\\u0000b")')],
   [
     "an id with a terminal escape sequence",
     entry({ id: `${ESC}[2Jwipe` }),
-    skipped('id must not contain control characters (got "\\u001b[2Jwipe")'),
+    skippedForItsId('id must not contain control characters (got "\\u001b[2Jwipe")'),
   ],
   [
     "a name that sets the terminal title",
@@ -55,29 +58,29 @@ const atLoad: Array<[string, Record<string, unknown>, string]> = [
   [
     "an environment name with '='",
     entry({ env: { "A=B": "x" } }),
-    'llamafiles: skipped models[0]: providers.llamafiles.models[0].env has "A=B", which is not a valid environment variable name (letters, digits, _; not starting with a digit).',
+    'llamafiles: skipped models[0] "bad": providers.llamafiles.models[0].env has "A=B", which is not a valid environment variable name (letters, digits, _; not starting with a digit).',
   ],
   [
     "pi's own marker variable in env",
     entry({ env: { PI_LLAMA_SERVER: "x" } }),
-    "llamafiles: skipped models[0]: providers.llamafiles.models[0].env.PI_LLAMA_SERVER is pi's own variable and cannot be set here.",
+    `llamafiles: skipped models[0] "bad": providers.llamafiles.models[0].env.PI_LLAMA_SERVER is pi's own variable and cannot be set here.`,
   ],
   ["a cwd with a newline", entry({ cwd: "/tmp\n/etc" }), skipped('cwd must not contain control characters (got "/tmp\\n/etc")')],
   ["a blank command", entry({ command: "   " }), skipped('command must not be blank (got "   ")')],
   [
     "an id of 300 characters",
     entry({ id: "x".repeat(300) }),
-    skipped(`id must NOT have more than 200 characters (got "${"x".repeat(300)}")`),
+    skippedForItsId(`id must NOT have more than 200 characters (got "${"x".repeat(300)}")`),
   ],
   [
     "a port fetch refuses (6000, X11)",
     entry({ port: 6000 }),
-    'llamafiles: skipped models[0]: port 6000 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
+    'llamafiles: skipped models[0] "bad": port 6000 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
   ],
   [
     "a port fetch refuses (22, ssh)",
     entry({ port: 22 }),
-    'llamafiles: skipped models[0]: port 22 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
+    'llamafiles: skipped models[0] "bad": port 22 is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.',
   ],
   ["port 0", entry({ port: 0 }), skipped("port must be >= 1 (got 0)")],
   ["a port above 65535", entry({ port: 70000 }), skipped("port must be <= 65535 (got 70000)")],

@@ -11,7 +11,7 @@ import { freePort } from "../helpers/processes.ts";
 
 afterEach(killPiProcesses);
 
-const SKIPPED = 'llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got "x").';
+const SKIPPED = 'llamafiles: skipped models[1] "broken": providers.llamafiles.models[1].port must be integer (got "x").';
 const times = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 const notifications = (pi: PiProcess) =>
   pi.records.filter((r) => r.type === "extension_ui_request" && r.method === "notify").map((r) => String(r.message));

@@ -160,48 +160,48 @@ const skipCases: Array<[string, unknown, string]> = [
   [
     "command blank",
     { id: "b", command: "  " },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].command must not be blank (got "  ").`,
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].command must not be blank (got "  ").`,
   ],
-  ["command missing", { id: "b" }, "llamafiles: skipped models[1]: providers.llamafiles.models[1].command is missing (required)."],
+  ["command missing", { id: "b" }, `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].command is missing (required).`],
   [
     "port as a string",
     { id: "b", command: "x", port: "8080" },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got "8080").`,
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].port must be integer (got "8080").`,
   ],
   [
     "port out of range",
     { id: "b", command: "x", port: 70000 },
-    "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be <= 65535 (got 70000).",
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].port must be <= 65535 (got 70000).`,
   ],
   [
     "port not an integer",
     { id: "b", command: "x", port: 80.5 },
-    "llamafiles: skipped models[1]: providers.llamafiles.models[1].port must be integer (got 80.5).",
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].port must be integer (got 80.5).`,
   ],
   [
     "args not an array",
     { id: "b", command: "x", args: "--port {{port}}" },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].args must be array (got "--port {{port}}").`,
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].args must be array (got "--port {{port}}").`,
   ],
   [
     "an arg not a string",
     { id: "b", command: "x", args: ["--port", 8080] },
-    "llamafiles: skipped models[1]: providers.llamafiles.models[1].args[1] must be string (got 8080).",
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].args[1] must be string (got 8080).`,
   ],
   [
     "env value not a string",
     { id: "b", command: "x", env: { N: 1 } },
-    "llamafiles: skipped models[1]: providers.llamafiles.models[1].env.N must be string (got 1).",
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].env.N must be string (got 1).`,
   ],
   [
     "input with an unknown kind",
     { id: "b", command: "x", input: ["audio"] },
-    `llamafiles: skipped models[1]: providers.llamafiles.models[1].input[0] must be equal to one of the allowed values (got "audio").`,
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].input[0] must be equal to one of the allowed values (got "audio").`,
   ],
   [
     "contextWindow negative",
     { id: "b", command: "x", contextWindow: -1 },
-    "llamafiles: skipped models[1]: providers.llamafiles.models[1].contextWindow must be >= 1 (got -1).",
+    `llamafiles: skipped models[1] "b": providers.llamafiles.models[1].contextWindow must be >= 1 (got -1).`,
   ],
   [
     "two problems at once",
@@ -235,7 +235,7 @@ test("every entry invalid: warns for each, then registers nothing", () => {
   const { config, warnings } = load(withModels([{ id: "a" }]));
   expect(config).toBeUndefined();
   expect(warnings).toEqual([
-    "llamafiles: skipped models[0]: providers.llamafiles.models[0].command is missing (required).",
+    'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].command is missing (required).',
     "llamafiles: no valid model in providers.llamafiles.models of ~/.pi/agent/models.json; no local models registered.",
   ]);
 });
@@ -261,7 +261,7 @@ test("a port below the system's first unprivileged port is skipped for a user wh
   );
   const { config, problems } = loadLlamafilesConfig({ modelsPath, cwd: "/", logPathFor: (id) => `/logs/${id}.log`, lowestPort: 1024 });
   expect(problems.map(configProblemText)).toEqual([
-    'llamafiles: skipped models[0]: port 80 needs root to listen on (this system lets users listen from port 1024 up); give it a "port" of 1024 or above.',
+    'llamafiles: skipped models[0] "a": port 80 needs root to listen on (this system lets users listen from port 1024 up); give it a "port" of 1024 or above.',
   ]);
   expect(config!.models.map((m) => m.id)).toEqual(["b"]);
   // Root may listen anywhere.
@@ -307,7 +307,7 @@ test("keepWarm, memoryBudget, memory and pinned: read with their units; a bad va
       ]),
     );
   expect(model({ memory: "-1GiB" }).warnings).toEqual([
-    'llamafiles: skipped models[0]: providers.llamafiles.models[0].memory must be an amount of memory such as "22GiB" or "512 MB" (got "-1GiB").',
+    'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].memory must be an amount of memory such as "22GiB" or "512 MB" (got "-1GiB").',
   ]);
   expect(model({ pinned: "yes" }).config!.models.map((m) => m.id)).toEqual(["b"]);
 });
