@@ -6,7 +6,7 @@
 import type { ServerProps } from "../../machines/server-props.ts";
 import type { LiveAnswer } from "./answer-meter.ts";
 import type { ContextRoom, DeclaredSource, ModelFinding } from "./model-facts.ts";
-import type { AnswerFigures } from "./timings.ts";
+import type { AnswerFigures, TokenCount } from "./timings.ts";
 
 /** How the user changes a model's context, in the provider's terms. */
 export interface ContextFix {
@@ -24,11 +24,20 @@ export function rateText(perSecond: number): string {
   return `${perSecond >= 10 ? Math.round(perSecond) : perSecond.toFixed(1)} tok/s`;
 }
 
+const tokensText = (tokens: number) => `${thousands(tokens)} token${tokens === 1 ? "" : "s"}`;
+
+/** The rate where it was measured, else the count: `48 tok/s`, `1 token`. */
+const rateOrCount = (count: TokenCount) => (count.perSecond === undefined ? tokensText(count.tokens) : rateText(count.perSecond));
+
+/** `6 tokens at 48 tok/s`, `1 token`. */
+const countAndRate = (count: TokenCount) =>
+  count.perSecond === undefined ? tokensText(count.tokens) : `${tokensText(count.tokens)} at ${rateText(count.perSecond)}`;
+
 /** `48 tok/s · prompt 1.9k tok/s · cache 96%`: only the figures the server sent. */
 export function figuresText(figures: AnswerFigures): string {
   const parts: string[] = [];
-  if (figures.generated) parts.push(rateText(figures.generated.perSecond));
-  if (figures.prompt) parts.push(`prompt ${rateText(figures.prompt.perSecond)}`);
+  if (figures.generated) parts.push(rateOrCount(figures.generated));
+  if (figures.prompt) parts.push(`prompt ${rateOrCount(figures.prompt)}`);
   if (figures.cacheShare !== undefined) parts.push(`cache ${Math.round(figures.cacheShare * 100)}%`);
   return parts.join(" · ");
 }
@@ -36,8 +45,8 @@ export function figuresText(figures: AnswerFigures): string {
 /** The longer form for the status commands. */
 export function figuresDetailText(figures: AnswerFigures): string {
   const parts: string[] = [];
-  if (figures.generated) parts.push(`${thousands(figures.generated.tokens)} tokens at ${rateText(figures.generated.perSecond)}`);
-  if (figures.prompt) parts.push(`prompt ${thousands(figures.prompt.tokens)} tokens at ${rateText(figures.prompt.perSecond)}`);
+  if (figures.generated) parts.push(countAndRate(figures.generated));
+  if (figures.prompt) parts.push(`prompt ${countAndRate(figures.prompt)}`);
   if (figures.cacheShare !== undefined) parts.push(`${Math.round(figures.cacheShare * 100)}% of the prompt from the cache`);
   return parts.join(", ");
 }

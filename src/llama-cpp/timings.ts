@@ -7,30 +7,47 @@
  * server did not send is left out.
  */
 
+/** A count of tokens, and their rate (tokens/s) when it can be measured. */
+export interface TokenCount {
+  tokens: number;
+  perSecond?: number;
+}
+
 /** What one answer cost, as the server measured it. */
 export interface AnswerFigures {
-  /** Tokens generated and their rate (tokens/s). */
-  generated?: { tokens: number; perSecond: number };
-  /** Prompt tokens the server had to process (not from its cache) and their rate. */
-  prompt?: { tokens: number; perSecond: number };
+  /** Tokens generated. */
+  generated?: TokenCount;
+  /** Prompt tokens the server had to process (not from its cache). */
+  prompt?: TokenCount;
   /** Share of the prompt served from the server's cache, 0..1. */
   cacheShare?: number;
 }
 
 const count = (value: unknown) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined);
-const rate = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined);
+const positive = (value: unknown) => (typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined);
+
+/**
+ * llama.cpp floors a duration at 1 µs (0.001 ms): below 10 µs it is that floor, not a measurement; one token
+ * "in" 0.001 ms reads 1,000,000 tok/s (docs/llama-server-behaviour.md, "Answer timings").
+ */
+const MEASURABLE_MS = 0.01;
+
+/** `tokens`, with their rate only when it means something: two tokens or more, over a measurable time. */
+function tokenCount(tokens: number, perSecond: unknown, ms: unknown): TokenCount {
+  const rate = positive(perSecond);
+  const duration = typeof ms === "number" && Number.isFinite(ms) ? ms : undefined;
+  const measured = rate !== undefined && tokens >= 2 && (duration === undefined || duration >= MEASURABLE_MS);
+  return measured ? { tokens, perSecond: rate } : { tokens };
+}
 
 export function figuresFromTimings(timings: unknown): AnswerFigures | undefined {
   if (timings === null || typeof timings !== "object") return undefined;
   const t = timings as Record<string, unknown>;
   const figures: AnswerFigures = {};
   const predicted = count(t.predicted_n);
-  const predictedRate = rate(t.predicted_per_second);
-  if (predicted !== undefined && predicted > 0 && predictedRate !== undefined)
-    figures.generated = { tokens: predicted, perSecond: predictedRate };
+  if (predicted !== undefined && predicted > 0) figures.generated = tokenCount(predicted, t.predicted_per_second, t.predicted_ms);
   const prompt = count(t.prompt_n);
-  const promptRate = rate(t.prompt_per_second);
-  if (prompt !== undefined && prompt > 0 && promptRate !== undefined) figures.prompt = { tokens: prompt, perSecond: promptRate };
+  if (prompt !== undefined && prompt > 0) figures.prompt = tokenCount(prompt, t.prompt_per_second, t.prompt_ms);
   const cached = count(t.cache_n);
   if (cached !== undefined && prompt !== undefined && cached + prompt > 0) figures.cacheShare = cached / (cached + prompt);
   return Object.keys(figures).length > 0 ? figures : undefined;

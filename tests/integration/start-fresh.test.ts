@@ -1,9 +1,7 @@
 // Selecting model A starts its process; the footer reads "Starting A..." then
 // "A running"; pi completes a chat turn against it.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { FAKE_CONTEXT_LINE, FAKE_FIGURES, fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { FAKE_CONTEXT_LINE, FAKE_FIGURES, fakeModelEntry, requestsSeen } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort, isAlive, probeModels } from "../helpers/processes.ts";
 
@@ -39,6 +37,18 @@ test("requests carry the configured id, the documented max_tokens default (8192)
   const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "model-a", name: "A", port })] });
   await pi.select("llamafiles/model-a");
   await pi.prompt("hello");
-  const log = readFileSync(join(pi.home, ".pi", "llamafile_logs", "model-a.log"), "utf8");
-  expect(log).toContain("POST /v1/chat/completions model=model-a stream=true max_tokens=8192 auth=Bearer llamafiles-not-needed");
+  expect(requestsSeen(pi.home, "model-a")).toEqual([
+    "POST /v1/chat/completions model=model-a stream=true max_tokens=8192 auth=Bearer llamafiles-not-needed",
+  ]);
+});
+
+test("a one-token answer shows its count, not a rate, in the footer and in /llamafiles", async () => {
+  const port = await freePort();
+  // "Hi" streams as one chunk: the server reports 1 generated token.
+  const pi = await startPi({ llamafiles: [fakeModelEntry({ id: "tiny-a", name: "Tiny A", port, flags: ["--reply", "Hi"] })] });
+  await pi.select("llamafiles/tiny-a");
+  expect(await pi.prompt("hello")).toEqual({ text: "Hi", error: undefined });
+  expect(pi.footer().at(-1)).toBe("Tiny A · 1 token · prompt 2.0k tok/s · cache 0%");
+  const last = (await pi.command("/llamafiles"))!.split("\n")[2];
+  expect(last).toMatch(/^ {2}last answer: 1 token, prompt [\d,]+ tokens at 2\.0k tok\/s, 0% of the prompt from the cache$/);
 });

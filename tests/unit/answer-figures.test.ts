@@ -43,11 +43,32 @@ test("only the end of a long answer is kept, and the figures are still there", (
   expect(tail.figures()?.cacheShare).toBeCloseTo(5 / 37);
 });
 
-test("a non-streamed answer's timings (A03) read the same", () => {
+test("a non-streamed answer's timings (A03) read the same; its one-token prompt (a cache hit) has no rate", () => {
   const line = fixture("A03-single-chat-completions.txt")
     .split("\n")
     .find((l) => l.includes('"timings"'))!;
-  expect(figuresText(figuresFromTimings(JSON.parse(line).timings)!)).toBe("4.1k tok/s · prompt 1.5k tok/s · cache 99%");
+  expect(figuresText(figuresFromTimings(JSON.parse(line).timings)!)).toBe("4.1k tok/s · prompt 1 token · cache 99%");
+});
+
+test("a one-token answer (A08, recorded: 1 token in 0.001 ms, '1000000 tok/s') shows the count, never that rate", () => {
+  const tail = answerTail();
+  tail.add(encode(fixture("A08-single-one-token-raw-body.sse")));
+  const figures = tail.figures()!;
+  expect(figures.generated).toEqual({ tokens: 1 });
+  expect(figures.prompt).toEqual({ tokens: 23, perSecond: 30831.09919571046 });
+  expect(figuresText(figures)).toBe("1 token · prompt 31k tok/s · cache 0%");
+  expect(figuresDetailText(figures)).toBe("1 token, prompt 23 tokens at 31k tok/s, 0% of the prompt from the cache");
+});
+
+test("a rate needs two tokens and a duration above llama.cpp's 1 µs floor; counts read '1 token', '2 tokens'", () => {
+  const of = (timings: Record<string, number>) => figuresFromTimings({ cache_n: 0, ...timings });
+  expect(of({ predicted_n: 2, predicted_ms: 0.001, predicted_per_second: 2e6 })?.generated).toEqual({ tokens: 2 });
+  expect(of({ predicted_n: 2, predicted_ms: 40, predicted_per_second: 50 })?.generated).toEqual({ tokens: 2, perSecond: 50 });
+  // An old server that sends no durations: the count rule alone.
+  expect(of({ predicted_n: 3, predicted_per_second: 50 })?.generated).toEqual({ tokens: 3, perSecond: 50 });
+  expect(figuresDetailText(of({ predicted_n: 2, predicted_ms: 0.001, predicted_per_second: 2e6, prompt_n: 1, prompt_ms: 0.2 })!)).toBe(
+    "2 tokens, prompt 1 token, 0% of the prompt from the cache",
+  );
 });
 
 test("no timings, broken timings, a reset for a retried request: nothing is guessed", () => {
