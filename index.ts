@@ -56,7 +56,7 @@ function answerMeter(now = performance.now.bind(performance)) {
 
 // src/llamafiles/extension.ts
 import { join as join2 } from "node:path";
-import { getAgentDir } from "@earendil-works/pi-coding-agent";
+import { getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
 
 // src/pi-session/terminal-text.ts
 var ESCAPE_SEQUENCES = (
@@ -101,6 +101,15 @@ function runMode(argv = process.argv, tty = { stdin: Boolean(process.stdin.isTTY
 function requestedModel(argv = process.argv) {
   const at = argv.indexOf("--model");
   return at >= 0 ? argv[at + 1] : void 0;
+}
+
+// src/pi-versions/native-provider-start.ts
+var FIXED_IN = [0, 99, 2];
+function nativeProviderRacesStartUp(piVersion) {
+  const parts = /^(\d+)\.(\d+)\.(\d+)/.exec(piVersion)?.slice(1).map(Number);
+  if (!parts) return true;
+  for (let i = 0; i < 3; i++) if (parts[i] !== FIXED_IN[i]) return parts[i] < FIXED_IN[i];
+  return false;
 }
 
 // src/llamafiles/config.ts
@@ -913,6 +922,10 @@ function lowestUnprivilegedPort() {
     return 1024;
   }
 }
+function idOf(entry) {
+  const id = entry?.id;
+  return typeof id === "string" && id.trim() !== "" && id.length <= 200 && !/[\u0000-\u001f\u007f]/.test(id) ? id : void 0;
+}
 function modelIndexOf(error) {
   const match = /^\/models\/(\d+)(\/|$)/.exec(error.instancePath);
   return match ? Number(match[1]) : void 0;
@@ -967,18 +980,18 @@ function loadLlamafilesConfig(options) {
   provider.models.forEach((entry, index) => {
     const invalid = badModels.get(index);
     if (invalid) {
-      problems.push({ code: "model-skipped", index, violations: invalid });
+      problems.push({ code: "model-skipped", index, id: idOf(entry), violations: invalid });
       return;
     }
     const raw = entry;
     const id = raw.id;
     const port = raw.port ?? modelDefaults.port;
     if (FETCH_BAD_PORTS.has(port)) {
-      problems.push({ code: "bad-port", index, port });
+      problems.push({ code: "bad-port", index, id, port });
       return;
     }
     if (port < lowestPort) {
-      problems.push({ code: "privileged-port", index, port, lowest: lowestPort });
+      problems.push({ code: "privileged-port", index, id, port, lowest: lowestPort });
       return;
     }
     if (seen.has(id)) {
@@ -1280,7 +1293,8 @@ async function setUpLlamafiles(pi, session, meter, report) {
     cwd: process.cwd(),
     logPathFor: serverLogPath
   });
-  if (config && config.missingForPi.length > 0) problems.push({ code: "fields-pi-needs", missing: config.missingForPi });
+  if (config && config.missingForPi.length > 0 && nativeProviderRacesStartUp(VERSION))
+    problems.push({ code: "fields-pi-needs", missing: config.missingForPi, piVersion: VERSION });
   const quiet = problems.filter(onlyIfWanted);
   const words = problems.length > 0 ? await import("./src/llamafiles/messages.ts") : void 0;
   const said = (problem) => ({
@@ -1398,8 +1412,14 @@ function bindWorkingIndicator(pi, activities, meter) {
     return live && words.loaded()?.liveAnswerText(live) || "generating";
   };
   const draw = () => ui?.setWorkingIndicator({ frames: [indicatorFrame(phrase(), Date.now() - turnStartedAt)], intervalMs: 1e3 });
+  const tick = () => {
+    draw();
+    const sinceStart = Date.now() - turnStartedAt;
+    ticker = setTimeout(tick, 1e3 - sinceStart % 1e3 + 5);
+    ticker.unref();
+  };
   const stop = () => {
-    clearInterval(ticker);
+    clearTimeout(ticker);
     ticker = void 0;
   };
   pi.on("session_start", (_event, ctx) => {
@@ -1414,9 +1434,7 @@ function bindWorkingIndicator(pi, activities, meter) {
     ui.setWorkingMessage("");
     turnStartedAt = event.timestamp ?? Date.now();
     stop();
-    draw();
-    ticker = setInterval(draw, 1e3);
-    ticker.unref();
+    tick();
   });
   pi.on("turn_end", stop);
   pi.on("agent_end", stop);

@@ -35,8 +35,18 @@ export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly Acti
     return (live && words.loaded()?.liveAnswerText(live)) || "generating";
   };
   const draw = () => ui?.setWorkingIndicator({ frames: [indicatorFrame(phrase(), Date.now() - turnStartedAt)], intervalMs: 1_000 });
+  /**
+   * Draws now, then just after each whole second since the turn began: the elapsed time then
+   * changes when it should (a fixed interval from whenever the hook ran would lag by up to a second).
+   */
+  const tick = () => {
+    draw();
+    const sinceStart = Date.now() - turnStartedAt;
+    ticker = setTimeout(tick, 1_000 - (sinceStart % 1_000) + 5);
+    ticker.unref();
+  };
   const stop = () => {
-    clearInterval(ticker);
+    clearTimeout(ticker);
     ticker = undefined;
   };
 
@@ -53,9 +63,7 @@ export function bindWorkingIndicator(pi: ExtensionAPI, activities: readonly Acti
     ui.setWorkingMessage("");
     turnStartedAt = event.timestamp ?? Date.now();
     stop();
-    draw();
-    ticker = setInterval(draw, 1_000);
-    ticker.unref();
+    tick();
   });
   pi.on("turn_end", stop);
   pi.on("agent_end", stop);

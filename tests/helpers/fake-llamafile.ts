@@ -61,6 +61,12 @@ function serverArgs(o: { portArg: string; advertise: string[]; flags: string[] }
   return [FAKE_SERVER, "--port", o.portArg, ...o.advertise.flatMap((id) => ["--id", id]), "--tag", runTag(), ...o.flags];
 }
 
+/** The chat requests the fake server of `id` answered in `home` (its journal: written before each answer). */
+export function requestsSeen(home: string, id: string): string[] {
+  const path = join(home, ".fake-server-requests", `${id}.log`);
+  return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+}
+
 /** A `providers.llamafiles.models[]` entry that runs the fake server through pi. */
 export function fakeModelEntry(o: FakeModelOptions): Record<string, unknown> {
   return {

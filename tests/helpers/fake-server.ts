@@ -6,6 +6,9 @@
  * chat completions (streaming with usage, cached_tokens and `timings`), GET /props like A02,
  * clean exit on SIGTERM. Its log says when the process began and when it became ready
  * (`started at <epoch ms>`, `ready at <epoch ms>`), so a benchmark can subtract its boot.
+ * Every chat request is also written, before it is answered, to its request journal
+ * (`$HOME/.fake-server-requests/<id>.log`, read by `requestsSeen`): the log goes through the
+ * keeper, another process, and may not hold the line yet when the answer has arrived.
  *
  *   fake-server --port <n> --id <s> [--id <alias> ...]
  *               [--startup-delay-ms <n>]   # refuse connections this long (boot)
@@ -28,7 +31,7 @@
                [--token-delay-ms <n>]     # pause between streamed tokens
                [--tag <s>]                # ignored; lets a test run find its own processes
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -65,6 +68,13 @@ const ids = values.id?.length ? values.id : ["fake-model"];
 // llama-server keeps aliases in a std::set: the advertised id is the alphabetically first.
 const id = [...ids].sort()[0]!;
 const log = (line: string) => process.stdout.write(`fake-server[${process.pid}] ${line}\n`);
+/** Written synchronously before the answer, so a test that has the answer finds the line. */
+const journal = (line: string) => {
+  if (!process.env.HOME) return;
+  const dir = `${process.env.HOME}/.fake-server-requests`;
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(`${dir}/${id}.log`, `${line}\n`);
+};
 log(`started at ${Math.round(performance.timeOrigin)}`);
 
 process.on("SIGTERM", () => {
@@ -177,9 +187,9 @@ function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
     model: id,
     system_fingerprint: "fake",
   };
-  log(
-    `POST /v1/chat/completions model=${body.model} stream=${Boolean(body.stream)} max_tokens=${body.max_tokens} auth=${req.headers.authorization}`,
-  );
+  const request = `POST /v1/chat/completions model=${body.model} stream=${Boolean(body.stream)} max_tokens=${body.max_tokens} auth=${req.headers.authorization}`;
+  journal(request);
+  log(request);
   if (!body.stream) {
     return send(res, 200, {
       ...base,

@@ -1,18 +1,15 @@
 // What a local server says it serves (GET /props) replaces what models.json declared, in pi's
 // registry, in the session's model and in every request; differences are told once per start.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { fakeModelEntry } from "../helpers/fake-llamafile.ts";
+import { fakeModelEntry, requestsSeen } from "../helpers/fake-llamafile.ts";
 import { cleanupAll, startPi } from "../helpers/pi-harness.ts";
 import { freePort } from "../helpers/processes.ts";
 
 afterEach(cleanupAll);
 
 /** The max_tokens of every request the fake server logged. */
-const maxTokensSent = (home: string, id: string) =>
-  [...readFileSync(join(home, ".pi", "llamafile_logs", `${id}.log`), "utf8").matchAll(/max_tokens=(\d+)/g)].map((m) => Number(m[1]));
+const maxTokensSent = (home: string, id: string) => requestsSeen(home, id).map((line) => Number(/max_tokens=(\d+)/.exec(line)?.[1]));
 
 test("the server's context replaces the declared one in the registry, the session's model and requests; told once per server start", async () => {
   const [portA, portB] = [await freePort(), await freePort()];

@@ -35,7 +35,7 @@ test("without a UI (print, json) nothing is set", () => {
   expect(recording.calls).toEqual([]);
 });
 
-test("with a UI: the phrase comes from the first busy provider, else 'generating'; the ticker stops at turn end", () => {
+test("with a UI: the phrase comes from the first busy provider; frames follow each whole second of the turn; the ticker stops at turn end", () => {
   vi.useFakeTimers();
   try {
     const { pi, emit } = fakePi();
@@ -44,8 +44,11 @@ test("with a UI: the phrase comes from the first busy provider, else 'generating
     bindWorkingIndicator(pi, [() => local, () => "loading x on the router"], answerMeter());
     const ctx = { hasUI: true, ui: recording.ui };
     emit("session_start", { reason: "startup" }, ctx);
-    emit("turn_start", { turnIndex: 0, timestamp: Date.now() }, ctx);
-    vi.advanceTimersByTime(1_000);
+    // The hook runs 400 ms after the turn began: the next frame comes at the turn's first whole second, not 1 s later.
+    emit("turn_start", { turnIndex: 0, timestamp: Date.now() - 400 }, ctx);
+    vi.advanceTimersByTime(590);
+    expect(recording.calls.filter((c) => c.method === "setWorkingIndicator")).toHaveLength(1);
+    vi.advanceTimersByTime(20);
     local = undefined;
     vi.advanceTimersByTime(1_000);
     emit("turn_end", {}, ctx);
