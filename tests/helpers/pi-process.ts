@@ -48,9 +48,11 @@ export interface PiProcess {
 export function startPiProcess(
   home: string,
   args: string[],
-  options: { env?: Record<string, string>; detached?: boolean } = {},
+  options: { env?: Record<string, string>; detached?: boolean; withBuiltins?: boolean } = {},
 ): PiProcess {
-  const child = spawn(process.execPath, [PI_CLI, "-ne", "-e", REPO_ROOT, "--no-session", ...args], {
+  // -ne: no other extension; it disables pi's built-in ones (llama.cpp, mcp, …) too, unless asked for.
+  const only = options.withBuiltins ? [] : ["-ne"];
+  const child = spawn(process.execPath, [PI_CLI, ...only, "-e", REPO_ROOT, "--no-session", ...args], {
     cwd: home,
     env: piEnv(home, options.env),
     stdio: ["pipe", "pipe", "pipe"],

@@ -24,9 +24,15 @@ test("npm pack holds what pi loads, and a pi with it installed from the README's
     files: Array<{ path: string }>;
   }>;
   const files = packed!.files.map((file) => file.path);
-  for (const path of files) expect(path).toMatch(/^(package\.json|README\.md|LICENSE|index\.ts|machines\/|src\/)/);
+  for (const path of files) expect(path).toMatch(/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|index\.ts|machines\/|src\/)/);
   expect(files).toEqual(
-    expect.arrayContaining(["index.ts", "LICENSE", "src/llamafiles/process/keeper.mjs", "src/llamafiles/models-json.schema.json"]),
+    expect.arrayContaining([
+      "index.ts",
+      "LICENSE",
+      "CHANGELOG.md",
+      "src/llamafiles/process/keeper.mjs",
+      "src/llamafiles/models-json.schema.json",
+    ]),
   );
   expect(files.filter((path) => /(^|\/)(tests|bench|tools|demo)\//.test(path))).toEqual([]);
 

@@ -1,0 +1,79 @@
+/**
+ * pi's TUI in a real pseudo-terminal (`script` from util-linux), typed into like a user: for
+ * what only the interactive mode shows (pi's own `/llama` dialog, the `/model` picker).
+ * `screen()` is everything pi drew so far, without terminal control sequences.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { piEnv } from "./pi-process.ts";
+import { PI_CLI } from "./pi-under-test.ts";
+import { waitFor } from "./processes.ts";
+
+const live = new Set<ChildProcess>();
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal control sequences is the point
+const CONTROL =
+  /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[()][A-Z0-9]|\u001b[=>78]|[\u0000-\u0008\u000b-\u001f]/g;
+
+export interface PiTerminal {
+  /** Types `text` (a line ends with "\r", Esc is "\u001b"). */
+  type(text: string): void;
+  /** Everything drawn so far, as plain text. */
+  screen(): string;
+  /** Resolves once `pattern` is on the screen, drawn after `since` (a length of `screen()`). */
+  waitForText(pattern: string | RegExp, since?: number, timeoutMs?: number): Promise<void>;
+  exited: Promise<void>;
+}
+
+/** `pi` (the CLI under test) with `args`, in a 120×40 terminal, in `home`. */
+export function startPiTerminal(home: string, args: string[], env: Record<string, string> = {}): PiTerminal {
+  const command = [process.execPath, PI_CLI, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
+  const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${command}`, "/dev/null"], {
+    cwd: home,
+    env: { ...piEnv(home, env), TERM: "xterm-256color" },
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  live.add(child);
+  let raw = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    raw += String(chunk);
+  });
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
+  const screen = () => raw.replace(CONTROL, "");
+  return {
+    type: (text) => child.stdin!.write(text),
+    screen,
+    async waitForText(pattern, since = 0, timeoutMs = 15_000) {
+      const found = () => {
+        const text = screen().slice(since);
+        return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+      };
+      try {
+        await waitFor(found, `"${pattern}" on pi's screen`, timeoutMs);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nscreen (last 3000 characters):\n${screen().slice(-3000)}`);
+      }
+    },
+    exited,
+  };
+}
+
+/** For afterEach: ends every terminal a test started (the whole process group: script and pi). */
+export async function killPiTerminals(): Promise<void> {
+  await Promise.all(
+    [...live].map(async (child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
+      await exited;
+    }),
+  );
+}
