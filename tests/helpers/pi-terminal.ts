@@ -4,15 +4,12 @@
  * `screen()` is everything pi drew so far, without terminal control sequences.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { terminalSafe } from "../../src/pi-session/terminal-text.ts";
 import { piEnv } from "./pi-process.ts";
 import { PI_CLI } from "./pi-under-test.ts";
 import { waitFor } from "./processes.ts";
 
 const live = new Set<ChildProcess>();
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal control sequences is the point
-const CONTROL =
-  /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)|\u001b[()][A-Z0-9]|\u001b[=>78]|[\u0000-\u0008\u000b-\u001f]/g;
 
 export interface PiTerminal {
   /** Types `text` (a line ends with "\r", Esc is "\u001b"). */
@@ -44,7 +41,8 @@ export function startPiTerminal(home: string, args: string[], env: Record<string
       resolve();
     }),
   );
-  const screen = () => raw.replace(CONTROL, "");
+  // What a user would read: the product's own filter for terminal text drops every control sequence.
+  const screen = () => terminalSafe(raw);
   return {
     type: (text) => child.stdin!.write(text),
     screen,
