@@ -12,30 +12,25 @@ function answerMeter(now = performance.now.bind(performance)) {
   const listeners = /* @__PURE__ */ new Set();
   return {
     /**
-     * Follows one answer of `modelKey` (`provider/id`): counts its deltas and, at its end,
-     * keeps the figures in `tail` (which the request's fetch feeds). Wraps the stream's own
-     * `push` (no relay: no extra async hop per token).
+     * Sees one event of an answer of `modelKey` (`provider/id`), as src/llama-cpp/answer-observer.ts
+     * passes them: counts its deltas and, at its end, keeps the figures in `tail` (which the
+     * request's fetch feeds).
      */
-    follow(stream, modelKey, tail) {
-      const push = stream.push.bind(stream);
-      stream.push = (event) => {
-        if (event.type === "text_delta" || event.type === "thinking_delta" || event.type === "toolcall_delta") {
-          const at = now();
-          if (!live) live = { tokens: 0, first: at, latest: at };
-          live.tokens++;
-          live.latest = at;
-        } else if (event.type === "start") live = void 0;
-        else if (event.type === "done" || event.type === "error") {
-          live = void 0;
-          const figures = event.type === "done" ? tail.figures() : void 0;
-          if (figures) {
-            lastByModel.set(modelKey, { figures, at: Date.now() });
-            for (const listener of [...listeners]) listener(modelKey);
-          }
+    see(event, modelKey, tail) {
+      if (event.type === "text_delta" || event.type === "thinking_delta" || event.type === "toolcall_delta") {
+        const at = now();
+        if (!live) live = { tokens: 0, first: at, latest: at };
+        live.tokens++;
+        live.latest = at;
+      } else if (event.type === "start") live = void 0;
+      else if (event.type === "done" || event.type === "error") {
+        live = void 0;
+        const figures = event.type === "done" ? tail.figures() : void 0;
+        if (figures) {
+          lastByModel.set(modelKey, { figures, at: Date.now() });
+          for (const listener of [...listeners]) listener(modelKey);
         }
-        push(event);
-      };
-      return stream;
+      }
     },
     /** The answer streaming now, if any. */
     live() {
@@ -57,6 +52,115 @@ function answerMeter(now = performance.now.bind(performance)) {
 // src/llamafiles/extension.ts
 import { join as join2 } from "node:path";
 import { getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
+
+// src/backend/feature.ts
+import { lazyStream } from "@earendil-works/pi-ai";
+
+// src/pi-session/lazy.ts
+function lazy(load) {
+  let promise;
+  let value;
+  return {
+    get: () => promise ??= load().then((loaded) => {
+      value = loaded;
+      return loaded;
+    }),
+    loaded: () => value,
+    requested: () => promise !== void 0
+  };
+}
+
+// src/pi-session/machinery.ts
+function lazyMachinery(build) {
+  return lazy(async () => {
+    const { inspectionFromEnv } = await import("./src/pi-session/inspection.ts");
+    const inspection = await inspectionFromEnv();
+    const { supervisor, view } = await build(inspection?.inspect);
+    return {
+      supervisor,
+      redraw: view.redraw,
+      dispose() {
+        view.dispose();
+        inspection?.close();
+      }
+    };
+  });
+}
+
+// src/backend/feature.ts
+function backendFeature(pi, session, meter, backend) {
+  const words = lazy(() => backend.loadWords());
+  let served;
+  const machinery = lazyMachinery(async (inspect) => {
+    const [supervisor2, said, { servedModels }, { bindStatusView }] = await Promise.all([
+      backend.loadSupervisor(inspect),
+      words.get(),
+      import("./src/pi-session/served-models.ts"),
+      import("./src/backend/status-view.ts")
+    ]);
+    const known = servedModels({
+      pi,
+      session,
+      provider: backend.provider,
+      defaults: backend.defaults,
+      fix: said.contextFix,
+      reregister: backend.reregister
+    });
+    served = known;
+    supervisor2.status.subscribe((status) => {
+      for (const serving2 of backend.servings(status)) {
+        if (serving2.phase === "starting") known.forget(serving2.modelId);
+        else if (serving2.phase === "ready" && serving2.props) {
+          const declared = backend.declared(serving2.modelId);
+          if (declared) known.learn(serving2.modelId, declared.name, declared.declared, serving2.props);
+        }
+      }
+    });
+    return { supervisor: supervisor2, view: bindStatusView(backend, supervisor2, said, session, meter) };
+  });
+  const supervisor = async () => (await machinery.get()).supervisor;
+  let requested;
+  pi.on("session_start", (_event, ctx) => {
+    void words.get();
+    machinery.loaded()?.redraw();
+    const restored = ctx.model?.provider === backend.provider ? ctx.model.id : void 0;
+    if (restored !== void 0) requested = restored;
+    if (backend.supervisedFromSessionStart || machinery.requested()) void supervisor().then((s) => s.sessionStarted(restored));
+  });
+  pi.on("model_select", (event) => {
+    if (event.model.provider === backend.provider) {
+      requested = event.model.id;
+      void supervisor().then((s) => s.select(event.model.id));
+      return;
+    }
+    requested = void 0;
+    if (machinery.requested()) void supervisor().then((s) => s.deselect());
+  });
+  pi.on("session_shutdown", async (event) => {
+    if (machinery.requested()) {
+      const { supervisor: loaded, dispose } = await machinery.get();
+      await loaded.end(event.reason === "quit" ? "quit" : "detach");
+      dispose();
+    }
+    await backend.close?.();
+  });
+  return {
+    stream: (model, options, start) => lazyStream(
+      model,
+      async () => (await import("./src/backend/request.ts")).streamWhenReady(
+        { backend, meter, supervisor, served: (id) => served?.served(id) },
+        model,
+        options?.signal,
+        start
+      )
+    ),
+    served: (modelId) => served?.served(modelId),
+    servedModels: () => served,
+    supervisor,
+    status: () => machinery.loaded()?.supervisor.status.current(),
+    activity: () => words.loaded()?.activity(machinery.loaded()?.supervisor.status.current(), requested)
+  };
+}
 
 // src/pi-session/terminal-text.ts
 var ESCAPE_SEQUENCES = (
@@ -110,6 +214,25 @@ function nativeProviderRacesStartUp(piVersion) {
   if (!parts) return true;
   for (let i = 0; i < 3; i++) if (parts[i] !== FIXED_IN[i]) return parts[i] < FIXED_IN[i];
   return false;
+}
+
+// src/llama-cpp/timings.ts
+var KEPT_BYTES = 16 * 1024;
+function fetchKeepingTail(tail, base = globalThis.fetch) {
+  return (async (input, init) => {
+    tail.reset();
+    const response = await base(input, init);
+    if (!response.body || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) return response;
+    const kept = response.body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          tail.add(chunk);
+          controller.enqueue(chunk);
+        }
+      })
+    );
+    return new Response(kept, { status: response.status, statusText: response.statusText, headers: response.headers });
+  });
 }
 
 // src/llamafiles/config.ts
@@ -1049,24 +1172,6 @@ function loadLlamafilesConfig(options) {
   };
 }
 
-// src/llamafiles/process/paths.ts
-import { createHash } from "node:crypto";
-import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
-function llamafileLogsDir() {
-  return join(process.env.HOME || homedir(), ".pi", "llamafile_logs");
-}
-function safeFileName(id) {
-  const safe = id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
-  return safe === id ? id : `${safe.slice(0, 100)}-${createHash("sha256").update(id).digest("hex").slice(0, 8)}`;
-}
-function serverLogPath(modelId) {
-  return join(llamafileLogsDir(), `${safeFileName(modelId)}.log`);
-}
-
-// src/llamafiles/provider.ts
-import { lazyStream } from "@earendil-works/pi-ai";
-
 // src/llamafiles/pi-model.ts
 function localBaseUrl(port) {
   return `http://localhost:${port}/v1`;
@@ -1088,22 +1193,97 @@ function toPiModel(config, model, served) {
   };
 }
 
-// src/llamafiles/provider.ts
-function gatedStream(config, deps, model, options, start) {
-  return lazyStream(model, async () => (await import("./src/llamafiles/request.ts")).requestWhenReady(config, deps, model, options, start));
+// src/llamafiles/backend.ts
+function llamafilesBackend(config, session, register) {
+  const byId = new Map(config.models.map((model) => [model.id, model]));
+  return {
+    provider: LLAMAFILES_PROVIDER,
+    // A session's start takes over the servers an earlier extension instance held (/reload).
+    supervisedFromSessionStart: true,
+    async loadSupervisor(inspect) {
+      const [{ createLocalSupervisor }, messages] = await Promise.all([import("./src/llamafiles/supervisor.ts"), import("./src/llamafiles/messages.ts")]);
+      return createLocalSupervisor({
+        models: config.models,
+        inspect,
+        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
+        askAboutForeignServer: async (model, advertised) => {
+          const ui = session.ui();
+          if (!ui || !session.hasUI()) return false;
+          const { title, message } = messages.foreignServerQuestion(model, advertised);
+          return ui.confirm(title, message);
+        }
+      });
+    },
+    async loadWords() {
+      const messages = await import("./src/llamafiles/messages.ts");
+      return {
+        footer: (fleet, { last }) => messages.footerText(fleet, fleet.shown.model && last(fleet.shown.model.id)),
+        footerTicks: () => false,
+        activity: (fleet, requested) => messages.activityPhrase(fleet, requested === void 0 ? void 0 : byId.get(requested)),
+        notice(notice) {
+          if (notice.kind === "effects") return messages.effectReportsText(notice.reports);
+          if (notice.kind === "unknown-model")
+            return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
+          return [messages.noticeMessage(notice)];
+        },
+        contextFix: messages.localContextFix
+      };
+    },
+    shown: (fleet) => serving(fleet.shown),
+    servings: (fleet) => fleet.servers.flatMap(({ status }) => serving(status) ?? []),
+    declared(modelId) {
+      const model = byId.get(modelId);
+      return model && { name: model.name, declared: model.declared };
+    },
+    defaults: modelDefaults,
+    planRequest(model, served, tail) {
+      const ours = byId.get(model.id);
+      const canonical = ours ? toPiModel(config, ours, served) : model;
+      const requestModel = {
+        ...model,
+        baseUrl: canonical.baseUrl,
+        compat: canonical.compat,
+        maxTokens: canonical.maxTokens,
+        contextWindow: canonical.contextWindow,
+        input: canonical.input
+      };
+      return { model: requestModel, fetch: fetchKeepingTail(tail), failureText: () => void 0 };
+    },
+    reregister: register
+  };
 }
-function llamafilesProviderConfig(config, deps) {
+function serving(status) {
+  return status.model ? { modelId: status.model.id, phase: status.phase, props: status.props } : void 0;
+}
+
+// src/llamafiles/process/paths.ts
+import { createHash } from "node:crypto";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+function llamafileLogsDir() {
+  return join(process.env.HOME || homedir(), ".pi", "llamafile_logs");
+}
+function safeFileName(id) {
+  const safe = id.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_");
+  return safe === id ? id : `${safe.slice(0, 100)}-${createHash("sha256").update(id).digest("hex").slice(0, 8)}`;
+}
+function serverLogPath(modelId) {
+  return join(llamafileLogsDir(), `${safeFileName(modelId)}.log`);
+}
+
+// src/llamafiles/provider.ts
+function llamafilesProviderConfig(config, feature) {
   return {
     name: "llamafiles",
     baseUrl: config.baseUrl,
     api: config.api,
     apiKey: config.apiKey,
-    models: config.models.map((model) => toPiModel(config, model, deps.served(model.id))),
-    streamSimple: (model, context, options) => gatedStream(config, deps, model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch }))
+    models: config.models.map((model) => toPiModel(config, model, feature.served(model.id))),
+    streamSimple: (model, context, options) => feature.stream(model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch }))
   };
 }
-function llamafilesNativeProvider(config, deps) {
-  const models = config.models.map((model) => toPiModel(config, model, deps.served(model.id)));
+function llamafilesNativeProvider(config, feature) {
+  const models = config.models.map((model) => toPiModel(config, model, feature.served(model.id)));
   return {
     id: LLAMAFILES_PROVIDER,
     name: "llamafiles",
@@ -1116,166 +1296,12 @@ function llamafilesNativeProvider(config, deps) {
       }
     },
     getModels: () => models,
-    stream: (model, context, options) => gatedStream(
-      config,
-      deps,
+    stream: (model, context, options) => feature.stream(
       model,
       options,
       (m, apis, fetch) => apis.stream(m, context, { ...options, fetch })
     ),
-    streamSimple: (model, context, options) => gatedStream(config, deps, model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch }))
-  };
-}
-
-// src/pi-session/lazy.ts
-function lazy(load) {
-  let promise;
-  let value;
-  return {
-    get: () => promise ??= load().then((loaded) => {
-      value = loaded;
-      return loaded;
-    }),
-    loaded: () => value,
-    requested: () => promise !== void 0
-  };
-}
-
-// src/pi-session/machinery.ts
-function lazyMachinery(build) {
-  return lazy(async () => {
-    const { inspectionFromEnv } = await import("./src/pi-session/inspection.ts");
-    const inspection = await inspectionFromEnv();
-    const { supervisor, view } = await build(inspection?.inspect);
-    return {
-      supervisor,
-      redraw: view.redraw,
-      dispose() {
-        view.dispose();
-        inspection?.close();
-      }
-    };
-  });
-}
-
-// src/llamafiles/session.ts
-function llamafilesSession(config, session, options) {
-  const byId = new Map(config.models.map((model) => [model.id, model]));
-  const words = lazy(() => import("./src/llamafiles/messages.ts"));
-  let served;
-  const machinery = lazyMachinery(async (inspect) => {
-    const [{ createLocalSupervisor }, { bindLocalStatusView }, { servedModels }, messages] = await Promise.all([
-      import("./src/llamafiles/supervisor.ts"),
-      import("./src/llamafiles/status-view.ts"),
-      import("./src/pi-session/served-models.ts"),
-      words.get()
-    ]);
-    const known = servedModels({
-      pi: options.pi,
-      session,
-      provider: LLAMAFILES_PROVIDER,
-      defaults: modelDefaults,
-      fix: messages.localContextFix,
-      reregister: options.reregister
-    });
-    served = known;
-    const supervisor = createLocalSupervisor({
-      inspect,
-      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
-      askAboutForeignServer: async (model, advertised) => {
-        const ui = session.ui();
-        if (!ui || !session.hasUI()) return false;
-        const { title, message } = messages.foreignServerQuestion(model, advertised);
-        return ui.confirm(title, message);
-      }
-    });
-    supervisor.status.subscribe((fleet) => {
-      for (const { status } of fleet.servers) {
-        const model = status.model && byId.get(status.model.id);
-        if (!model) continue;
-        if (status.phase === "starting") known.forget(model.id);
-        else if (status.phase === "ready" && status.props) known.learn(model.id, model.name, model.declared, status.props);
-      }
-    });
-    return { supervisor, view: bindLocalStatusView(supervisor, session, options.meter) };
-  });
-  let requested;
-  let sweptLeftBehind = false;
-  const carryOver = async (selected, room = Math.max(0, config.keepWarm - 1)) => {
-    const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
-    const others = usedServers().filter((server) => server.port !== selected?.port);
-    const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
-    const kept = room > 0 ? configured.slice(-room) : [];
-    for (const server of others) if (!kept.includes(server)) server.lease.close();
-    if (kept.length === 0) return;
-    const { supervisor } = await machinery.get();
-    for (const server of kept) supervisor.keepWarm(byId.get(server.modelId));
-  };
-  const select = (modelId) => {
-    const model = byId.get(modelId);
-    requested = model;
-    if (model) void machinery.get().then(({ supervisor }) => supervisor.select(model));
-    else void words.get().then((messages) => notify(session.ui(), messages.unknownModelSelectedText(modelId), "error"));
-  };
-  return {
-    /** session_start: pi restores a model only this way (no model_select for it). */
-    sessionStarted(model) {
-      void words.get();
-      machinery.loaded()?.redraw();
-      const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : void 0;
-      if (!machinery.requested()) void carryOver(selected);
-      if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
-      if (!sweptLeftBehind) {
-        sweptLeftBehind = true;
-        void Promise.all([import("./src/llamafiles/process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()]).then(([reports, messages]) => {
-          for (const message of messages.effectReportsText(reports)) session.tell(message.text, message.level);
-        }).catch(() => void 0);
-      }
-    },
-    modelSelected(model) {
-      if (model.provider === LLAMAFILES_PROVIDER) {
-        select(model.id);
-        return;
-      }
-      requested = void 0;
-      if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());
-    },
-    /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
-    async sessionEnding(reason) {
-      if (!machinery.requested()) {
-        if (reason === "quit") await carryOver(void 0, 0).catch(() => void 0);
-        return;
-      }
-      const { supervisor, dispose } = await machinery.get();
-      if (reason === "quit") await supervisor.quit();
-      else supervisor.detach();
-      dispose();
-    },
-    /** The provider's gate: a prompt waits here until its model's server is ready. */
-    async ensureReady(model, signal) {
-      return (await machinery.get()).supervisor.ensureReady(model, signal);
-    },
-    /** What the model's server said it serves, once it said so. */
-    served(id) {
-      return served?.served(id);
-    },
-    /** An answer of `modelId` starts streaming; the returned function ends it. */
-    answering(modelId) {
-      return machinery.loaded()?.supervisor.answerStarted(modelId) ?? (() => {
-      });
-    },
-    /** `/llamafiles`: every server, its context, the last answer's figures. */
-    async report() {
-      const fleet = machinery.loaded()?.supervisor.status.current();
-      return (await words.get()).llamafilesReport(
-        fleet,
-        (id) => served?.model(id),
-        (id) => options.meter.last(`${LLAMAFILES_PROVIDER}/${id}`)
-      );
-    },
-    activity() {
-      return words.loaded()?.activityPhrase(machinery.loaded()?.supervisor.status.current(), requested);
-    }
+    streamSimple: (model, context, options) => feature.stream(model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch }))
   };
 }
 
@@ -1326,18 +1352,26 @@ async function setUpLlamafiles(pi, session, meter, report) {
     });
     return () => void 0;
   }
-  const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
-  const deps = { ensureReady: local.ensureReady, served: local.served, meter, answering: local.answering };
+  const feature = backendFeature(
+    pi,
+    session,
+    meter,
+    llamafilesBackend(config, session, () => register())
+  );
   const register = () => {
-    if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, deps));
-    else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, deps));
+    if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, feature));
+    else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, feature));
   };
   register();
-  registerLlamafilesCommand(pi, local.report);
-  pi.on("session_start", (_event, ctx) => local.sessionStarted(ctx.model));
-  pi.on("model_select", (event) => local.modelSelected(event.model));
-  pi.on("session_shutdown", (event) => local.sessionEnding(event.reason));
-  return local.activity;
+  registerLlamafilesCommand(
+    pi,
+    async () => (await import("./src/llamafiles/messages.ts")).llamafilesReport(
+      feature.status(),
+      (id) => feature.servedModels()?.model(id),
+      (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`)
+    )
+  );
+  return feature.activity;
 }
 
 // src/pi-session/session-ui.ts

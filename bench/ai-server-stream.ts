@@ -19,11 +19,18 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Api, Model } from "@earendil-works/pi-ai";
+import { lazyStream } from "@earendil-works/pi-ai";
+import type { RouterModelStatus, RouterNotice } from "../machines/router-model.machine.ts";
 import { loadAiServerSettings } from "../src/ai-server/config.ts";
 import { createMtlsFetchFactory } from "../src/ai-server/mtls-fetch.ts";
 import { aiServerProviderConfig } from "../src/ai-server/provider.ts";
+import { createRouterApi } from "../src/ai-server/router-api.ts";
+import { routerBackend } from "../src/ai-server/session.ts";
+import type { RouterSupervisor } from "../src/ai-server/supervisor.ts";
 import { loadTlsMaterial } from "../src/ai-server/tls.ts";
-import { answerMeter } from "../src/llama-cpp/answer-meter.ts";
+import type { Backend } from "../src/backend/contract.ts";
+import { streamWhenReady } from "../src/backend/request.ts";
+import { type AnswerMeter, answerMeter } from "../src/llama-cpp/answer-meter.ts";
 import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
 import { makeHome } from "../tests/helpers/pi-harness.ts";
 import { freePort } from "../tests/helpers/processes.ts";
@@ -94,19 +101,35 @@ async function timeStream(tokens: number, start: () => AsyncIterable<{ type: str
   return { ttft: first - t0, rate: (deltas - 1) / ((end - first) / 1000), cpuPerToken: (cpu.user + cpu.system) / deltas };
 }
 
-const provider = aiServerProviderConfig(settings!, [], {
-  ensureReady: async () => {},
-  answerFailed: () => {},
-  fetchFor: (report) => fetches.forRequest(report),
-  meter: answerMeter(),
+/**
+ * The provider's real request path (the generic gate, src/backend/request.ts, with the router
+ * backend's mTLS plan), with a model that is always ready: what is measured is the streaming.
+ */
+const alwaysReady = { ensureReady: async () => {}, answering: () => () => {} } as unknown as RouterSupervisor;
+const requestPath = (backend: Backend<RouterModelStatus, RouterNotice>, meter: AnswerMeter) =>
+  aiServerProviderConfig(settings!, [], (model, context, options) =>
+    lazyStream(model, () =>
+      streamWhenReady(
+        { backend, meter, supervisor: async () => alwaysReady, served: () => undefined },
+        model,
+        options?.signal,
+        (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch }),
+      ),
+    ),
+  );
+const backend = routerBackend({
+  settings: settings!,
+  api: createRouterApi(settings!, material!),
+  fetches,
+  listing: () => [],
+  reregister: () => {},
 });
-/** The same provider with the figures off: the meter passes the stream through, the fetch keeps no tail. */
-const providerWithoutFigures = aiServerProviderConfig(settings!, [], {
-  ensureReady: async () => {},
-  answerFailed: () => {},
-  fetchFor: () => fetches.forRequest({ failure: undefined }),
-  meter: { ...answerMeter(), follow: (stream) => stream },
-});
+const provider = requestPath(backend, answerMeter());
+/** The same path with the figures off: the meter sees nothing, the fetch keeps no tail. */
+const providerWithoutFigures = requestPath(
+  { ...backend, planRequest: (model) => ({ model, fetch: fetches.forRequest({ failure: undefined }), failureText: () => undefined }) },
+  { ...answerMeter(), see: () => {} },
+);
 const variants = {
   "(a) pi built-in, plain HTTP": (tokens: number) =>
     timeStream(tokens, () =>

@@ -109,7 +109,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
         const now = remote.status();
         const inUse =
           now?.phase === "ready" && now.modelId
-            ? inUseText(now.modelId, remote.served.model(now.modelId), now.props, remote.meter.last(`${AI_SERVER_PROVIDER}/${now.modelId}`))
+            ? inUseText(
+                now.modelId,
+                remote.feature.servedModels()?.model(now.modelId),
+                now.props,
+                remote.meter.last(`${AI_SERVER_PROVIDER}/${now.modelId}`),
+              )
             : undefined;
         say(ctx, [statusTable(settings.url, rows), ...(inUse ? [inUse] : [])].join("\n"));
       } catch (error) {

@@ -4,7 +4,7 @@
  * is set (src/index.ts loads this file only when an AI_SERVER_* variable or ai-server.json
  * exists). Without usable certificate material it degrades instead of vanishing: the fallback
  * models are registered and fail with the reason, and every command says what is missing.
- * Hooks only hand pi's events to the session glue.
+ * pi's hooks are the generic feature's (src/backend/feature.ts).
  */
 import { type ExtensionAPI, getAgentDir } from "@earendil-works/pi-coding-agent";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
@@ -61,12 +61,9 @@ export async function setUpAiServer(
     return idle;
   }
 
+  // The generic feature (src/backend/feature.ts) registers the hooks.
   const { remote, discoveryWarning } = await aiServerSession(pi, settings, tls.material, session, meter);
   if (discoveryWarning) report.add({ text: discoveryWarning, level: "warning" });
   registerAiServerCommands(pi, remote);
-
-  pi.on("session_start", (_event, ctx) => remote.sessionStarted(ctx.model));
-  pi.on("model_select", (event) => remote.modelSelected(event.model));
-  pi.on("session_shutdown", () => remote.sessionEnding());
-  return remote.activity;
+  return remote.feature.activity;
 }

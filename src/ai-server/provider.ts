@@ -1,21 +1,17 @@
 /**
  * The `ai-server` provider: pi-ai's own openai-completions streaming (SSE, reasoning, tool
  * calls, usage with cacheRead from prompt_tokens_details.cached_tokens, retries), given an
- * mTLS `fetch` (docs/architecture.md, "The ai-server provider"). Before a request, the router-model machine makes sure the
- * model is loaded; failures the fetch recorded replace the SDK's generic "Connection error.".
+ * mTLS `fetch` (src/ai-server/session.ts plans each request). Before a request, the generic gate
+ * (src/backend/request.ts) has the router-model machine make sure the model is loaded; failures
+ * the fetch recorded replace the SDK's generic "Connection error.".
  */
 import type { Api, AssistantMessageEventStream, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
-import { lazyStream } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
-import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts";
-import { answerTail } from "../llama-cpp/timings.ts";
-import { abortedStream, failedStream } from "../pi-session/ended-stream.ts";
+import { failedStream } from "../pi-session/ended-stream.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
-import { routerFailureText, type Where } from "./messages.ts";
-import type { RequestReport } from "./mtls-fetch.ts";
 import type { RouterModel } from "./router-api.ts";
 
 /** Placeholder the pi model registry requires (it hides models without a key); the mTLS fetch never sends it. */
@@ -81,35 +77,6 @@ export function withServed(model: ChatModelConfig, served: ServedOverride | unde
   };
 }
 
-export interface AiServerStreamDeps {
-  ensureReady(modelId: string, signal: AbortSignal | undefined): Promise<void>;
-  /** An answer ended in an error (not a cancel): what the router reports may have changed. */
-  answerFailed(modelId: string): void;
-  fetchFor(report: RequestReport): typeof globalThis.fetch;
-  meter: AnswerMeter;
-}
-
-/**
- * Puts the recorded reason in place of the SDK's error text. The stream's own `push` is
- * wrapped rather than the stream relayed: a relay costs an extra async hop per token.
- */
-function withRecordedFailure(
-  stream: AssistantMessageEventStream,
-  report: RequestReport,
-  where: Where,
-  failed: () => void,
-): AssistantMessageEventStream {
-  const push = stream.push.bind(stream);
-  stream.push = (event) => {
-    if (event.type === "error" && event.reason === "error") {
-      if (report.failure) event.error.errorMessage = routerFailureText(report.failure, where);
-      failed();
-    }
-    push(event);
-  };
-  return stream;
-}
-
 /** What pi registers for the router, whichever way its prompts are streamed. */
 const routerProvider = (settings: AiServerSettings, models: ChatModelConfig[]) => ({
   name: "ai-server (llama.cpp router, mTLS)",
@@ -119,24 +86,13 @@ const routerProvider = (settings: AiServerSettings, models: ChatModelConfig[]) =
   models,
 });
 
-export function aiServerProviderConfig(settings: AiServerSettings, models: ChatModelConfig[], deps: AiServerStreamDeps): ProviderConfig {
-  return {
-    ...routerProvider(settings, models),
-    streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
-      lazyStream(model, async () => {
-        try {
-          await deps.ensureReady(model.id, options?.signal);
-        } catch (error) {
-          if (options?.signal?.aborted) return abortedStream(model);
-          throw error;
-        }
-        const report: RequestReport = { failure: undefined, tail: answerTail() };
-        const { streamSimple } = await import("@earendil-works/pi-ai/compat");
-        const stream = streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) });
-        const reported = withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
-        return deps.meter.follow(reported, `${AI_SERVER_PROVIDER}/${model.id}`, report.tail!);
-      }),
-  } as ProviderConfig;
+/** The provider: its models, and each prompt streamed by `streamSimple` (the generic gate, src/backend/request.ts). */
+export function aiServerProviderConfig(
+  settings: AiServerSettings,
+  models: ChatModelConfig[],
+  streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) => AssistantMessageEventStream,
+): ProviderConfig {
+  return { ...routerProvider(settings, models), streamSimple } as ProviderConfig;
 }
 
 /** The provider when the router cannot be reached at all (certificate material missing): every prompt fails with `reason`. */

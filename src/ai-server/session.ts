@@ -1,25 +1,28 @@
 /**
- * The ai-server side of a pi session: what pi's hooks and the slash commands call. It
- * discovers the router's models and registers the provider, loads the router-model
- * supervisor (statechart, effects, view) on first use, and answers the provider, the commands
- * and the working indicator from the chart's status.
+ * The `ai-server` backend (src/backend/contract.ts): one llama.cpp router behind an mTLS proxy.
+ * It discovers the router's models and registers the provider (bounded: pi's start never waits
+ * long for an unreachable router), and puts the router-model statechart into pi through the
+ * generic feature, which loads it on first use. The slash commands act through what this
+ * returns.
  */
+import type { Api, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
-import type { RouterModelStatus } from "../../machines/router-model.machine.ts";
+import type { RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
+import type { Backend } from "../backend/contract.ts";
+import { type BackendFeature, backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
-import { lazyMachinery } from "../pi-session/machinery.ts";
-import { type ServedModels, servedModels } from "../pi-session/served-models.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
-import { activityPhrase, discoveryFallbackText, errorText, routerContextFix } from "./messages.ts";
-import { createMtlsFetchFactory } from "./mtls-fetch.ts";
+import { discoveryFallbackText, errorText, routerFailureText } from "./messages.ts";
+import { createMtlsFetchFactory, type RequestReport } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 import type { TlsMaterial } from "./tls.ts";
 
+/** What the slash commands use: the router, its last listing, the supervisor, what servers said. */
 export interface AiServerSession {
   settings: AiServerSettings;
   api: RouterApi;
@@ -28,20 +31,14 @@ export interface AiServerSession {
   /** GET /models again and re-register the provider; returns the registered models. */
   rediscover(timeoutMs?: number): Promise<{ models: ChatModelConfig[]; listing: RouterModel[] }>;
   supervisor(): Promise<RouterSupervisor>;
-  sessionStarted(model: { provider: string; id: string } | undefined): void;
-  modelSelected(model: { provider: string; id: string }): void;
-  sessionEnding(): Promise<void>;
-  activity(): string | undefined;
   status(): RouterModelStatus | undefined;
-  /** What the loaded models' workers said they serve, as pi uses it. */
-  served: ServedModels;
+  feature: BackendFeature<RouterModelStatus, RouterNotice>;
   meter: AnswerMeter;
 }
 
 /**
- * Discovers (bounded: pi's start never waits long for an unreachable router) and registers
- * the provider from the factory, so a preselected ai-server model restores. Returns the
- * session and, when the router could not be reached, the warning to show.
+ * Discovers and registers the provider from the factory, so a preselected ai-server model
+ * restores. Returns the session and, when the router could not be reached, the warning to show.
  */
 export async function aiServerSession(
   pi: ExtensionAPI,
@@ -54,37 +51,9 @@ export async function aiServerSession(
   const fetches = createMtlsFetchFactory(settings, material);
   let listing: RouterModel[] = [];
   let registered: ChatModelConfig[] = [];
-  const served = servedModels({
-    pi,
-    session,
-    provider: AI_SERVER_PROVIDER,
-    defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
-    fix: routerContextFix,
-    reregister: () => register(registered),
-  });
-  /** What a loaded model's worker says it serves goes to pi's registry; a new load is told again. */
-  const learnFrom = (status: RouterModelStatus) => {
-    const id = status.modelId;
-    if (!id) return;
-    if (status.phase === "loading") served.forget(id);
-    else if (status.phase === "ready" && status.props) {
-      const declared = declaredModel(
-        listing.find((model) => model.id === id),
-        settings.fallbackModels.find((model) => model.id === id),
-      );
-      served.learn(id, id, declared, status.props);
-    }
-  };
 
-  const machinery = lazyMachinery(async (inspect) => {
-    const [{ createRouterSupervisor }, { bindRouterStatusView }] = await Promise.all([
-      import("./supervisor.ts"),
-      import("./status-view.ts"),
-    ]);
-    const supervisor = createRouterSupervisor({ api, where: settings, inspect });
-    supervisor.status.subscribe(learnFrom);
-    return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter) };
-  });
+  const backend = routerBackend({ settings, api, fetches, listing: () => listing, reregister: () => register(registered) });
+  const feature = backendFeature(pi, session, meter, backend);
 
   const register = (models: ChatModelConfig[]) => {
     registered = models;
@@ -92,22 +61,11 @@ export async function aiServerSession(
       AI_SERVER_PROVIDER,
       aiServerProviderConfig(
         settings,
-        models.map((model) => withServed(model, served.served(model.id))),
-        {
-          ensureReady: async (modelId, signal) => (await machinery.get()).supervisor.ensureReady(modelId, signal),
-          answerFailed: (modelId) => machinery.loaded()?.supervisor.recheck(modelId),
-          fetchFor: (report) => fetches.forRequest(report),
-          meter,
-        },
+        models.map((model) => withServed(model, feature.served(model.id))),
+        (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
+          feature.stream(model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch })),
       ),
     );
-  };
-
-  /** The last model asked for, so the working indicator can tell before the supervisor loads. */
-  let requested: string | undefined;
-  const select = (modelId: string) => {
-    requested = modelId;
-    void machinery.get().then(({ supervisor }) => supervisor.select(modelId));
   };
 
   const remote: AiServerSession = {
@@ -120,30 +78,9 @@ export async function aiServerSession(
       register(models);
       return { models, listing };
     },
-    supervisor: async () => (await machinery.get()).supervisor,
-    sessionStarted(model) {
-      machinery.loaded()?.redraw();
-      // A model restored at start-up (settings, --model, a resumed session) is loaded by its
-      // first prompt, never at start: the router is shared, and loading evicts another model.
-      if (model?.provider === AI_SERVER_PROVIDER) requested = model.id;
-    },
-    modelSelected(model) {
-      if (model.provider === AI_SERVER_PROVIDER) return select(model.id);
-      requested = undefined;
-      if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());
-    },
-    async sessionEnding() {
-      // The router owns its workers: quitting pi unloads nothing (another client may use the model).
-      if (machinery.requested()) {
-        const { supervisor, dispose } = await machinery.get();
-        supervisor.shutdown();
-        dispose();
-      }
-      await fetches.close();
-    },
-    activity: () => activityPhrase(machinery.loaded()?.supervisor.status.current(), requested),
-    status: () => machinery.loaded()?.supervisor.status.current(),
-    served,
+    supervisor: () => feature.supervisor() as Promise<RouterSupervisor>,
+    status: feature.status,
+    feature,
     meter,
   };
 
@@ -154,5 +91,82 @@ export async function aiServerSession(
     const fallback = fallbackModels(settings.fallbackModels);
     if (fallback.length > 0) register(fallback);
     return { remote, discoveryWarning: discoveryFallbackText(errorText(error, settings), fallback.length) };
+  }
+}
+
+export interface RouterBackendDeps {
+  settings: AiServerSettings;
+  api: RouterApi;
+  fetches: ReturnType<typeof createMtlsFetchFactory>;
+  /** The router's last model list. */
+  listing(): RouterModel[];
+  reregister(): void;
+}
+
+/** The router as a backend: its chart, its words, and how a request goes over mTLS. */
+export function routerBackend({
+  settings,
+  api,
+  fetches,
+  listing,
+  reregister,
+}: RouterBackendDeps): Backend<RouterModelStatus, RouterNotice> {
+  const backend: Backend<RouterModelStatus, RouterNotice> = {
+    provider: AI_SERVER_PROVIDER,
+    // The router is shared: a model restored at start-up loads with its first prompt, never at start.
+    supervisedFromSessionStart: false,
+    async loadSupervisor(inspect) {
+      const { createRouterSupervisor } = await import("./supervisor.ts");
+      return createRouterSupervisor({ api, where: settings, inspect });
+    },
+    async loadWords() {
+      const messages = await import("./messages.ts");
+      return {
+        footer: (status, { now, phaseSinceMs, last }) =>
+          messages.footerText(status, phaseSinceMs, now, status.modelId ? last(status.modelId) : undefined),
+        footerTicks: (status) => status.phase === "loading",
+        activity: messages.activityPhrase,
+        notice: (notice) => [{ ...messages.noticeMessage(notice, settings), channel: "notify" }],
+        contextFix: messages.routerContextFix,
+      };
+    },
+    shown: (status) => (status.modelId ? { modelId: status.modelId, phase: phaseOf(status), props: status.props } : undefined),
+    servings(status) {
+      const shown = backend.shown(status);
+      return shown ? [shown] : [];
+    },
+    declared: (modelId) => ({
+      name: modelId,
+      declared: declaredModel(
+        listing().find((model) => model.id === modelId),
+        settings.fallbackModels.find((model) => model.id === modelId),
+      ),
+    }),
+    defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
+    planRequest(model, _served, tail) {
+      const report: RequestReport = { failure: undefined, tail };
+      return {
+        model,
+        fetch: fetches.forRequest(report),
+        failureText: () => (report.failure ? routerFailureText(report.failure, settings) : undefined),
+      };
+    },
+    reregister,
+    close: () => fetches.close(),
+  };
+  return backend;
+}
+
+/** The router chart's phases in the one vocabulary (machines/lifecycle.ts). */
+function phaseOf(status: RouterModelStatus) {
+  switch (status.phase) {
+    case "checking":
+      return "probing" as const;
+    case "loading":
+      return "starting" as const;
+    case "unloading":
+      return "stopping" as const;
+    default:
+      return status.phase;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The facade over the router-model statechart: a few verbs for the pi glue and the commands
- * (select, unload, ensureReady, status), so they never touch XState, and the status the
- * chart emits for every reader.
+ * The facade over the router-model statechart: the backend contract's verbs
+ * (src/backend/contract.ts) and the commands' (unload), so neither touches XState, and the
+ * status the chart emits for every reader.
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
@@ -10,6 +10,7 @@ import {
   type RouterNotice,
   routerModelMachine,
 } from "../../machines/router-model.machine.ts";
+import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
@@ -18,7 +19,17 @@ import type { RouterApi } from "./router-api.ts";
 
 const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
 
-export function createRouterSupervisor(options: { api: RouterApi; where: Where; pollMs?: number; inspect?: Observer<InspectionEvent> }) {
+export interface RouterSupervisor extends Supervisor<RouterModelStatus, RouterNotice> {
+  /** Unloads `modelId` and resolves once the chart says the router reports it unloaded. */
+  unloadAndWait(modelId: string, signal?: AbortSignal): Promise<void>;
+}
+
+export function createRouterSupervisor(options: {
+  api: RouterApi;
+  where: Where;
+  pollMs?: number;
+  inspect?: Observer<InspectionEvent>;
+}): RouterSupervisor {
   const machine = routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? aiServerTimeouts.loadPollMs) });
   const actor = createActor(machine, { inspect: options.inspect });
   const status = statusChannel<RouterModelStatus>(IDLE);
@@ -33,18 +44,23 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
   };
 
   return {
+    // A model restored at start-up loads with its first prompt, never at start: the router is shared.
+    sessionStarted(): void {},
     select(modelId: string): void {
       send({ type: "SELECT", modelId });
     },
     deselect(): void {
       send({ type: "DESELECT" });
     },
-    shutdown(): void {
+    /** The router owns its workers: neither quitting pi nor a replaced session unloads anything (another client may use the model). */
+    async end(): Promise<void> {
       send({ type: "SHUTDOWN" });
     },
-    /** An answer from `modelId` failed: the footer and status follow what the router reports now. */
-    recheck(modelId: string): void {
-      send({ type: "RECHECK", modelId });
+    /** An answer that failed (not one cancelled): the footer and status follow what the router reports now. */
+    answering(modelId: string) {
+      return (end: AnswerEnd) => {
+        if (end === "error") send({ type: "RECHECK", modelId });
+      };
     },
     status: status as StatusSource<RouterModelStatus>,
     onNotice,
@@ -88,5 +104,3 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
     },
   };
 }
-
-export type RouterSupervisor = ReturnType<typeof createRouterSupervisor>;

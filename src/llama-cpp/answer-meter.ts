@@ -5,7 +5,7 @@
  * (llama.cpp streams one chunk per token; pi-ai turns each into one delta event) and from
  * the answer's tail (src/llama-cpp/timings.ts): no extra request, no second parse.
  */
-import type { AssistantMessageEventStream } from "@earendil-works/pi-ai";
+import type { AssistantMessageEvent } from "@earendil-works/pi-ai";
 import type { AnswerFigures, AnswerTail } from "./timings.ts";
 
 export interface LiveAnswer {
@@ -27,30 +27,25 @@ export function answerMeter(now: () => number = performance.now.bind(performance
 
   return {
     /**
-     * Follows one answer of `modelKey` (`provider/id`): counts its deltas and, at its end,
-     * keeps the figures in `tail` (which the request's fetch feeds). Wraps the stream's own
-     * `push` (no relay: no extra async hop per token).
+     * Sees one event of an answer of `modelKey` (`provider/id`), as src/llama-cpp/answer-observer.ts
+     * passes them: counts its deltas and, at its end, keeps the figures in `tail` (which the
+     * request's fetch feeds).
      */
-    follow(stream: AssistantMessageEventStream, modelKey: string, tail: AnswerTail): AssistantMessageEventStream {
-      const push = stream.push.bind(stream);
-      stream.push = (event) => {
-        if (event.type === "text_delta" || event.type === "thinking_delta" || event.type === "toolcall_delta") {
-          const at = now();
-          if (!live) live = { tokens: 0, first: at, latest: at };
-          live.tokens++;
-          live.latest = at;
-        } else if (event.type === "start") live = undefined;
-        else if (event.type === "done" || event.type === "error") {
-          live = undefined;
-          const figures = event.type === "done" ? tail.figures() : undefined;
-          if (figures) {
-            lastByModel.set(modelKey, { figures, at: Date.now() });
-            for (const listener of [...listeners]) listener(modelKey);
-          }
+    see(event: AssistantMessageEvent, modelKey: string, tail: AnswerTail): void {
+      if (event.type === "text_delta" || event.type === "thinking_delta" || event.type === "toolcall_delta") {
+        const at = now();
+        if (!live) live = { tokens: 0, first: at, latest: at };
+        live.tokens++;
+        live.latest = at;
+      } else if (event.type === "start") live = undefined;
+      else if (event.type === "done" || event.type === "error") {
+        live = undefined;
+        const figures = event.type === "done" ? tail.figures() : undefined;
+        if (figures) {
+          lastByModel.set(modelKey, { figures, at: Date.now() });
+          for (const listener of [...listeners]) listener(modelKey);
         }
-        push(event);
-      };
-      return stream;
+      }
     },
     /** The answer streaming now, if any. */
     live(): LiveAnswer | undefined {

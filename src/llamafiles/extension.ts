@@ -1,10 +1,11 @@
 /**
- * The `llamafiles` feature in pi: config → provider → hooks. Hooks only hand pi's events to
- * the session glue and return at once (a slow start never blocks /model: the provider's
- * stream waits instead).
+ * The `llamafiles` backend in pi: config → provider → the generic feature's hooks
+ * (src/backend/feature.ts: a slow start never blocks /model, the provider's stream waits
+ * instead) and /llamafiles.
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
+import { backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
 import { requestedModel } from "../pi-session/run-mode.ts";
@@ -12,11 +13,10 @@ import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
+import { llamafilesBackend } from "./backend.ts";
 import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
-import type { LlamafilesProviderDeps } from "./request.ts";
-import { llamafilesSession } from "./session.ts";
 
 /** `/llamafiles`: what runs now, its context and the last answer's figures, in every mode that has commands. */
 function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<string>): void {
@@ -81,18 +81,24 @@ export async function setUpLlamafiles(
     return () => undefined;
   }
 
-  const local = llamafilesSession(config, session, { meter, pi, reregister: () => register() });
-  const deps: LlamafilesProviderDeps = { ensureReady: local.ensureReady, served: local.served, meter, answering: local.answering };
+  const feature = backendFeature(
+    pi,
+    session,
+    meter,
+    llamafilesBackend(config, session, () => register()),
+  );
   const register = () => {
-    if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, deps));
-    else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, deps));
+    if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, feature));
+    else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, feature));
   };
   // Registered from the factory so a preselected llamafiles model is restored at start-up.
   register();
-  registerLlamafilesCommand(pi, local.report);
-
-  pi.on("session_start", (_event, ctx) => local.sessionStarted(ctx.model));
-  pi.on("model_select", (event) => local.modelSelected(event.model));
-  pi.on("session_shutdown", (event) => local.sessionEnding(event.reason));
-  return local.activity;
+  registerLlamafilesCommand(pi, async () =>
+    (await import("./messages.ts")).llamafilesReport(
+      feature.status(),
+      (id) => feature.servedModels()?.model(id),
+      (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
+    ),
+  );
+  return feature.activity;
 }

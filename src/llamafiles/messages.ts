@@ -7,6 +7,7 @@
 
 import type { FleetNotice, FleetStatus, RoomProblem, WarmSpec } from "../../machines/local-fleet.machine.ts";
 import type { LaunchSpec, LocalFailure, LocalServerStatus, ProcessExit, SpawnError } from "../../machines/local-server.machine.ts";
+import type { Message } from "../backend/contract.ts";
 import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
 import type { ServedModel } from "../llama-cpp/model-facts.ts";
@@ -17,12 +18,7 @@ import type { EffectReport } from "./process/left-behind.ts";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
-/** A sentence for the user, how loud, and where it goes (stderr while pi quits: the TUI is gone). */
-export interface Message {
-  text: string;
-  level: NoticeLevel;
-  channel: "notify" | "stderr";
-}
+export type { Message };
 
 export function spawnErrorText(error: SpawnError): string {
   switch (error.code) {

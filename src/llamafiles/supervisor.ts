@@ -1,8 +1,9 @@
 /**
  * The facade over the local fleet (machines/local-fleet.machine.ts, which spawns one
- * local-server machine per model): a few verbs for the pi glue, so hooks never touch XState,
- * and the status the fleet emits for every reader. One supervisor per extension instance (pi
- * re-runs the factory on /new, /resume, /fork and re-evaluates the module on /reload).
+ * local-server machine per model): the backend contract's verbs (src/backend/contract.ts), so
+ * pi's hooks never touch XState, and the status the fleet emits for every reader. One
+ * supervisor per extension instance (pi re-runs the factory on /new, /resume, /fork and
+ * re-evaluates the module on /reload).
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
@@ -14,12 +15,18 @@ import {
   type WarmSpec,
 } from "../../machines/local-fleet.machine.ts";
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
+import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { llamafilesTimeouts } from "../timeouts.ts";
 import { type EffectReport, type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
+/** What the fleet says, and what the effects met outside the charts (records not trusted, servers left behind). */
+export type LocalNoticeOrReport = FleetNotice | { kind: "effects"; reports: EffectReport[] } | { kind: "unknown-model"; modelId: string };
+
 export interface LocalSupervisorOptions {
+  /** The configured models, by id. */
+  models: WarmSpec[];
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
   /** How many servers may run at once, within what memory (models.json); one at a time by default. */
   fleet?: FleetSettings;
@@ -38,15 +45,19 @@ export const NO_FLEET: FleetStatus = {
   refusal: undefined,
 };
 
-export function createLocalSupervisor(options: LocalSupervisorOptions) {
-  const reportListeners = new Set<(report: EffectReport) => void>();
+export type LocalSupervisor = Supervisor<FleetStatus, LocalNoticeOrReport>;
+
+export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
+  const byId = new Map(options.models.map((model) => [model.id, model]));
+  const noticeListeners = new Set<(notice: LocalNoticeOrReport) => void>();
+  const tell = (notice: LocalNoticeOrReport) => {
+    for (const listener of [...noticeListeners]) listener(notice);
+  };
   const server = localServerMachine.provide({
     actors: localServerActors({
       askAboutForeignServer: options.askAboutForeignServer,
       timeouts: { ...llamafilesTimeouts, ...options.timeouts },
-      report: (report) => {
-        for (const listener of reportListeners) listener(report);
-      },
+      report: (report) => tell({ kind: "effects", reports: [report] }),
     }),
   });
   const machine = localFleetMachine.provide({ actors: { server } });
@@ -58,6 +69,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
   actor.on("status", ({ status: now }) =>
     status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
   );
+  actor.on("notice", ({ notice }) => tell(notice));
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
@@ -66,53 +78,78 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     if (status.current().phase !== "ended") actor.send(event);
   };
   const serverOf = (now: FleetStatus, id: string) => now.servers.find((entry) => entry.model.id === id);
+  const keepRoom = Math.max(0, (options.fleet?.keepWarm ?? 1) - 1);
+  let tookOver = false;
+
+  /**
+   * The servers an earlier extension instance of this pi held (before /reload, /new, …): the
+   * selected model's is kept, and as many others as `room` allows (keepWarm − 1 at a session's
+   * start, the most recent ones) are kept warm; the rest are let go of (their keepers stop them
+   * unless another pi uses them). Servers an earlier pi left running with nobody to stop them
+   * are stopped, with one notice.
+   */
+  const takeOver = async (selected: WarmSpec | undefined, room: number) => {
+    const [{ usedServers }, { stopServersLeftBehind }] = await Promise.all([
+      import("./process/process-table.ts"),
+      import("./process/left-behind.ts"),
+    ]);
+    const others = usedServers().filter((held) => held.port !== selected?.port);
+    const configured = others.filter((held) => byId.get(held.modelId)?.port === held.port);
+    const kept = room > 0 ? configured.slice(-room) : [];
+    for (const held of others) if (!kept.includes(held)) held.lease.close();
+    for (const held of kept) send({ type: "KEEP_WARM", model: byId.get(held.modelId)! });
+    const reports = await stopServersLeftBehind().catch(() => []);
+    if (reports.length > 0) tell({ kind: "effects", reports });
+  };
+
+  const select = (modelId: string) => {
+    const model = byId.get(modelId);
+    if (!model) return tell({ kind: "unknown-model", modelId });
+    used(modelId);
+    send({ type: "SELECT", model });
+  };
 
   return {
-    select(model: WarmSpec): void {
-      used(model.id);
-      send({ type: "SELECT", model });
+    sessionStarted(restored) {
+      const selected = restored === undefined ? undefined : byId.get(restored);
+      if (!tookOver) {
+        tookOver = true;
+        void takeOver(selected, keepRoom);
+      }
+      if (restored !== undefined) select(restored);
     },
-    /** A server this pi holds from before a /reload: warm again, not current. */
-    keepWarm(model: WarmSpec): void {
-      send({ type: "KEEP_WARM", model });
-    },
+    select,
     deselect(): void {
       send({ type: "DESELECT" });
     },
     /** An answer of `modelId` streams: its server is not stopped to make room until it ends. */
-    answerStarted(modelId: string): () => void {
+    answering(modelId) {
       used(modelId);
       send({ type: "ANSWER_STARTED", modelId });
-      return () => {
+      return (_end: AnswerEnd) => {
         used(modelId);
         send({ type: "ANSWER_ENDED", modelId });
       };
     },
-    /** pi quits: stop what pi alone uses, let go of what others use, and resolve when done. */
-    quit(): Promise<void> {
+    /** quit: stop what pi alone uses, let go of what others use, and resolve when done; detach: leave them running for the next instance. */
+    async end(how) {
+      if (how === "detach") return void send({ type: "DETACH" });
       send({ type: "QUIT" });
       return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
     },
-    /** /reload, /new, /resume, /fork: leave the servers running for the next instance. */
-    detach(): void {
-      send({ type: "DETACH" });
-    },
     status: status as StatusSource<FleetStatus>,
-    onNotice(listener: (notice: FleetNotice) => void): () => void {
-      const subscription = actor.on("notice", (event) => listener(event.notice));
-      return () => subscription.unsubscribe();
-    },
-    /** What the effects met outside the charts' notices (records not trusted, servers left behind). */
-    onReport(listener: (report: EffectReport) => void): () => void {
-      reportListeners.add(listener);
-      return () => reportListeners.delete(listener);
+    onNotice(listener) {
+      noticeListeners.add(listener);
+      return () => noticeListeners.delete(listener);
     },
     /**
-     * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
+     * Resolves when `modelId` is ready to answer; a prompt sent during start-up waits here
      * (docs/architecture.md, "Why the provider waits"). Brings the model up when its server does
      * not run, also after a failure: the failure's message says the next prompt tries again.
      */
-    ensureReady(model: WarmSpec, signal?: AbortSignal): Promise<void> {
+    ensureReady(modelId, signal) {
+      const model = byId.get(modelId);
+      if (!model) return Promise.reject(new Error(notServingText({ id: modelId, name: modelId }, { kind: "not-configured", modelId })));
       const now = status.current();
       const phase = serverOf(now, model.id)?.status.phase;
       if (now.waitingFor?.id !== model.id && (phase === undefined || phase === "idle")) send({ type: "SELECT", model });
@@ -140,5 +177,3 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     },
   };
 }
-
-export type LocalSupervisor = ReturnType<typeof createLocalSupervisor>;

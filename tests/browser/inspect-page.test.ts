@@ -36,7 +36,6 @@ beforeAll(async () => {
   process.env.HOME = mkdtempSync(join(tmpdir(), "inspect-page-"));
   server = await startInspectServer(0);
   inspection = (await inspectionFromEnv({ PI_LLAMA_INSPECT: server.inspectUrl }))!;
-  supervisor = createLocalSupervisor({ askAboutForeignServer: async () => false, inspect: inspection.inspect });
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -56,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await supervisor?.quit();
+  await supervisor?.end("quit");
   inspection?.close();
   await server?.close();
 });
@@ -76,8 +75,7 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     // the 5 s grace (SIGTERM is ignored): each state lasts long enough for the page on a busy machine.
     const loadedGate = join(process.env.HOME!, "loaded");
     const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--loaded-when-file", loadedGate, "--ignore-sigterm"] });
-    await expectHighlighted("localFleet", "active.settled", "settled");
-    supervisor.select({
+    const demo = {
       id: "demo",
       name: "Demo",
       port,
@@ -86,7 +84,10 @@ test.skipIf(chromiumMissing && !process.env.CI)(
       env: {},
       cwd: REPO_ROOT,
       logPath: join(process.env.HOME!, "demo.log"),
-    });
+    };
+    supervisor = createLocalSupervisor({ models: [demo], askAboutForeignServer: async () => false, inspect: inspection.inspect });
+    await expectHighlighted("localFleet", "active.settled", "settled");
+    supervisor.select("demo");
 
     // The fleet spawned one server for the model: its own section, its own chart.
     await expectHighlighted("server:demo", "owned.starting", "starting");

@@ -3,6 +3,7 @@
 import { createAssistantMessageEventStream } from "@earendil-works/pi-ai";
 import { expect, test } from "vitest";
 import { answerMeter } from "../../src/llama-cpp/answer-meter.ts";
+import { observeAnswer } from "../../src/llama-cpp/answer-observer.ts";
 import { figuresDetailText, figuresText, liveAnswerText, rateText } from "../../src/llama-cpp/messages.ts";
 import { answerTail, figuresFromTimings } from "../../src/llama-cpp/timings.ts";
 import { fixture } from "../helpers/fixtures.ts";
@@ -132,7 +133,7 @@ test("while an answer streams: tokens so far and their rate; at its end the figu
   const tail = answerTail();
   const seen: string[] = [];
   meter.subscribe((key) => seen.push(key));
-  meter.follow(stream, "llamafiles/tiny-a", tail);
+  observeAnswer(stream, { event: (event) => meter.see(event, "llamafiles/tiny-a", tail) });
 
   stream.push({ type: "start", partial: assistant });
   expect(meter.live()).toBeUndefined();
@@ -157,7 +158,7 @@ test("an answer that fails leaves the last figures as they were", () => {
   const meter = answerMeter();
   const stream = createAssistantMessageEventStream();
   const tail = answerTail();
-  meter.follow(stream, "llamafiles/tiny-a", tail);
+  observeAnswer(stream, { event: (event) => meter.see(event, "llamafiles/tiny-a", tail) });
   stream.push({ type: "text_delta", contentIndex: 0, delta: "x", partial: assistant });
   for (const piece of pieces(recordedStream, 256)) tail.add(piece);
   stream.push({ type: "error", reason: "error", error: { ...assistant, stopReason: "error" } });

@@ -1,0 +1,80 @@
+/**
+ * The `llamafiles` backend (src/backend/contract.ts): local servers pi starts, joins, adopts and
+ * stops, one per configured model, kept warm within keepWarm and a memory budget. The fleet
+ * statechart and its effects load on first use (src/llamafiles/supervisor.ts), its words right
+ * after pi's start-up (src/llamafiles/messages.ts).
+ */
+import type { Api, Model } from "@earendil-works/pi-ai";
+import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
+import type { Backend, ModelServing } from "../backend/contract.ts";
+import { fetchKeepingTail } from "../llama-cpp/timings.ts";
+import type { SessionUi } from "../pi-session/session-ui.ts";
+import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
+import { toPiModel } from "./pi-model.ts";
+import type { LocalNoticeOrReport } from "./supervisor.ts";
+
+export type LlamafilesBackend = Backend<FleetStatus, LocalNoticeOrReport>;
+
+export function llamafilesBackend(config: LlamafilesConfig, session: SessionUi, register: () => void): LlamafilesBackend {
+  const byId = new Map(config.models.map((model) => [model.id, model]));
+  return {
+    provider: LLAMAFILES_PROVIDER,
+    // A session's start takes over the servers an earlier extension instance held (/reload).
+    supervisedFromSessionStart: true,
+    async loadSupervisor(inspect) {
+      const [{ createLocalSupervisor }, messages] = await Promise.all([import("./supervisor.ts"), import("./messages.ts")]);
+      return createLocalSupervisor({
+        models: config.models,
+        inspect,
+        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
+        askAboutForeignServer: async (model, advertised) => {
+          const ui = session.ui();
+          if (!ui || !session.hasUI()) return false;
+          const { title, message } = messages.foreignServerQuestion(model, advertised);
+          return ui.confirm(title, message);
+        },
+      });
+    },
+    async loadWords() {
+      const messages = await import("./messages.ts");
+      return {
+        footer: (fleet, { last }) => messages.footerText(fleet, fleet.shown.model && last(fleet.shown.model.id)),
+        footerTicks: () => false,
+        activity: (fleet, requested) => messages.activityPhrase(fleet, requested === undefined ? undefined : byId.get(requested)),
+        notice(notice) {
+          if (notice.kind === "effects") return messages.effectReportsText(notice.reports);
+          if (notice.kind === "unknown-model")
+            return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
+          return [messages.noticeMessage(notice)];
+        },
+        contextFix: messages.localContextFix,
+      };
+    },
+    shown: (fleet) => serving(fleet.shown),
+    servings: (fleet) => fleet.servers.flatMap(({ status }) => serving(status) ?? []),
+    declared(modelId) {
+      const model = byId.get(modelId);
+      return model && { name: model.name, declared: model.declared };
+    },
+    defaults: modelDefaults,
+    planRequest(model, served, tail) {
+      // pi's listed copy may carry models.json-layer defaults (the native registration): send ours.
+      const ours = byId.get(model.id);
+      const canonical = ours ? toPiModel(config, ours, served) : model;
+      const requestModel = {
+        ...model,
+        baseUrl: canonical.baseUrl,
+        compat: canonical.compat,
+        maxTokens: canonical.maxTokens,
+        contextWindow: canonical.contextWindow,
+        input: canonical.input,
+      } as Model<Api>;
+      return { model: requestModel, fetch: fetchKeepingTail(tail), failureText: () => undefined };
+    },
+    reregister: register,
+  };
+}
+
+function serving(status: FleetStatus["shown"]): ModelServing | undefined {
+  return status.model ? { modelId: status.model.id, phase: status.phase, props: status.props } : undefined;
+}
