@@ -24,10 +24,12 @@ test("npm pack holds what pi loads, and a pi with it installed from the README's
     files: Array<{ path: string }>;
   }>;
   const files = packed!.files.map((file) => file.path);
-  for (const path of files) expect(path).toMatch(/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|index\.ts|machines\/|src\/)/);
+  for (const path of files)
+    expect(path).toMatch(/^(package\.json|README\.md|CHANGELOG\.md|LICENSE|index\.ts|generated\/|machines\/|src\/)/);
   expect(files).toEqual(
     expect.arrayContaining([
       "index.ts",
+      "generated/start-module.ts",
       "LICENSE",
       "CHANGELOG.md",
       "src/llamafiles/process/keeper.mjs",
