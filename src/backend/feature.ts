@@ -106,13 +106,13 @@ export function backendFeature<Status, Notice>(
     stream: (model, options, start) =>
       lazyStream(model, async () =>
         (await import("./request.ts")).streamWhenReady(
-          { backend, meter, supervisor, served: (id) => served?.served(id) },
+          { backend, meter, supervisor, served: (id) => served?.override(id) },
           model,
           options?.signal,
           start,
         ),
       ),
-    served: (modelId) => served?.served(modelId),
+    served: (modelId) => served?.override(modelId),
     servedModels: () => served,
     supervisor,
     status: () => machinery.loaded()?.supervisor.status.current(),

@@ -16,12 +16,12 @@ export interface ServedModelsOptions {
   provider: string;
   defaults: { contextWindow: number; maxTokens: number };
   fix: ContextFix;
-  /** Registers the provider again; it reads `served(id)` for every model. */
+  /** Registers the provider again; it reads `override(id)` for every model. */
   reregister(): void;
 }
 
 export function servedModels(options: ServedModelsOptions) {
-  const served = new Map<string, { model: ServedModel; override: ServedOverride; props: ServerProps }>();
+  const served = new Map<string, { model: ServedModel; override: ServedOverride }>();
   const told = new Map<string, string>();
 
   /** pi's prompt as pi-ai counts it: the system prompt plus the active tools' definitions. */
@@ -44,15 +44,12 @@ export function servedModels(options: ServedModelsOptions) {
 
   return {
     /** What the server of `id` changed of its registered model (only what it said); undefined before it said anything. */
-    served(id: string): ServedOverride | undefined {
+    override(id: string): ServedOverride | undefined {
       return served.get(id)?.override;
     },
     /** What pi uses for `id` since its server said what it serves. */
     model(id: string): ServedModel | undefined {
       return served.get(id)?.model;
-    },
-    props(id: string): ServerProps | undefined {
-      return served.get(id)?.props;
     },
     /** A new server start (or load) of `id`: what it says is told again. */
     forget(id: string): void {
@@ -62,7 +59,7 @@ export function servedModels(options: ServedModelsOptions) {
     learn(id: string, displayName: string, declared: DeclaredModel, props: ServerProps): void {
       const { model, override, findings } = reconcile(declared, options.defaults, props);
       const before = served.get(id)?.override ?? {};
-      served.set(id, { model, override, props });
+      served.set(id, { model, override });
       if (JSON.stringify(before) !== JSON.stringify(override)) {
         options.reregister();
         refreshSessionModel(id);
