@@ -12,6 +12,7 @@
  * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import type { ServerPhase } from "./lifecycle.ts";
 import type { ServerProps } from "./server-props.ts";
 
 /** What GET /models says about one model. */
@@ -45,11 +46,9 @@ export type RouterNotice =
   | { kind: "still-unloading"; modelId: string; timeoutMs: number }
   | { kind: "failed"; modelId: string; failure: RouterModelFailure };
 
-export type RouterPhase = "idle" | "checking" | "loading" | "ready" | "unloading" | "unreachable" | "ended";
-
-/** What the footer, the commands, the working indicator and waiting prompts read. */
+/** What the footer, the commands, the working indicator and waiting prompts read, in the phases both backends speak. */
 export interface RouterModelStatus {
-  phase: RouterPhase;
+  phase: ServerPhase;
   modelId: string | undefined;
   /** The model to select once the unload in progress is done. */
   next: string | undefined;
@@ -69,7 +68,7 @@ export type RouterModelEvent =
   | { type: "RECHECK"; modelId: string };
 
 export interface RouterModelContext {
-  phase: RouterPhase;
+  phase: ServerPhase;
   target: string | undefined;
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
@@ -113,7 +112,7 @@ export const routerModelMachine = setup({
     "a next model is queued": ({ context }) => context.next !== undefined,
   },
   actions: {
-    "enter phase": assign((_, phase: RouterPhase) => ({ phase })),
+    "enter phase": assign((_, phase: ServerPhase) => ({ phase })),
     "publish status": emit(({ context }) => ({
       type: "status" as const,
       status: {
@@ -157,7 +156,7 @@ export const routerModelMachine = setup({
     },
 
     probing: {
-      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
+      entry: [{ type: "enter phase", params: "probing" }, "publish status"],
       invoke: {
         id: "readModelState",
         src: "readModelState",
@@ -192,7 +191,7 @@ export const routerModelMachine = setup({
 
     /** After a failed answer: what the router reports now, read only (a model another client evicted is not loaded again). */
     rechecking: {
-      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
+      entry: [{ type: "enter phase", params: "probing" }, "publish status"],
       invoke: {
         id: "readModelState",
         src: "readModelState",
@@ -227,7 +226,7 @@ export const routerModelMachine = setup({
 
     starting: {
       initial: "requesting",
-      entry: [{ type: "enter phase", params: "loading" }, "publish status"],
+      entry: [{ type: "enter phase", params: "starting" }, "publish status"],
       after: {
         LOAD_TIMEOUT: {
           // A load can hang for ever (a preset without a model path): give up and free the router.
@@ -297,7 +296,7 @@ export const routerModelMachine = setup({
 
     stopping: {
       initial: "requesting",
-      entry: [{ type: "enter phase", params: "unloading" }, "publish status"],
+      entry: [{ type: "enter phase", params: "stopping" }, "publish status"],
       after: {
         UNLOAD_TIMEOUT: {
           target: "idle",

@@ -148,13 +148,13 @@ export function footerText(
   const id = status.modelId;
   if (!id) return undefined;
   switch (status.phase) {
-    case "checking":
+    case "probing":
       return `Checking ${id}…`;
-    case "loading":
+    case "starting":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
       return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
-    case "unloading":
+    case "stopping":
       return `Unloading ${id}…`;
     case "unreachable":
       return `${id}: router unreachable`;
@@ -185,8 +185,8 @@ export function inUseText(
 /** The working indicator's phrase while pi waits for the router, or undefined. */
 export function activityPhrase(status: RouterModelStatus | undefined, requested: string | undefined): string | undefined {
   if (!status) return requested ? `checking ${requested} on the router` : undefined;
-  if (status.phase === "checking" || status.phase === "loading") return `loading ${status.modelId} on the router`;
-  if (status.phase === "unloading") return `unloading ${status.modelId} on the router`;
+  if (status.phase === "probing" || status.phase === "starting") return `loading ${status.modelId} on the router`;
+  if (status.phase === "stopping") return `unloading ${status.modelId} on the router`;
   return undefined;
 }
 

@@ -66,7 +66,7 @@ export async function aiServerSession(
   const learnFrom = (status: RouterModelStatus) => {
     const id = status.modelId;
     if (!id) return;
-    if (status.phase === "loading") served.forget(id);
+    if (status.phase === "starting") served.forget(id);
     else if (status.phase === "ready" && status.props) {
       const declared = declaredModel(
         listing.find((model) => model.id === id),

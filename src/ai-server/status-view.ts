@@ -25,7 +25,7 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, session: Sess
     footer.show(footerText(status, loadingSince, Date.now(), last));
   };
   const follow = (status: RouterModelStatus) => {
-    const loading = status.phase === "loading";
+    const loading = status.phase === "starting";
     if (loading && loadingSince === undefined) {
       loadingSince = Date.now();
       ticker = setInterval(render, 1_000);

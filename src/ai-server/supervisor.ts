@@ -52,12 +52,12 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
     ensureReady(modelId: string, signal?: AbortSignal): Promise<void> {
       const now = status.current();
       // A selection of the model being checked or loaded changes nothing; anywhere else it brings the model up.
-      if (now.modelId !== modelId || (now.phase !== "ready" && now.phase !== "loading")) send({ type: "SELECT", modelId });
+      if (now.modelId !== modelId || (now.phase !== "ready" && now.phase !== "starting")) send({ type: "SELECT", modelId });
       return settle(
         status,
         (current) => {
           if (current.phase === "ready" && current.modelId === modelId) return "done";
-          const busy = current.phase === "checking" || current.phase === "loading" || current.phase === "unloading";
+          const busy = current.phase === "probing" || current.phase === "starting" || current.phase === "stopping";
           if (busy && (current.modelId === modelId || current.next === modelId)) return "wait";
           if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.where));
           return new Error(notTheLoadingModelText(modelId, current.modelId));
