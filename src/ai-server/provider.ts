@@ -14,7 +14,7 @@ import { abortedStream, failedStream } from "../pi-session/ended-stream.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
-import { routerFailureText, type Where } from "./messages.ts";
+import { routerFailureText, type SettingsForWords } from "./messages.ts";
 import type { RequestReport } from "./mtls-fetch.ts";
 import type { RouterModel } from "./router-api.ts";
 
@@ -96,13 +96,13 @@ export interface AiServerStreamDeps {
 function withRecordedFailure(
   stream: AssistantMessageEventStream,
   report: RequestReport,
-  where: Where,
+  settings: SettingsForWords,
   failed: () => void,
 ): AssistantMessageEventStream {
   const push = stream.push.bind(stream);
   stream.push = (event) => {
     if (event.type === "error" && event.reason === "error") {
-      if (report.failure) event.error.errorMessage = routerFailureText(report.failure, where);
+      if (report.failure) event.error.errorMessage = routerFailureText(report.failure, settings);
       failed();
     }
     push(event);

@@ -81,7 +81,7 @@ export async function aiServerSession(
       import("./supervisor.ts"),
       import("./status-view.ts"),
     ]);
-    const supervisor = createRouterSupervisor({ api, where: settings, inspect });
+    const supervisor = createRouterSupervisor({ api, settings, inspect });
     supervisor.status.subscribe(learnFrom);
     return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter) };
   });

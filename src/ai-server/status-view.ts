@@ -10,12 +10,12 @@ import { footerLine } from "../pi-session/footer-line.ts";
 import { notify } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
-import { footerText, noticeMessage, type Where } from "./messages.ts";
+import { footerText, noticeMessage, type SettingsForWords } from "./messages.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 
 export const ROUTER_FOOTER_KEY = "ai-server";
 
-export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, where: Where, meter: AnswerMeter) {
+export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, settings: SettingsForWords, meter: AnswerMeter) {
   const footer = footerLine(ROUTER_FOOTER_KEY, session.ui);
   let loadingSince: number | undefined;
   let ticker: NodeJS.Timeout | undefined;
@@ -40,7 +40,7 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, session: Sess
   const offStatus = supervisor.status.subscribe(follow);
   const offFigures = meter.subscribe(render);
   const offNotice = supervisor.onNotice((notice) => {
-    const { text, level } = noticeMessage(notice, where);
+    const { text, level } = noticeMessage(notice, settings);
     notify(session.ui(), text, level);
   });
   return {

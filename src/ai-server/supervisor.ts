@@ -13,12 +13,17 @@ import {
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
-import { modelFailureText, noticeMessage, notTheLoadingModelText, type Where } from "./messages.ts";
+import { modelFailureText, noticeMessage, notTheLoadingModelText, type SettingsForWords } from "./messages.ts";
 import type { RouterApi } from "./router-api.ts";
 
 const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
 
-export function createRouterSupervisor(options: { api: RouterApi; where: Where; pollMs?: number; inspect?: Observer<InspectionEvent> }) {
+export function createRouterSupervisor(options: {
+  api: RouterApi;
+  settings: SettingsForWords;
+  pollMs?: number;
+  inspect?: Observer<InspectionEvent>;
+}) {
   const machine = routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? aiServerTimeouts.loadPollMs) });
   const actor = createActor(machine, { inspect: options.inspect });
   const status = statusChannel<RouterModelStatus>(IDLE);
@@ -59,7 +64,7 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
           if (current.phase === "ready" && current.modelId === modelId) return "done";
           const busy = current.phase === "probing" || current.phase === "starting" || current.phase === "stopping";
           if (busy && (current.modelId === modelId || current.next === modelId)) return "wait";
-          if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.where));
+          if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.settings));
           return new Error(notTheLoadingModelText(modelId, current.modelId));
         },
         signal,
@@ -79,7 +84,7 @@ export function createRouterSupervisor(options: { api: RouterApi; where: Where; 
           if (notice.modelId !== modelId) return;
           if (notice.kind === "unloaded") finish();
           else if (notice.kind === "failed" || notice.kind === "still-unloading")
-            finish(new Error(noticeMessage(notice, options.where).text));
+            finish(new Error(noticeMessage(notice, options.settings).text));
         });
         if (signal?.aborted) return onAbort();
         signal?.addEventListener("abort", onAbort, { once: true });
