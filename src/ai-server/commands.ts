@@ -5,13 +5,10 @@
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
 import { reply } from "../pi-session/notify.ts";
-import { aiServerTimeouts } from "../timeouts.ts";
 import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
 import { argumentProblemText, commandText, errorText, inUseText, statusTable } from "./messages.ts";
-import type { RouterModel } from "./router-api.ts";
-import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
 import { type ArgumentProblem, checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
 
@@ -50,7 +47,7 @@ export function registerCommandsSayingWhy(pi: ExtensionAPI, reason: string): voi
 }
 
 export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSession): void {
-  const { settings, api } = remote;
+  const { settings } = remote;
   const completeIds = (prefix: string) => {
     if (prefix.includes(" ")) return null;
     const items = remote
@@ -85,7 +82,8 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     reply(ctx, commandText.needsSsh, "error");
     return undefined;
   };
-  const ctxShown = async (id: string) => ctxSizeFromArgs((await api.list()).find((model) => model.id === id) ?? { id });
+  const ctxShown = async (id: string) =>
+    ctxSizeFromArgs((await (await remote.supervisor()).listModels()).find((model) => model.id === id) ?? { id });
   const reselect = async (ctx: ExtensionCommandContext) => {
     if (ctx.model?.provider !== AI_SERVER_PROVIDER) return;
     // The session keeps its old Model object after a re-registration.
@@ -185,12 +183,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       const size = parseCtxSize(sizeText);
       if (typeof size !== "number") return refuse(ctx, size);
       // The size now shown comes from the live list: an unreachable router or an id it does not list ends here.
-      let listing: RouterModel[];
-      try {
-        ({ listing } = await remote.rediscover());
-      } catch (error) {
-        return reply(ctx, errorText(error, settings), "error");
-      }
+      const found = await remote.rediscover().then(
+        ({ listing }) => ({ listing }),
+        (error: unknown) => ({ error }),
+      );
+      if ("error" in found) return reply(ctx, errorText(found.error, settings), "error");
+      const { listing } = found;
       const model = listing.find((candidate) => candidate.id === id);
       if (!model) return refuse(ctx, { code: "unknown-id", id, knownIds: listing.map((candidate) => candidate.id) });
       const host = needSsh(ctx);
@@ -232,11 +230,10 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       if (!(await confirm(ctx, commandText.restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
       try {
-        if (!(await restartRouterAndWait(host, api)))
-          return reply(ctx, commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
+        // The chart forgets what the router had loaded once it answers again.
+        await (await remote.supervisor()).restartRouter(host);
         const { models } = await remote.rediscover();
         await reselect(ctx);
-        (await remote.supervisor()).deselect();
         reply(ctx, commandText.restarted((Date.now() - started) / 1000, models.length));
       } catch (error) {
         reply(ctx, errorText(error, settings), "error");

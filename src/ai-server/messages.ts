@@ -4,7 +4,7 @@
  * turns them into sentences that say what failed, with the value, and what to check. The
  * behaviours behind each case: docs/llama-server-behaviour.md.
  */
-import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
+import type { RouterModelFailure, RouterModelStatus, RouterNotice, RouterRestartFailure } from "../../machines/router-model.machine.ts";
 import type { ServerProps } from "../../machines/server-props.ts";
 import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
@@ -118,7 +118,10 @@ export function modelFailureText(modelId: string, failure: RouterModelFailure, s
   }
 }
 
-export function noticeMessage(notice: RouterNotice, settings: SettingsForWords): { text: string; level: NoticeLevel } {
+/** A notice about one model (a restart's notices are reported by the command that asked for it: restartFailureText). */
+export type ModelNotice = Extract<RouterNotice, { modelId: string }>;
+
+export function noticeMessage(notice: ModelNotice, settings: SettingsForWords): { text: string; level: NoticeLevel } {
   switch (notice.kind) {
     case "loaded":
       return { text: `ai-server: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
@@ -131,6 +134,15 @@ export function noticeMessage(notice: RouterNotice, settings: SettingsForWords):
       };
     case "failed":
       return { text: modelFailureText(notice.modelId, notice.failure, settings), level: "error" };
+  }
+}
+
+export function restartFailureText(failure: RouterRestartFailure, settings: SettingsForWords): string {
+  switch (failure.kind) {
+    case "not-healthy":
+      return `ai-server: the router did not answer /health within ${failure.timeoutMs / 1000} s after the restart.`;
+    case "request-failed":
+      return errorText(failure.error, settings);
   }
 }
 
@@ -186,7 +198,9 @@ export function inUseText(
 export function activityPhrase(status: RouterModelStatus | undefined, requested: string | undefined): string | undefined {
   if (!status) return requested ? `checking ${requested} on the router` : undefined;
   if (status.phase === "probing" || status.phase === "starting") return `loading ${status.modelId} on the router`;
-  if (status.phase === "stopping") return `unloading ${status.modelId} on the router`;
+  if (status.phase === "stopping" && status.modelId) return `unloading ${status.modelId} on the router`;
+  // A router restarting while pi had no model loaded: a prompt waits to load its model once it answers.
+  if (status.phase === "stopping" && status.next) return `loading ${status.next} on the router`;
   return undefined;
 }
 
@@ -322,7 +336,6 @@ export const commandText = {
   }),
   ctxKeptUntilRestart: (id: string, shown: number | undefined) =>
     `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`,
-  notHealthyAfterRestart: (seconds: number) => `ai-server: the router did not answer /health within ${seconds} s after the restart.`,
   ctxResult: (id: string, shown: number | undefined, size: number) =>
     `ai-server: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with /ai-server-preset).`}`,
   preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,

@@ -40,6 +40,8 @@ export function bindRouterStatusView(supervisor: RouterSupervisor, session: Sess
   const offStatus = supervisor.status.subscribe(follow);
   const offFigures = meter.subscribe(render);
   const offNotice = supervisor.onNotice((notice) => {
+    // A restart is reported by the command that asked for it, with its time and what the router lists then.
+    if (notice.kind === "restarted" || notice.kind === "restart-failed") return;
     const { text, level } = noticeMessage(notice, settings);
     notify(session.ui(), text, level);
   });
