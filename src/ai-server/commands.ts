@@ -5,7 +5,6 @@
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
 import { reply } from "../pi-session/notify.ts";
-import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
 import { argumentProblemText, commandText, errorText, inUseText, statusTable } from "./messages.ts";
@@ -85,9 +84,9 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
   const ctxShown = async (id: string) =>
     ctxSizeFromArgs((await (await remote.supervisor()).listModels()).find((model) => model.id === id) ?? { id });
   const reselect = async (ctx: ExtensionCommandContext) => {
-    if (ctx.model?.provider !== AI_SERVER_PROVIDER) return;
+    if (ctx.model?.provider !== remote.provider) return;
     // The session keeps its old Model object after a re-registration.
-    const fresh = ctx.modelRegistry.find(AI_SERVER_PROVIDER, ctx.model.id);
+    const fresh = ctx.modelRegistry.find(remote.provider, ctx.model.id);
     if (fresh) await pi.setModel(fresh);
   };
 
@@ -104,7 +103,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
         const now = remote.status();
         const inUse =
           now?.phase === "ready" && now.modelId
-            ? inUseText(now.modelId, remote.served.model(now.modelId), now.props, remote.meter.last(`${AI_SERVER_PROVIDER}/${now.modelId}`))
+            ? inUseText(now.modelId, remote.served.model(now.modelId), now.props, remote.meter.last(`${remote.provider}/${now.modelId}`))
             : undefined;
         reply(ctx, [statusTable(settings.url, rows), ...(inUse ? [inUse] : [])].join("\n"));
       } catch (error) {

@@ -12,7 +12,7 @@ import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts"
 import { answerTail } from "../llama-cpp/timings.ts";
 import { abortedStream, failedStream } from "../pi-session/ended-stream.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
-import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
+import type { AiServerSettings, FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
 import { routerFailureText, type SettingsForWords } from "./messages.ts";
 import type { RequestReport } from "./mtls-fetch.ts";
@@ -134,7 +134,8 @@ export function aiServerProviderConfig(settings: AiServerSettings, models: ChatM
         const { streamSimple } = await import("@earendil-works/pi-ai/compat");
         const stream = streamSimple(model, context, { ...options, fetch: deps.fetchFor(report) });
         const reported = withRecordedFailure(stream, report, settings, () => deps.answerFailed(model.id));
-        return deps.meter.follow(reported, `${AI_SERVER_PROVIDER}/${model.id}`, report.tail!);
+        // Keyed by the name pi registered the model under, as the footer and the commands read it.
+        return deps.meter.follow(reported, `${model.provider}/${model.id}`, report.tail!);
       }),
   } as ProviderConfig;
 }
@@ -146,5 +147,3 @@ export function unusableProviderConfig(settings: AiServerSettings, models: ChatM
     streamSimple: (model: Model<Api>) => failedStream(model, reason),
   } as ProviderConfig;
 }
-
-export { AI_SERVER_PROVIDER };

@@ -12,17 +12,18 @@ import { type ServedModels, servedModels } from "../pi-session/served-models.ts"
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
-import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
+import type { AiServerSettings } from "./config.ts";
 import { activityPhrase, discoveryFallbackText, errorText, routerContextFix } from "./messages.ts";
 import { createMtlsFetchFactory } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
-import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import { createRouterApi, type RouterModel } from "./router-api.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 export interface AiServerSession {
+  /** The name pi lists the router's models under (model refs `<provider>/<id>`, the footer entry). */
+  provider: string;
   settings: AiServerSettings;
-  api: RouterApi;
   /** The router's last model list (for completion and id checks). */
   lastListing(): RouterModel[];
   /** GET /models again and re-register the provider; returns the registered models. */
@@ -45,6 +46,7 @@ export interface AiServerSession {
  */
 export async function aiServerSession(
   pi: ExtensionAPI,
+  provider: string,
   settings: AiServerSettings,
   material: TlsMaterial,
   session: SessionUi,
@@ -57,7 +59,7 @@ export async function aiServerSession(
   const served = servedModels({
     pi,
     session,
-    provider: AI_SERVER_PROVIDER,
+    provider,
     defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
     fix: routerContextFix,
     reregister: () => register(registered),
@@ -83,13 +85,13 @@ export async function aiServerSession(
     ]);
     const supervisor = createRouterSupervisor({ api, settings, inspect });
     supervisor.status.subscribe(learnFrom);
-    return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter) };
+    return { supervisor, view: bindRouterStatusView(supervisor, session, settings, meter, provider) };
   });
 
   const register = (models: ChatModelConfig[]) => {
     registered = models;
     pi.registerProvider(
-      AI_SERVER_PROVIDER,
+      provider,
       aiServerProviderConfig(
         settings,
         models.map((model) => withServed(model, served.served(model.id))),
@@ -111,8 +113,8 @@ export async function aiServerSession(
   };
 
   const remote: AiServerSession = {
+    provider,
     settings,
-    api,
     lastListing: () => listing,
     async rediscover(timeoutMs) {
       listing = await api.list({ timeoutMs });
@@ -125,10 +127,10 @@ export async function aiServerSession(
       machinery.loaded()?.redraw();
       // A model restored at start-up (settings, --model, a resumed session) is loaded by its
       // first prompt, never at start: the router is shared, and loading evicts another model.
-      if (model?.provider === AI_SERVER_PROVIDER) requested = model.id;
+      if (model?.provider === provider) requested = model.id;
     },
     modelSelected(model) {
-      if (model.provider === AI_SERVER_PROVIDER) return select(model.id);
+      if (model.provider === provider) return select(model.id);
       requested = undefined;
       if (machinery.requested()) void machinery.get().then(({ supervisor }) => supervisor.deselect());
     },

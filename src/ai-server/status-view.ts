@@ -9,19 +9,23 @@ import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { footerLine } from "../pi-session/footer-line.ts";
 import { notify } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
-import { AI_SERVER_PROVIDER } from "./config.ts";
 import { footerText, noticeMessage, type SettingsForWords } from "./messages.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 
-export const ROUTER_FOOTER_KEY = "ai-server";
-
-export function bindRouterStatusView(supervisor: RouterSupervisor, session: SessionUi, settings: SettingsForWords, meter: AnswerMeter) {
-  const footer = footerLine(ROUTER_FOOTER_KEY, session.ui);
+/** `provider` keys the footer entry and the figures of the model's answers (`<provider>/<id>`). */
+export function bindRouterStatusView(
+  supervisor: RouterSupervisor,
+  session: SessionUi,
+  settings: SettingsForWords,
+  meter: AnswerMeter,
+  provider: string,
+) {
+  const footer = footerLine(provider, session.ui);
   let loadingSince: number | undefined;
   let ticker: NodeJS.Timeout | undefined;
   const render = () => {
     const status = supervisor.status.current();
-    const last = status.modelId ? meter.last(`${AI_SERVER_PROVIDER}/${status.modelId}`) : undefined;
+    const last = status.modelId ? meter.last(`${provider}/${status.modelId}`) : undefined;
     footer.show(footerText(status, loadingSince, Date.now(), last));
   };
   const follow = (status: RouterModelStatus) => {
