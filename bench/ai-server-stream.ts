@@ -118,6 +118,7 @@ const requestPath = (backend: Backend<RouterModelStatus, RouterNotice>, meter: A
     ),
   );
 const backend = routerBackend({
+  provider: "ai-server",
   settings: settings!,
   api: createRouterApi(settings!, material!),
   fetches,

@@ -5,6 +5,7 @@
  *   idle → probing → starting (load requested, polled) → ready → stopping (unload) → idle
  *                  ↘ ready (already loaded)   starting ↘ exited (the worker failed) → idle
  *          probing ↘ unreachable       ready → rechecking (after a failed answer) → ready | idle
+ *   any → restarting (the router restarts over ssh, then answers /health) → idle, everything forgotten
  *
  * The router, not pi, owns the worker process: quitting pi never unloads (another client
  * may use it), and status always comes from the router's GET /models. No I/O and no prose
@@ -12,6 +13,7 @@
  * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import type { ServerPhase } from "./lifecycle.ts";
 import type { ServerProps } from "./server-props.ts";
 
 /** What GET /models says about one model. */
@@ -43,13 +45,19 @@ export type RouterNotice =
   | { kind: "loaded"; modelId: string; already: boolean }
   | { kind: "unloaded"; modelId: string }
   | { kind: "still-unloading"; modelId: string; timeoutMs: number }
-  | { kind: "failed"; modelId: string; failure: RouterModelFailure };
+  | { kind: "failed"; modelId: string; failure: RouterModelFailure }
+  /** The router restarted and answers again: every model it ran is gone. */
+  | { kind: "restarted" }
+  | { kind: "restart-failed"; failure: RouterRestartFailure };
 
-export type RouterPhase = "idle" | "checking" | "loading" | "ready" | "unloading" | "unreachable" | "ended";
+export type RouterRestartFailure =
+  | { kind: "not-healthy"; timeoutMs: number }
+  /** The restart over ssh failed; `error` is what the effect rejected with. */
+  | { kind: "request-failed"; error: unknown };
 
-/** What the footer, the commands, the working indicator and waiting prompts read. */
+/** What the footer, the commands, the working indicator and waiting prompts read, in the phases both backends speak. */
 export interface RouterModelStatus {
-  phase: RouterPhase;
+  phase: ServerPhase;
   modelId: string | undefined;
   /** The model to select once the unload in progress is done. */
   next: string | undefined;
@@ -66,10 +74,12 @@ export type RouterModelEvent =
   | { type: "DESELECT" }
   | { type: "SHUTDOWN" }
   /** An answer from the model failed: look at what the router really reports (never loads). */
-  | { type: "RECHECK"; modelId: string };
+  | { type: "RECHECK"; modelId: string }
+  /** Restart the router's service on `host` (over ssh); every model it runs is unloaded. */
+  | { type: "RESTART_ROUTER"; host: string };
 
 export interface RouterModelContext {
-  phase: RouterPhase;
+  phase: ServerPhase;
   target: string | undefined;
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
@@ -78,6 +88,8 @@ export interface RouterModelContext {
 
 export const LOAD_TIMEOUT_MS = 300_000;
 export const UNLOAD_TIMEOUT_MS = 30_000;
+/** How long a restarted router may take to answer /health. */
+export const RESTART_HEALTH_TIMEOUT_MS = 120_000;
 
 const codeOf = (error: unknown) => (error as Partial<EffectError> | undefined)?.failure?.code;
 
@@ -97,10 +109,13 @@ export const routerModelMachine = setup({
     waitUntilLoaded: fromPromise<RouterModelState, { modelId: string }>(notProvided("waitUntilLoaded")),
     requestUnload: fromPromise<void, { modelId: string }>(notProvided("requestUnload")),
     waitUntilUnloaded: fromPromise<RouterModelState, { modelId: string }>(notProvided("waitUntilUnloaded")),
+    restartRouterService: fromPromise<void, { host: string }>(notProvided("restartRouterService")),
+    waitUntilHealthy: fromPromise<void>(notProvided("waitUntilHealthy")),
   },
   delays: {
     LOAD_TIMEOUT: LOAD_TIMEOUT_MS,
     UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS,
+    RESTART_HEALTH_TIMEOUT: RESTART_HEALTH_TIMEOUT_MS,
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.modelId !== context.target,
@@ -113,7 +128,7 @@ export const routerModelMachine = setup({
     "a next model is queued": ({ context }) => context.next !== undefined,
   },
   actions: {
-    "enter phase": assign((_, phase: RouterPhase) => ({ phase })),
+    "enter phase": assign((_, phase: ServerPhase) => ({ phase })),
     "publish status": emit(({ context }) => ({
       type: "status" as const,
       status: {
@@ -139,6 +154,10 @@ export const routerModelMachine = setup({
       enqueue.emit({ type: "notice", notice: { kind: "failed", ...failed } });
     }),
     tell: emit((_, notice: RouterNotice) => ({ type: "notice" as const, notice })),
+    "tell the restart failed": emit((_, failure: RouterRestartFailure) => ({
+      type: "notice" as const,
+      notice: { kind: "restart-failed" as const, failure },
+    })),
   },
 }).createMachine({
   id: "routerModel",
@@ -147,6 +166,7 @@ export const routerModelMachine = setup({
   on: {
     SHUTDOWN: ".done",
     UNLOAD: { target: ".stopping", reenter: true, actions: "target the model" },
+    RESTART_ROUTER: { target: ".restarting", reenter: true },
   },
   states: {
     idle: {
@@ -157,7 +177,7 @@ export const routerModelMachine = setup({
     },
 
     probing: {
-      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
+      entry: [{ type: "enter phase", params: "probing" }, "publish status"],
       invoke: {
         id: "readModelState",
         src: "readModelState",
@@ -192,7 +212,7 @@ export const routerModelMachine = setup({
 
     /** After a failed answer: what the router reports now, read only (a model another client evicted is not loaded again). */
     rechecking: {
-      entry: [{ type: "enter phase", params: "checking" }, "publish status"],
+      entry: [{ type: "enter phase", params: "probing" }, "publish status"],
       invoke: {
         id: "readModelState",
         src: "readModelState",
@@ -227,7 +247,7 @@ export const routerModelMachine = setup({
 
     starting: {
       initial: "requesting",
-      entry: [{ type: "enter phase", params: "loading" }, "publish status"],
+      entry: [{ type: "enter phase", params: "starting" }, "publish status"],
       after: {
         LOAD_TIMEOUT: {
           // A load can hang for ever (a preset without a model path): give up and free the router.
@@ -297,7 +317,7 @@ export const routerModelMachine = setup({
 
     stopping: {
       initial: "requesting",
-      entry: [{ type: "enter phase", params: "unloading" }, "publish status"],
+      entry: [{ type: "enter phase", params: "stopping" }, "publish status"],
       after: {
         UNLOAD_TIMEOUT: {
           target: "idle",
@@ -349,6 +369,58 @@ export const routerModelMachine = setup({
     /** The unload is done: tell, then go on with a queued selection if any. */
     unloaded: {
       entry: { type: "tell", params: ({ context }) => ({ kind: "unloaded", modelId: context.target! }) },
+      always: [{ guard: "a next model is queued", target: "probing", actions: "promote the queued model" }, { target: "idle" }],
+    },
+
+    /**
+     * The router's service restarts: every model it ran is gone, so once it answers again (or
+     * not in time) pi forgets what it knew. The footer says the model pi had is unloading.
+     */
+    restarting: {
+      initial: "requesting",
+      entry: [{ type: "enter phase", params: "stopping" }, "publish status"],
+      on: {
+        // A selection during a restart runs once the router answers again.
+        SELECT: { actions: ["queue the selected model", "publish status"] },
+        DESELECT: { actions: ["drop the queued model", "publish status"] },
+        // The restart unloads every model, this one too; like any unload, it drops a queued selection.
+        UNLOAD: { actions: ["drop the queued model", "publish status"] },
+      },
+      states: {
+        requesting: {
+          invoke: {
+            id: "restartRouterService",
+            src: "restartRouterService",
+            input: ({ event }) => ({ host: event.type === "RESTART_ROUTER" ? event.host : "" }),
+            onDone: "waiting",
+            onError: {
+              target: "#routerModel.afterRestart",
+              actions: { type: "tell the restart failed", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
+            },
+          },
+        },
+        waiting: {
+          after: {
+            RESTART_HEALTH_TIMEOUT: {
+              target: "#routerModel.afterRestart",
+              actions: { type: "tell the restart failed", params: { kind: "not-healthy", timeoutMs: RESTART_HEALTH_TIMEOUT_MS } },
+            },
+          },
+          invoke: {
+            id: "waitUntilHealthy",
+            src: "waitUntilHealthy",
+            onDone: { target: "#routerModel.afterRestart", actions: { type: "tell", params: { kind: "restarted" } } },
+            onError: {
+              target: "#routerModel.afterRestart",
+              actions: { type: "tell the restart failed", params: ({ event }) => ({ kind: "request-failed", error: event.error }) },
+            },
+          },
+        },
+      },
+    },
+
+    /** A restart is over, whatever its outcome: nothing is known loaded; go on with a queued selection if any. */
+    afterRestart: {
       always: [{ guard: "a next model is queued", target: "probing", actions: "promote the queued model" }, { target: "idle" }],
     },
 

@@ -1,7 +1,7 @@
 /**
  * Every timeout and poll interval of the effects, named once. The statecharts' own delays
- * (STARTUP_TIMEOUT, KILL_GRACE, LOAD_TIMEOUT, UNLOAD_TIMEOUT) are named in machines/, where
- * the inspector shows them.
+ * (STARTUP_TIMEOUT, KILL_GRACE, LOAD_TIMEOUT, UNLOAD_TIMEOUT, RESTART_HEALTH_TIMEOUT) are named
+ * in machines/, where the inspector shows them.
  */
 
 /** The llamafiles feature (local servers). */
@@ -44,8 +44,6 @@ export const aiServerTimeouts = {
   healthMs: 3_000,
   /** Between GET /health while the router restarts. */
   healthPollMs: 500,
-  /** How long a restarted router may take to answer /health. */
-  restartHealthyMs: 120_000,
   /** Between GET /models while a model loads or unloads. */
   loadPollMs: 500,
   /** ssh's ConnectTimeout, in seconds (ssh's own unit). */

@@ -5,17 +5,11 @@
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
 import { reply } from "../pi-session/notify.ts";
-import { aiServerTimeouts } from "../timeouts.ts";
-import { AI_SERVER_PROVIDER } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
 import { ctxSizeFromArgs, isPlaceholder } from "./discovery.ts";
 import { argumentProblemText, commandText, errorText, inUseText, statusTable } from "./messages.ts";
-import type { RouterModel } from "./router-api.ts";
-import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
 import { type ArgumentProblem, checkModelId, parseCtxSize, readPresetFile } from "./ssh-admin.ts";
-
-const say = reply;
 
 /** An AbortSignal that Esc (raw terminal input) aborts while `run` is under way. */
 async function cancellableByEsc(ctx: ExtensionCommandContext, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
@@ -48,12 +42,11 @@ const COMMANDS = {
 /** Without usable certificate material: every command exists and says what is missing. */
 export function registerCommandsSayingWhy(pi: ExtensionAPI, reason: string): void {
   for (const [name, description] of Object.entries(COMMANDS))
-    pi.registerCommand(name, { description, handler: async (_args, ctx) => say(ctx, reason, "error") });
+    pi.registerCommand(name, { description, handler: async (_args, ctx) => reply(ctx, reason, "error") });
 }
 
 export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSession): void {
-  const { settings, api } = remote;
-  const where = settings;
+  const { settings } = remote;
   const completeIds = (prefix: string) => {
     if (prefix.includes(" ")) return null;
     const items = remote
@@ -68,7 +61,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     return remote.lastListing().map((model) => model.id);
   };
   const words = (args: string) => args.trim().split(/\s+/).filter(Boolean);
-  const refuse = (ctx: ExtensionCommandContext, problem: ArgumentProblem) => say(ctx, argumentProblemText(problem), "error");
+  const refuse = (ctx: ExtensionCommandContext, problem: ArgumentProblem) => reply(ctx, argumentProblemText(problem), "error");
   const confirm = async (
     ctx: ExtensionCommandContext,
     question: { title: string; message: string },
@@ -76,23 +69,24 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     signal?: AbortSignal,
   ) => {
     if (!ctx.hasUI) {
-      say(ctx, commandText.needsConfirmation(what), "error");
+      reply(ctx, commandText.needsConfirmation(what), "error");
       return false;
     }
     if (await ctx.ui.confirm(question.title, question.message, { signal })) return true;
-    if (!signal?.aborted) say(ctx, commandText.cancelled(what));
+    if (!signal?.aborted) reply(ctx, commandText.cancelled(what));
     return false;
   };
   const needSsh = (ctx: ExtensionCommandContext): string | undefined => {
     if (settings.sshHost) return settings.sshHost.value;
-    say(ctx, commandText.needsSsh, "error");
+    reply(ctx, commandText.needsSsh, "error");
     return undefined;
   };
-  const ctxShown = async (id: string) => ctxSizeFromArgs((await api.list()).find((model) => model.id === id) ?? { id });
+  const ctxShown = async (id: string) =>
+    ctxSizeFromArgs((await (await remote.supervisor()).listModels()).find((model) => model.id === id) ?? { id });
   const reselect = async (ctx: ExtensionCommandContext) => {
-    if (ctx.model?.provider !== AI_SERVER_PROVIDER) return;
+    if (ctx.model?.provider !== remote.provider) return;
     // The session keeps its old Model object after a re-registration.
-    const fresh = ctx.modelRegistry.find(AI_SERVER_PROVIDER, ctx.model.id);
+    const fresh = ctx.modelRegistry.find(remote.provider, ctx.model.id);
     if (fresh) await pi.setModel(fresh);
   };
 
@@ -113,12 +107,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
                 now.modelId,
                 remote.feature.servedModels()?.model(now.modelId),
                 now.props,
-                remote.meter.last(`${AI_SERVER_PROVIDER}/${now.modelId}`),
+                remote.meter.last(`${remote.provider}/${now.modelId}`),
               )
             : undefined;
-        say(ctx, [statusTable(settings.url, rows), ...(inUse ? [inUse] : [])].join("\n"));
+        reply(ctx, [statusTable(settings.url, rows), ...(inUse ? [inUse] : [])].join("\n"));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });
@@ -133,9 +127,9 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
         const now = new Set(listing.map((model) => model.id));
         const added = [...now].filter((id) => !before.has(id));
         const removed = [...before].filter((id) => !now.has(id));
-        say(ctx, commandText.refreshed(models.length, added, removed, listing.length - models.length));
+        reply(ctx, commandText.refreshed(models.length, added, removed, listing.length - models.length));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });
@@ -145,15 +139,15 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
-      if (!id || extra) return say(ctx, commandText.usage("/ai-server-load <id>"), "error");
+      if (!id || extra) return reply(ctx, commandText.usage("/ai-server-load <id>"), "error");
       const invalid = checkModelId(id, await freshIds());
       if (invalid) return refuse(ctx, invalid);
       const started = Date.now();
       try {
         await (await remote.supervisor()).ensureReady(id);
-        say(ctx, commandText.loaded(id, (Date.now() - started) / 1000, await ctxShown(id)));
+        reply(ctx, commandText.loaded(id, (Date.now() - started) / 1000, await ctxShown(id)));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });
@@ -163,14 +157,14 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, extra] = words(args);
-      if (!id || extra) return say(ctx, commandText.usage("/ai-server-unload <id>"), "error");
+      if (!id || extra) return reply(ctx, commandText.usage("/ai-server-unload <id>"), "error");
       const invalid = checkModelId(id, await freshIds());
       if (invalid) return refuse(ctx, invalid);
       try {
         await (await remote.supervisor()).unloadAndWait(id);
-        say(ctx, commandText.unloaded(id));
+        reply(ctx, commandText.unloaded(id));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });
@@ -180,7 +174,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
     getArgumentCompletions: completeIds,
     handler: async (args, ctx) => {
       const [id, sizeText, extra] = words(args);
-      if (!id || !sizeText || extra) return say(ctx, commandText.usage("/ai-server-ctx <id> <size>"), "error");
+      if (!id || !sizeText || extra) return reply(ctx, commandText.usage("/ai-server-ctx <id> <size>"), "error");
       const syntax = checkModelId(id, []);
       if (syntax)
         return refuse(
@@ -193,23 +187,23 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       const size = parseCtxSize(sizeText);
       if (typeof size !== "number") return refuse(ctx, size);
       // The size now shown comes from the live list: an unreachable router or an id it does not list ends here.
-      let listing: RouterModel[];
-      try {
-        ({ listing } = await remote.rediscover());
-      } catch (error) {
-        return say(ctx, errorText(error, where), "error");
-      }
+      const found = await remote.rediscover().then(
+        ({ listing }) => ({ listing }),
+        (error: unknown) => ({ error }),
+      );
+      if ("error" in found) return reply(ctx, errorText(found.error, settings), "error");
+      const { listing } = found;
       const model = listing.find((candidate) => candidate.id === id);
       if (!model) return refuse(ctx, { code: "unknown-id", id, knownIds: listing.map((candidate) => candidate.id) });
       const host = needSsh(ctx);
       if (!host) return;
-      if (!ctx.hasUI) return say(ctx, commandText.needsConfirmation("/ai-server-ctx"), "error");
+      if (!ctx.hasUI) return reply(ctx, commandText.needsConfirmation("/ai-server-ctx"), "error");
       await cancellableByEsc(ctx, (signal) =>
         changeContextSize(
           remote,
           { id, size, before: ctxSizeFromArgs(model), host },
           {
-            say: (text, level) => say(ctx, text, level),
+            say: (text, level) => reply(ctx, text, level),
             confirm: (question, what, abort) => confirm(ctx, question, what, abort),
             reselect: () => reselect(ctx),
           },
@@ -225,9 +219,9 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       const host = needSsh(ctx);
       if (!host) return;
       try {
-        say(ctx, commandText.preset(settings.presetPath, host, await readPresetFile(host, settings.presetPath)));
+        reply(ctx, commandText.preset(settings.presetPath, host, await readPresetFile(host, settings.presetPath)));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });
@@ -240,14 +234,13 @@ export function registerAiServerCommands(pi: ExtensionAPI, remote: AiServerSessi
       if (!(await confirm(ctx, commandText.restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
       try {
-        if (!(await restartRouterAndWait(host, api)))
-          return say(ctx, commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
+        // The chart forgets what the router had loaded once it answers again.
+        await (await remote.supervisor()).restartRouter(host);
         const { models } = await remote.rediscover();
         await reselect(ctx);
-        (await remote.supervisor()).deselect();
-        say(ctx, commandText.restarted((Date.now() - started) / 1000, models.length));
+        reply(ctx, commandText.restarted((Date.now() - started) / 1000, models.length));
       } catch (error) {
-        say(ctx, errorText(error, where), "error");
+        reply(ctx, errorText(error, settings), "error");
       }
     },
   });

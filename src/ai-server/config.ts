@@ -10,8 +10,6 @@ import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
 import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import { validateAiServerFile } from "./config-validator.generated.js";
 
-export const AI_SERVER_PROVIDER = "ai-server";
-
 /** What can be wrong with the settings or the certificate files (src/ai-server/messages.ts words it). */
 export type SettingsProblem =
   | { code: "file-unreadable"; path: string; errno: string | undefined }

@@ -4,10 +4,8 @@
  * (it reads presets only when it starts), ask again, restart it, wait, load and verify. Esc
  * (the signal) cancels it at any step, and the report says how far it got.
  */
-import { aiServerTimeouts } from "../timeouts.ts";
 import { ctxSizeFromArgs } from "./discovery.ts";
 import { commandText, errorText } from "./messages.ts";
-import { restartRouterAndWait } from "./router-restart.ts";
 import type { AiServerSession } from "./session.ts";
 import { setPresetCtxSize } from "./ssh-admin.ts";
 
@@ -32,7 +30,6 @@ export async function changeContextSize(
   const { presetPath } = remote.settings;
   let step: Step = "asking";
   let edited = false;
-  const ctxShown = async () => ctxSizeFromArgs((await remote.api.list({ signal })).find((model) => model.id === id) ?? { id });
   try {
     if (!(await io.confirm(commandText.ctxQuestion(id, size, request.before, presetPath, host), "/ai-server-ctx", signal))) return;
     step = "editing";
@@ -42,11 +39,12 @@ export async function changeContextSize(
 
     step = "reloading";
     const supervisor = await remote.supervisor();
+    const ctxShown = async () => ctxSizeFromArgs((await supervisor.listModels(signal)).find((model) => model.id === id) ?? { id });
     await supervisor.unloadAndWait(id, signal).catch((error) => {
       if (signal.aborted) throw error;
     });
     // Newer routers re-read the preset on ?reload=1; the b8942 router only at start.
-    await remote.api.list({ reload: true, signal });
+    await supervisor.reloadPresets(signal);
     await supervisor.ensureReady(id, signal);
     let shown = await ctxShown();
     if (shown !== size) {
@@ -55,11 +53,9 @@ export async function changeContextSize(
         return io.say(commandText.ctxKeptUntilRestart(id, shown), "warning");
       }
       step = "restarting";
-      if (!(await restartRouterAndWait(host, remote.api, signal))) {
-        return io.say(commandText.notHealthyAfterRestart(aiServerTimeouts.restartHealthyMs / 1000), "error");
-      }
+      // The chart forgets what the router had loaded once it answers again.
+      await supervisor.restartRouter(host, signal);
       step = "verifying";
-      supervisor.deselect();
       await supervisor.ensureReady(id, signal);
       shown = await ctxShown();
     }

@@ -7,6 +7,7 @@ import { fromPromise } from "xstate";
 import type { RouterModelState } from "../../machines/router-model.machine.ts";
 import { sleep } from "../pi-session/sleep.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
+import { restartRouterService } from "./ssh-admin.ts";
 
 /** What GET /models says about `id` (a model is found by its id or one of its aliases). */
 export function stateOf(models: RouterModel[], id: string): RouterModelState {
@@ -16,7 +17,8 @@ export function stateOf(models: RouterModel[], id: string): RouterModelState {
   return { value, failed: model.status?.failed === true, exitCode: model.status?.exit_code };
 }
 
-export function routerActors(api: RouterApi, pollMs: number) {
+export function routerActors(api: RouterApi, polls: { loadPollMs: number; healthPollMs: number }) {
+  const pollMs = polls.loadPollMs;
   /** A loaded model: what its worker says it serves, read before anyone is told it is ready. */
   const withProps = async (state: RouterModelState, modelId: string, signal: AbortSignal): Promise<RouterModelState> =>
     state.value === "loaded" || state.value === "sleeping" ? { ...state, props: await api.props(modelId, signal) } : state;
@@ -45,6 +47,11 @@ export function routerActors(api: RouterApi, pollMs: number) {
         if (state.value === "unloaded" || state.value === "missing") return state;
         await sleep(pollMs, signal);
       }
+    }),
+    restartRouterService: fromPromise<void, { host: string }>(({ input, signal }) => restartRouterService(input.host, signal)),
+    /** Until GET /health answers; the chart's RESTART_HEALTH_TIMEOUT bounds it. */
+    waitUntilHealthy: fromPromise<void>(async ({ signal }) => {
+      while (!(await api.healthy(signal))) await sleep(polls.healthPollMs, signal);
     }),
   };
 }

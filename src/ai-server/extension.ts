@@ -16,6 +16,9 @@ import type { SettingsProblem } from "./config.ts";
 
 const idle: ActivitySource = () => undefined;
 
+/** The name pi lists the router's models under, and their footer entry: the one place it is spelled. */
+const AI_SERVER_PROVIDER = "ai-server";
+
 /** Returns what the router-model supervisor is doing, for the working indicator. */
 export async function setUpAiServer(
   pi: ExtensionAPI,
@@ -56,13 +59,13 @@ export async function setUpAiServer(
     const { settingsProblemText } = await words();
     const reason = tls.errors.map(settingsProblemText).join("\n");
     const fallback = fallbackModels(settings.fallbackModels);
-    if (fallback.length > 0) pi.registerProvider("ai-server", unusableProviderConfig(settings, fallback, reason));
+    if (fallback.length > 0) pi.registerProvider(AI_SERVER_PROVIDER, unusableProviderConfig(settings, fallback, reason));
     registerCommandsSayingWhy(pi, reason);
     return idle;
   }
 
   // The generic feature (src/backend/feature.ts) registers the hooks.
-  const { remote, discoveryWarning } = await aiServerSession(pi, settings, tls.material, session, meter);
+  const { remote, discoveryWarning } = await aiServerSession(pi, AI_SERVER_PROVIDER, settings, tls.material, session, meter);
   if (discoveryWarning) report.add({ text: discoveryWarning, level: "warning" });
   registerAiServerCommands(pi, remote);
   return remote.feature.activity;

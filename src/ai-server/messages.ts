@@ -4,7 +4,7 @@
  * turns them into sentences that say what failed, with the value, and what to check. The
  * behaviours behind each case: docs/llama-server-behaviour.md.
  */
-import type { RouterModelFailure, RouterModelStatus, RouterNotice } from "../../machines/router-model.machine.ts";
+import type { RouterModelFailure, RouterModelStatus, RouterNotice, RouterRestartFailure } from "../../machines/router-model.machine.ts";
 import type { ServerProps } from "../../machines/server-props.ts";
 import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
@@ -15,8 +15,8 @@ import type { RouterModel } from "./router-api.ts";
 import type { RouterFailure } from "./router-failures.ts";
 import type { ArgumentProblem, SshFailure } from "./ssh-admin.ts";
 
-/** The settings the words name: the URL, the certificate files and where each was set. */
-export interface Where {
+/** The settings a message names: the URL, the certificate files and where each was set, the timeout. */
+export interface SettingsForWords {
   url: string;
   ca: { value: string; source: string };
   clientCert: { value: string; source: string };
@@ -31,42 +31,42 @@ export function shownUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
 }
 
-export function routerFailureText(failure: RouterFailure, where: Where): string {
-  const host = new URL(where.url).host;
+export function routerFailureText(failure: RouterFailure, settings: SettingsForWords): string {
+  const host = new URL(settings.url).host;
   const detail = failure.detail ?? "";
-  const checkCert = `Check that it is signed by the CA the proxy trusts and not expired: openssl verify -CAfile <the proxy's CA> ${where.clientCert.value}; openssl x509 -noout -enddate -in ${where.clientCert.value}`;
+  const checkCert = `Check that it is signed by the CA the proxy trusts and not expired: openssl verify -CAfile <the proxy's CA> ${settings.clientCert.value}; openssl x509 -noout -enddate -in ${settings.clientCert.value}`;
   const model = failure.modelId ? ` ${failure.modelId}` : "";
   const known = failure.knownIds?.length ? ` Known models: ${failure.knownIds.join(", ")}.` : "";
   const action = failure.action ?? "request";
   switch (failure.code) {
     case "tls-client-refused":
-      return `ai-server: ${host} rejected the client certificate ${where.clientCert.value} (TLS alert). ${checkCert}`;
+      return `ai-server: ${host} rejected the client certificate ${settings.clientCert.value} (TLS alert). ${checkCert}`;
     case "closed-before-answer":
-      return `ai-server: ${host} closed the connection before answering: it most likely refused the client certificate ${where.clientCert.value}. ${checkCert}`;
+      return `ai-server: ${host} closed the connection before answering: it most likely refused the client certificate ${settings.clientCert.value}. ${checkCert}`;
     case "tls-untrusted-server":
-      return `ai-server: the server certificate of ${host} is not signed by the CA in ${where.ca.value} (${where.ca.source}). Copy the proxy's root CA there.`;
+      return `ai-server: the server certificate of ${host} is not signed by the CA in ${settings.ca.value} (${settings.ca.source}). Copy the proxy's root CA there.`;
     case "tls-server-cert-expired":
       return `ai-server: the server certificate of ${host} has expired; renew it on the proxy.`;
     case "tls-wrong-name":
-      return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
+      return `ai-server: the server certificate of ${host} is not issued for that name. Use the host name in the certificate in AI_SERVER_URL (now ${shownUrl(settings.url)}).`;
     case "tls-no-site":
-      return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
+      return `ai-server: the proxy has no site for the name ${host} (TLS alert "internal error" on SNI). Check the host name in AI_SERVER_URL (now ${shownUrl(settings.url)}).`;
     case "tls-key-mismatch":
-      return `ai-server: the client certificate ${where.clientCert.value} and the key ${where.clientKey.value} do not belong together.`;
+      return `ai-server: the client certificate ${settings.clientCert.value} and the key ${settings.clientKey.value} do not belong together.`;
     case "unreachable":
-      return `ai-server: nothing answers at ${shownUrl(where.url)} (connection refused). Is the proxy running, and is the port right?`;
+      return `ai-server: nothing answers at ${shownUrl(settings.url)} (connection refused). Is the proxy running, and is the port right?`;
     case "unresolvable":
-      return `ai-server: cannot resolve the host ${new URL(where.url).hostname} of AI_SERVER_URL (${shownUrl(where.url)}).`;
+      return `ai-server: cannot resolve the host ${new URL(settings.url).hostname} of AI_SERVER_URL (${shownUrl(settings.url)}).`;
     case "no-answer-in-time":
-      return `ai-server: no answer from ${shownUrl(where.url)} in time. Is the host reachable (VPN, firewall)?`;
+      return `ai-server: no answer from ${shownUrl(settings.url)} in time. Is the host reachable (VPN, firewall)?`;
     case "tls-other":
       return `ai-server: TLS with ${host} failed (${detail}). Check AI_SERVER_URL and the certificate files.`;
     case "transport-other":
-      return `ai-server: request to ${shownUrl(where.url)} failed: ${detail}`;
+      return `ai-server: request to ${shownUrl(settings.url)} failed: ${detail}`;
     case "misdirected":
-      return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${shownUrl(where.url)}).`;
+      return `ai-server: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in AI_SERVER_URL (now ${shownUrl(settings.url)}).`;
     case "router-down":
-      return `ai-server: the proxy at ${shownUrl(where.url)} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
+      return `ai-server: the proxy at ${shownUrl(settings.url)} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
     case "not-found":
       return `ai-server: ${action}${model}: the router does not know this model, or it is not in router mode (HTTP 404 "${detail || "File Not Found"}").${known}`;
     case "worker-unreachable":
@@ -82,7 +82,7 @@ export function routerFailureText(failure: RouterFailure, where: Where): string 
     case "http-other":
       return `ai-server: ${action}${model} failed: HTTP ${failure.status}${detail ? ` "${detail}"` : ""}.`;
     case "not-json":
-      return `ai-server: GET ${shownUrl(where.url)}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`;
+      return `ai-server: GET ${shownUrl(settings.url)}/models did not return JSON: is AI_SERVER_URL the llama.cpp router?`;
     case "stream-cut":
       return `ai-server: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`;
     case "stream-error-event":
@@ -92,20 +92,20 @@ export function routerFailureText(failure: RouterFailure, where: Where): string 
     case "stream-incomplete":
       return "ai-server: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.";
     case "request-timeout":
-      return `ai-server: no ${detail === "during the answer" ? "complete answer" : "answer"} within AI_SERVER_TIMEOUT_MS=${where.timeoutMs} ms.`;
+      return `ai-server: no ${detail === "during the answer" ? "complete answer" : "answer"} within AI_SERVER_TIMEOUT_MS=${settings.timeoutMs} ms.`;
   }
 }
 
 /** Any error a router request or an ssh step rejected with, in words. */
-export function errorText(error: unknown, where: Where): string {
+export function errorText(error: unknown, settings: SettingsForWords): string {
   const failure = (error as { failure?: RouterFailure } | undefined)?.failure;
-  if (failure && typeof failure.code === "string") return routerFailureText(failure, where);
+  if (failure && typeof failure.code === "string") return routerFailureText(failure, settings);
   const ssh = (error as { sshFailure?: SshFailure } | undefined)?.sshFailure;
   if (ssh) return sshFailureText(ssh);
   return (error as Error)?.message ?? String(error);
 }
 
-export function modelFailureText(modelId: string, failure: RouterModelFailure, where: Where): string {
+export function modelFailureText(modelId: string, failure: RouterModelFailure, settings: SettingsForWords): string {
   switch (failure.kind) {
     case "unknown-model":
       return `ai-server: the router does not list ${modelId} (any more). Run /ai-server-refresh, then pick a model from /ai-server-status.`;
@@ -114,11 +114,14 @@ export function modelFailureText(modelId: string, failure: RouterModelFailure, w
     case "worker-exited":
       return `ai-server: the router's worker for ${modelId} exited while loading (exit code ${failure.exitCode ?? "unknown"}). Check the model path and its preset, and the router's log (journalctl --user -u llama-server).`;
     case "request-failed":
-      return errorText(failure.error, where);
+      return errorText(failure.error, settings);
   }
 }
 
-export function noticeMessage(notice: RouterNotice, where: Where): { text: string; level: NoticeLevel } {
+/** A notice about one model (a restart's notices are reported by the command that asked for it: restartFailureText). */
+export type ModelNotice = Extract<RouterNotice, { modelId: string }>;
+
+export function noticeMessage(notice: ModelNotice, settings: SettingsForWords): { text: string; level: NoticeLevel } {
   switch (notice.kind) {
     case "loaded":
       return { text: `ai-server: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
@@ -130,7 +133,16 @@ export function noticeMessage(notice: RouterNotice, where: Where): { text: strin
         level: "warning",
       };
     case "failed":
-      return { text: modelFailureText(notice.modelId, notice.failure, where), level: "error" };
+      return { text: modelFailureText(notice.modelId, notice.failure, settings), level: "error" };
+  }
+}
+
+export function restartFailureText(failure: RouterRestartFailure, settings: SettingsForWords): string {
+  switch (failure.kind) {
+    case "not-healthy":
+      return `ai-server: the router did not answer /health within ${failure.timeoutMs / 1000} s after the restart.`;
+    case "request-failed":
+      return errorText(failure.error, settings);
   }
 }
 
@@ -148,13 +160,13 @@ export function footerText(
   const id = status.modelId;
   if (!id) return undefined;
   switch (status.phase) {
-    case "checking":
+    case "probing":
       return `Checking ${id}…`;
-    case "loading":
+    case "starting":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
       return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
-    case "unloading":
+    case "stopping":
       return `Unloading ${id}…`;
     case "unreachable":
       return `${id}: router unreachable`;
@@ -185,8 +197,10 @@ export function inUseText(
 /** The working indicator's phrase while pi waits for the router, or undefined. */
 export function activityPhrase(status: RouterModelStatus | undefined, requested: string | undefined): string | undefined {
   if (!status) return requested ? `checking ${requested} on the router` : undefined;
-  if (status.phase === "checking" || status.phase === "loading") return `loading ${status.modelId} on the router`;
-  if (status.phase === "unloading") return `unloading ${status.modelId} on the router`;
+  if (status.phase === "probing" || status.phase === "starting") return `loading ${status.modelId} on the router`;
+  if (status.phase === "stopping" && status.modelId) return `unloading ${status.modelId} on the router`;
+  // A router restarting while pi had no model loaded: a prompt waits to load its model once it answers.
+  if (status.phase === "stopping" && status.next) return `loading ${status.next} on the router`;
   return undefined;
 }
 
@@ -322,7 +336,6 @@ export const commandText = {
   }),
   ctxKeptUntilRestart: (id: string, shown: number | undefined) =>
     `ai-server: ${id} keeps ctx ${shown ?? "unknown"} until the router restarts (/ai-server-restart).`,
-  notHealthyAfterRestart: (seconds: number) => `ai-server: the router did not answer /health within ${seconds} s after the restart.`,
   ctxResult: (id: string, shown: number | undefined, size: number) =>
     `ai-server: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with /ai-server-preset).`}`,
   preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,

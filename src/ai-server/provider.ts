@@ -10,7 +10,7 @@ import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import type { DeclaredModel, ServedOverride } from "../llama-cpp/model-facts.ts";
 import { failedStream } from "../pi-session/ended-stream.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
-import { AI_SERVER_PROVIDER, type AiServerSettings, type FallbackModel } from "./config.ts";
+import type { AiServerSettings, FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
 import type { RouterModel } from "./router-api.ts";
 
@@ -102,5 +102,3 @@ export function unusableProviderConfig(settings: AiServerSettings, models: ChatM
     streamSimple: (model: Model<Api>) => failedStream(model, reason),
   } as ProviderConfig;
 }
-
-export { AI_SERVER_PROVIDER };

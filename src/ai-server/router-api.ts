@@ -11,7 +11,8 @@ import type { AiServerSettings } from "./config.ts";
 import { classifyHttpFailure, classifyTransportError, type RequestContext, RouterFailureError } from "./router-failures.ts";
 import type { TlsMaterial } from "./tls.ts";
 
-export interface RouterModelStatus {
+/** A model's `status` in GET /models (not the chart's status: machines/router-model.machine.ts). */
+export interface ListedModelStatus {
   value: "unloaded" | "loading" | "loaded" | "sleeping" | string;
   args?: string[];
   preset?: string;
@@ -22,7 +23,7 @@ export interface RouterModelStatus {
 export interface RouterModel {
   id: string;
   aliases?: string[];
-  status?: RouterModelStatus;
+  status?: ListedModelStatus;
   meta?: { n_ctx?: number; n_ctx_train?: number };
 }
 

@@ -58,11 +58,6 @@ export class RouterFailureError extends Error {
   }
 }
 
-/** The failure value of anything an effect rejected with, if it carries one. */
-export function failureOf(error: unknown): RouterFailure | undefined {
-  return error instanceof RouterFailureError ? error.failure : undefined;
-}
-
 /** The codes an error or its causes carry (undici nests the TLS error in `cause`). */
 function codesOf(error: unknown): { codes: string[]; text: string } {
   const codes: string[] = [];

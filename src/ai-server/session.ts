@@ -14,7 +14,7 @@ import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
-import { AI_SERVER_PROVIDER, type AiServerSettings } from "./config.ts";
+import type { AiServerSettings } from "./config.ts";
 import { discoveryFallbackText, errorText, routerFailureText } from "./messages.ts";
 import { createMtlsFetchFactory, type RequestReport } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
@@ -24,8 +24,9 @@ import type { TlsMaterial } from "./tls.ts";
 
 /** What the slash commands use: the router, its last listing, the supervisor, what servers said. */
 export interface AiServerSession {
+  /** The name pi lists the router's models under (model refs `<provider>/<id>`, the footer entry). */
+  provider: string;
   settings: AiServerSettings;
-  api: RouterApi;
   /** The router's last model list (for completion and id checks). */
   lastListing(): RouterModel[];
   /** GET /models again and re-register the provider; returns the registered models. */
@@ -42,6 +43,7 @@ export interface AiServerSession {
  */
 export async function aiServerSession(
   pi: ExtensionAPI,
+  provider: string,
   settings: AiServerSettings,
   material: TlsMaterial,
   session: SessionUi,
@@ -52,13 +54,13 @@ export async function aiServerSession(
   let listing: RouterModel[] = [];
   let registered: ChatModelConfig[] = [];
 
-  const backend = routerBackend({ settings, api, fetches, listing: () => listing, reregister: () => register(registered) });
+  const backend = routerBackend({ provider, settings, api, fetches, listing: () => listing, reregister: () => register(registered) });
   const feature = backendFeature(pi, session, meter, backend);
 
   const register = (models: ChatModelConfig[]) => {
     registered = models;
     pi.registerProvider(
-      AI_SERVER_PROVIDER,
+      provider,
       aiServerProviderConfig(
         settings,
         models.map((model) => withServed(model, feature.served(model.id))),
@@ -69,8 +71,8 @@ export async function aiServerSession(
   };
 
   const remote: AiServerSession = {
+    provider,
     settings,
-    api,
     lastListing: () => listing,
     async rediscover(timeoutMs) {
       listing = await api.list({ timeoutMs });
@@ -95,6 +97,8 @@ export async function aiServerSession(
 }
 
 export interface RouterBackendDeps {
+  /** The pi provider the router's models are listed under (several routers, several providers). */
+  provider: string;
   settings: AiServerSettings;
   api: RouterApi;
   fetches: ReturnType<typeof createMtlsFetchFactory>;
@@ -105,6 +109,7 @@ export interface RouterBackendDeps {
 
 /** The router as a backend: its chart, its words, and how a request goes over mTLS. */
 export function routerBackend({
+  provider,
   settings,
   api,
   fetches,
@@ -112,25 +117,29 @@ export function routerBackend({
   reregister,
 }: RouterBackendDeps): Backend<RouterModelStatus, RouterNotice> {
   const backend: Backend<RouterModelStatus, RouterNotice> = {
-    provider: AI_SERVER_PROVIDER,
+    provider,
     // The router is shared: a model restored at start-up loads with its first prompt, never at start.
     supervisedFromSessionStart: false,
     async loadSupervisor(inspect) {
       const { createRouterSupervisor } = await import("./supervisor.ts");
-      return createRouterSupervisor({ api, where: settings, inspect });
+      return createRouterSupervisor({ api, settings, inspect });
     },
     async loadWords() {
       const messages = await import("./messages.ts");
       return {
         footer: (status, { now, phaseSinceMs, last }) =>
           messages.footerText(status, phaseSinceMs, now, status.modelId ? last(status.modelId) : undefined),
-        footerTicks: (status) => status.phase === "loading",
+        footerTicks: (status) => status.phase === "starting",
         activity: messages.activityPhrase,
-        notice: (notice) => [{ ...messages.noticeMessage(notice, settings), channel: "notify" }],
+        // A restart is reported by the command that asked for it, with its time and what the router lists then.
+        notice: (notice) =>
+          notice.kind === "restarted" || notice.kind === "restart-failed"
+            ? []
+            : [{ ...messages.noticeMessage(notice, settings), channel: "notify" }],
         contextFix: messages.routerContextFix,
       };
     },
-    shown: (status) => (status.modelId ? { modelId: status.modelId, phase: phaseOf(status), props: status.props } : undefined),
+    shown: (status) => (status.modelId ? { modelId: status.modelId, phase: status.phase, props: status.props } : undefined),
     servings(status) {
       const shown = backend.shown(status);
       return shown ? [shown] : [];
@@ -155,18 +164,4 @@ export function routerBackend({
     close: () => fetches.close(),
   };
   return backend;
-}
-
-/** The router chart's phases in the one vocabulary (machines/lifecycle.ts). */
-function phaseOf(status: RouterModelStatus) {
-  switch (status.phase) {
-    case "checking":
-      return "probing" as const;
-    case "loading":
-      return "starting" as const;
-    case "unloading":
-      return "stopping" as const;
-    default:
-      return status.phase;
-  }
 }

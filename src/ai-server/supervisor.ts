@@ -1,7 +1,8 @@
 /**
  * The facade over the router-model statechart: the backend contract's verbs
- * (src/backend/contract.ts) and the commands' (unload), so neither touches XState, and the
- * status the chart emits for every reader.
+ * (src/backend/contract.ts) and the commands' (unloadAndWait, restartRouter, listModels,
+ * reloadPresets), so neither touches XState nor the router's API, and the status the chart
+ * emits for every reader.
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
@@ -14,23 +15,30 @@ import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
-import { modelFailureText, noticeMessage, notTheLoadingModelText, type Where } from "./messages.ts";
-import type { RouterApi } from "./router-api.ts";
+import { modelFailureText, noticeMessage, notTheLoadingModelText, restartFailureText, type SettingsForWords } from "./messages.ts";
+import type { RouterApi, RouterModel } from "./router-api.ts";
 
 const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
 
 export interface RouterSupervisor extends Supervisor<RouterModelStatus, RouterNotice> {
   /** Unloads `modelId` and resolves once the chart says the router reports it unloaded. */
   unloadAndWait(modelId: string, signal?: AbortSignal): Promise<void>;
+  /** Restarts the router's service on `host` over ssh and resolves once it answers /health again. */
+  restartRouter(host: string, signal?: AbortSignal): Promise<void>;
+  /** The router's model list as it is now. */
+  listModels(signal?: AbortSignal): Promise<RouterModel[]>;
+  /** Asks the router to read its presets again. */
+  reloadPresets(signal?: AbortSignal): Promise<void>;
 }
 
 export function createRouterSupervisor(options: {
   api: RouterApi;
-  where: Where;
+  settings: SettingsForWords;
   pollMs?: number;
   inspect?: Observer<InspectionEvent>;
 }): RouterSupervisor {
-  const machine = routerModelMachine.provide({ actors: routerActors(options.api, options.pollMs ?? aiServerTimeouts.loadPollMs) });
+  const polls = { loadPollMs: options.pollMs ?? aiServerTimeouts.loadPollMs, healthPollMs: aiServerTimeouts.healthPollMs };
+  const machine = routerModelMachine.provide({ actors: routerActors(options.api, polls) });
   const actor = createActor(machine, { inspect: options.inspect });
   const status = statusChannel<RouterModelStatus>(IDLE);
   actor.on("status", (event) => status.publish(event.status));
@@ -42,6 +50,30 @@ export function createRouterSupervisor(options: {
     const subscription = actor.on("notice", (event) => listener(event.notice));
     return () => subscription.unsubscribe();
   };
+  /**
+   * Sends `event`, then settles on the first notice `verdict` decides on (undefined: not this
+   * one). The signal (Esc) cancels the wait, never the machine.
+   */
+  const untilNotice = (event: RouterModelEvent, verdict: (notice: RouterNotice) => "done" | Error | undefined, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+      const off = onNotice((notice) => {
+        const result = verdict(notice);
+        if (result === "done") finish();
+        else if (result) finish(result);
+      });
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      send(event);
+    });
+  const restartFailed = (notice: RouterNotice) =>
+    notice.kind === "restart-failed" ? new Error(restartFailureText(notice.failure, options.settings)) : undefined;
 
   return {
     // A model restored at start-up loads with its first prompt, never at start: the router is shared.
@@ -68,14 +100,14 @@ export function createRouterSupervisor(options: {
     ensureReady(modelId: string, signal?: AbortSignal): Promise<void> {
       const now = status.current();
       // A selection of the model being checked or loaded changes nothing; anywhere else it brings the model up.
-      if (now.modelId !== modelId || (now.phase !== "ready" && now.phase !== "loading")) send({ type: "SELECT", modelId });
+      if (now.modelId !== modelId || (now.phase !== "ready" && now.phase !== "starting")) send({ type: "SELECT", modelId });
       return settle(
         status,
         (current) => {
           if (current.phase === "ready" && current.modelId === modelId) return "done";
-          const busy = current.phase === "checking" || current.phase === "loading" || current.phase === "unloading";
+          const busy = current.phase === "probing" || current.phase === "starting" || current.phase === "stopping";
           if (busy && (current.modelId === modelId || current.next === modelId)) return "wait";
-          if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.where));
+          if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.settings));
           return new Error(notTheLoadingModelText(modelId, current.modelId));
         },
         signal,
@@ -83,24 +115,38 @@ export function createRouterSupervisor(options: {
     },
     /** Unloads `modelId` and resolves once the chart says the router reports it unloaded. */
     unloadAndWait(modelId: string, signal?: AbortSignal): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
-        const finish = (error?: Error) => {
-          off();
-          signal?.removeEventListener("abort", onAbort);
-          if (error) reject(error);
-          else resolve();
-        };
-        const onAbort = () => finish(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
-        const off = onNotice((notice) => {
-          if (notice.modelId !== modelId) return;
-          if (notice.kind === "unloaded") finish();
-          else if (notice.kind === "failed" || notice.kind === "still-unloading")
-            finish(new Error(noticeMessage(notice, options.where).text));
-        });
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        send({ type: "UNLOAD", modelId });
-      });
+      return untilNotice(
+        { type: "UNLOAD", modelId },
+        (notice) => {
+          // A restart under way when the unload was asked unloads every model.
+          if (notice.kind === "restarted") return "done";
+          if (notice.kind === "restart-failed") return restartFailed(notice);
+          if (notice.modelId !== modelId) return undefined;
+          if (notice.kind === "unloaded") return "done";
+          if (notice.kind === "failed" || notice.kind === "still-unloading") return new Error(noticeMessage(notice, options.settings).text);
+          return undefined;
+        },
+        signal,
+      );
+    },
+    /**
+     * Restarts the router's service on `host` over ssh and resolves once it answers /health
+     * again; the chart then knows no model loaded. Rejects with the words of what went wrong.
+     */
+    restartRouter(host: string, signal?: AbortSignal): Promise<void> {
+      return untilNotice(
+        { type: "RESTART_ROUTER", host },
+        (notice) => (notice.kind === "restarted" ? "done" : restartFailed(notice)),
+        signal,
+      );
+    },
+    /** The router's model list as it is now (GET /models): a reading, no decision of the chart. */
+    listModels(signal?: AbortSignal): Promise<RouterModel[]> {
+      return options.api.list({ signal });
+    },
+    /** Asks the router to read its presets again (GET /models?reload=1: newer builds do; the b8942 router reads them only at start). */
+    async reloadPresets(signal?: AbortSignal): Promise<void> {
+      await options.api.list({ reload: true, signal });
     },
   };
 }

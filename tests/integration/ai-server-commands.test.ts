@@ -159,6 +159,28 @@ test("/ai-server-restart asks first, restarts over ssh, waits for /health, re-di
   expect(testbed.router.restarts()).toBe(1);
 });
 
+test("/ai-server-restart goes through the chart: the footer shows the model going, then pi knows none loaded; an ssh failure says why", async () => {
+  const pi = await piWithRouter();
+  pi.ui.answerConfirm(true);
+  await pi.command("/ai-server-load tiny-a");
+  expect(pi.ui.statuses("ai-server").at(-1)).toBe("tiny-a loaded");
+  expect(await pi.command("/ai-server-restart")).toMatch(/^ai-server: router restarted and healthy after/);
+  expect(pi.ui.statuses("ai-server").slice(-2)).toEqual(["Unloading tiny-a…", undefined]);
+  expect(await pi.command("/ai-server-status")).not.toContain("pi's model on the router");
+
+  process.env.FAKE_SSH_DENY = "1";
+  try {
+    expect(await pi.command("/ai-server-restart")).toBe(
+      "ai-server: systemctl --user restart llama-server.service over ssh on ai-server@router.test failed: ai-server@router.test: Permission denied (publickey). (ssh could not log in to ai-server@router.test: set up key authentication, e.g. ssh-copy-id ai-server@router.test; BatchMode allows no password prompt)",
+    );
+  } finally {
+    delete process.env.FAKE_SSH_DENY;
+  }
+  expect(testbed.router.restarts()).toBe(1);
+  // The chart is ready for the next selection.
+  expect(await pi.command("/ai-server-load tiny-b")).toMatch(/^ai-server: tiny-b is loaded/);
+});
+
 test("without a UI, mutating commands say plainly that they cannot ask, and do nothing", async () => {
   const pi = await piWithRouter({ noUi: true });
   const writes: string[] = [];

@@ -8,26 +8,34 @@ import { type ActorLogic, type AnyEventObject, createActor, fromPromise, Simulat
 import { TestModel } from "xstate/graph";
 import {
   LOAD_TIMEOUT_MS,
+  RESTART_HEALTH_TIMEOUT_MS,
   type RouterModelEvent,
   type RouterModelState,
   type RouterModelStatus,
+  type RouterNotice,
   routerModelMachine,
   UNLOAD_TIMEOUT_MS,
 } from "../../machines/router-model.machine.ts";
-import { footerText, modelFailureText } from "../../src/ai-server/messages.ts";
+import { activityPhrase, footerText, modelFailureText, restartFailureText } from "../../src/ai-server/messages.ts";
 import { type RouterFailureCode, RouterFailureError } from "../../src/ai-server/router-failures.ts";
+import { SshFailureError } from "../../src/ai-server/ssh-admin.ts";
 import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
 
 type RouterSnapshot = SnapshotFrom<typeof routerModelMachine>;
 const EVENT_TYPES = eventTypesOf(routerModelMachine);
-const where = {
+const settings = {
   url: "https://router.test",
   ca: { value: "/c/ca.pem", source: "AI_SERVER_CA" },
   clientCert: { value: "/c/client.pem", source: "AI_SERVER_CLIENT_CERT" },
   clientKey: { value: "/c/key.pem", source: "AI_SERVER_CLIENT_KEY" },
 };
 
-const DELAYS: Record<string, number> = { LOAD_TIMEOUT: LOAD_TIMEOUT_MS, UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS };
+const DELAYS: Record<string, number> = {
+  LOAD_TIMEOUT: LOAD_TIMEOUT_MS,
+  UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS,
+  RESTART_HEALTH_TIMEOUT: RESTART_HEALTH_TIMEOUT_MS,
+};
+const HOST = "ai-server@router.test";
 const state = (value: RouterModelState["value"], failed = false): RouterModelState => ({ value, failed, exitCode: failed ? 1 : undefined });
 
 function outcomes(actorId: string): unknown[] {
@@ -48,9 +56,18 @@ function outcomes(actorId: string): unknown[] {
 // keeps one path per code.
 const failure = (code: RouterFailureCode, action: string) =>
   new RouterFailureError({ code, action, modelId: "tiny-a", status: 400, detail: code });
-const errors: Record<string, RouterFailureError[]> = {
+const errors: Record<string, Error[]> = {
   requestLoad: [failure("already-loaded", "load"), failure("not-found", "load")],
   requestUnload: [failure("not-loaded", "unload"), failure("router-down", "unload")],
+  restartRouterService: [
+    new SshFailureError({
+      code: "remote-failed",
+      host: HOST,
+      what: "systemctl --user restart llama-server.service",
+      detail: "denied",
+      exitCode: 1,
+    }),
+  ],
 };
 
 function eventsFor(snapshot: RouterSnapshot): AnyEventObject[] {
@@ -59,6 +76,7 @@ function eventsFor(snapshot: RouterSnapshot): AnyEventObject[] {
   for (const type of EVENT_TYPES) {
     if (type === "SELECT" || type === "UNLOAD" || type === "RECHECK") events.push({ type, modelId: "tiny-a" }, { type, modelId: "tiny-b" });
     else if (type === "DESELECT" || type === "SHUTDOWN") events.push({ type });
+    else if (type === "RESTART_ROUTER") events.push({ type, host: HOST });
     else if (type.startsWith("xstate.done.actor.")) for (const output of outcomes(type.slice(18))) events.push({ type, output });
     else if (type.startsWith("xstate.error.actor."))
       for (const error of errors[type.slice(19)] ?? [failure("unreachable", "list models")]) events.push({ type, error });
@@ -89,15 +107,22 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
   const park = (name: string) => () =>
     new Promise<never>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
   const actors = Object.fromEntries(
-    ["readModelState", "requestLoad", "waitUntilLoaded", "requestUnload", "waitUntilUnloaded"].map((name) => [
-      name,
-      fromPromise(park(name)),
-    ]),
+    [
+      "readModelState",
+      "requestLoad",
+      "waitUntilLoaded",
+      "requestUnload",
+      "waitUntilUnloaded",
+      "restartRouterService",
+      "waitUntilHealthy",
+    ].map((name) => [name, fromPromise(park(name))]),
   );
   const clock = new SimulatedClock();
   const actor = createActor(routerModelMachine.provide({ actors: actors as never }), { clock });
   let status: RouterModelStatus | undefined;
   actor.on("status", (event) => (status = event.status));
+  const notices: RouterNotice[] = [];
+  actor.on("notice", (event) => notices.push(event.notice));
   actor.start();
   coverage.start(actor.getSnapshot());
   for (const { event, state: expected } of steps) {
@@ -117,6 +142,11 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     if (now.matches("starting")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
     if (now.matches("probing") || now.matches("rechecking")) expect(footer).toBe(`Checking ${now.context.target}…`);
     if (now.matches("unreachable")) expect(footer).toBe(`${now.context.target}: router unreachable`);
+    if (now.matches("stopping")) expect(footer).toBe(`Unloading ${now.context.target}…`);
+    // A restart unloads the model pi had, if any.
+    if (now.matches("restarting")) expect(footer).toBe(now.context.target ? `Unloading ${now.context.target}…` : undefined);
+    // The working indicator names a model whenever it names one.
+    expect(activityPhrase(status, undefined) ?? "").not.toContain("undefined");
     if (now.matches("idle")) expect(footer).toBeUndefined();
     // What the worker said it serves is in the status exactly while the model is ready.
     if (now.matches("ready")) expect(status!.props).toEqual((now.context.props ?? "missing") as object);
@@ -125,11 +155,26 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
       expect(status!.props).toEqual((event as { output?: { props?: object } }).output?.props ?? {});
     // A failure recorded for the target always reads as words about that model.
     if (now.context.failure && now.matches("idle"))
-      expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, where)).toMatch(/^ai-server: /);
+      expect(modelFailureText(now.context.failure.modelId, now.context.failure.failure, settings)).toMatch(/^ai-server: /);
     if (event.type === "xstate.error.actor.requestLoad" && (event as { error?: RouterFailureError }).error?.failure.code === "not-found") {
-      expect(modelFailureText("tiny-a", now.context.failure!.failure, where)).toBe(
+      expect(modelFailureText("tiny-a", now.context.failure!.failure, settings)).toBe(
         'ai-server: load tiny-a: the router does not know this model, or it is not in router mode (HTTP 404 "not-found").',
       );
+    }
+    // A restart that is over, whatever its outcome, says so, and leaves nothing known loaded
+    // (a selection made meanwhile is looked at afresh).
+    if (before.matches("restarting") && !now.matches("restarting")) {
+      const told = notices.at(-1)!;
+      expect(now.matches("idle") || now.matches("probing") || now.matches("done")).toBe(true);
+      if (event.type === "xstate.done.actor.waitUntilHealthy") expect(told).toEqual({ kind: "restarted" });
+      if (event.type.startsWith("xstate.after."))
+        expect(told.kind === "restart-failed" && restartFailureText(told.failure, settings)).toBe(
+          "ai-server: the router did not answer /health within 120 s after the restart.",
+        );
+      if (event.type === "xstate.error.actor.restartRouterService")
+        expect(told.kind === "restart-failed" && restartFailureText(told.failure, settings)).toBe(
+          "ai-server: systemctl --user restart llama-server.service over ssh on ai-server@router.test failed: denied",
+        );
     }
   }
   actor.stop();

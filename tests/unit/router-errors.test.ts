@@ -2,7 +2,7 @@
 // the errors and bodies recorded from the real Caddy + llama.cpp router
 // (tests/fixtures/llama-server/C03, C04, B03, B05, C06).
 import { describe, expect, test } from "vitest";
-import { routerFailureText, type Where } from "../../src/ai-server/messages.ts";
+import { routerFailureText, type SettingsForWords } from "../../src/ai-server/messages.ts";
 import {
   classifyHttpFailure,
   classifyTransportError,
@@ -11,8 +11,8 @@ import {
 } from "../../src/ai-server/router-failures.ts";
 import { concatenatedJson, fixture } from "../helpers/fixtures.ts";
 
-const explainTransportError = (error: unknown, w: Where) => routerFailureText(classifyTransportError(error), w);
-const explainHttpFailure = (status: number, body: string, context: RequestContext, w: Where) =>
+const explainTransportError = (error: unknown, w: SettingsForWords) => routerFailureText(classifyTransportError(error), w);
+const explainHttpFailure = (status: number, body: string, context: RequestContext, w: SettingsForWords) =>
   routerFailureText(classifyHttpFailure(status, body, context), w);
 
 const where = {

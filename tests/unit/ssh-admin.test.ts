@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadAiServerSettings } from "../../src/ai-server/config.ts";
-import { argumentProblemText, errorText, settingsProblemText, type Where } from "../../src/ai-server/messages.ts";
+import { argumentProblemText, errorText, type SettingsForWords, settingsProblemText } from "../../src/ai-server/messages.ts";
 import { checkModelId as checkId, PRESET_EDIT_SCRIPT, parseCtxSize as parseSize, runSsh } from "../../src/ai-server/ssh-admin.ts";
 
 // Validation hands over values; the assertions are on the words the user reads.
@@ -98,7 +98,7 @@ describe("what reaches ssh", () => {
   test("a host that looks like an option is refused before ssh runs", async () => {
     const before = testbed.sshCalls().length;
     const refused = await runSsh("-oProxyCommand=sh", ["true"]).catch((error: unknown) => error);
-    expect(errorText(refused, { url: "https://router.test" } as Where)).toMatch(/is not a plain ssh target/);
+    expect(errorText(refused, { url: "https://router.test" } as SettingsForWords)).toMatch(/is not a plain ssh target/);
     expect(testbed.sshCalls()).toHaveLength(before);
   });
 });
