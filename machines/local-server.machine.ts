@@ -106,7 +106,8 @@ export type LocalNotice =
   | { kind: "failed"; model: LaunchSpec; failure: LocalFailure }
   /** While pi quits (the TUI is gone by then): stderr lines. */
   | { kind: "stopping-on-quit"; model: LaunchSpec; pid: number | undefined }
-  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean; graceMs: number };
+  /** `forced`: the server's keeper needed SIGKILL after the grace (src/llamafiles/process/stop-group.mjs). */
+  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean };
 
 export type LocalPhase = "idle" | "starting" | "ready" | "stopping" | "ended";
 
@@ -162,11 +163,15 @@ export type LocalServerEvent =
   | { type: "USERS_CHANGED"; users: number }
   /** The keeper refused to stop the server: other pi sessions use it; this pi let go of it. */
   | { type: "SERVER_SHARED"; users: number }
-  | ({ type: "PROCESS_EXITED" } & ProcessExit)
+  /** `forced`: the stop needed SIGKILL after the grace (the keeper's stop story says so). */
+  | ({ type: "PROCESS_EXITED"; forced: boolean } & ProcessExit)
   | { type: "SERVER_LOST" };
 
-/** Commands the `serverProcess` actor accepts. */
-export type ProcessCommand = { type: "TERM" } | { type: "KILL" } | { type: "RELEASE" };
+/**
+ * Commands the `serverProcess` actor accepts: stop the server (its keeper runs the whole stop
+ * story, escalation included), or let it run on for the next extension instance.
+ */
+export type ProcessCommand = { type: "STOP" } | { type: "RELEASE" };
 
 export interface LocalServerContext {
   phase: LocalPhase;
@@ -183,8 +188,6 @@ export interface LocalServerContext {
   users: number;
   adopted: boolean;
   quitting: boolean;
-  /** The stop needed SIGKILL after the grace period. */
-  forced: boolean;
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
   /** Ids a foreign server on our port advertises. */
   advertised: string[];
@@ -212,7 +215,6 @@ function say(context: LocalServerContext, enqueue: unknown, notice: LocalNotice)
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
-export const KILL_GRACE_MS = 5_000;
 
 const notProvided = (name: string) => () => {
   throw new Error(`local-server machine: actor "${name}" was not provided`);
@@ -235,7 +237,6 @@ const NOTHING_RUNS = {
   attachPid: undefined,
   nonce: undefined,
   users: 0,
-  forced: false,
   props: undefined,
 } satisfies Partial<LocalServerContext>;
 
@@ -258,7 +259,6 @@ export const localServerMachine = setup({
   },
   delays: {
     STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS,
-    KILL_GRACE: KILL_GRACE_MS,
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.model.id !== context.target?.id,
@@ -312,10 +312,8 @@ export const localServerMachine = setup({
     "remember asking about the port": assign(({ context }) => ({
       askedAbout: [...new Set([...context.askedAbout, context.target!.port])],
     })),
-    "send SIGTERM": sendTo("serverProcess", { type: "TERM" } satisfies ProcessCommand),
-    "send SIGKILL": sendTo("serverProcess", { type: "KILL" } satisfies ProcessCommand),
+    "ask the keeper to stop the server": sendTo("serverProcess", { type: "STOP" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
-    "note the forced stop": assign({ forced: true }),
     /** Records why the target failed and tells the user. */
     fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
       const failed = { model: context.target!, failure };
@@ -336,9 +334,9 @@ export const localServerMachine = setup({
       say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
     }),
     /** The last stderr line on quit; the first one too when the stop was not announced (the other users left meanwhile). */
-    "tell that the server stopped": enqueueActions(({ context, enqueue }) => {
+    "tell that the server stopped": enqueueActions(({ context, enqueue }, exit: { forced: boolean }) => {
       if (!context.stopAnnounced) say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
-      say(context, enqueue, { kind: "stopped-on-quit", model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS });
+      say(context, enqueue, { kind: "stopped-on-quit", model: context.target!, forced: exit.forced });
     }),
     "tell that the server runs on for others": enqueueActions(({ context, enqueue }) => {
       say(context, enqueue, { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting });
@@ -357,7 +355,6 @@ export const localServerMachine = setup({
     users: 0,
     adopted: false,
     quitting: false,
-    forced: false,
     failure: undefined,
     advertised: [],
     askedAbout: [],
@@ -630,10 +627,8 @@ export const localServerMachine = setup({
           },
         },
         stopping: {
-          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status", "send SIGTERM"],
-          after: {
-            KILL_GRACE: { actions: ["send SIGKILL", "note the forced stop"] },
-          },
+          // The keeper runs the whole stop story (SIGTERM, the grace, SIGKILL) and reports the exit.
+          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status", "ask the keeper to stop the server"],
           on: {
             // While stopping, a selection only changes what comes next.
             SELECT: { actions: ["queue the selected model", "publish status"] },
@@ -642,7 +637,11 @@ export const localServerMachine = setup({
             // Being torn down mid-stop: the keeper finishes the stop.
             DETACH: "#localServer.detached",
             PROCESS_EXITED: [
-              { guard: "pi is quitting", target: "#localServer.stopped", actions: "tell that the server stopped" },
+              {
+                guard: "pi is quitting",
+                target: "#localServer.stopped",
+                actions: { type: "tell that the server stopped", params: ({ event }) => ({ forced: event.forced }) },
+              },
               { target: "#localServer.releasingPort" },
             ],
             // Other pi sessions use the server: it runs on for them; this pi has let go of it.

@@ -1,7 +1,8 @@
 /**
  * Every timeout and poll interval of the effects, named once. The statecharts' own delays
- * (STARTUP_TIMEOUT, KILL_GRACE, LOAD_TIMEOUT, UNLOAD_TIMEOUT) are named in machines/, where
- * the inspector shows them.
+ * (STARTUP_TIMEOUT, LOAD_TIMEOUT, UNLOAD_TIMEOUT) are named in machines/, where the inspector
+ * shows them; the stop grace of a local server, in its stop story
+ * (src/llamafiles/process/stop-group.mjs).
  */
 
 /** The llamafiles feature (local servers). */

@@ -4,14 +4,13 @@
  * tests of the chart replace exactly these actors. The machine decides; these only do.
  */
 import { fromCallback, fromPromise } from "xstate";
-import {
-  KILL_GRACE_MS,
-  type LaunchSpec,
-  type LocalServerEvent,
-  type PortProbe,
-  type ProcessCommand,
-  type ServerIdentity,
-  type SpawnError,
+import type {
+  LaunchSpec,
+  LocalServerEvent,
+  PortProbe,
+  ProcessCommand,
+  ServerIdentity,
+  SpawnError,
 } from "../../machines/local-server.machine.ts";
 import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
@@ -74,7 +73,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       if (state.kind === "orphan") {
         const report = await stopLeftBehindServer(state);
         if (report) options.report(report);
-        else await waitUntilGone(state.record.server, 2 * KILL_GRACE_MS, signal); // another pi is stopping it
+        else await waitUntilGone(state.record.server, signal); // another pi is stopping it
         continue;
       }
       if (state.kind === "kept") {
@@ -187,15 +186,20 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       let unsubscribe = () => {};
       const pending: ProcessCommand[] = [];
 
-      const exited = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
+      const exited = (
+        code: number | null,
+        signal: string | null,
+        { spawnError, forced = false }: { spawnError?: SpawnError; forced?: boolean } = {},
+      ) => {
         if (ended) return;
         ended = true;
-        send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
+        send({ type: "PROCESS_EXITED", code, signal, spawnError, forced, logTail: tailLog(model.logPath) });
       };
       const command = (cmd: ProcessCommand) => {
         if (!entry) return void pending.push(cmd);
         if (cmd.type === "RELEASE") released = true;
-        else entry.lease.send({ cmd: cmd.type === "TERM" ? "term" : "kill" });
+        // The keeper runs the whole stop story and says with `exited` whether it was forced.
+        else entry.lease.send({ cmd: "term" });
       };
       const follow = (held: UsedServer) => {
         entry = held;
@@ -206,10 +210,12 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           else if (event.event === "shared") {
             ended = true;
             send({ type: "SERVER_SHARED", users: event.users });
-          } else if (event.event === "exited") withLeaderStatus(event, held.child, t.leaderStatusMs, exited);
+          } else if (event.event === "exited")
+            withLeaderStatus(event, held.child, t.leaderStatusMs, (code, signal) => exited(code, signal, { forced: event.forced }));
           else if (event.event === "lost" && !ended && !released) {
-            // The keeper is gone without a word: pi stops the server itself, proven first.
-            if (held.marker) void stopLeftBehind({ pid: held.pid, marker: held.marker }, KILL_GRACE_MS).then(() => exited(null, null));
+            // The keeper is gone without a word: pi stops the server itself, proven first, with the same stop story.
+            if (held.marker)
+              void stopLeftBehind({ pid: held.pid, marker: held.marker }).then(({ forced }) => exited(null, null, { forced }));
             else exited(null, null);
           }
         });
@@ -221,7 +227,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           (result) => {
             if ("error" in result) {
               releaseClaim(model.port);
-              return exited(null, null, result.error);
+              return exited(null, null, { spawnError: result.error });
             }
             if (gone) {
               // The chart left before the server was up: let go of it at once.
@@ -232,7 +238,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           },
           (error: Error) => {
             releaseClaim(model.port);
-            exited(null, null, { code: "other", detail: error.message });
+            exited(null, null, { spawnError: { code: "other", detail: error.message } });
           },
         );
       } else {
@@ -247,7 +253,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
         gone = true;
         unsubscribe();
         // Left `owned` without a stop (torn down from outside): let go; the keeper stops the
-        // server if no other pi uses it, with the same grace as the chart.
+        // server if no other pi uses it, with the same stop story.
         if (entry && !released && !ended) {
           entry.lease.close();
           forgetServer(model.port);

@@ -14,6 +14,7 @@ import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { EffectReport } from "./process/left-behind.ts";
+import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
@@ -132,7 +133,7 @@ export function noticeMessage(notice: FleetNotice): Message {
     case "stopped-on-quit":
       return {
         text: notice.forced
-          ? `Stopped llamafile "${model.name}" (forced after ${notice.graceMs / 1000}s).`
+          ? `Stopped llamafile "${model.name}" (forced after ${STOP_GRACE_MS / 1000}s).`
           : `Stopped llamafile "${model.name}".`,
         level: "info",
         channel: "stderr",

@@ -10,7 +10,6 @@ import { describe, expect, test } from "vitest";
 import { type ActorLogic, type AnyEventObject, createActor, SimulatedClock, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
 import {
-  KILL_GRACE_MS,
   type LocalServerEvent,
   type LocalServerStatus,
   localServerMachine,
@@ -23,7 +22,7 @@ import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
 
 const A = launchSpec("a", 8080);
 const B = launchSpec("b", 8081);
-const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS, KILL_GRACE: KILL_GRACE_MS };
+const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS };
 
 /** Outputs each invoked effect can produce, relative to the current target. */
 function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
@@ -67,9 +66,18 @@ function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
       // Only a server started now announces its pid, once.
       if (context.nonce !== undefined && context.pid === undefined) events.push({ type, pid: 1 });
     } else if (type === "PROCESS_EXITED") {
-      events.push({ type, code: 1, signal: null, logTail: "last line" });
+      events.push({ type, code: 1, signal: null, forced: false, logTail: "last line" });
+      // The keeper's stop story needed SIGKILL: only a stop asked for can be forced.
+      if (snapshot.matches({ owned: "stopping" })) events.push({ type, code: null, signal: "SIGKILL", forced: true, logTail: "" });
       if (context.nonce !== undefined && context.pid === undefined) {
-        events.push({ type, code: null, signal: null, logTail: "", spawnError: { code: "command-not-found", command: "x" } });
+        events.push({
+          type,
+          code: null,
+          signal: null,
+          forced: false,
+          logTail: "",
+          spawnError: { code: "command-not-found", command: "x" },
+        });
       }
     } else if (type === "USERS_CHANGED") events.push({ type, users: context.users === 1 ? 2 : 1 });
     else if (type === "SERVER_SHARED") events.push({ type, users: 1 });
@@ -90,7 +98,6 @@ const essentials = (s: LocalServerSnapshot) => ({
   pid: s.context.pid,
 
   quitting: s.context.quitting,
-  forced: s.context.forced,
   failure: s.context.failure?.model.id,
 });
 
@@ -99,8 +106,8 @@ const testModel = new TestModel(localServerMachine as unknown as ActorLogic<Loca
   events: eventsFor,
   serializeEvent,
   // Transition-aware (the event with its payload, and the source state), so that action-only
-  // transitions (after KILL_GRACE → SIGKILL) and branches that end in the same state
-  // (ready with or without the id warning) each get a path of their own.
+  // transitions (USERS_CHANGED) and branches that end in the same state (ready with or without
+  // the id warning, an exit forced or not) each get a path of their own.
   serializeState: (state: LocalServerSnapshot, event: AnyEventObject | undefined, prev?: LocalServerSnapshot) =>
     JSON.stringify([essentials(state), event ? serializeEvent(event) : null, prev ? essentials(prev).value : null]),
 });
@@ -165,8 +172,16 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     const live = script.processes.filter((p) => !p.cleanedUp);
     expect(live.length, "at most one server process at a time").toBeLessThanOrEqual(1);
     expect(now.matches("owned") ? 1 : 0, "a process exists exactly while the chart is in `owned`").toBe(live.length);
-    if (now.matches({ owned: "stopping" })) expect(live[0]!.commands, "stopping starts with SIGTERM").toContain("TERM");
-    if (now.context.forced && now.matches("owned")) expect(live[0]!.commands, "the grace period ends in SIGKILL").toContain("KILL");
+    // The chart only asks for the stop, once; the keeper runs the stop story (SIGTERM, grace, SIGKILL).
+    if (now.matches({ owned: "stopping" }))
+      expect(
+        live[0]!.commands.filter((c) => c === "STOP"),
+        "stopping asks the keeper to stop, once",
+      ).toEqual(["STOP"]);
+    if (event.type === "PROCESS_EXITED" && before.context.quitting && now.value === "stopped")
+      expect(notices.at(-1), "the last line says whether the keeper had to force the stop").toBe(
+        `Stopped llamafile "${before.context.target!.name}"${(event as { forced?: boolean }).forced ? " (forced after 5s)" : ""}.`,
+      );
     if (event.type === "DETACH" && (before.matches({ owned: "starting" }) || before.matches({ owned: "ready" }))) {
       const detached = script.processes.at(-1)!;
       expect(detached.commands, "/reload leaves a starting or ready server running, unsignalled").toEqual(["RELEASE"]);

@@ -17,7 +17,6 @@ export type KeeperEvent =
 export type KeeperCommand =
   | { cmd: "server"; pid: number }
   | { cmd: "term" }
-  | { cmd: "kill" }
   | { cmd: "release" }
   | { cmd: "exited"; code: number | null; signal: string | null };
 

@@ -1,10 +1,9 @@
 /**
  * Servers an earlier pi on this HOME left running with nobody to stop them (their keeper was
  * killed too, or they came from an older version): found from the ownership records at start,
- * proven, and stopped with the usual grace. Records that fail the proof are dropped, and
+ * proven, and stopped with the one stop story (stop-group.mjs). Records that fail the proof are dropped, and
  * nothing they name is signalled.
  */
-import { KILL_GRACE_MS } from "../../../machines/local-server.machine.ts";
 import { judgeRecord, type RecordState, recordedPorts, takeOverRecord } from "./ownership-record.ts";
 import { usedServer } from "./process-table.ts";
 import { stopLeftBehind } from "./signals.ts";
@@ -20,7 +19,7 @@ export async function stopLeftBehindServer(state: Extract<RecordState, { kind: "
   const done = takeOverRecord(record.port);
   if (!done) return undefined;
   try {
-    const { forced } = await stopLeftBehind(record.server, KILL_GRACE_MS);
+    const { forced } = await stopLeftBehind(record.server);
     return { kind: "orphan-stopped", name: record.name, pid: record.server.pid, port: record.port, forced };
   } finally {
     done();
