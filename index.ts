@@ -1181,13 +1181,7 @@ function llamafilesSession(config, session, options) {
     served = known;
     const supervisor = createLocalSupervisor({
       inspect,
-      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
-      askAboutForeignServer: async (model, advertised) => {
-        const ui = session.ui();
-        if (!ui || !session.hasUI()) return false;
-        const { title, message } = messages.foreignServerQuestion(model, advertised);
-        return ui.confirm(title, message);
-      }
+      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes }
     });
     supervisor.status.subscribe((fleet) => {
       for (const { status } of fleet.servers) {

@@ -189,10 +189,6 @@ export interface LocalServerContext {
   adopted: boolean;
   quitting: boolean;
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
-  /** Ids a foreign server on our port advertises. */
-  advertised: string[];
-  /** Ports whose foreign server the user was already asked about (asked once per session). */
-  askedAbout: number[];
   /** "Stopping llamafile …" was printed for this quit. */
   stopAnnounced: boolean;
   /** What the ready server says it serves. */
@@ -254,7 +250,6 @@ export const localServerMachine = setup({
     serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(notProvided("serverProcess")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("waitForReady")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(notProvided("watchAdoptedServer")),
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(notProvided("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(notProvided("waitPortFree")),
   },
   delays: {
@@ -272,7 +267,6 @@ export const localServerMachine = setup({
     "probe found no HTTP server on the port": (_, probe: PortProbe) => probe.kind === "not-http",
     "probe found the port unusable": (_, probe: PortProbe) => probe.kind === "unusable",
     "server advertises the selected id": ({ context }, identity: ServerIdentity) => identity.ids.includes(context.target?.id ?? ""),
-    "the user was asked about this port before": ({ context }) => context.askedAbout.includes(context.target?.port ?? -1),
     "a next model is queued": ({ context }) => context.next !== undefined,
     "the next model needs the port let go of": ({ context }) => context.next !== undefined && context.next.port === context.target?.port,
     "pi is quitting": ({ context }) => context.quitting,
@@ -307,11 +301,7 @@ export const localServerMachine = setup({
     "remember the users": assign(({ event }) =>
       event.type === "USERS_CHANGED" || event.type === "SERVER_SHARED" ? { users: event.users } : {},
     ),
-    "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
     "remember what the server serves": assign((_, said: { props?: ServerProps }) => ({ props: said.props ?? {} })),
-    "remember asking about the port": assign(({ context }) => ({
-      askedAbout: [...new Set([...context.askedAbout, context.target!.port])],
-    })),
     "ask the keeper to stop the server": sendTo("serverProcess", { type: "STOP" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
     /** Records why the target failed and tells the user. */
@@ -356,8 +346,6 @@ export const localServerMachine = setup({
     adopted: false,
     quitting: false,
     failure: undefined,
-    advertised: [],
-    askedAbout: [],
     stopAnnounced: false,
     props: undefined,
     fleet: input?.fleet,
@@ -471,17 +459,9 @@ export const localServerMachine = setup({
             ],
           },
           {
-            // Asked once: a prompt that tries again does not ask again.
-            guard: "the user was asked about this port before",
+            // Not ours and not the model: pi never stops it; the failure says how to free the port.
             target: "idle",
-            actions: [
-              { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
-              { type: "fail", params: ({ event }) => ({ kind: "foreign-server", advertised: event.output.ids }) },
-            ],
-          },
-          {
-            target: "foreignServer",
-            actions: { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
+            actions: { type: "fail", params: ({ event }) => ({ kind: "foreign-server", advertised: event.output.ids }) },
           },
         ],
         onError: {
@@ -493,32 +473,6 @@ export const localServerMachine = setup({
         STARTUP_TIMEOUT: {
           target: "idle",
           actions: { type: "fail", params: { kind: "foreign-server-still-loading", timeoutMs: STARTUP_TIMEOUT_MS } },
-        },
-      },
-      on: {
-        SELECT: { guard: "selects another model", target: "probing", actions: "target the selected model" },
-        DESELECT: "idle",
-        QUIT: "stopped",
-      },
-    },
-
-    foreignServer: {
-      entry: "remember asking about the port",
-      invoke: {
-        id: "askAboutForeignServer",
-        src: "askAboutForeignServer",
-        input: ({ context }) => ({
-          model: context.target!,
-          advertised: context.advertised,
-        }),
-        // pi never kills a process it did not start, whatever the answer.
-        onDone: {
-          target: "idle",
-          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
-        },
-        onError: {
-          target: "idle",
-          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
         },
       },
       on: {

@@ -30,8 +30,6 @@ export type { EffectReport };
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
   timeouts: typeof llamafilesTimeouts;
-  /** Shows the foreign-port dialog; resolves false without a UI. */
-  askAboutForeignServer: (model: LaunchSpec, advertised: string[]) => Promise<boolean>;
   /** Records that were not trusted, servers left behind that were stopped. */
   report: (report: EffectReport) => void;
 }
@@ -279,10 +277,6 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       })();
       return () => controller.abort();
     }),
-
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(({ input }) =>
-      options.askAboutForeignServer(input.model, input.advertised),
-    ),
 
     waitPortFree: fromPromise<void, { port: number }>(({ input, signal }) =>
       waitUntilPortFree(input.port, { timeoutMs: t.portReleaseMs, pollMs: t.portReleasePollMs, connectMs: t.portConnectMs, signal }),

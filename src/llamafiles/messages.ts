@@ -187,13 +187,6 @@ export function unknownModelSelectedText(modelId: string): string {
   return `llamafiles: no usable model "${modelId}" in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning).`;
 }
 
-export function foreignServerQuestion(model: LaunchSpec, advertised: string[]): { title: string; message: string } {
-  return {
-    title: "Port already in use",
-    message: `Port ${model.port} is in use by a different server (advertises ${advertisedList(advertised)}). Stop it and start ${model.name}?`,
-  };
-}
-
 /**
  * The footer: what the current model's server does (once ready, the figures of its last
  * answer if it gave one), and how many other servers are warm.

@@ -48,12 +48,6 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     const supervisor = createLocalSupervisor({
       inspect,
       fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
-      askAboutForeignServer: async (model, advertised) => {
-        const ui = session.ui();
-        if (!ui || !session.hasUI()) return false;
-        const { title, message } = messages.foreignServerQuestion(model, advertised);
-        return ui.confirm(title, message);
-      },
     });
     // What a ready server says it serves goes to pi's registry; a new start is told again.
     supervisor.status.subscribe((fleet) => {

@@ -20,7 +20,6 @@ import { type EffectReport, type LocalServerEffectsOptions, localServerActors } 
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
-  askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
   /** How many servers may run at once, within what memory (models.json); one at a time by default. */
   fleet?: FleetSettings;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
@@ -42,7 +41,6 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const reportListeners = new Set<(report: EffectReport) => void>();
   const server = localServerMachine.provide({
     actors: localServerActors({
-      askAboutForeignServer: options.askAboutForeignServer,
       timeouts: { ...llamafilesTimeouts, ...options.timeouts },
       report: (report) => {
         for (const listener of reportListeners) listener(report);

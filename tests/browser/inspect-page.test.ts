@@ -36,7 +36,7 @@ beforeAll(async () => {
   process.env.HOME = mkdtempSync(join(tmpdir(), "inspect-page-"));
   server = await startInspectServer(0);
   inspection = (await inspectionFromEnv({ PI_LLAMA_INSPECT: server.inspectUrl }))!;
-  supervisor = createLocalSupervisor({ askAboutForeignServer: async () => false, inspect: inspection.inspect });
+  supervisor = createLocalSupervisor({ inspect: inspection.inspect });
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -23,7 +23,6 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(() => park("probePort")),
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("identifyServer")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("waitForReady")),
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(() => park("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(() => park("waitPortFree")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(() => () => {}),
     serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(({ input, sendBack, receive }) => {

@@ -44,8 +44,6 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
     case "waitForReady":
       // What the server says it serves (GET /props) comes with the ids; an old server says nothing.
       return [{ ids: [target], props: { contextSize: 4096, vision: false } }, { ids: ["someone-else"] }];
-    case "askAboutForeignServer":
-      return [true, false];
     default:
       return [undefined];
   }
@@ -114,20 +112,10 @@ const testModel = new TestModel(localServerMachine as unknown as ActorLogic<Loca
 
 const done = (actor: string, output?: unknown) => ({ type: `xstate.done.actor.${actor}`, output });
 /**
- * Transitions whose guards read context the path keys leave out (keeping every user count and
- * every asked port in the keys multiplies the paths fivefold): explicit scenarios.
+ * Transitions whose guards read context the path keys leave out (keeping every user count in
+ * the keys multiplies the paths): explicit scenarios.
  */
 const scenarios = [
-  // A prompt that tries again after the foreign-port dialog does not ask a second time.
-  [
-    { type: "SELECT", model: A },
-    done("probePort", { kind: "occupied" }),
-    done("identifyServer", { ids: ["someone-else"] }),
-    done("askAboutForeignServer", false),
-    { type: "SELECT", model: A },
-    done("probePort", { kind: "occupied" }),
-    done("identifyServer", { ids: ["someone-else"] }),
-  ],
   // Quitting while another pi uses the server only lets go of it.
   [
     { type: "SELECT", model: A },
