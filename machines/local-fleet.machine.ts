@@ -15,7 +15,7 @@
  * (src/llamafiles/messages.ts words them); the children's effects are provided by
  * src/llamafiles/effects.ts. docs/architecture.md draws this chart.
  */
-import { type AnyActorRef, assign, emit, enqueueActions, setup } from "xstate";
+import { assertEvent, assign, emit, enqueueActions, setup } from "xstate";
 import {
   IDLE_STATUS,
   type LaunchSpec,
@@ -170,45 +170,6 @@ function surplus(context: FleetContext): string[] {
   return warm.slice(Math.max(0, context.keepWarm - 1 - pinned)).map((entry) => entry.model.id);
 }
 
-/** What the fleet's actions queue (XState's enqueue, narrowed to what they use). */
-interface FleetEnqueue {
-  assign(update: (args: { context: FleetContext }) => Partial<FleetContext>): void;
-  spawnChild(src: "server", options: { id: string; input: { fleet: AnyActorRef; serverId: string } }): void;
-  sendTo(to: string, event: { type: "SELECT"; model: WarmSpec } | { type: "DESELECT" } | { type: "QUIT" } | { type: "DETACH" }): void;
-  emit(event: FleetEmitted): void;
-}
-
-/** Starts (or brings up again) the model's server, spawning it the first time; it is starting until it reports. */
-function bringUp(queue: FleetEnqueue, self: AnyActorRef, context: FleetContext, model: WarmSpec): void {
-  const entry = context.servers[model.id];
-  if (!entry) queue.spawnChild("server", { id: serverId(model.id), input: { fleet: self, serverId: serverId(model.id) } });
-  if (!entry || !live(entry.status)) {
-    const starting: LocalServerStatus = { ...IDLE_STATUS, phase: "starting", model };
-    queue.assign(({ context }) => ({
-      servers: {
-        ...context.servers,
-        [model.id]: { ...(context.servers[model.id] ?? { lastUsed: 0 }), model, status: starting, reported: false },
-      },
-    }));
-  }
-  queue.sendTo(serverId(model.id), { type: "SELECT", model });
-}
-
-/** The model pi uses from now on (and the most recently used). */
-function makeCurrent(queue: FleetEnqueue, model: WarmSpec): void {
-  queue.assign(({ context }) => {
-    const entry = context.servers[model.id];
-    return {
-      current: model.id,
-      waiting: undefined,
-      victims: [],
-      refusal: undefined,
-      clock: context.clock + 1,
-      servers: entry ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1 } } : context.servers,
-    };
-  });
-}
-
 function statusOf(context: FleetContext, phase: FleetStatus["phase"]): FleetStatus {
   const entries = Object.values(context.servers);
   const current = context.current ? context.servers[context.current] : undefined;
@@ -271,7 +232,7 @@ export const localFleetMachine = setup({
     "publish the end": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "ended") })),
     /** Keeps what a server reported, and passes its notices on. */
     "follow the server": enqueueActions(({ context, enqueue, event }) => {
-      if (event.type !== "SERVER_STATUS" && event.type !== "SERVER_NOTICE") return;
+      assertEvent(event, ["SERVER_STATUS", "SERVER_NOTICE"]);
       const entry = Object.values(context.servers).find((candidate) => serverId(candidate.model.id) === event.serverId);
       if (!entry) return;
       if (event.type === "SERVER_NOTICE") {
@@ -288,10 +249,30 @@ export const localFleetMachine = setup({
       if (!entry.reported && event.status.phase === "idle" && !event.status.failure) return;
       enqueue.assign({ servers: { ...context.servers, [entry.model.id]: { ...entry, status: event.status, reported: true } } });
     }),
-    "start the server": enqueueActions(({ context, enqueue, self }, model: WarmSpec) =>
-      bringUp(enqueue as unknown as FleetEnqueue, self, context, model),
-    ),
-    "make it current": enqueueActions(({ enqueue }, model: WarmSpec) => makeCurrent(enqueue as unknown as FleetEnqueue, model)),
+    /** Starts (or brings up again) the model's server, spawning it the first time; it is starting until it reports. */
+    "start the server": enqueueActions(({ context, enqueue }, model: WarmSpec) => {
+      const entry = context.servers[model.id];
+      if (!entry) enqueue.spawnChild("server", { id: serverId(model.id), input: { serverId: serverId(model.id) } });
+      if (!entry || !live(entry.status)) {
+        const starting: LocalServerStatus = { ...IDLE_STATUS, phase: "starting", model };
+        enqueue.assign({
+          servers: { ...context.servers, [model.id]: { ...(entry ?? { lastUsed: 0 }), model, status: starting, reported: false } },
+        });
+      }
+      enqueue.sendTo(serverId(model.id), { type: "SELECT", model });
+    }),
+    /** The model pi uses from now on (and the most recently used). */
+    "make it current": assign(({ context }, model: WarmSpec) => {
+      const entry = context.servers[model.id];
+      return {
+        current: model.id,
+        waiting: undefined,
+        victims: [],
+        refusal: undefined,
+        clock: context.clock + 1,
+        servers: entry ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1 } } : context.servers,
+      };
+    }),
     "warm it, least recent": assign(({ context }, model: WarmSpec) => ({
       servers: context.servers[model.id]
         ? { ...context.servers, [model.id]: { ...context.servers[model.id]!, lastUsed: -1 - Object.keys(context.servers).length } }
@@ -314,14 +295,10 @@ export const localFleetMachine = setup({
       }
     }),
     "stop the victims whose answer ended": enqueueActions(({ context, enqueue, event }) => {
-      if (event.type !== "ANSWER_ENDED" || !context.victims.includes(event.modelId)) return;
+      assertEvent(event, "ANSWER_ENDED");
+      if (!context.victims.includes(event.modelId)) return;
       const entry = context.servers[event.modelId];
       if (entry && live(entry.status) && entry.status.phase !== "stopping") enqueue.sendTo(serverId(event.modelId), { type: "DESELECT" });
-    }),
-    "start the model room was made for": enqueueActions(({ context, enqueue, self }) => {
-      const queue = enqueue as unknown as FleetEnqueue;
-      bringUp(queue, self, context, context.waiting!);
-      makeCurrent(queue, context.waiting!);
     }),
     /** Nothing to use: says why, starts nothing. */
     refuse: enqueueActions(({ context, enqueue }, model: WarmSpec) => {
@@ -334,7 +311,10 @@ export const localFleetMachine = setup({
     "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
       for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });
     }),
-    "note the answer": assign(({ event }) => (event.type === "ANSWER_STARTED" ? { streaming: event.modelId } : { streaming: undefined })),
+    "note the answer": assign(({ event }) => {
+      assertEvent(event, ["ANSWER_STARTED", "ANSWER_ENDED"]);
+      return { streaming: event.type === "ANSWER_STARTED" ? event.modelId : undefined };
+    }),
     "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
       for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
     }),
@@ -404,7 +384,15 @@ export const localFleetMachine = setup({
         makingRoom: {
           entry: "publish status",
           // Checked after every event: a stopped server's status is what makes the room.
-          always: { guard: "the room is made", target: "settled", actions: ["start the model room was made for", "publish status"] },
+          always: {
+            guard: "the room is made",
+            target: "settled",
+            actions: [
+              { type: "start the server", params: ({ context }) => context.waiting! },
+              { type: "make it current", params: ({ context }) => context.waiting! },
+              "publish status",
+            ],
+          },
           on: {
             SERVER_STATUS: { actions: ["follow the server", "publish status"] },
             ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },

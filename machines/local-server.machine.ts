@@ -1,5 +1,6 @@
 /**
- * The lifecycle of the one local llama.cpp / llamafile server a pi session uses.
+ * The lifecycle of one local llama.cpp / llamafile server, a child of the local fleet
+ * (machines/local-fleet.machine.ts), which spawns one per model:
  *
  *   idle → probing → adopting | starting → ready → stopping → exited
  *
@@ -10,11 +11,11 @@
  * next extension instance). While others use the server, a stop only lets go of it.
  *
  * No I/O and no prose here: every effect is an actor provided by `src/llamafiles/effects.ts`;
- * what happened leaves the machine as typed emitted events (`status` on entering each
- * state, `notice` for what the user should hear of), which src/llamafiles/messages.ts puts
- * into words. docs/architecture.md draws this chart.
+ * what happened leaves the machine as typed reports to its parent, the fleet (`SERVER_STATUS`
+ * on entering each state, `SERVER_NOTICE` for what the user should hear of), which
+ * src/llamafiles/messages.ts puts into words. docs/architecture.md draws this chart.
  */
-import { type AnyActorRef, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
 import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
@@ -141,17 +142,17 @@ export const IDLE_STATUS: LocalServerStatus = {
   props: undefined,
 };
 
-export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
-
-/** What a server tells the fleet that supervises it (machines/local-fleet.machine.ts): what it emits. */
+/**
+ * What a server tells its parent, the fleet that spawned it (machines/local-fleet.machine.ts),
+ * and nobody else: its status on entering each state, and what the user should hear of.
+ */
 export type LocalServerReport =
   | { type: "SERVER_STATUS"; serverId: string; status: LocalServerStatus }
   | { type: "SERVER_NOTICE"; serverId: string; notice: LocalNotice };
 
-/** Given by the fleet that spawns a server: itself, and the server's id among its children. */
+/** Given by the fleet that spawns a server: the server's id among its children, named in every report. */
 export interface LocalServerInput {
-  fleet?: AnyActorRef;
-  serverId?: string;
+  serverId: string;
 }
 
 export type LocalServerEvent =
@@ -193,21 +194,21 @@ export interface LocalServerContext {
   stopAnnounced: boolean;
   /** What the ready server says it serves. */
   props: ServerProps | undefined;
-  /** The fleet that supervises this server, told everything it emits; undefined when alone. */
-  fleet: AnyActorRef | undefined;
   serverId: string;
 }
 
-type Enqueue = {
-  emit(event: LocalServerEmitted): void;
-  sendTo(to: AnyActorRef, event: LocalServerReport): void;
-};
-
-/** Emits a notice, and tells the fleet that supervises this server (if any). */
-function say(context: LocalServerContext, enqueue: unknown, notice: LocalNotice): void {
-  const queue = enqueue as Enqueue;
-  queue.emit({ type: "notice", notice });
-  if (context.fleet) queue.sendTo(context.fleet, { type: "SERVER_NOTICE", serverId: context.serverId, notice });
+/** Why the target cannot use the port, for the probe results that end the attempt. */
+function probeFailure(probe: PortProbe): LocalFailure {
+  switch (probe.kind) {
+    case "taken":
+      return { kind: "port-taken", servesId: probe.servesId };
+    case "not-http":
+      return { kind: "port-not-http", detail: probe.detail };
+    case "unusable":
+      return { kind: "cannot-start", error: probe.error };
+    default:
+      return { kind: "probe-failed", detail: `the port was found ${probe.kind}` };
+  }
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -227,6 +228,26 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   props: context.phase === "ready" ? context.props : undefined,
 });
 
+/*
+ * A server reports to its parent, the fleet that spawned it, and to nobody else: every action
+ * that reports sends to `self._parent` when there is one. A chart walked alone (xstate/graph in
+ * the model-based tests) has none, and reports nothing.
+ */
+
+/** The status, on entering each state. */
+const statusFor = (context: LocalServerContext): LocalServerReport => ({
+  type: "SERVER_STATUS",
+  serverId: context.serverId,
+  status: statusOf(context),
+});
+
+/** A notice for the fleet, which passes it on to the user. */
+const noticeFor = (context: LocalServerContext, notice: LocalNotice): LocalServerReport => ({
+  type: "SERVER_NOTICE",
+  serverId: context.serverId,
+  notice,
+});
+
 /** What the context knows of a server, when none runs (yet) for the target. */
 const NOTHING_RUNS = {
   pid: undefined,
@@ -239,9 +260,8 @@ const NOTHING_RUNS = {
 export const localServerMachine = setup({
   types: {
     context: {} as LocalServerContext,
-    input: {} as LocalServerInput | undefined,
+    input: {} as LocalServerInput,
     events: {} as LocalServerEvent,
-    emitted: {} as LocalServerEmitted,
   },
   actors: {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(notProvided("probePort")),
@@ -261,7 +281,8 @@ export const localServerMachine = setup({
       probe.kind === "ours" && probe.ready && probe.servesId === context.target?.id,
     "probe found our loading server": ({ context }, probe: PortProbe) =>
       probe.kind === "ours" && !probe.ready && probe.servesId === context.target?.id,
-    "probe found our server of another model": (_, probe: PortProbe) => probe.kind === "ours",
+    "probe found our server of another model": ({ context }, probe: PortProbe) =>
+      probe.kind === "ours" && probe.servesId !== context.target?.id,
     "probe found the port free": (_, probe: PortProbe) => probe.kind === "free",
     "probe found the port taken by another pi": (_, probe: PortProbe) => probe.kind === "taken",
     "probe found no HTTP server on the port": (_, probe: PortProbe) => probe.kind === "not-http",
@@ -277,15 +298,17 @@ export const localServerMachine = setup({
       phase: params.phase,
       adopted: params.adopted ?? false,
     })),
-    "publish status": enqueueActions(({ context, enqueue }) => {
-      const status = statusOf(context);
-      enqueue.emit({ type: "status", status });
-      // A server the fleet supervises tells it what it emits; alone, it tells nobody.
-      if (context.fleet)
-        enqueue.sendTo(context.fleet, { type: "SERVER_STATUS", serverId: context.serverId, status } satisfies LocalServerReport);
+    "publish status": enqueueActions(({ context, enqueue, self }) => {
+      if (self._parent) enqueue.sendParent(statusFor(context));
     }),
-    "target the selected model": assign(({ event }) => (event.type === "SELECT" ? { target: event.model, failure: undefined } : {})),
-    "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
+    "target the selected model": assign(({ event }) => {
+      assertEvent(event, "SELECT");
+      return { target: event.model, failure: undefined };
+    }),
+    "queue the selected model": assign(({ event }) => {
+      assertEvent(event, "SELECT");
+      return { next: event.model };
+    }),
     "drop the queued model": assign({ next: undefined }),
     "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
     "promote the queued model": assign(({ context }) => ({ ...NOTHING_RUNS, target: context.next, next: undefined })),
@@ -297,39 +320,58 @@ export const localServerMachine = setup({
     "remember the claim": assign((_, probe: PortProbe) =>
       probe.kind === "free" ? { nonce: probe.nonce, attachPid: undefined, users: 1 } : {},
     ),
-    "remember the pid": assign(({ event }) => (event.type === "PROCESS_STARTED" ? { pid: event.pid } : {})),
-    "remember the users": assign(({ event }) =>
-      event.type === "USERS_CHANGED" || event.type === "SERVER_SHARED" ? { users: event.users } : {},
-    ),
+    "remember the pid": assign(({ event }) => {
+      assertEvent(event, "PROCESS_STARTED");
+      return { pid: event.pid };
+    }),
+    "remember the users": assign(({ event }) => {
+      assertEvent(event, ["USERS_CHANGED", "SERVER_SHARED"]);
+      return { users: event.users };
+    }),
     "remember what the server serves": assign((_, said: { props?: ServerProps }) => ({ props: said.props ?? {} })),
     "ask the keeper to stop the server": sendTo("serverProcess", { type: "STOP" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
     /** Records why the target failed and tells the user. */
-    fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
+    fail: enqueueActions(({ context, enqueue, self }, failure: LocalFailure) => {
       const failed = { model: context.target!, failure };
       enqueue.assign({ failure: failed });
-      say(context, enqueue, { kind: "failed", ...failed });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "failed", ...failed }));
     }),
-    "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue }) => {
+    "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue, self }) => {
       const failed = { model: context.next!, failure: { kind: "port-taken" as const, servesId: context.target!.id, users: context.users } };
       enqueue.assign({ failure: failed, next: undefined });
-      say(context, enqueue, { kind: "failed", ...failed });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "failed", ...failed }));
     }),
-    tell: enqueueActions(({ context, enqueue }, notice: LocalNotice) => say(context, enqueue, notice)),
-    "tell that the target is ready": enqueueActions(({ context, enqueue }) =>
-      say(context, enqueue, { kind: "ready", model: context.target! }),
-    ),
-    "tell that the server stops": enqueueActions(({ context, enqueue }) => {
+    tell: enqueueActions(({ context, enqueue, self }, notice: LocalNotice) => {
+      if (self._parent) enqueue.sendParent(noticeFor(context, notice));
+    }),
+    /** Re-attached to this pi's own server from before a reload, or joined one another pi started. */
+    "tell how pi holds the server": enqueueActions(({ context, enqueue, self }, probe: PortProbe) => {
+      if (probe.kind !== "ours" || !self._parent) return;
+      const model = context.target!;
+      const notice: LocalNotice =
+        probe.via === "reattached"
+          ? { kind: "reattached", model, pid: probe.pid }
+          : { kind: "joined", model, pid: probe.pid, users: probe.users };
+      enqueue.sendParent(noticeFor(context, notice));
+    }),
+    "tell that the target is ready": enqueueActions(({ context, enqueue, self }) => {
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "ready", model: context.target! }));
+    }),
+    "tell that the server stops": enqueueActions(({ context, enqueue, self }) => {
       enqueue.assign({ stopAnnounced: true });
-      say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "stopping-on-quit", model: context.target!, pid: context.pid }));
     }),
     /** The last stderr line on quit; the first one too when the stop was not announced (the other users left meanwhile). */
-    "tell that the server stopped": enqueueActions(({ context, enqueue }, exit: { forced: boolean }) => {
-      if (!context.stopAnnounced) say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
-      say(context, enqueue, { kind: "stopped-on-quit", model: context.target!, forced: exit.forced });
+    "tell that the server stopped": enqueueActions(({ context, enqueue, self }, exit: { forced: boolean }) => {
+      if (!self._parent) return;
+      if (!context.stopAnnounced)
+        enqueue.sendParent(noticeFor(context, { kind: "stopping-on-quit", model: context.target!, pid: context.pid }));
+      enqueue.sendParent(noticeFor(context, { kind: "stopped-on-quit", model: context.target!, forced: exit.forced }));
     }),
-    "tell that the server runs on for others": enqueueActions(({ context, enqueue }) => {
-      say(context, enqueue, { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting });
+    "tell that the server runs on for others": enqueueActions(({ context, enqueue, self }) => {
+      const notice: LocalNotice = { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting };
+      if (self._parent) enqueue.sendParent(noticeFor(context, notice));
     }),
   },
 }).createMachine({
@@ -348,8 +390,7 @@ export const localServerMachine = setup({
     failure: undefined,
     stopAnnounced: false,
     props: undefined,
-    fleet: input?.fleet,
-    serverId: input?.serverId ?? "server",
+    serverId: input.serverId,
   }),
   on: {
     DETACH: ".detached",
@@ -375,16 +416,8 @@ export const localServerMachine = setup({
             target: "owned.ready",
             actions: [
               { type: "remember the server we hold", params: ({ event }) => event.output },
-              { type: "remember what the server serves", params: ({ event }) => event.output as { props?: ServerProps } },
-              {
-                type: "tell",
-                params: ({ context, event }) => {
-                  const probe = event.output as Extract<PortProbe, { kind: "ours" }>;
-                  return probe.via === "reattached"
-                    ? { kind: "reattached", model: context.target!, pid: probe.pid }
-                    : { kind: "joined", model: context.target!, pid: probe.pid, users: probe.users };
-                },
-              },
+              { type: "remember what the server serves", params: ({ event }) => (event.output.kind === "ours" ? event.output : {}) },
+              { type: "tell how pi holds the server", params: ({ event }) => event.output },
             ],
           },
           {
@@ -409,26 +442,17 @@ export const localServerMachine = setup({
           {
             guard: { type: "probe found the port taken by another pi", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "port-taken", servesId: (event.output as Extract<PortProbe, { kind: "taken" }>).servesId }),
-            },
+            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
           },
           {
             guard: { type: "probe found no HTTP server on the port", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "port-not-http", detail: (event.output as Extract<PortProbe, { kind: "not-http" }>).detail }),
-            },
+            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
           },
           {
             guard: { type: "probe found the port unusable", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "cannot-start", error: (event.output as Extract<PortProbe, { kind: "unusable" }>).error }),
-            },
+            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
           },
           { target: "adopting" },
         ],
@@ -652,7 +676,7 @@ export const localServerMachine = setup({
   },
 });
 
-function exitOf(event: LocalServerEvent): ProcessExit {
-  const { code, signal, spawnError, logTail } = event as Extract<LocalServerEvent, { type: "PROCESS_EXITED" }>;
+/** The exit as a failure keeps it (the event's `type` and `forced` left out). */
+function exitOf({ code, signal, spawnError, logTail }: ProcessExit): ProcessExit {
   return { code, signal, spawnError, logTail };
 }

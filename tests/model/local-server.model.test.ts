@@ -18,9 +18,10 @@ import {
 } from "../../machines/local-server.machine.ts";
 import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
 import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
-import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
+import { launchSpec, scriptedActors, serverAlone } from "../helpers/scripted-actors.ts";
 
 const A = launchSpec("a", 8080);
+const SERVER_INPUT = { serverId: "server:test" };
 const B = launchSpec("b", 8081);
 const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS };
 
@@ -101,6 +102,7 @@ const essentials = (s: LocalServerSnapshot) => ({
 
 // TestModel types events as AnyEventObject; the chart's own event union is narrower.
 const testModel = new TestModel(localServerMachine as unknown as ActorLogic<LocalServerSnapshot, AnyEventObject, unknown>, {
+  input: SERVER_INPUT,
   events: eventsFor,
   serializeEvent,
   // Transition-aware (the event with its payload, and the source state), so that action-only
@@ -125,7 +127,15 @@ const scenarios = [
     { type: "QUIT" },
     { type: "SERVER_SHARED", users: 1 },
   ],
-].flatMap((events) => testModel.getPathsFromEvents(events as AnyEventObject[]));
+].flatMap((events) =>
+  // (Without its own start, the walk would begin from a server made without its input.)
+  testModel.getPathsFromEvents(
+    events as AnyEventObject[],
+    {
+      fromState: createActor(localServerMachine, { input: SERVER_INPUT }).getSnapshot(),
+    } as never,
+  ),
+);
 
 const paths = [...testModel.getShortestPaths(), ...scenarios];
 
@@ -134,12 +144,9 @@ const coverage = coverageRecorder(localServerMachine);
 async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSnapshot }>) {
   const script = scriptedActors({ announcePid: false });
   const clock = new SimulatedClock();
-  const notices: string[] = [];
-  let status: LocalServerStatus | undefined;
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { clock, input: {} });
-  actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice).text));
-  actor.on("status", (event) => (status = event.status));
-  actor.start();
+  // The server reports to its parent (the fleet), here a stand-in that keeps the reports.
+  const alone = serverAlone(script.actors, { clock });
+  const actor = alone.server;
   coverage.start(actor.getSnapshot());
 
   for (const { event, state } of steps) {
@@ -153,6 +160,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     await new Promise((resolve) => setImmediate(resolve));
 
     const now = actor.getSnapshot();
+    const notices = alone.notices.map((notice) => noticeMessage(notice).text);
+    const status: LocalServerStatus | undefined = alone.statuses.at(-1);
     expect(essentials(now), `after ${event.type} from ${JSON.stringify(before.value)}`).toEqual(essentials(state));
     coverage.step(before, event, now);
 
@@ -214,7 +223,7 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
         (event as { output?: { props?: object } }).output?.props ?? {},
       );
   }
-  actor.stop();
+  alone.parent.stop();
 }
 
 describe("local-server statechart, paths generated from its graph", () => {

@@ -3,11 +3,9 @@
 // group that records the signals. Then the chart's side: it only asks for the stop (STOP to
 // the `serverProcess` actor, a recording stand-in) and words the exit the keeper reports.
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { createActor } from "xstate";
-import { localServerMachine } from "../../machines/local-server.machine.ts";
-import { type Message, noticeMessage } from "../../src/llamafiles/messages.ts";
+import { noticeMessage } from "../../src/llamafiles/messages.ts";
 import { STOP_GIVE_UP_MS, STOP_GRACE_MS, stopGroup } from "../../src/llamafiles/process/stop-group.mjs";
-import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
+import { launchSpec, scriptedActors, serverAlone } from "../helpers/scripted-actors.ts";
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -68,16 +66,15 @@ test("a group that survives SIGKILL: the keeper waits on, pi gives up after 10 s
 
 async function readyServer() {
   const script = scriptedActors();
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { input: {} });
-  const notices: Message[] = [];
-  actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice)));
-  actor.start();
+  const alone = serverAlone(script.actors);
+  const actor = alone.server;
   actor.send({ type: "SELECT", model: launchSpec("a") });
   script.resolve("probePort", { kind: "free", nonce: "n" });
   await vi.advanceTimersByTimeAsync(0);
   script.resolve("waitForReady", { ids: ["a"] });
   await vi.advanceTimersByTimeAsync(0);
   expect(actor.getSnapshot().value).toEqual({ owned: "ready" });
+  const notices = () => alone.notices.map(noticeMessage);
   return { actor, script, notices, process: script.processes[0]! };
 }
 
@@ -91,10 +88,11 @@ test("quitting, the chart asks for the stop once and waits however long the keep
 
   actor.send({ type: "PROCESS_EXITED", code: 0, signal: null, forced: false, logTail: "" });
   expect(actor.getSnapshot().value).toBe("stopped");
-  expect(notices.filter((n) => n.channel === "stderr").map((n) => n.text)).toEqual([
-    'Stopping llamafile "A" (pid 1000)...',
-    'Stopped llamafile "A".',
-  ]);
+  expect(
+    notices()
+      .filter((n) => n.channel === "stderr")
+      .map((n) => n.text),
+  ).toEqual(['Stopping llamafile "A" (pid 1000)...', 'Stopped llamafile "A".']);
 });
 
 test("an exit the keeper forced is said to be forced, with the grace in seconds", async () => {
@@ -102,7 +100,7 @@ test("an exit the keeper forced is said to be forced, with the grace in seconds"
   actor.send({ type: "QUIT" });
   actor.send({ type: "PROCESS_EXITED", code: null, signal: "SIGKILL", forced: true, logTail: "" });
   expect(actor.getSnapshot().value).toBe("stopped");
-  expect(notices.at(-1)).toEqual({ channel: "stderr", level: "info", text: 'Stopped llamafile "A" (forced after 5s).' });
+  expect(notices().at(-1)).toEqual({ channel: "stderr", level: "info", text: 'Stopped llamafile "A" (forced after 5s).' });
 });
 
 test("a mid-session stop (switch) is asked for the same way, then waits for the port before the next start", async () => {
