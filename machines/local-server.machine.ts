@@ -182,8 +182,6 @@ export interface LocalServerContext {
   next: LaunchSpec | undefined;
   /** pid of the process we own (spawned now or re-attached). */
   pid: number | undefined;
-  /** Set when pi attaches to a server it holds a lease on (not a fresh start). */
-  attachPid: number | undefined;
   /** Set when pi claimed the port: the marker of the server it starts. */
   nonce: string | undefined;
   users: number;
@@ -251,7 +249,6 @@ const noticeFor = (context: LocalServerContext, notice: LocalNotice): LocalServe
 /** What the context knows of a server, when none runs (yet) for the target. */
 const NOTHING_RUNS = {
   pid: undefined,
-  attachPid: undefined,
   nonce: undefined,
   users: 0,
   props: undefined,
@@ -315,11 +312,9 @@ export const localServerMachine = setup({
     "forget the target": assign({ ...NOTHING_RUNS, target: undefined }),
     "remember to quit": assign({ quitting: true }),
     "remember the server we hold": assign((_, probe: PortProbe) =>
-      probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid, users: probe.users, nonce: undefined } : {},
+      probe.kind === "ours" ? { pid: probe.pid, users: probe.users, nonce: undefined } : {},
     ),
-    "remember the claim": assign((_, probe: PortProbe) =>
-      probe.kind === "free" ? { nonce: probe.nonce, attachPid: undefined, users: 1 } : {},
-    ),
+    "remember the claim": assign((_, probe: PortProbe) => (probe.kind === "free" ? { nonce: probe.nonce, users: 1 } : {})),
     "remember the pid": assign(({ event }) => {
       assertEvent(event, "PROCESS_STARTED");
       return { pid: event.pid };
@@ -382,7 +377,6 @@ export const localServerMachine = setup({
     target: undefined,
     next: undefined,
     pid: undefined,
-    attachPid: undefined,
     nonce: undefined,
     users: 0,
     adopted: false,

@@ -13,8 +13,6 @@ export const llamafilesTimeouts = {
   readinessPollMs: 250,
   /** Between health checks of an adopted server (we cannot watch it as a process). */
   adoptedHealthPollMs: 2_000,
-  /** Between liveness checks of a server started by an earlier pi process. */
-  attachedPidPollMs: 250,
   /** How long a stopped server's port may stay busy before the next start goes ahead anyway. */
   portReleaseMs: 10_000,
   /** Between checks that a port was released. */
