@@ -1181,7 +1181,7 @@ function llamafilesSession(config, session, options) {
     served = known;
     const supervisor = createLocalSupervisor({
       inspect,
-      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes }
+      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: config.models }
     });
     supervisor.status.subscribe((fleet) => {
       for (const { status } of fleet.servers) {
@@ -1194,17 +1194,6 @@ function llamafilesSession(config, session, options) {
     return { supervisor, view: bindLocalStatusView(supervisor, session, options.meter) };
   });
   let requested;
-  let sweptLeftBehind = false;
-  const carryOver = async (selected, room = Math.max(0, config.keepWarm - 1)) => {
-    const { usedServers } = await import("./src/llamafiles/process/process-table.ts");
-    const others = usedServers().filter((server) => server.port !== selected?.port);
-    const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
-    const kept = room > 0 ? configured.slice(-room) : [];
-    for (const server of others) if (!kept.includes(server)) server.lease.close();
-    if (kept.length === 0) return;
-    const { supervisor } = await machinery.get();
-    for (const server of kept) supervisor.keepWarm(byId.get(server.modelId));
-  };
   const select = (modelId) => {
     const model = byId.get(modelId);
     requested = model;
@@ -1217,14 +1206,8 @@ function llamafilesSession(config, session, options) {
       void words.get();
       machinery.loaded()?.redraw();
       const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : void 0;
-      if (!machinery.requested()) void carryOver(selected);
+      void machinery.get().then(({ supervisor }) => supervisor.sessionStarted(selected));
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
-      if (!sweptLeftBehind) {
-        sweptLeftBehind = true;
-        void Promise.all([import("./src/llamafiles/process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()]).then(([reports, messages]) => {
-          for (const message of messages.effectReportsText(reports)) session.tell(message.text, message.level);
-        }).catch(() => void 0);
-      }
     },
     modelSelected(model) {
       if (model.provider === LLAMAFILES_PROVIDER) {
@@ -1236,10 +1219,7 @@ function llamafilesSession(config, session, options) {
     },
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason) {
-      if (!machinery.requested()) {
-        if (reason === "quit") await carryOver(void 0, 0).catch(() => void 0);
-        return;
-      }
+      if (!machinery.requested() && reason !== "quit") return;
       const { supervisor, dispose } = await machinery.get();
       if (reason === "quit") await supervisor.quit();
       else supervisor.detach();

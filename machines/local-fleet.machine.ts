@@ -2,27 +2,35 @@
  * The local servers of one pi session, kept warm within a count (`keepWarm`) and a memory
  * budget, one local-server machine per model, spawned here as a child:
  *
- *   active: settled ⇄ makingRoom  → quitting → stopped          (any state) → detached
+ *   active: servers: settled ⇄ makingRoom            → quitting: (lettingGo →) waiting → stopped
+ *           session: new → takingOver → sweeping → started            (any state) → detached
  *
  * This machine owns the policy: which server is current, which stay warm, which one a new
  * selection stops to make room (the least recently used, never a pinned one, never the one
  * whose answer is streaming, and one on the port the new model needs), and when it refuses.
  * Its children do the rest (start, adopt, share, stop: machines/local-server.machine.ts) and
- * tell it everything they emit. With keepWarm 1 (the default) a selection stops the old server
+ * report everything to it. With keepWarm 1 (the default) a selection stops the old server
  * first, then starts the new one: what one server at a time has always done.
  *
+ * It also owns what a new extension instance does with what this pi process held before
+ * (/reload, /new, … keep the servers running): at the session's start it takes them over, the
+ * most recent ones warm within keepWarm and the rest let go of, and sweeps servers an earlier
+ * pi left behind with nobody to stop them.
+ *
  * No I/O and no prose: status and notices leave as typed emitted events
- * (src/llamafiles/messages.ts words them); the children's effects are provided by
+ * (src/llamafiles/messages.ts words them); its own effects and its children's are provided by
  * src/llamafiles/effects.ts. docs/architecture.md draws this chart.
  */
-import { assertEvent, assign, emit, enqueueActions, setup } from "xstate";
+import { and, assertEvent, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
 import {
+  findingNotices,
   IDLE_STATUS,
   type LaunchSpec,
   type LocalNotice,
   type LocalServerReport,
   type LocalServerStatus,
   localServerMachine,
+  type RecordFinding,
 } from "./local-server.machine.ts";
 
 /** A local model as the fleet sees it: how to launch it, and how it counts against the budget. */
@@ -38,6 +46,14 @@ export interface FleetSettings {
   keepWarm: number;
   /** The sum of the running servers' `memoryBytes` may not exceed this. */
   memoryBudgetBytes?: number;
+  /** The configured models: a server held from before a /reload is kept warm only as one of them (same id, same port). */
+  models?: WarmSpec[];
+}
+
+/** A server this pi process holds a lease on from an earlier extension instance (the process table). */
+export interface HeldServer {
+  port: number;
+  modelId: string;
 }
 
 /** Why there is no room for a model: what holds it. */
@@ -91,7 +107,12 @@ export interface FleetStatus {
 
 export type FleetEvent =
   | { type: "SELECT"; model: WarmSpec }
-  /** A server this pi holds from before a /reload: bring it back warm, without making it current. */
+  /**
+   * pi's session started (on every session_start; RPC mode sends two): the first takes over
+   * what this pi held before, with the model the session starts with (it is selected next).
+   */
+  | { type: "SESSION_STARTED"; selected: WarmSpec | undefined }
+  /** Raised by the take-over: a server this pi holds from before a /reload comes back warm, not current. */
   | { type: "KEEP_WARM"; model: WarmSpec }
   | { type: "DESELECT" }
   | { type: "QUIT" }
@@ -120,9 +141,15 @@ export interface FleetContext extends FleetSettings {
   streaming: string | undefined;
   refusal: { model: WarmSpec; problem: RoomProblem } | undefined;
   clock: number;
+  /** The model the session started with (its held server is the selection's, never carried over). */
+  startedWith: WarmSpec | undefined;
 }
 
 const serverId = (modelId: string) => `server:${modelId}`;
+
+const notProvided = (name: string) => () => {
+  throw new Error(`local-fleet machine: actor "${name}" was not provided`);
+};
 const live = (status: LocalServerStatus) => status.phase === "starting" || status.phase === "ready" || status.phase === "stopping";
 const ended = (status: LocalServerStatus) => status.phase === "ended";
 
@@ -159,6 +186,31 @@ export function planRoom(
     victims.add(next.model.id);
   }
   return { victims: [...victims] };
+}
+
+/** Ports of the servers the fleet has: never let go of as held from before. */
+const fleetPorts = (context: Pick<FleetContext, "servers">) => Object.values(context.servers).map((entry) => entry.model.port);
+
+/**
+ * What a new extension instance does with the servers this pi held before (`held`, oldest
+ * first): those of configured models (same id, same port) are candidates, the most recent
+ * keepWarm − 1 of them stay warm (`kept`); every other held server is let go of (its keeper
+ * stops it unless another pi uses it). Never touched: a server on the port of one the fleet
+ * already has, or of the model the session starts with (its selection re-attaches to it).
+ * `keep` is every port not to let go of.
+ */
+export function carryOver(
+  context: Pick<FleetContext, "keepWarm" | "models" | "servers" | "startedWith">,
+  held: HeldServer[],
+): { kept: WarmSpec[]; keep: number[] } {
+  const mine = new Set([...fleetPorts(context), ...(context.startedWith ? [context.startedWith.port] : [])]);
+  const configured = held
+    .filter((server) => !mine.has(server.port))
+    .map((server) => context.models?.find((model) => model.id === server.modelId && model.port === server.port))
+    .filter((model) => model !== undefined);
+  const room = Math.max(0, context.keepWarm - 1);
+  const kept = room > 0 ? configured.slice(-room) : [];
+  return { kept, keep: [...mine, ...kept.map((model) => model.port)] };
 }
 
 /** Servers beyond what may stay warm when no local model is current (keepWarm − 1, least recent first). */
@@ -209,6 +261,12 @@ export const localFleetMachine = setup({
   },
   actors: {
     server: localServerMachine,
+    /** The servers this pi process holds a lease on from an earlier extension instance. */
+    findHeldServers: fromPromise<HeldServer[]>(notProvided("findHeldServers")),
+    /** Lets go of every server this pi holds but those on the `keep` ports. */
+    letGoOfHeldServers: fromPromise<void, { keep: number[] }>(notProvided("letGoOfHeldServers")),
+    /** Stops servers an earlier pi left with nobody to stop them; what it found, as values. */
+    sweepLeftBehind: fromPromise<RecordFinding[]>(notProvided("sweepLeftBehind")),
   },
   guards: {
     "the model's server is warm": ({ context }, model: WarmSpec) => {
@@ -226,6 +284,10 @@ export const localFleetMachine = setup({
       return "victims" in plan && plan.victims.length === 0;
     },
     "every server has ended": ({ context }) => Object.values(context.servers).every((entry) => ended(entry.status)),
+    "what this pi held is not taken over yet": and([
+      not(stateIn("#localFleet.active.session.sweeping")),
+      not(stateIn("#localFleet.active.session.started")),
+    ]),
   },
   actions: {
     "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "active") })),
@@ -318,6 +380,19 @@ export const localFleetMachine = setup({
     "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
       for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
     }),
+    "remember the model the session starts with": assign(({ event }) => {
+      assertEvent(event, "SESSION_STARTED");
+      return { startedWith: event.selected };
+    }),
+    /** The most recent held servers come back warm (through KEEP_WARM, which checks the room); the rest are let go of. */
+    "carry over the held servers": enqueueActions(({ context, enqueue }, held: HeldServer[]) => {
+      const { kept, keep } = carryOver(context, held);
+      enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
+      for (const model of kept) enqueue.raise({ type: "KEEP_WARM", model });
+    }),
+    "tell what the sweep found": enqueueActions(({ enqueue }, found: RecordFinding[]) => {
+      for (const notice of findingNotices(found)) enqueue.emit({ type: "notice", notice });
+    }),
   },
 }).createMachine({
   id: "localFleet",
@@ -325,6 +400,7 @@ export const localFleetMachine = setup({
   context: ({ input }) => ({
     keepWarm: Math.max(1, input.keepWarm),
     memoryBudgetBytes: input.memoryBudgetBytes,
+    models: input.models,
     servers: {},
     current: undefined,
     waiting: undefined,
@@ -332,18 +408,19 @@ export const localFleetMachine = setup({
     streaming: undefined,
     refusal: undefined,
     clock: 0,
+    startedWith: undefined,
   }),
   on: {
     DETACH: { target: ".detached", actions: { type: "tell every server", params: { type: "DETACH" } } },
   },
   states: {
     active: {
-      initial: "settled",
+      type: "parallel",
+      // (Events the `servers` region handles in each of its states are handled there alone: a
+      // transition of both a region and `active` would run twice, once for each region.)
       on: {
-        SERVER_STATUS: { actions: ["follow the server", "publish status"] },
         SERVER_NOTICE: { actions: "follow the server" },
         ANSWER_STARTED: { actions: "note the answer" },
-        ANSWER_ENDED: { actions: ["note the answer", "publish status"] },
         KEEP_WARM: {
           guard: { type: "there is room for the model", params: ({ event }) => event.model },
           actions: [
@@ -352,65 +429,111 @@ export const localFleetMachine = setup({
             "publish status",
           ],
         },
-        QUIT: { target: "quitting", actions: { type: "tell every server", params: { type: "QUIT" } } },
+        QUIT: [
+          {
+            guard: "what this pi held is not taken over yet",
+            target: "quitting.lettingGo",
+            actions: { type: "tell every server", params: { type: "QUIT" } },
+          },
+          { target: "quitting.waiting", actions: { type: "tell every server", params: { type: "QUIT" } } },
+        ],
       },
       states: {
-        settled: {
-          on: {
-            SELECT: [
-              {
-                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
-                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+        /** Which servers run, and which one is current. */
+        servers: {
+          initial: "settled",
+          states: {
+            settled: {
+              on: {
+                SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+                ANSWER_ENDED: { actions: ["note the answer", "publish status"] },
+                SELECT: [
+                  {
+                    guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                    actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+                  },
+                  {
+                    guard: { type: "there is room for the model", params: ({ event }) => event.model },
+                    actions: [
+                      { type: "start the server", params: ({ event }) => event.model },
+                      { type: "make it current", params: ({ event }) => event.model },
+                      "publish status",
+                    ],
+                  },
+                  {
+                    guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                    target: "makingRoom",
+                    actions: { type: "make room for the model", params: ({ event }) => event.model },
+                  },
+                  { actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+                ],
+                DESELECT: { actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
               },
-              {
-                guard: { type: "there is room for the model", params: ({ event }) => event.model },
+            },
+            /** The selected model waits until the servers in its way have stopped (or were let go of). */
+            makingRoom: {
+              entry: "publish status",
+              // Checked after every event: a stopped server's status is what makes the room.
+              always: {
+                guard: "the room is made",
+                target: "settled",
                 actions: [
-                  { type: "start the server", params: ({ event }) => event.model },
-                  { type: "make it current", params: ({ event }) => event.model },
+                  { type: "start the server", params: ({ context }) => context.waiting! },
+                  { type: "make it current", params: ({ context }) => context.waiting! },
                   "publish status",
                 ],
               },
-              {
-                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
-                target: "makingRoom",
-                actions: { type: "make room for the model", params: ({ event }) => event.model },
+              on: {
+                SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+                ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },
+                SELECT: [
+                  {
+                    guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                    target: "settled",
+                    actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+                  },
+                  {
+                    guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                    target: "makingRoom",
+                    reenter: true,
+                    actions: { type: "make room for the model", params: ({ event }) => event.model },
+                  },
+                  { target: "settled", actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+                ],
+                DESELECT: {
+                  target: "settled",
+                  actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"],
+                },
               },
-              { actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
-            ],
-            DESELECT: { actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+            },
           },
         },
-        /** The selected model waits until the servers in its way have stopped (or were let go of). */
-        makingRoom: {
-          entry: "publish status",
-          // Checked after every event: a stopped server's status is what makes the room.
-          always: {
-            guard: "the room is made",
-            target: "settled",
-            actions: [
-              { type: "start the server", params: ({ context }) => context.waiting! },
-              { type: "make it current", params: ({ context }) => context.waiting! },
-              "publish status",
-            ],
-          },
-          on: {
-            SERVER_STATUS: { actions: ["follow the server", "publish status"] },
-            ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },
-            SELECT: [
-              {
-                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
-                target: "settled",
-                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+        /** What this pi held before the session started (/reload, /new, …), taken over once per extension instance. */
+        session: {
+          initial: "new",
+          states: {
+            new: {
+              on: { SESSION_STARTED: { target: "takingOver", actions: "remember the model the session starts with" } },
+            },
+            takingOver: {
+              invoke: {
+                id: "findHeldServers",
+                src: "findHeldServers",
+                onDone: { target: "sweeping", actions: { type: "carry over the held servers", params: ({ event }) => event.output } },
+                onError: "sweeping",
               },
-              {
-                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
-                target: "makingRoom",
-                reenter: true,
-                actions: { type: "make room for the model", params: ({ event }) => event.model },
+            },
+            /** Servers an earlier pi left with nobody to stop them: stopped, and said once. */
+            sweeping: {
+              invoke: {
+                id: "sweepLeftBehind",
+                src: "sweepLeftBehind",
+                onDone: { target: "started", actions: { type: "tell what the sweep found", params: ({ event }) => event.output } },
+                onError: "started",
               },
-              { target: "settled", actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
-            ],
-            DESELECT: { target: "settled", actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+            },
+            /** A later SESSION_STARTED (RPC mode sends two) changes nothing. */
+            started: {},
           },
         },
       },
@@ -418,11 +541,26 @@ export const localFleetMachine = setup({
 
     /** pi quits: every server stops (or, where other pi sessions use it, is let go of). */
     quitting: {
+      initial: "waiting",
       entry: "publish status",
-      always: { guard: "every server has ended", target: "stopped" },
       on: {
         SERVER_STATUS: { actions: "follow the server" },
         SERVER_NOTICE: { actions: "follow the server" },
+      },
+      states: {
+        /** Before it took over what it held: all of that is let go of (but the fleet's own servers), then the wait. */
+        lettingGo: {
+          invoke: {
+            id: "letGoOfHeldServers",
+            src: "letGoOfHeldServers",
+            input: ({ context }) => ({ keep: fleetPorts(context) }),
+            onDone: "waiting",
+            onError: "waiting",
+          },
+        },
+        waiting: {
+          always: { guard: "every server has ended", target: "#localFleet.stopped" },
+        },
       },
     },
 

@@ -30,8 +30,20 @@ export interface LaunchSpec {
   logPath: string;
 }
 
-/** What answers on a model's port before we do anything. */
-export type PortProbe =
+/** What a look at the ownership records found on the way, for the user to hear of. */
+export type RecordFinding =
+  /** A record pi did not trust: it removed it and signalled nothing it names. */
+  | { kind: "record-rejected"; path: string; reason: string }
+  /** A server an earlier pi left running with nobody to stop it (its keeper gone): pi stopped it. */
+  | { kind: "orphan-stopped"; name: string; pid: number; port: number; forced: boolean };
+
+/**
+ * What answers on a model's port before we do anything, and what the port's ownership record
+ * showed on the way (`found`).
+ */
+export type PortProbe = PortState & { found?: RecordFinding[] };
+
+type PortState =
   /** Nothing listens, and this pi claimed the port: start a server; `nonce` marks it. */
   | { kind: "free"; nonce: string }
   /**
@@ -108,7 +120,18 @@ export type LocalNotice =
   /** While pi quits (the TUI is gone by then): stderr lines. */
   | { kind: "stopping-on-quit"; model: LaunchSpec; pid: number | undefined }
   /** `forced`: the server's keeper needed SIGKILL after the grace (src/llamafiles/process/stop-group.mjs). */
-  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean };
+  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean }
+  /** An ownership record pi did not trust (found by a probe, or the fleet's sweep at a session's start). */
+  | Extract<RecordFinding, { kind: "record-rejected" }>
+  /** Servers an earlier pi left running with nobody to stop them, which pi stopped: said once for all. */
+  | { kind: "left-behind-stopped"; servers: Array<Extract<RecordFinding, { kind: "orphan-stopped" }>> };
+
+/** What the user hears of what the records showed: each record not trusted, and one notice for every server stopped. */
+export function findingNotices(found: RecordFinding[]): LocalNotice[] {
+  const rejected = found.filter((finding) => finding.kind === "record-rejected");
+  const stopped = found.filter((finding) => finding.kind === "orphan-stopped");
+  return stopped.length > 0 ? [...rejected, { kind: "left-behind-stopped", servers: stopped }] : rejected;
+}
 
 export type LocalPhase = "idle" | "starting" | "ready" | "stopping" | "ended";
 
@@ -340,6 +363,9 @@ export const localServerMachine = setup({
     tell: enqueueActions(({ context, enqueue, self }, notice: LocalNotice) => {
       if (self._parent) enqueue.sendParent(noticeFor(context, notice));
     }),
+    "tell what the records showed": enqueueActions(({ context, enqueue, self }, probe: PortProbe) => {
+      if (self._parent) for (const notice of findingNotices(probe.found ?? [])) enqueue.sendParent(noticeFor(context, notice));
+    }),
     /** Re-attached to this pi's own server from before a reload, or joined one another pi started. */
     "tell how pi holds the server": enqueueActions(({ context, enqueue, self }, probe: PortProbe) => {
       if (probe.kind !== "ours" || !self._parent) return;
@@ -409,6 +435,7 @@ export const localServerMachine = setup({
             guard: { type: "probe found our ready server", params: ({ event }) => event.output },
             target: "owned.ready",
             actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
               { type: "remember the server we hold", params: ({ event }) => event.output },
               { type: "remember what the server serves", params: ({ event }) => (event.output.kind === "ours" ? event.output : {}) },
               { type: "tell how pi holds the server", params: ({ event }) => event.output },
@@ -417,13 +444,17 @@ export const localServerMachine = setup({
           {
             guard: { type: "probe found our loading server", params: ({ event }) => event.output },
             target: "owned.starting",
-            actions: { type: "remember the server we hold", params: ({ event }) => event.output },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "remember the server we hold", params: ({ event }) => event.output },
+            ],
           },
           {
             // This pi holds a server of another model on this port: stop it, then start ours.
             guard: { type: "probe found our server of another model", params: ({ event }) => event.output },
             target: "owned.stopping",
             actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
               { type: "remember the server we hold", params: ({ event }) => event.output },
               "queue the target to start after the stop",
             ],
@@ -431,24 +462,36 @@ export const localServerMachine = setup({
           {
             guard: { type: "probe found the port free", params: ({ event }) => event.output },
             target: "owned.starting",
-            actions: { type: "remember the claim", params: ({ event }) => event.output },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "remember the claim", params: ({ event }) => event.output },
+            ],
           },
           {
             guard: { type: "probe found the port taken by another pi", params: ({ event }) => event.output },
             target: "idle",
-            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
           {
             guard: { type: "probe found no HTTP server on the port", params: ({ event }) => event.output },
             target: "idle",
-            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
           {
             guard: { type: "probe found the port unusable", params: ({ event }) => event.output },
             target: "idle",
-            actions: { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
-          { target: "adopting" },
+          { target: "adopting", actions: { type: "tell what the records showed", params: ({ event }) => event.output } },
         ],
         onError: {
           target: "idle",

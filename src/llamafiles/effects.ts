@@ -1,14 +1,17 @@
 /**
- * The effects behind the local-server statechart: each actor the machine names, built on
- * real processes, files and HTTP. This is the one seam between the chart and the world:
- * tests of the chart replace exactly these actors. The machine decides; these only do.
+ * The effects behind the local statecharts: each actor the local-server and local-fleet
+ * machines name, built on real processes, files and HTTP. This is the one seam between the
+ * charts and the world: tests of a chart replace exactly these actors. The machines decide;
+ * these only do, and what they find goes back to the chart that asked, as a value.
  */
 import { fromCallback, fromPromise } from "xstate";
+import type { HeldServer } from "../../machines/local-fleet.machine.ts";
 import type {
   LaunchSpec,
   LocalServerEvent,
   PortProbe,
   ProcessCommand,
+  RecordFinding,
   ServerIdentity,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
@@ -16,22 +19,33 @@ import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
 import { withLeaderStatus } from "./process/leader-status.ts";
-import { type EffectReport, stopLeftBehindServer } from "./process/left-behind.ts";
+import { stopLeftBehindServer, stopServersLeftBehind } from "./process/left-behind.ts";
 import { claimPort, judgeRecord, type RecordState, releaseClaim } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
-import { forgetServer, rememberServer, type UsedServer, usedServer } from "./process/process-table.ts";
+import { forgetServer, rememberServer, type UsedServer, usedServer, usedServers } from "./process/process-table.ts";
 import { tailLog } from "./process/server-log.ts";
 import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
 import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
 
-export type { EffectReport };
-
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
   timeouts: typeof llamafilesTimeouts;
-  /** Records that were not trusted, servers left behind that were stopped. */
-  report: (report: EffectReport) => void;
+}
+
+/**
+ * The fleet's own effects: what this pi process holds from an earlier extension instance
+ * (the process table survives /reload), letting go of it, and the sweep of servers left behind.
+ */
+export function localFleetActors() {
+  return {
+    findHeldServers: fromPromise<HeldServer[]>(async () => usedServers().map(({ port, modelId }) => ({ port, modelId }))),
+    /** Closes this pi's lease on every server it holds but those on `keep`: each keeper stops its server unless another pi uses it. */
+    letGoOfHeldServers: fromPromise<void, { keep: number[] }>(async ({ input }) => {
+      for (const server of usedServers()) if (!input.keep.includes(server.port)) server.lease.close();
+    }),
+    sweepLeftBehind: fromPromise<RecordFinding[]>(() => stopServersLeftBehind()),
+  };
 }
 
 export function localServerActors(options: LocalServerEffectsOptions) {
@@ -62,15 +76,18 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready: props !== undefined, users: entry.lease.users, via, props };
   };
 
-  /** What the record of the port proves, acting on what it finds; undefined when nothing of pi's runs there. */
-  const fromRecord = async (model: LaunchSpec, signal: AbortSignal): Promise<PortProbe | undefined> => {
+  /**
+   * What the record of the port proves, acting on what it finds (and noting it in `found`);
+   * undefined when nothing of pi's runs there.
+   */
+  const fromRecord = async (model: LaunchSpec, signal: AbortSignal, found: RecordFinding[]): Promise<PortProbe | undefined> => {
     const deadline = Date.now() + t.joinMs;
     for (;;) {
       const state: RecordState = judgeRecord(model.port);
-      if (state.kind === "rejected") options.report({ kind: "record-rejected", path: state.path, reason: state.reason });
+      if (state.kind === "rejected") found.push({ kind: "record-rejected", path: state.path, reason: state.reason });
       if (state.kind === "orphan") {
-        const report = await stopLeftBehindServer(state);
-        if (report) options.report(report);
+        const stopped = await stopLeftBehindServer(state);
+        if (stopped) found.push(stopped);
         else await waitUntilGone(state.record.server, signal); // another pi is stopping it
         continue;
       }
@@ -101,22 +118,25 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       // This pi already holds the server on this port (from before a /reload, /new, …).
       const mine = usedServer(model.port);
       if (mine) return heldServer(mine, model, "reattached", signal);
+      // Records not trusted and servers left behind met on the way go back with the answer.
+      const found: RecordFinding[] = [];
+      const probed = (probe: PortProbe): PortProbe => (found.length > 0 ? { ...probe, found } : probe);
       for (let attempt = 0; attempt < 3; attempt++) {
-        const held = await fromRecord(model, signal);
-        if (held) return held;
+        const held = await fromRecord(model, signal, found);
+        if (held) return probed(held);
         const answer: ModelsAnswer = await ask(model.port, signal);
-        if (answer.kind === "not-http") return { kind: "not-http", detail: answer.detail };
-        if (answer.kind !== "refused") return { kind: "occupied" };
+        if (answer.kind === "not-http") return probed({ kind: "not-http", detail: answer.detail });
+        if (answer.kind !== "refused") return probed({ kind: "occupied" });
         const claim = claimPort(model.port, model);
         if (claim.claimed) {
           if (signal.aborted) releaseClaim(model.port);
-          return { kind: "free", nonce: claim.marker };
+          return probed({ kind: "free", nonce: claim.marker });
         }
         if ("unsafe" in claim)
-          return { kind: "unusable", error: { code: "unsafe-folder", path: claim.unsafe.path, reason: claim.unsafe.code } };
+          return probed({ kind: "unusable", error: { code: "unsafe-folder", path: claim.unsafe.path, reason: claim.unsafe.code } });
         // Another pi claimed the port a moment ago: join what it starts.
       }
-      return { kind: "occupied" };
+      return probed({ kind: "occupied" });
     }),
 
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {

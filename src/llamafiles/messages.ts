@@ -13,7 +13,6 @@ import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
-import type { EffectReport } from "./process/left-behind.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
@@ -102,6 +101,16 @@ export function noticeMessage(notice: FleetNotice): Message {
         ? `Let go of ${notice.stopped.name} to make room for ${notice.forModel.name} (${why}); it keeps running for ${sessions(notice.otherUsers)}.`
         : `Stopped ${notice.stopped.name} to make room for ${notice.forModel.name} (${why}).`,
       "info",
+    );
+  }
+  if (notice.kind === "record-rejected")
+    return notify(`llamafiles: ignored ${notice.path}: ${notice.reason}. pi signalled nothing it names and removed the file.`, "warning");
+  if (notice.kind === "left-behind-stopped") {
+    const { servers } = notice;
+    const names = servers.map((server) => `"${server.name}" (pid ${server.pid}, port ${server.port}${server.forced ? ", forced" : ""})`);
+    return notify(
+      `llamafiles: stopped ${servers.length === 1 ? "a server" : `${servers.length} servers`} an earlier pi left running with nobody to stop ${servers.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
+      "warning",
     );
   }
   const { model } = notice;
@@ -322,28 +331,4 @@ export function configProblemText(problem: ConfigProblem): string {
       ].join("\n");
     }
   }
-}
-
-/** What the effects met outside the chart: records not trusted, servers left behind and stopped (one message for all). */
-export function effectReportsText(reports: EffectReport[]): Message[] {
-  const messages: Message[] = [];
-  for (const report of reports) {
-    if (report.kind === "record-rejected") {
-      messages.push({
-        text: `llamafiles: ignored ${report.path}: ${report.reason}. pi signalled nothing it names and removed the file.`,
-        level: "warning",
-        channel: "notify",
-      });
-    }
-  }
-  const stopped = reports.filter((report) => report.kind === "orphan-stopped");
-  if (stopped.length > 0) {
-    const names = stopped.map((report) => `"${report.name}" (pid ${report.pid}, port ${report.port}${report.forced ? ", forced" : ""})`);
-    messages.push({
-      text: `llamafiles: stopped ${stopped.length === 1 ? "a server" : `${stopped.length} servers`} an earlier pi left running with nobody to stop ${stopped.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
-      level: "warning",
-      channel: "notify",
-    });
-  }
-  return messages;
 }

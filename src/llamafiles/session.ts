@@ -47,7 +47,7 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     served = known;
     const supervisor = createLocalSupervisor({
       inspect,
-      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
+      fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: config.models },
     });
     // What a ready server says it serves goes to pi's registry; a new start is told again.
     supervisor.status.subscribe((fleet) => {
@@ -62,24 +62,6 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
   });
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: LaunchSpec | undefined;
-  let sweptLeftBehind = false;
-
-  /**
-   * The servers an earlier extension instance of this pi held (before /reload, /new, …): the
-   * selected model's is kept, and as many others as `room` allows (keepWarm − 1 at a session's
-   * start, the most recent ones) are kept warm; the rest are let go of (their keepers stop them
-   * unless another pi uses them).
-   */
-  const carryOver = async (selected: LaunchSpec | undefined, room = Math.max(0, config.keepWarm - 1)) => {
-    const { usedServers } = await import("./process/process-table.ts");
-    const others = usedServers().filter((server) => server.port !== selected?.port);
-    const configured = others.filter((server) => byId.get(server.modelId)?.port === server.port);
-    const kept = room > 0 ? configured.slice(-room) : [];
-    for (const server of others) if (!kept.includes(server)) server.lease.close();
-    if (kept.length === 0) return;
-    const { supervisor } = await machinery.get();
-    for (const server of kept) supervisor.keepWarm(byId.get(server.modelId)!);
-  };
 
   const select = (modelId: string) => {
     const model = byId.get(modelId);
@@ -94,17 +76,9 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
       void words.get();
       machinery.loaded()?.redraw();
       const selected = model?.provider === LLAMAFILES_PROVIDER ? byId.get(model.id) : undefined;
-      if (!machinery.requested()) void carryOver(selected);
+      // The fleet takes over what this pi held before (/reload, …) and sweeps servers left behind, once.
+      void machinery.get().then(({ supervisor }) => supervisor.sessionStarted(selected));
       if (model?.provider === LLAMAFILES_PROVIDER) select(model.id);
-      if (!sweptLeftBehind) {
-        sweptLeftBehind = true;
-        // Servers an earlier pi left running with nobody to stop them: stopped, with one notice.
-        void Promise.all([import("./process/left-behind.ts").then(({ stopServersLeftBehind }) => stopServersLeftBehind()), words.get()])
-          .then(([reports, messages]) => {
-            for (const message of messages.effectReportsText(reports)) session.tell(message.text, message.level);
-          })
-          .catch(() => undefined);
-      }
     },
     modelSelected(model: { provider: string; id: string }): void {
       if (model.provider === LLAMAFILES_PROVIDER) {
@@ -117,10 +91,8 @@ export function llamafilesSession(config: LlamafilesConfig, session: SessionUi, 
     },
     /** quit stops what pi owns (and resolves when it is gone); the other reasons leave it warm. */
     async sessionEnding(reason: ShutdownReason): Promise<void> {
-      if (!machinery.requested()) {
-        if (reason === "quit") await carryOver(undefined, 0).catch(() => undefined); // nothing taken over yet: all let go of
-        return;
-      }
+      // Nothing loaded and not quitting: nothing to leave warm (quitting, the fleet lets go of what this pi held).
+      if (!machinery.requested() && reason !== "quit") return;
       const { supervisor, dispose } = await machinery.get();
       if (reason === "quit") await supervisor.quit();
       else supervisor.detach();

@@ -8,7 +8,7 @@ import { footerLine } from "../pi-session/footer-line.ts";
 import { notify, printError } from "../pi-session/notify.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER } from "./config.ts";
-import { effectReportsText, footerText, noticeMessage } from "./messages.ts";
+import { footerText, noticeMessage } from "./messages.ts";
 import type { LocalSupervisor } from "./supervisor.ts";
 
 export const FOOTER_KEY = "llamafiles";
@@ -29,16 +29,12 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, session: Sessio
     if (message.channel === "stderr") printError(message.text);
     else notify(session.ui(), message.text, message.level);
   });
-  const offReport = supervisor.onReport((report) => {
-    for (const message of effectReportsText([report])) notify(session.ui(), message.text, message.level);
-  });
   return {
     redraw: footer.redraw,
     dispose(): void {
       offStatus();
       offFigures();
       offNotice();
-      offReport();
     },
   };
 }

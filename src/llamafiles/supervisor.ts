@@ -16,11 +16,14 @@ import {
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { llamafilesTimeouts } from "../timeouts.ts";
-import { type EffectReport, type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
+import { type LocalServerEffectsOptions, localFleetActors, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
-  /** How many servers may run at once, within what memory (models.json); one at a time by default. */
+  /**
+   * How many servers may run at once, within what memory, and the configured models (models.json);
+   * one at a time by default.
+   */
   fleet?: FleetSettings;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
@@ -38,16 +41,10 @@ export const NO_FLEET: FleetStatus = {
 };
 
 export function createLocalSupervisor(options: LocalSupervisorOptions) {
-  const reportListeners = new Set<(report: EffectReport) => void>();
   const server = localServerMachine.provide({
-    actors: localServerActors({
-      timeouts: { ...llamafilesTimeouts, ...options.timeouts },
-      report: (report) => {
-        for (const listener of reportListeners) listener(report);
-      },
-    }),
+    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),
   });
-  const machine = localFleetMachine.provide({ actors: { server } });
+  const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
   const status = statusChannel<FleetStatus>(NO_FLEET);
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
@@ -66,13 +63,17 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
   const serverOf = (now: FleetStatus, id: string) => now.servers.find((entry) => entry.model.id === id);
 
   return {
+    /**
+     * session_start, every time (idempotent: the first one takes over what this pi held before a
+     * /reload, /new, … and sweeps servers left behind; `selected` is the local model the session
+     * starts with, selected next).
+     */
+    sessionStarted(selected: WarmSpec | undefined): void {
+      send({ type: "SESSION_STARTED", selected });
+    },
     select(model: WarmSpec): void {
       used(model.id);
       send({ type: "SELECT", model });
-    },
-    /** A server this pi holds from before a /reload: warm again, not current. */
-    keepWarm(model: WarmSpec): void {
-      send({ type: "KEEP_WARM", model });
     },
     deselect(): void {
       send({ type: "DESELECT" });
@@ -99,11 +100,6 @@ export function createLocalSupervisor(options: LocalSupervisorOptions) {
     onNotice(listener: (notice: FleetNotice) => void): () => void {
       const subscription = actor.on("notice", (event) => listener(event.notice));
       return () => subscription.unsubscribe();
-    },
-    /** What the effects met outside the charts' notices (records not trusted, servers left behind). */
-    onReport(listener: (report: EffectReport) => void): () => void {
-      reportListeners.add(listener);
-      return () => reportListeners.delete(listener);
     },
     /**
      * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
