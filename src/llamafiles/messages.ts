@@ -17,11 +17,15 @@ import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
-/** A sentence for the user, how loud, and where it goes (stderr while pi quits: the TUI is gone). */
+/**
+ * A sentence for the user, how loud, and where it goes: a notification; stderr while pi quits
+ * (the TUI is gone); or "tell", a notification that goes to stderr where pi has no UI (print
+ * and json mode), for what pi did to a process the user must hear of in every mode.
+ */
 export interface Message {
   text: string;
   level: NoticeLevel;
-  channel: "notify" | "stderr";
+  channel: "notify" | "stderr" | "tell";
 }
 
 export function spawnErrorText(error: SpawnError): string {
@@ -104,14 +108,19 @@ export function noticeMessage(notice: FleetNotice): Message {
     );
   }
   if (notice.kind === "record-rejected")
-    return notify(`llamafiles: ignored ${notice.path}: ${notice.reason}. pi signalled nothing it names and removed the file.`, "warning");
+    return {
+      text: `llamafiles: ignored ${notice.path}: ${notice.reason}. pi signalled nothing it names and removed the file.`,
+      level: "warning",
+      channel: "tell",
+    };
   if (notice.kind === "left-behind-stopped") {
     const { servers } = notice;
     const names = servers.map((server) => `"${server.name}" (pid ${server.pid}, port ${server.port}${server.forced ? ", forced" : ""})`);
-    return notify(
-      `llamafiles: stopped ${servers.length === 1 ? "a server" : `${servers.length} servers`} an earlier pi left running with nobody to stop ${servers.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
-      "warning",
-    );
+    return {
+      text: `llamafiles: stopped ${servers.length === 1 ? "a server" : `${servers.length} servers`} an earlier pi left running with nobody to stop ${servers.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
+      level: "warning",
+      channel: "tell",
+    };
   }
   const { model } = notice;
   switch (notice.kind) {

@@ -27,6 +27,7 @@ export function bindLocalStatusView(supervisor: LocalSupervisor, session: Sessio
   const offNotice = supervisor.onNotice((notice) => {
     const message = noticeMessage(notice);
     if (message.channel === "stderr") printError(message.text);
+    else if (message.channel === "tell") session.tell(message.text, message.level);
     else notify(session.ui(), message.text, message.level);
   });
   return {
