@@ -343,7 +343,8 @@ export const localFleetMachine = setup({
     "forget the current model": assign({ current: undefined, waiting: undefined, victims: [] }),
     /** Asks the servers in the way to stop (a shared one is only let go of); one whose answer streams waits for its end. */
     "make room for the model": enqueueActions(({ context, enqueue }, model: WarmSpec) => {
-      const plan = planRoom(context, model) as { victims: string[] };
+      const plan = planRoom(context, model);
+      if (!("victims" in plan)) return; // (the guard that led here found room)
       enqueue.assign({ waiting: model, victims: plan.victims, current: model.id, refusal: undefined });
       for (const id of plan.victims) {
         const entry = context.servers[id]!;
@@ -364,7 +365,8 @@ export const localFleetMachine = setup({
     }),
     /** Nothing to use: says why, starts nothing. */
     refuse: enqueueActions(({ context, enqueue }, model: WarmSpec) => {
-      const plan = planRoom(context, model) as { problem: RoomProblem };
+      const plan = planRoom(context, model);
+      if (!("problem" in plan)) return; // (the guards before this one found room)
       enqueue.assign({ refusal: { model, problem: plan.problem }, current: model.id, waiting: undefined, victims: [] });
       // A prompt tries the refused model again: its error says why, without a second notice.
       if (context.refusal?.model.id !== model.id)
