@@ -76,7 +76,9 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     // the 5 s grace (SIGTERM is ignored): each state lasts long enough for the page on a busy machine.
     const loadedGate = join(process.env.HOME!, "loaded");
     const entry = fakeModelEntry({ id: "demo", name: "Demo", port, flags: ["--loaded-when-file", loadedGate, "--ignore-sigterm"] });
-    await expectHighlighted("localFleet", "active.settled", "settled");
+    // As pi's session_start does: the fleet takes over what this pi held (nothing), then settles.
+    supervisor.sessionStarted(undefined);
+    await expectHighlighted("localFleet", "active.servers.settled, active.session.started", "settled");
     supervisor.select({
       id: "demo",
       name: "Demo",
