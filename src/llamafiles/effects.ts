@@ -216,8 +216,13 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       const command = (cmd: ProcessCommand) => {
         if (!entry) return void pending.push(cmd);
         if (cmd.type === "RELEASE") released = true;
-        // The keeper runs the whole stop story and says with `exited` whether it was forced.
-        else entry.lease.send({ cmd: "term" });
+        else {
+          // The keeper runs the whole stop story and says with `exited` whether it was forced (or
+          // `shared`). Until then the lease keeps pi alive: pi quitting in print mode, with nothing
+          // else to wait on, still hears the answer and says the stop's last line.
+          entry.lease.ref();
+          entry.lease.send({ cmd: "term" });
+        }
       };
       const follow = (held: UsedServer) => {
         entry = held;

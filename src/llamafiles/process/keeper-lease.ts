@@ -78,6 +78,13 @@ export class KeeperLease {
     return this;
   }
 
+  /** Keeps pi alive while this lease is open: a stop waits for the keeper's answer. */
+  ref(): this {
+    (this.input as Readable & { ref?(): void }).ref?.();
+    (this.output as Writable & { ref?(): void }).ref?.();
+    return this;
+  }
+
   private receive(text: string): void {
     this.buffered += text;
     for (let newline = this.buffered.indexOf("\n"); newline >= 0; newline = this.buffered.indexOf("\n")) {
