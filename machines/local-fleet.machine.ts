@@ -2,27 +2,35 @@
  * The local servers of one pi session, kept warm within a count (`keepWarm`) and a memory
  * budget, one local-server machine per model, spawned here as a child:
  *
- *   active: settled ⇄ makingRoom  → quitting → stopped          (any state) → detached
+ *   active: servers: settled ⇄ makingRoom            → quitting: (lettingGo →) waiting → stopped
+ *           session: new → takingOver → sweeping → started            (any state) → detached
  *
  * This machine owns the policy: which server is current, which stay warm, which one a new
  * selection stops to make room (the least recently used, never a pinned one, never the one
  * whose answer is streaming, and one on the port the new model needs), and when it refuses.
  * Its children do the rest (start, adopt, share, stop: machines/local-server.machine.ts) and
- * tell it everything they emit. With keepWarm 1 (the default) a selection stops the old server
+ * report everything to it. With keepWarm 1 (the default) a selection stops the old server
  * first, then starts the new one: what one server at a time has always done.
  *
+ * It also owns what a new extension instance does with what this pi process held before
+ * (/reload, /new, … keep the servers running): at the session's start it takes them over, the
+ * most recent ones warm within keepWarm and the rest let go of, and sweeps servers an earlier
+ * pi left behind with nobody to stop them.
+ *
  * No I/O and no prose: status and notices leave as typed emitted events
- * (src/llamafiles/messages.ts words them); the children's effects are provided by
+ * (src/llamafiles/messages.ts words them); its own effects and its children's are provided by
  * src/llamafiles/effects.ts. docs/architecture.md draws this chart.
  */
-import { type AnyActorRef, assign, emit, enqueueActions, setup } from "xstate";
+import { and, assertEvent, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
 import {
+  findingNotices,
   IDLE_STATUS,
   type LaunchSpec,
   type LocalNotice,
   type LocalServerReport,
   type LocalServerStatus,
   localServerMachine,
+  type RecordFinding,
 } from "./local-server.machine.ts";
 
 /** A local model as the fleet sees it: how to launch it, and how it counts against the budget. */
@@ -38,6 +46,14 @@ export interface FleetSettings {
   keepWarm: number;
   /** The sum of the running servers' `memoryBytes` may not exceed this. */
   memoryBudgetBytes?: number;
+  /** The configured models: a server held from before a /reload is kept warm only as one of them (same id, same port). */
+  models?: WarmSpec[];
+}
+
+/** A server this pi process holds a lease on from an earlier extension instance (the process table). */
+export interface HeldServer {
+  port: number;
+  modelId: string;
 }
 
 /** Why there is no room for a model: what holds it. */
@@ -91,7 +107,12 @@ export interface FleetStatus {
 
 export type FleetEvent =
   | { type: "SELECT"; model: WarmSpec }
-  /** A server this pi holds from before a /reload: bring it back warm, without making it current. */
+  /**
+   * pi's session started (on every session_start; RPC mode sends two): the first takes over
+   * what this pi held before, with the model the session starts with (it is selected next).
+   */
+  | { type: "SESSION_STARTED"; selected: WarmSpec | undefined }
+  /** Raised by the take-over: a server this pi holds from before a /reload comes back warm, not current. */
   | { type: "KEEP_WARM"; model: WarmSpec }
   | { type: "DESELECT" }
   | { type: "QUIT" }
@@ -120,9 +141,15 @@ export interface FleetContext extends FleetSettings {
   streaming: string | undefined;
   refusal: { model: WarmSpec; problem: RoomProblem } | undefined;
   clock: number;
+  /** The model the session started with (its held server is the selection's, never carried over). */
+  startedWith: WarmSpec | undefined;
 }
 
 const serverId = (modelId: string) => `server:${modelId}`;
+
+const notProvided = (name: string) => () => {
+  throw new Error(`local-fleet machine: actor "${name}" was not provided`);
+};
 const live = (status: LocalServerStatus) => status.phase === "starting" || status.phase === "ready" || status.phase === "stopping";
 const ended = (status: LocalServerStatus) => status.phase === "ended";
 
@@ -161,6 +188,31 @@ export function planRoom(
   return { victims: [...victims] };
 }
 
+/** Ports of the servers the fleet has: never let go of as held from before. */
+const fleetPorts = (context: Pick<FleetContext, "servers">) => Object.values(context.servers).map((entry) => entry.model.port);
+
+/**
+ * What a new extension instance does with the servers this pi held before (`held`, oldest
+ * first): those of configured models (same id, same port) are candidates, the most recent
+ * keepWarm − 1 of them stay warm (`kept`); every other held server is let go of (its keeper
+ * stops it unless another pi uses it). Never touched: a server on the port of one the fleet
+ * already has, or of the model the session starts with (its selection re-attaches to it).
+ * `keep` is every port not to let go of.
+ */
+export function carryOver(
+  context: Pick<FleetContext, "keepWarm" | "models" | "servers" | "startedWith">,
+  held: HeldServer[],
+): { kept: WarmSpec[]; keep: number[] } {
+  const mine = new Set([...fleetPorts(context), ...(context.startedWith ? [context.startedWith.port] : [])]);
+  const configured = held
+    .filter((server) => !mine.has(server.port))
+    .map((server) => context.models?.find((model) => model.id === server.modelId && model.port === server.port))
+    .filter((model) => model !== undefined);
+  const room = Math.max(0, context.keepWarm - 1);
+  const kept = room > 0 ? configured.slice(-room) : [];
+  return { kept, keep: [...mine, ...kept.map((model) => model.port)] };
+}
+
 /** Servers beyond what may stay warm when no local model is current (keepWarm − 1, least recent first). */
 function surplus(context: FleetContext): string[] {
   const warm = Object.values(context.servers)
@@ -168,45 +220,6 @@ function surplus(context: FleetContext): string[] {
     .sort((a, b) => b.lastUsed - a.lastUsed);
   const pinned = Object.values(context.servers).filter((entry) => live(entry.status) && entry.model.pinned).length;
   return warm.slice(Math.max(0, context.keepWarm - 1 - pinned)).map((entry) => entry.model.id);
-}
-
-/** What the fleet's actions queue (XState's enqueue, narrowed to what they use). */
-interface FleetEnqueue {
-  assign(update: (args: { context: FleetContext }) => Partial<FleetContext>): void;
-  spawnChild(src: "server", options: { id: string; input: { fleet: AnyActorRef; serverId: string } }): void;
-  sendTo(to: string, event: { type: "SELECT"; model: WarmSpec } | { type: "DESELECT" } | { type: "QUIT" } | { type: "DETACH" }): void;
-  emit(event: FleetEmitted): void;
-}
-
-/** Starts (or brings up again) the model's server, spawning it the first time; it is starting until it reports. */
-function bringUp(queue: FleetEnqueue, self: AnyActorRef, context: FleetContext, model: WarmSpec): void {
-  const entry = context.servers[model.id];
-  if (!entry) queue.spawnChild("server", { id: serverId(model.id), input: { fleet: self, serverId: serverId(model.id) } });
-  if (!entry || !live(entry.status)) {
-    const starting: LocalServerStatus = { ...IDLE_STATUS, phase: "starting", model };
-    queue.assign(({ context }) => ({
-      servers: {
-        ...context.servers,
-        [model.id]: { ...(context.servers[model.id] ?? { lastUsed: 0 }), model, status: starting, reported: false },
-      },
-    }));
-  }
-  queue.sendTo(serverId(model.id), { type: "SELECT", model });
-}
-
-/** The model pi uses from now on (and the most recently used). */
-function makeCurrent(queue: FleetEnqueue, model: WarmSpec): void {
-  queue.assign(({ context }) => {
-    const entry = context.servers[model.id];
-    return {
-      current: model.id,
-      waiting: undefined,
-      victims: [],
-      refusal: undefined,
-      clock: context.clock + 1,
-      servers: entry ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1 } } : context.servers,
-    };
-  });
 }
 
 function statusOf(context: FleetContext, phase: FleetStatus["phase"]): FleetStatus {
@@ -248,6 +261,12 @@ export const localFleetMachine = setup({
   },
   actors: {
     server: localServerMachine,
+    /** The servers this pi process holds a lease on from an earlier extension instance. */
+    findHeldServers: fromPromise<HeldServer[]>(notProvided("findHeldServers")),
+    /** Lets go of every server this pi holds but those on the `keep` ports. */
+    letGoOfHeldServers: fromPromise<void, { keep: number[] }>(notProvided("letGoOfHeldServers")),
+    /** Stops servers an earlier pi left with nobody to stop them; what it found, as values. */
+    sweepLeftBehind: fromPromise<RecordFinding[]>(notProvided("sweepLeftBehind")),
   },
   guards: {
     "the model's server is warm": ({ context }, model: WarmSpec) => {
@@ -265,13 +284,17 @@ export const localFleetMachine = setup({
       return "victims" in plan && plan.victims.length === 0;
     },
     "every server has ended": ({ context }) => Object.values(context.servers).every((entry) => ended(entry.status)),
+    "what this pi held is not taken over yet": and([
+      not(stateIn("#localFleet.active.session.sweeping")),
+      not(stateIn("#localFleet.active.session.started")),
+    ]),
   },
   actions: {
     "publish status": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "active") })),
     "publish the end": emit(({ context }) => ({ type: "status" as const, status: statusOf(context, "ended") })),
     /** Keeps what a server reported, and passes its notices on. */
     "follow the server": enqueueActions(({ context, enqueue, event }) => {
-      if (event.type !== "SERVER_STATUS" && event.type !== "SERVER_NOTICE") return;
+      assertEvent(event, ["SERVER_STATUS", "SERVER_NOTICE"]);
       const entry = Object.values(context.servers).find((candidate) => serverId(candidate.model.id) === event.serverId);
       if (!entry) return;
       if (event.type === "SERVER_NOTICE") {
@@ -288,10 +311,30 @@ export const localFleetMachine = setup({
       if (!entry.reported && event.status.phase === "idle" && !event.status.failure) return;
       enqueue.assign({ servers: { ...context.servers, [entry.model.id]: { ...entry, status: event.status, reported: true } } });
     }),
-    "start the server": enqueueActions(({ context, enqueue, self }, model: WarmSpec) =>
-      bringUp(enqueue as unknown as FleetEnqueue, self, context, model),
-    ),
-    "make it current": enqueueActions(({ enqueue }, model: WarmSpec) => makeCurrent(enqueue as unknown as FleetEnqueue, model)),
+    /** Starts (or brings up again) the model's server, spawning it the first time; it is starting until it reports. */
+    "start the server": enqueueActions(({ context, enqueue }, model: WarmSpec) => {
+      const entry = context.servers[model.id];
+      if (!entry) enqueue.spawnChild("server", { id: serverId(model.id), input: { serverId: serverId(model.id) } });
+      if (!entry || !live(entry.status)) {
+        const starting: LocalServerStatus = { ...IDLE_STATUS, phase: "starting", model };
+        enqueue.assign({
+          servers: { ...context.servers, [model.id]: { ...(entry ?? { lastUsed: 0 }), model, status: starting, reported: false } },
+        });
+      }
+      enqueue.sendTo(serverId(model.id), { type: "SELECT", model });
+    }),
+    /** The model pi uses from now on (and the most recently used). */
+    "make it current": assign(({ context }, model: WarmSpec) => {
+      const entry = context.servers[model.id];
+      return {
+        current: model.id,
+        waiting: undefined,
+        victims: [],
+        refusal: undefined,
+        clock: context.clock + 1,
+        servers: entry ? { ...context.servers, [model.id]: { ...entry, lastUsed: context.clock + 1 } } : context.servers,
+      };
+    }),
     "warm it, least recent": assign(({ context }, model: WarmSpec) => ({
       servers: context.servers[model.id]
         ? { ...context.servers, [model.id]: { ...context.servers[model.id]!, lastUsed: -1 - Object.keys(context.servers).length } }
@@ -300,7 +343,8 @@ export const localFleetMachine = setup({
     "forget the current model": assign({ current: undefined, waiting: undefined, victims: [] }),
     /** Asks the servers in the way to stop (a shared one is only let go of); one whose answer streams waits for its end. */
     "make room for the model": enqueueActions(({ context, enqueue }, model: WarmSpec) => {
-      const plan = planRoom(context, model) as { victims: string[] };
+      const plan = planRoom(context, model);
+      if (!("victims" in plan)) return; // (the guard that led here found room)
       enqueue.assign({ waiting: model, victims: plan.victims, current: model.id, refusal: undefined });
       for (const id of plan.victims) {
         const entry = context.servers[id]!;
@@ -314,18 +358,15 @@ export const localFleetMachine = setup({
       }
     }),
     "stop the victims whose answer ended": enqueueActions(({ context, enqueue, event }) => {
-      if (event.type !== "ANSWER_ENDED" || !context.victims.includes(event.modelId)) return;
+      assertEvent(event, "ANSWER_ENDED");
+      if (!context.victims.includes(event.modelId)) return;
       const entry = context.servers[event.modelId];
       if (entry && live(entry.status) && entry.status.phase !== "stopping") enqueue.sendTo(serverId(event.modelId), { type: "DESELECT" });
     }),
-    "start the model room was made for": enqueueActions(({ context, enqueue, self }) => {
-      const queue = enqueue as unknown as FleetEnqueue;
-      bringUp(queue, self, context, context.waiting!);
-      makeCurrent(queue, context.waiting!);
-    }),
     /** Nothing to use: says why, starts nothing. */
     refuse: enqueueActions(({ context, enqueue }, model: WarmSpec) => {
-      const plan = planRoom(context, model) as { problem: RoomProblem };
+      const plan = planRoom(context, model);
+      if (!("problem" in plan)) return; // (the guards before this one found room)
       enqueue.assign({ refusal: { model, problem: plan.problem }, current: model.id, waiting: undefined, victims: [] });
       // A prompt tries the refused model again: its error says why, without a second notice.
       if (context.refusal?.model.id !== model.id)
@@ -334,9 +375,25 @@ export const localFleetMachine = setup({
     "stop the servers beyond keepWarm": enqueueActions(({ context, enqueue }) => {
       for (const id of surplus(context)) if (id !== context.streaming) enqueue.sendTo(serverId(id), { type: "DESELECT" });
     }),
-    "note the answer": assign(({ event }) => (event.type === "ANSWER_STARTED" ? { streaming: event.modelId } : { streaming: undefined })),
+    "note the answer": assign(({ event }) => {
+      assertEvent(event, ["ANSWER_STARTED", "ANSWER_ENDED"]);
+      return { streaming: event.type === "ANSWER_STARTED" ? event.modelId : undefined };
+    }),
     "tell every server": enqueueActions(({ context, enqueue }, command: { type: "QUIT" } | { type: "DETACH" }) => {
       for (const id of Object.keys(context.servers)) enqueue.sendTo(serverId(id), command);
+    }),
+    "remember the model the session starts with": assign(({ event }) => {
+      assertEvent(event, "SESSION_STARTED");
+      return { startedWith: event.selected };
+    }),
+    /** The most recent held servers come back warm (through KEEP_WARM, which checks the room); the rest are let go of. */
+    "carry over the held servers": enqueueActions(({ context, enqueue }, held: HeldServer[]) => {
+      const { kept, keep } = carryOver(context, held);
+      enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
+      for (const model of kept) enqueue.raise({ type: "KEEP_WARM", model });
+    }),
+    "tell what the sweep found": enqueueActions(({ enqueue }, found: RecordFinding[]) => {
+      for (const notice of findingNotices(found)) enqueue.emit({ type: "notice", notice });
     }),
   },
 }).createMachine({
@@ -345,6 +402,7 @@ export const localFleetMachine = setup({
   context: ({ input }) => ({
     keepWarm: Math.max(1, input.keepWarm),
     memoryBudgetBytes: input.memoryBudgetBytes,
+    models: input.models,
     servers: {},
     current: undefined,
     waiting: undefined,
@@ -352,18 +410,19 @@ export const localFleetMachine = setup({
     streaming: undefined,
     refusal: undefined,
     clock: 0,
+    startedWith: undefined,
   }),
   on: {
     DETACH: { target: ".detached", actions: { type: "tell every server", params: { type: "DETACH" } } },
   },
   states: {
     active: {
-      initial: "settled",
+      type: "parallel",
+      // (Events the `servers` region handles in each of its states are handled there alone: a
+      // transition of both a region and `active` would run twice, once for each region.)
       on: {
-        SERVER_STATUS: { actions: ["follow the server", "publish status"] },
         SERVER_NOTICE: { actions: "follow the server" },
         ANSWER_STARTED: { actions: "note the answer" },
-        ANSWER_ENDED: { actions: ["note the answer", "publish status"] },
         KEEP_WARM: {
           guard: { type: "there is room for the model", params: ({ event }) => event.model },
           actions: [
@@ -372,57 +431,111 @@ export const localFleetMachine = setup({
             "publish status",
           ],
         },
-        QUIT: { target: "quitting", actions: { type: "tell every server", params: { type: "QUIT" } } },
+        QUIT: [
+          {
+            guard: "what this pi held is not taken over yet",
+            target: "quitting.lettingGo",
+            actions: { type: "tell every server", params: { type: "QUIT" } },
+          },
+          { target: "quitting.waiting", actions: { type: "tell every server", params: { type: "QUIT" } } },
+        ],
       },
       states: {
-        settled: {
-          on: {
-            SELECT: [
-              {
-                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
-                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+        /** Which servers run, and which one is current. */
+        servers: {
+          initial: "settled",
+          states: {
+            settled: {
+              on: {
+                SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+                ANSWER_ENDED: { actions: ["note the answer", "publish status"] },
+                SELECT: [
+                  {
+                    guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                    actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+                  },
+                  {
+                    guard: { type: "there is room for the model", params: ({ event }) => event.model },
+                    actions: [
+                      { type: "start the server", params: ({ event }) => event.model },
+                      { type: "make it current", params: ({ event }) => event.model },
+                      "publish status",
+                    ],
+                  },
+                  {
+                    guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                    target: "makingRoom",
+                    actions: { type: "make room for the model", params: ({ event }) => event.model },
+                  },
+                  { actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+                ],
+                DESELECT: { actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
               },
-              {
-                guard: { type: "there is room for the model", params: ({ event }) => event.model },
+            },
+            /** The selected model waits until the servers in its way have stopped (or were let go of). */
+            makingRoom: {
+              entry: "publish status",
+              // Checked after every event: a stopped server's status is what makes the room.
+              always: {
+                guard: "the room is made",
+                target: "settled",
                 actions: [
-                  { type: "start the server", params: ({ event }) => event.model },
-                  { type: "make it current", params: ({ event }) => event.model },
+                  { type: "start the server", params: ({ context }) => context.waiting! },
+                  { type: "make it current", params: ({ context }) => context.waiting! },
                   "publish status",
                 ],
               },
-              {
-                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
-                target: "makingRoom",
-                actions: { type: "make room for the model", params: ({ event }) => event.model },
+              on: {
+                SERVER_STATUS: { actions: ["follow the server", "publish status"] },
+                ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },
+                SELECT: [
+                  {
+                    guard: { type: "the model's server is warm", params: ({ event }) => event.model },
+                    target: "settled",
+                    actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+                  },
+                  {
+                    guard: { type: "room can be made for the model", params: ({ event }) => event.model },
+                    target: "makingRoom",
+                    reenter: true,
+                    actions: { type: "make room for the model", params: ({ event }) => event.model },
+                  },
+                  { target: "settled", actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
+                ],
+                DESELECT: {
+                  target: "settled",
+                  actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"],
+                },
               },
-              { actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
-            ],
-            DESELECT: { actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+            },
           },
         },
-        /** The selected model waits until the servers in its way have stopped (or were let go of). */
-        makingRoom: {
-          entry: "publish status",
-          // Checked after every event: a stopped server's status is what makes the room.
-          always: { guard: "the room is made", target: "settled", actions: ["start the model room was made for", "publish status"] },
-          on: {
-            SERVER_STATUS: { actions: ["follow the server", "publish status"] },
-            ANSWER_ENDED: { actions: ["note the answer", "stop the victims whose answer ended", "publish status"] },
-            SELECT: [
-              {
-                guard: { type: "the model's server is warm", params: ({ event }) => event.model },
-                target: "settled",
-                actions: [{ type: "make it current", params: ({ event }) => event.model }, "publish status"],
+        /** What this pi held before the session started (/reload, /new, …), taken over once per extension instance. */
+        session: {
+          initial: "new",
+          states: {
+            new: {
+              on: { SESSION_STARTED: { target: "takingOver", actions: "remember the model the session starts with" } },
+            },
+            takingOver: {
+              invoke: {
+                id: "findHeldServers",
+                src: "findHeldServers",
+                onDone: { target: "sweeping", actions: { type: "carry over the held servers", params: ({ event }) => event.output } },
+                onError: "sweeping",
               },
-              {
-                guard: { type: "room can be made for the model", params: ({ event }) => event.model },
-                target: "makingRoom",
-                reenter: true,
-                actions: { type: "make room for the model", params: ({ event }) => event.model },
+            },
+            /** Servers an earlier pi left with nobody to stop them: stopped, and said once. */
+            sweeping: {
+              invoke: {
+                id: "sweepLeftBehind",
+                src: "sweepLeftBehind",
+                onDone: { target: "started", actions: { type: "tell what the sweep found", params: ({ event }) => event.output } },
+                onError: "started",
               },
-              { target: "settled", actions: [{ type: "refuse", params: ({ event }) => event.model }, "publish status"] },
-            ],
-            DESELECT: { target: "settled", actions: ["forget the current model", "stop the servers beyond keepWarm", "publish status"] },
+            },
+            /** A later SESSION_STARTED (RPC mode sends two) changes nothing. */
+            started: {},
           },
         },
       },
@@ -430,11 +543,26 @@ export const localFleetMachine = setup({
 
     /** pi quits: every server stops (or, where other pi sessions use it, is let go of). */
     quitting: {
+      initial: "waiting",
       entry: "publish status",
-      always: { guard: "every server has ended", target: "stopped" },
       on: {
         SERVER_STATUS: { actions: "follow the server" },
         SERVER_NOTICE: { actions: "follow the server" },
+      },
+      states: {
+        /** Before it took over what it held: all of that is let go of (but the fleet's own servers), then the wait. */
+        lettingGo: {
+          invoke: {
+            id: "letGoOfHeldServers",
+            src: "letGoOfHeldServers",
+            input: ({ context }) => ({ keep: fleetPorts(context) }),
+            onDone: "waiting",
+            onError: "waiting",
+          },
+        },
+        waiting: {
+          always: { guard: "every server has ended", target: "#localFleet.stopped" },
+        },
       },
     },
 

@@ -1,5 +1,6 @@
 /**
- * The lifecycle of the one local llama.cpp / llamafile server a pi session uses.
+ * The lifecycle of one local llama.cpp / llamafile server, a child of the local fleet
+ * (machines/local-fleet.machine.ts), which spawns one per model:
  *
  *   idle → probing → adopting | starting → ready → stopping → exited
  *
@@ -10,11 +11,11 @@
  * next extension instance). While others use the server, a stop only lets go of it.
  *
  * No I/O and no prose here: every effect is an actor provided by `src/llamafiles/effects.ts`;
- * what happened leaves the machine as typed emitted events (`status` on entering each
- * state, `notice` for what the user should hear of), which src/llamafiles/messages.ts puts
- * into words. docs/architecture.md draws this chart.
+ * what happened leaves the machine as typed reports to its parent, the fleet (`SERVER_STATUS`
+ * on entering each state, `SERVER_NOTICE` for what the user should hear of), which
+ * src/llamafiles/messages.ts puts into words. docs/architecture.md draws this chart.
  */
-import { type AnyActorRef, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
 import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
@@ -29,8 +30,20 @@ export interface LaunchSpec {
   logPath: string;
 }
 
-/** What answers on a model's port before we do anything. */
-export type PortProbe =
+/** What a look at the ownership records found on the way, for the user to hear of. */
+export type RecordFinding =
+  /** A record pi did not trust: it removed it and signalled nothing it names. */
+  | { kind: "record-rejected"; path: string; reason: string }
+  /** A server an earlier pi left running with nobody to stop it (its keeper gone): pi stopped it. */
+  | { kind: "orphan-stopped"; name: string; pid: number; port: number; forced: boolean };
+
+/**
+ * What answers on a model's port before we do anything, and what the port's ownership record
+ * showed on the way (`found`).
+ */
+export type PortProbe = PortState & { found?: RecordFinding[] };
+
+type PortState =
   /** Nothing listens, and this pi claimed the port: start a server; `nonce` marks it. */
   | { kind: "free"; nonce: string }
   /**
@@ -106,7 +119,19 @@ export type LocalNotice =
   | { kind: "failed"; model: LaunchSpec; failure: LocalFailure }
   /** While pi quits (the TUI is gone by then): stderr lines. */
   | { kind: "stopping-on-quit"; model: LaunchSpec; pid: number | undefined }
-  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean; graceMs: number };
+  /** `forced`: the server's keeper needed SIGKILL after the grace (src/llamafiles/process/stop-group.mjs). */
+  | { kind: "stopped-on-quit"; model: LaunchSpec; forced: boolean }
+  /** An ownership record pi did not trust (found by a probe, or the fleet's sweep at a session's start). */
+  | Extract<RecordFinding, { kind: "record-rejected" }>
+  /** Servers an earlier pi left running with nobody to stop them, which pi stopped: said once for all. */
+  | { kind: "left-behind-stopped"; servers: Array<Extract<RecordFinding, { kind: "orphan-stopped" }>> };
+
+/** What the user hears of what the records showed: each record not trusted, and one notice for every server stopped. */
+export function findingNotices(found: RecordFinding[]): LocalNotice[] {
+  const rejected = found.filter((finding) => finding.kind === "record-rejected");
+  const stopped = found.filter((finding) => finding.kind === "orphan-stopped");
+  return stopped.length > 0 ? [...rejected, { kind: "left-behind-stopped", servers: stopped }] : rejected;
+}
 
 export type LocalPhase = "idle" | "starting" | "ready" | "stopping" | "ended";
 
@@ -140,17 +165,17 @@ export const IDLE_STATUS: LocalServerStatus = {
   props: undefined,
 };
 
-export type LocalServerEmitted = { type: "status"; status: LocalServerStatus } | { type: "notice"; notice: LocalNotice };
-
-/** What a server tells the fleet that supervises it (machines/local-fleet.machine.ts): what it emits. */
+/**
+ * What a server tells its parent, the fleet that spawned it (machines/local-fleet.machine.ts),
+ * and nobody else: its status on entering each state, and what the user should hear of.
+ */
 export type LocalServerReport =
   | { type: "SERVER_STATUS"; serverId: string; status: LocalServerStatus }
   | { type: "SERVER_NOTICE"; serverId: string; notice: LocalNotice };
 
-/** Given by the fleet that spawns a server: itself, and the server's id among its children. */
+/** Given by the fleet that spawns a server: the server's id among its children, named in every report. */
 export interface LocalServerInput {
-  fleet?: AnyActorRef;
-  serverId?: string;
+  serverId: string;
 }
 
 export type LocalServerEvent =
@@ -162,11 +187,15 @@ export type LocalServerEvent =
   | { type: "USERS_CHANGED"; users: number }
   /** The keeper refused to stop the server: other pi sessions use it; this pi let go of it. */
   | { type: "SERVER_SHARED"; users: number }
-  | ({ type: "PROCESS_EXITED" } & ProcessExit)
+  /** `forced`: the stop needed SIGKILL after the grace (the keeper's stop story says so). */
+  | ({ type: "PROCESS_EXITED"; forced: boolean } & ProcessExit)
   | { type: "SERVER_LOST" };
 
-/** Commands the `serverProcess` actor accepts. */
-export type ProcessCommand = { type: "TERM" } | { type: "KILL" } | { type: "RELEASE" };
+/**
+ * Commands the `serverProcess` actor accepts: stop the server (its keeper runs the whole stop
+ * story, escalation included), or let it run on for the next extension instance.
+ */
+export type ProcessCommand = { type: "STOP" } | { type: "RELEASE" };
 
 export interface LocalServerContext {
   phase: LocalPhase;
@@ -176,43 +205,34 @@ export interface LocalServerContext {
   next: LaunchSpec | undefined;
   /** pid of the process we own (spawned now or re-attached). */
   pid: number | undefined;
-  /** Set when pi attaches to a server it holds a lease on (not a fresh start). */
-  attachPid: number | undefined;
   /** Set when pi claimed the port: the marker of the server it starts. */
   nonce: string | undefined;
   users: number;
   adopted: boolean;
   quitting: boolean;
-  /** The stop needed SIGKILL after the grace period. */
-  forced: boolean;
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
-  /** Ids a foreign server on our port advertises. */
-  advertised: string[];
-  /** Ports whose foreign server the user was already asked about (asked once per session). */
-  askedAbout: number[];
   /** "Stopping llamafile …" was printed for this quit. */
   stopAnnounced: boolean;
   /** What the ready server says it serves. */
   props: ServerProps | undefined;
-  /** The fleet that supervises this server, told everything it emits; undefined when alone. */
-  fleet: AnyActorRef | undefined;
   serverId: string;
 }
 
-type Enqueue = {
-  emit(event: LocalServerEmitted): void;
-  sendTo(to: AnyActorRef, event: LocalServerReport): void;
-};
-
-/** Emits a notice, and tells the fleet that supervises this server (if any). */
-function say(context: LocalServerContext, enqueue: unknown, notice: LocalNotice): void {
-  const queue = enqueue as Enqueue;
-  queue.emit({ type: "notice", notice });
-  if (context.fleet) queue.sendTo(context.fleet, { type: "SERVER_NOTICE", serverId: context.serverId, notice });
+/** Why the target cannot use the port, for the probe results that end the attempt. */
+function probeFailure(probe: PortProbe): LocalFailure {
+  switch (probe.kind) {
+    case "taken":
+      return { kind: "port-taken", servesId: probe.servesId };
+    case "not-http":
+      return { kind: "port-not-http", detail: probe.detail };
+    case "unusable":
+      return { kind: "cannot-start", error: probe.error };
+    default:
+      return { kind: "probe-failed", detail: `the port was found ${probe.kind}` };
+  }
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
-export const KILL_GRACE_MS = 5_000;
 
 const notProvided = (name: string) => () => {
   throw new Error(`local-server machine: actor "${name}" was not provided`);
@@ -229,22 +249,39 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   props: context.phase === "ready" ? context.props : undefined,
 });
 
+/*
+ * A server reports to its parent, the fleet that spawned it, and to nobody else: every action
+ * that reports sends to `self._parent` when there is one. A chart walked alone (xstate/graph in
+ * the model-based tests) has none, and reports nothing.
+ */
+
+/** The status, on entering each state. */
+const statusFor = (context: LocalServerContext): LocalServerReport => ({
+  type: "SERVER_STATUS",
+  serverId: context.serverId,
+  status: statusOf(context),
+});
+
+/** A notice for the fleet, which passes it on to the user. */
+const noticeFor = (context: LocalServerContext, notice: LocalNotice): LocalServerReport => ({
+  type: "SERVER_NOTICE",
+  serverId: context.serverId,
+  notice,
+});
+
 /** What the context knows of a server, when none runs (yet) for the target. */
 const NOTHING_RUNS = {
   pid: undefined,
-  attachPid: undefined,
   nonce: undefined,
   users: 0,
-  forced: false,
   props: undefined,
 } satisfies Partial<LocalServerContext>;
 
 export const localServerMachine = setup({
   types: {
     context: {} as LocalServerContext,
-    input: {} as LocalServerInput | undefined,
+    input: {} as LocalServerInput,
     events: {} as LocalServerEvent,
-    emitted: {} as LocalServerEmitted,
   },
   actors: {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(notProvided("probePort")),
@@ -253,12 +290,10 @@ export const localServerMachine = setup({
     serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(notProvided("serverProcess")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("waitForReady")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(notProvided("watchAdoptedServer")),
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(notProvided("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(notProvided("waitPortFree")),
   },
   delays: {
     STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS,
-    KILL_GRACE: KILL_GRACE_MS,
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.model.id !== context.target?.id,
@@ -266,13 +301,13 @@ export const localServerMachine = setup({
       probe.kind === "ours" && probe.ready && probe.servesId === context.target?.id,
     "probe found our loading server": ({ context }, probe: PortProbe) =>
       probe.kind === "ours" && !probe.ready && probe.servesId === context.target?.id,
-    "probe found our server of another model": (_, probe: PortProbe) => probe.kind === "ours",
+    "probe found our server of another model": ({ context }, probe: PortProbe) =>
+      probe.kind === "ours" && probe.servesId !== context.target?.id,
     "probe found the port free": (_, probe: PortProbe) => probe.kind === "free",
     "probe found the port taken by another pi": (_, probe: PortProbe) => probe.kind === "taken",
     "probe found no HTTP server on the port": (_, probe: PortProbe) => probe.kind === "not-http",
     "probe found the port unusable": (_, probe: PortProbe) => probe.kind === "unusable",
     "server advertises the selected id": ({ context }, identity: ServerIdentity) => identity.ids.includes(context.target?.id ?? ""),
-    "the user was asked about this port before": ({ context }) => context.askedAbout.includes(context.target?.port ?? -1),
     "a next model is queued": ({ context }) => context.next !== undefined,
     "the next model needs the port let go of": ({ context }) => context.next !== undefined && context.next.port === context.target?.port,
     "pi is quitting": ({ context }) => context.quitting,
@@ -283,65 +318,81 @@ export const localServerMachine = setup({
       phase: params.phase,
       adopted: params.adopted ?? false,
     })),
-    "publish status": enqueueActions(({ context, enqueue }) => {
-      const status = statusOf(context);
-      enqueue.emit({ type: "status", status });
-      // A server the fleet supervises tells it what it emits; alone, it tells nobody.
-      if (context.fleet)
-        enqueue.sendTo(context.fleet, { type: "SERVER_STATUS", serverId: context.serverId, status } satisfies LocalServerReport);
+    "publish status": enqueueActions(({ context, enqueue, self }) => {
+      if (self._parent) enqueue.sendParent(statusFor(context));
     }),
-    "target the selected model": assign(({ event }) => (event.type === "SELECT" ? { target: event.model, failure: undefined } : {})),
-    "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.model } : {})),
+    "target the selected model": assign(({ event }) => {
+      assertEvent(event, "SELECT");
+      return { target: event.model, failure: undefined };
+    }),
+    "queue the selected model": assign(({ event }) => {
+      assertEvent(event, "SELECT");
+      return { next: event.model };
+    }),
     "drop the queued model": assign({ next: undefined }),
     "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
     "promote the queued model": assign(({ context }) => ({ ...NOTHING_RUNS, target: context.next, next: undefined })),
     "forget the target": assign({ ...NOTHING_RUNS, target: undefined }),
     "remember to quit": assign({ quitting: true }),
     "remember the server we hold": assign((_, probe: PortProbe) =>
-      probe.kind === "ours" ? { attachPid: probe.pid, pid: probe.pid, users: probe.users, nonce: undefined } : {},
+      probe.kind === "ours" ? { pid: probe.pid, users: probe.users, nonce: undefined } : {},
     ),
-    "remember the claim": assign((_, probe: PortProbe) =>
-      probe.kind === "free" ? { nonce: probe.nonce, attachPid: undefined, users: 1 } : {},
-    ),
-    "remember the pid": assign(({ event }) => (event.type === "PROCESS_STARTED" ? { pid: event.pid } : {})),
-    "remember the users": assign(({ event }) =>
-      event.type === "USERS_CHANGED" || event.type === "SERVER_SHARED" ? { users: event.users } : {},
-    ),
-    "remember what the foreign server advertises": assign((_, identity: ServerIdentity) => ({ advertised: identity.ids })),
+    "remember the claim": assign((_, probe: PortProbe) => (probe.kind === "free" ? { nonce: probe.nonce, users: 1 } : {})),
+    "remember the pid": assign(({ event }) => {
+      assertEvent(event, "PROCESS_STARTED");
+      return { pid: event.pid };
+    }),
+    "remember the users": assign(({ event }) => {
+      assertEvent(event, ["USERS_CHANGED", "SERVER_SHARED"]);
+      return { users: event.users };
+    }),
     "remember what the server serves": assign((_, said: { props?: ServerProps }) => ({ props: said.props ?? {} })),
-    "remember asking about the port": assign(({ context }) => ({
-      askedAbout: [...new Set([...context.askedAbout, context.target!.port])],
-    })),
-    "send SIGTERM": sendTo("serverProcess", { type: "TERM" } satisfies ProcessCommand),
-    "send SIGKILL": sendTo("serverProcess", { type: "KILL" } satisfies ProcessCommand),
+    "ask the keeper to stop the server": sendTo("serverProcess", { type: "STOP" } satisfies ProcessCommand),
     "let the process run on": sendTo("serverProcess", { type: "RELEASE" } satisfies ProcessCommand),
-    "note the forced stop": assign({ forced: true }),
     /** Records why the target failed and tells the user. */
-    fail: enqueueActions(({ context, enqueue }, failure: LocalFailure) => {
+    fail: enqueueActions(({ context, enqueue, self }, failure: LocalFailure) => {
       const failed = { model: context.target!, failure };
       enqueue.assign({ failure: failed });
-      say(context, enqueue, { kind: "failed", ...failed });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "failed", ...failed }));
     }),
-    "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue }) => {
+    "fail the queued model: its port stays taken": enqueueActions(({ context, enqueue, self }) => {
       const failed = { model: context.next!, failure: { kind: "port-taken" as const, servesId: context.target!.id, users: context.users } };
       enqueue.assign({ failure: failed, next: undefined });
-      say(context, enqueue, { kind: "failed", ...failed });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "failed", ...failed }));
     }),
-    tell: enqueueActions(({ context, enqueue }, notice: LocalNotice) => say(context, enqueue, notice)),
-    "tell that the target is ready": enqueueActions(({ context, enqueue }) =>
-      say(context, enqueue, { kind: "ready", model: context.target! }),
-    ),
-    "tell that the server stops": enqueueActions(({ context, enqueue }) => {
+    tell: enqueueActions(({ context, enqueue, self }, notice: LocalNotice) => {
+      if (self._parent) enqueue.sendParent(noticeFor(context, notice));
+    }),
+    "tell what the records showed": enqueueActions(({ context, enqueue, self }, probe: PortProbe) => {
+      if (self._parent) for (const notice of findingNotices(probe.found ?? [])) enqueue.sendParent(noticeFor(context, notice));
+    }),
+    /** Re-attached to this pi's own server from before a reload, or joined one another pi started. */
+    "tell how pi holds the server": enqueueActions(({ context, enqueue, self }, probe: PortProbe) => {
+      if (probe.kind !== "ours" || !self._parent) return;
+      const model = context.target!;
+      const notice: LocalNotice =
+        probe.via === "reattached"
+          ? { kind: "reattached", model, pid: probe.pid }
+          : { kind: "joined", model, pid: probe.pid, users: probe.users };
+      enqueue.sendParent(noticeFor(context, notice));
+    }),
+    "tell that the target is ready": enqueueActions(({ context, enqueue, self }) => {
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "ready", model: context.target! }));
+    }),
+    "tell that the server stops": enqueueActions(({ context, enqueue, self }) => {
       enqueue.assign({ stopAnnounced: true });
-      say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
+      if (self._parent) enqueue.sendParent(noticeFor(context, { kind: "stopping-on-quit", model: context.target!, pid: context.pid }));
     }),
     /** The last stderr line on quit; the first one too when the stop was not announced (the other users left meanwhile). */
-    "tell that the server stopped": enqueueActions(({ context, enqueue }) => {
-      if (!context.stopAnnounced) say(context, enqueue, { kind: "stopping-on-quit", model: context.target!, pid: context.pid });
-      say(context, enqueue, { kind: "stopped-on-quit", model: context.target!, forced: context.forced, graceMs: KILL_GRACE_MS });
+    "tell that the server stopped": enqueueActions(({ context, enqueue, self }, exit: { forced: boolean }) => {
+      if (!self._parent) return;
+      if (!context.stopAnnounced)
+        enqueue.sendParent(noticeFor(context, { kind: "stopping-on-quit", model: context.target!, pid: context.pid }));
+      enqueue.sendParent(noticeFor(context, { kind: "stopped-on-quit", model: context.target!, forced: exit.forced }));
     }),
-    "tell that the server runs on for others": enqueueActions(({ context, enqueue }) => {
-      say(context, enqueue, { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting });
+    "tell that the server runs on for others": enqueueActions(({ context, enqueue, self }) => {
+      const notice: LocalNotice = { kind: "left-running", model: context.target!, users: context.users, quitting: context.quitting };
+      if (self._parent) enqueue.sendParent(noticeFor(context, notice));
     }),
   },
 }).createMachine({
@@ -352,19 +403,14 @@ export const localServerMachine = setup({
     target: undefined,
     next: undefined,
     pid: undefined,
-    attachPid: undefined,
     nonce: undefined,
     users: 0,
     adopted: false,
     quitting: false,
-    forced: false,
     failure: undefined,
-    advertised: [],
-    askedAbout: [],
     stopAnnounced: false,
     props: undefined,
-    fleet: input?.fleet,
-    serverId: input?.serverId ?? "server",
+    serverId: input.serverId,
   }),
   on: {
     DETACH: ".detached",
@@ -389,29 +435,26 @@ export const localServerMachine = setup({
             guard: { type: "probe found our ready server", params: ({ event }) => event.output },
             target: "owned.ready",
             actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
               { type: "remember the server we hold", params: ({ event }) => event.output },
-              { type: "remember what the server serves", params: ({ event }) => event.output as { props?: ServerProps } },
-              {
-                type: "tell",
-                params: ({ context, event }) => {
-                  const probe = event.output as Extract<PortProbe, { kind: "ours" }>;
-                  return probe.via === "reattached"
-                    ? { kind: "reattached", model: context.target!, pid: probe.pid }
-                    : { kind: "joined", model: context.target!, pid: probe.pid, users: probe.users };
-                },
-              },
+              { type: "remember what the server serves", params: ({ event }) => (event.output.kind === "ours" ? event.output : {}) },
+              { type: "tell how pi holds the server", params: ({ event }) => event.output },
             ],
           },
           {
             guard: { type: "probe found our loading server", params: ({ event }) => event.output },
             target: "owned.starting",
-            actions: { type: "remember the server we hold", params: ({ event }) => event.output },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "remember the server we hold", params: ({ event }) => event.output },
+            ],
           },
           {
             // This pi holds a server of another model on this port: stop it, then start ours.
             guard: { type: "probe found our server of another model", params: ({ event }) => event.output },
             target: "owned.stopping",
             actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
               { type: "remember the server we hold", params: ({ event }) => event.output },
               "queue the target to start after the stop",
             ],
@@ -419,33 +462,36 @@ export const localServerMachine = setup({
           {
             guard: { type: "probe found the port free", params: ({ event }) => event.output },
             target: "owned.starting",
-            actions: { type: "remember the claim", params: ({ event }) => event.output },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "remember the claim", params: ({ event }) => event.output },
+            ],
           },
           {
             guard: { type: "probe found the port taken by another pi", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "port-taken", servesId: (event.output as Extract<PortProbe, { kind: "taken" }>).servesId }),
-            },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
           {
             guard: { type: "probe found no HTTP server on the port", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "port-not-http", detail: (event.output as Extract<PortProbe, { kind: "not-http" }>).detail }),
-            },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
           {
             guard: { type: "probe found the port unusable", params: ({ event }) => event.output },
             target: "idle",
-            actions: {
-              type: "fail",
-              params: ({ event }) => ({ kind: "cannot-start", error: (event.output as Extract<PortProbe, { kind: "unusable" }>).error }),
-            },
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "fail", params: ({ event }) => probeFailure(event.output) },
+            ],
           },
-          { target: "adopting" },
+          { target: "adopting", actions: { type: "tell what the records showed", params: ({ event }) => event.output } },
         ],
         onError: {
           target: "idle",
@@ -474,17 +520,9 @@ export const localServerMachine = setup({
             ],
           },
           {
-            // Asked once: a prompt that tries again does not ask again.
-            guard: "the user was asked about this port before",
+            // Not ours and not the model: pi never stops it; the failure says how to free the port.
             target: "idle",
-            actions: [
-              { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
-              { type: "fail", params: ({ event }) => ({ kind: "foreign-server", advertised: event.output.ids }) },
-            ],
-          },
-          {
-            target: "foreignServer",
-            actions: { type: "remember what the foreign server advertises", params: ({ event }) => event.output },
+            actions: { type: "fail", params: ({ event }) => ({ kind: "foreign-server", advertised: event.output.ids }) },
           },
         ],
         onError: {
@@ -496,32 +534,6 @@ export const localServerMachine = setup({
         STARTUP_TIMEOUT: {
           target: "idle",
           actions: { type: "fail", params: { kind: "foreign-server-still-loading", timeoutMs: STARTUP_TIMEOUT_MS } },
-        },
-      },
-      on: {
-        SELECT: { guard: "selects another model", target: "probing", actions: "target the selected model" },
-        DESELECT: "idle",
-        QUIT: "stopped",
-      },
-    },
-
-    foreignServer: {
-      entry: "remember asking about the port",
-      invoke: {
-        id: "askAboutForeignServer",
-        src: "askAboutForeignServer",
-        input: ({ context }) => ({
-          model: context.target!,
-          advertised: context.advertised,
-        }),
-        // pi never kills a process it did not start, whatever the answer.
-        onDone: {
-          target: "idle",
-          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
-        },
-        onError: {
-          target: "idle",
-          actions: { type: "fail", params: ({ context }) => ({ kind: "foreign-server", advertised: context.advertised }) },
         },
       },
       on: {
@@ -630,10 +642,8 @@ export const localServerMachine = setup({
           },
         },
         stopping: {
-          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status", "send SIGTERM"],
-          after: {
-            KILL_GRACE: { actions: ["send SIGKILL", "note the forced stop"] },
-          },
+          // The keeper runs the whole stop story (SIGTERM, the grace, SIGKILL) and reports the exit.
+          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status", "ask the keeper to stop the server"],
           on: {
             // While stopping, a selection only changes what comes next.
             SELECT: { actions: ["queue the selected model", "publish status"] },
@@ -642,7 +652,11 @@ export const localServerMachine = setup({
             // Being torn down mid-stop: the keeper finishes the stop.
             DETACH: "#localServer.detached",
             PROCESS_EXITED: [
-              { guard: "pi is quitting", target: "#localServer.stopped", actions: "tell that the server stopped" },
+              {
+                guard: "pi is quitting",
+                target: "#localServer.stopped",
+                actions: { type: "tell that the server stopped", params: ({ event }) => ({ forced: event.forced }) },
+              },
               { target: "#localServer.releasingPort" },
             ],
             // Other pi sessions use the server: it runs on for them; this pi has let go of it.
@@ -699,7 +713,7 @@ export const localServerMachine = setup({
   },
 });
 
-function exitOf(event: LocalServerEvent): ProcessExit {
-  const { code, signal, spawnError, logTail } = event as Extract<LocalServerEvent, { type: "PROCESS_EXITED" }>;
+/** The exit as a failure keeps it (the event's `type` and `forced` left out). */
+function exitOf({ code, signal, spawnError, logTail }: ProcessExit): ProcessExit {
   return { code, signal, spawnError, logTail };
 }

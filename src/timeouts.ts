@@ -1,7 +1,8 @@
 /**
  * Every timeout and poll interval of the effects, named once. The statecharts' own delays
- * (STARTUP_TIMEOUT, KILL_GRACE, LOAD_TIMEOUT, UNLOAD_TIMEOUT, RESTART_HEALTH_TIMEOUT) are named
- * in machines/, where the inspector shows them.
+ * (STARTUP_TIMEOUT, LOAD_TIMEOUT, UNLOAD_TIMEOUT, RESTART_HEALTH_TIMEOUT) are named in
+ * machines/, where the inspector shows them; the stop grace of a local server, in its stop story
+ * (src/llamafiles/process/stop-group.mjs).
  */
 
 /** The llamafiles feature (local servers). */
@@ -12,8 +13,6 @@ export const llamafilesTimeouts = {
   readinessPollMs: 250,
   /** Between health checks of an adopted server (we cannot watch it as a process). */
   adoptedHealthPollMs: 2_000,
-  /** Between liveness checks of a server started by an earlier pi process. */
-  attachedPidPollMs: 250,
   /** How long a stopped server's port may stay busy before the next start goes ahead anyway. */
   portReleaseMs: 10_000,
   /** Between checks that a port was released. */

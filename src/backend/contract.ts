@@ -60,8 +60,12 @@ export interface Supervisor<Status, Notice> {
 export interface Message {
   text: string;
   level: NoticeLevel;
-  /** A notification, or a line on stderr: while pi quits its UI is gone. */
-  channel: "notify" | "stderr";
+  /**
+   * A notification; a line on stderr (while pi quits its UI is gone); or "tell": a notification
+   * where pi has a UI and a line on stderr where it has none (print and json mode), for what pi
+   * did to a process that the user must hear of in every mode.
+   */
+  channel: "notify" | "stderr" | "tell";
 }
 
 /** Everything a backend says, loaded after pi's start-up (not during it). */

@@ -94,7 +94,8 @@ export function backendFeature<Status, Notice>(
     if (machinery.requested()) void supervisor().then((s) => s.deselect());
   });
   pi.on("session_shutdown", async (event) => {
-    if (machinery.requested()) {
+    // A backend supervised from the session's start has something to let go of on quit even then.
+    if (machinery.requested() || (event.reason === "quit" && backend.supervisedFromSessionStart)) {
       const { supervisor: loaded, dispose } = await machinery.get();
       await loaded.end(event.reason === "quit" ? "quit" : "detach");
       dispose();

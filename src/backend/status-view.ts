@@ -47,6 +47,7 @@ export function bindStatusView<Status, Notice>(
   const offNotice = supervisor.onNotice((notice) => {
     for (const message of words.notice(notice)) {
       if (message.channel === "stderr") printError(message.text);
+      else if (message.channel === "tell") session.tell(message.text, message.level);
       else notify(session.ui(), message.text, message.level);
     }
   });

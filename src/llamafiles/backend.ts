@@ -8,31 +8,23 @@ import type { Api, Model } from "@earendil-works/pi-ai";
 import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import type { Backend, ModelServing } from "../backend/contract.ts";
 import { fetchKeepingTail } from "../llama-cpp/timings.ts";
-import type { SessionUi } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
 import { toPiModel } from "./pi-model.ts";
-import type { LocalNoticeOrReport } from "./supervisor.ts";
+import type { LocalNotice } from "./supervisor.ts";
 
-export type LlamafilesBackend = Backend<FleetStatus, LocalNoticeOrReport>;
+export type LlamafilesBackend = Backend<FleetStatus, LocalNotice>;
 
-export function llamafilesBackend(config: LlamafilesConfig, session: SessionUi, register: () => void): LlamafilesBackend {
+export function llamafilesBackend(config: LlamafilesConfig, register: () => void): LlamafilesBackend {
   const byId = new Map(config.models.map((model) => [model.id, model]));
   return {
     provider: LLAMAFILES_PROVIDER,
     // A session's start takes over the servers an earlier extension instance held (/reload).
     supervisedFromSessionStart: true,
     async loadSupervisor(inspect) {
-      const [{ createLocalSupervisor }, messages] = await Promise.all([import("./supervisor.ts"), import("./messages.ts")]);
+      const { createLocalSupervisor } = await import("./supervisor.ts");
       return createLocalSupervisor({
-        models: config.models,
         inspect,
-        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes },
-        askAboutForeignServer: async (model, advertised) => {
-          const ui = session.ui();
-          if (!ui || !session.hasUI()) return false;
-          const { title, message } = messages.foreignServerQuestion(model, advertised);
-          return ui.confirm(title, message);
-        },
+        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: config.models },
       });
     },
     async loadWords() {
@@ -42,7 +34,6 @@ export function llamafilesBackend(config: LlamafilesConfig, session: SessionUi, 
         footerTicks: () => false,
         activity: (fleet, requested) => messages.activityPhrase(fleet, requested === undefined ? undefined : byId.get(requested)),
         notice(notice) {
-          if (notice.kind === "effects") return messages.effectReportsText(notice.reports);
           if (notice.kind === "unknown-model")
             return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
           return [messages.noticeMessage(notice)];

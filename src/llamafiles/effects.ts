@@ -1,40 +1,51 @@
 /**
- * The effects behind the local-server statechart: each actor the machine names, built on
- * real processes, files and HTTP. This is the one seam between the chart and the world:
- * tests of the chart replace exactly these actors. The machine decides; these only do.
+ * The effects behind the local statecharts: each actor the local-server and local-fleet
+ * machines name, built on real processes, files and HTTP. This is the one seam between the
+ * charts and the world: tests of a chart replace exactly these actors. The machines decide;
+ * these only do, and what they find goes back to the chart that asked, as a value.
  */
 import { fromCallback, fromPromise } from "xstate";
-import {
-  KILL_GRACE_MS,
-  type LaunchSpec,
-  type LocalServerEvent,
-  type PortProbe,
-  type ProcessCommand,
-  type ServerIdentity,
-  type SpawnError,
+import type { HeldServer } from "../../machines/local-fleet.machine.ts";
+import type {
+  LaunchSpec,
+  LocalServerEvent,
+  PortProbe,
+  ProcessCommand,
+  RecordFinding,
+  ServerIdentity,
+  SpawnError,
 } from "../../machines/local-server.machine.ts";
 import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
 import { withLeaderStatus } from "./process/leader-status.ts";
-import { type EffectReport, stopLeftBehindServer } from "./process/left-behind.ts";
+import { stopLeftBehindServer, stopServersLeftBehind } from "./process/left-behind.ts";
 import { claimPort, judgeRecord, type RecordState, releaseClaim } from "./process/ownership-record.ts";
 import { waitUntilPortFree } from "./process/port-free.ts";
-import { forgetServer, rememberServer, type UsedServer, usedServer } from "./process/process-table.ts";
+import { forgetServer, rememberServer, type UsedServer, usedServer, usedServers } from "./process/process-table.ts";
 import { tailLog } from "./process/server-log.ts";
 import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
 import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
 
-export type { EffectReport };
-
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
   timeouts: typeof llamafilesTimeouts;
-  /** Shows the foreign-port dialog; resolves false without a UI. */
-  askAboutForeignServer: (model: LaunchSpec, advertised: string[]) => Promise<boolean>;
-  /** Records that were not trusted, servers left behind that were stopped. */
-  report: (report: EffectReport) => void;
+}
+
+/**
+ * The fleet's own effects: what this pi process holds from an earlier extension instance
+ * (the process table survives /reload), letting go of it, and the sweep of servers left behind.
+ */
+export function localFleetActors() {
+  return {
+    findHeldServers: fromPromise<HeldServer[]>(async () => usedServers().map(({ port, modelId }) => ({ port, modelId }))),
+    /** Closes this pi's lease on every server it holds but those on `keep`: each keeper stops its server unless another pi uses it. */
+    letGoOfHeldServers: fromPromise<void, { keep: number[] }>(async ({ input }) => {
+      for (const server of usedServers()) if (!input.keep.includes(server.port)) server.lease.close();
+    }),
+    sweepLeftBehind: fromPromise<RecordFinding[]>(() => stopServersLeftBehind()),
+  };
 }
 
 export function localServerActors(options: LocalServerEffectsOptions) {
@@ -65,16 +76,19 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready: props !== undefined, users: entry.lease.users, via, props };
   };
 
-  /** What the record of the port proves, acting on what it finds; undefined when nothing of pi's runs there. */
-  const fromRecord = async (model: LaunchSpec, signal: AbortSignal): Promise<PortProbe | undefined> => {
+  /**
+   * What the record of the port proves, acting on what it finds (and noting it in `found`);
+   * undefined when nothing of pi's runs there.
+   */
+  const fromRecord = async (model: LaunchSpec, signal: AbortSignal, found: RecordFinding[]): Promise<PortProbe | undefined> => {
     const deadline = Date.now() + t.joinMs;
     for (;;) {
       const state: RecordState = judgeRecord(model.port);
-      if (state.kind === "rejected") options.report({ kind: "record-rejected", path: state.path, reason: state.reason });
+      if (state.kind === "rejected") found.push({ kind: "record-rejected", path: state.path, reason: state.reason });
       if (state.kind === "orphan") {
-        const report = await stopLeftBehindServer(state);
-        if (report) options.report(report);
-        else await waitUntilGone(state.record.server, 2 * KILL_GRACE_MS, signal); // another pi is stopping it
+        const stopped = await stopLeftBehindServer(state);
+        if (stopped) found.push(stopped);
+        else await waitUntilGone(state.record.server, signal); // another pi is stopping it
         continue;
       }
       if (state.kind === "kept") {
@@ -104,22 +118,25 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       // This pi already holds the server on this port (from before a /reload, /new, …).
       const mine = usedServer(model.port);
       if (mine) return heldServer(mine, model, "reattached", signal);
+      // Records not trusted and servers left behind met on the way go back with the answer.
+      const found: RecordFinding[] = [];
+      const probed = (probe: PortProbe): PortProbe => (found.length > 0 ? { ...probe, found } : probe);
       for (let attempt = 0; attempt < 3; attempt++) {
-        const held = await fromRecord(model, signal);
-        if (held) return held;
+        const held = await fromRecord(model, signal, found);
+        if (held) return probed(held);
         const answer: ModelsAnswer = await ask(model.port, signal);
-        if (answer.kind === "not-http") return { kind: "not-http", detail: answer.detail };
-        if (answer.kind !== "refused") return { kind: "occupied" };
+        if (answer.kind === "not-http") return probed({ kind: "not-http", detail: answer.detail });
+        if (answer.kind !== "refused") return probed({ kind: "occupied" });
         const claim = claimPort(model.port, model);
         if (claim.claimed) {
           if (signal.aborted) releaseClaim(model.port);
-          return { kind: "free", nonce: claim.marker };
+          return probed({ kind: "free", nonce: claim.marker });
         }
         if ("unsafe" in claim)
-          return { kind: "unusable", error: { code: "unsafe-folder", path: claim.unsafe.path, reason: claim.unsafe.code } };
+          return probed({ kind: "unusable", error: { code: "unsafe-folder", path: claim.unsafe.path, reason: claim.unsafe.code } });
         // Another pi claimed the port a moment ago: join what it starts.
       }
-      return { kind: "occupied" };
+      return probed({ kind: "occupied" });
     }),
 
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(async ({ input, signal }) => {
@@ -187,15 +204,25 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       let unsubscribe = () => {};
       const pending: ProcessCommand[] = [];
 
-      const exited = (code: number | null, signal: string | null, spawnError?: SpawnError) => {
+      const exited = (
+        code: number | null,
+        signal: string | null,
+        { spawnError, forced = false }: { spawnError?: SpawnError; forced?: boolean } = {},
+      ) => {
         if (ended) return;
         ended = true;
-        send({ type: "PROCESS_EXITED", code, signal, spawnError, logTail: tailLog(model.logPath) });
+        send({ type: "PROCESS_EXITED", code, signal, spawnError, forced, logTail: tailLog(model.logPath) });
       };
       const command = (cmd: ProcessCommand) => {
         if (!entry) return void pending.push(cmd);
         if (cmd.type === "RELEASE") released = true;
-        else entry.lease.send({ cmd: cmd.type === "TERM" ? "term" : "kill" });
+        else {
+          // The keeper runs the whole stop story and says with `exited` whether it was forced (or
+          // `shared`). Until then the lease keeps pi alive: pi quitting in print mode, with nothing
+          // else to wait on, still hears the answer and says the stop's last line.
+          entry.lease.ref();
+          entry.lease.send({ cmd: "term" });
+        }
       };
       const follow = (held: UsedServer) => {
         entry = held;
@@ -206,10 +233,12 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           else if (event.event === "shared") {
             ended = true;
             send({ type: "SERVER_SHARED", users: event.users });
-          } else if (event.event === "exited") withLeaderStatus(event, held.child, t.leaderStatusMs, exited);
+          } else if (event.event === "exited")
+            withLeaderStatus(event, held.child, t.leaderStatusMs, (code, signal) => exited(code, signal, { forced: event.forced }));
           else if (event.event === "lost" && !ended && !released) {
-            // The keeper is gone without a word: pi stops the server itself, proven first.
-            if (held.marker) void stopLeftBehind({ pid: held.pid, marker: held.marker }, KILL_GRACE_MS).then(() => exited(null, null));
+            // The keeper is gone without a word: pi stops the server itself, proven first, with the same stop story.
+            if (held.marker)
+              void stopLeftBehind({ pid: held.pid, marker: held.marker }).then(({ forced }) => exited(null, null, { forced }));
             else exited(null, null);
           }
         });
@@ -221,7 +250,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           (result) => {
             if ("error" in result) {
               releaseClaim(model.port);
-              return exited(null, null, result.error);
+              return exited(null, null, { spawnError: result.error });
             }
             if (gone) {
               // The chart left before the server was up: let go of it at once.
@@ -232,7 +261,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
           },
           (error: Error) => {
             releaseClaim(model.port);
-            exited(null, null, { code: "other", detail: error.message });
+            exited(null, null, { spawnError: { code: "other", detail: error.message } });
           },
         );
       } else {
@@ -247,7 +276,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
         gone = true;
         unsubscribe();
         // Left `owned` without a stop (torn down from outside): let go; the keeper stops the
-        // server if no other pi uses it, with the same grace as the chart.
+        // server if no other pi uses it, with the same stop story.
         if (entry && !released && !ended) {
           entry.lease.close();
           forgetServer(model.port);
@@ -273,10 +302,6 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       })();
       return () => controller.abort();
     }),
-
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(({ input }) =>
-      options.askAboutForeignServer(input.model, input.advertised),
-    ),
 
     waitPortFree: fromPromise<void, { port: number }>(({ input, signal }) =>
       waitUntilPortFree(input.port, { timeoutMs: t.portReleaseMs, pollMs: t.portReleasePollMs, connectMs: t.portConnectMs, signal }),

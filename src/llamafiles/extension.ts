@@ -85,7 +85,7 @@ export async function setUpLlamafiles(
     pi,
     session,
     meter,
-    llamafilesBackend(config, session, () => register()),
+    llamafilesBackend(config, () => register()),
   );
   const register = () => {
     if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, feature));

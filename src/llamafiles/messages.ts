@@ -14,7 +14,7 @@ import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
-import type { EffectReport } from "./process/left-behind.ts";
+import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
 
@@ -99,6 +99,21 @@ export function noticeMessage(notice: FleetNotice): Message {
       "info",
     );
   }
+  if (notice.kind === "record-rejected")
+    return {
+      text: `llamafiles: ignored ${notice.path}: ${notice.reason}. pi signalled nothing it names and removed the file.`,
+      level: "warning",
+      channel: "tell",
+    };
+  if (notice.kind === "left-behind-stopped") {
+    const { servers } = notice;
+    const names = servers.map((server) => `"${server.name}" (pid ${server.pid}, port ${server.port}${server.forced ? ", forced" : ""})`);
+    return {
+      text: `llamafiles: stopped ${servers.length === 1 ? "a server" : `${servers.length} servers`} an earlier pi left running with nobody to stop ${servers.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
+      level: "warning",
+      channel: "tell",
+    };
+  }
   const { model } = notice;
   switch (notice.kind) {
     case "reattached":
@@ -128,7 +143,7 @@ export function noticeMessage(notice: FleetNotice): Message {
     case "stopped-on-quit":
       return {
         text: notice.forced
-          ? `Stopped llamafile "${model.name}" (forced after ${notice.graceMs / 1000}s).`
+          ? `Stopped llamafile "${model.name}" (forced after ${STOP_GRACE_MS / 1000}s).`
           : `Stopped llamafile "${model.name}".`,
         level: "info",
         channel: "stderr",
@@ -180,13 +195,6 @@ export function notServingText(model: { id: string; name: string }, reason: NotS
 
 export function unknownModelSelectedText(modelId: string): string {
   return `llamafiles: no usable model "${modelId}" in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning).`;
-}
-
-export function foreignServerQuestion(model: LaunchSpec, advertised: string[]): { title: string; message: string } {
-  return {
-    title: "Port already in use",
-    message: `Port ${model.port} is in use by a different server (advertises ${advertisedList(advertised)}). Stop it and start ${model.name}?`,
-  };
 }
 
 /**
@@ -324,28 +332,4 @@ export function configProblemText(problem: ConfigProblem): string {
       ].join("\n");
     }
   }
-}
-
-/** What the effects met outside the chart: records not trusted, servers left behind and stopped (one message for all). */
-export function effectReportsText(reports: EffectReport[]): Message[] {
-  const messages: Message[] = [];
-  for (const report of reports) {
-    if (report.kind === "record-rejected") {
-      messages.push({
-        text: `llamafiles: ignored ${report.path}: ${report.reason}. pi signalled nothing it names and removed the file.`,
-        level: "warning",
-        channel: "notify",
-      });
-    }
-  }
-  const stopped = reports.filter((report) => report.kind === "orphan-stopped");
-  if (stopped.length > 0) {
-    const names = stopped.map((report) => `"${report.name}" (pid ${report.pid}, port ${report.port}${report.forced ? ", forced" : ""})`);
-    messages.push({
-      text: `llamafiles: stopped ${stopped.length === 1 ? "a server" : `${stopped.length} servers`} an earlier pi left running with nobody to stop ${stopped.length === 1 ? "it" : "them"}: ${names.join(", ")}.`,
-      level: "warning",
-      channel: "notify",
-    });
-  }
-  return messages;
 }

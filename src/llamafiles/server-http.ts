@@ -29,10 +29,6 @@ type RawAnswer =
 /** A server's answer is read up to this size; a model list or /props is a few kilobytes. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-export function modelsUrl(port: number): string {
-  return `http://localhost:${port}/v1/models`;
-}
-
 function getLocal(port: number, path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(options.signal.reason);

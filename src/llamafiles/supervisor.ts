@@ -1,9 +1,8 @@
 /**
  * The facade over the local fleet (machines/local-fleet.machine.ts, which spawns one
  * local-server machine per model): the backend contract's verbs (src/backend/contract.ts), so
- * pi's hooks never touch XState, and the status the fleet emits for every reader. One
- * supervisor per extension instance (pi re-runs the factory on /new, /resume, /fork and
- * re-evaluates the module on /reload).
+ * pi's hooks never touch XState, and the status the fleet emits for every reader. One supervisor per extension instance (pi
+ * re-runs the factory on /new, /resume, /fork and re-evaluates the module on /reload).
  */
 import { createActor, type InspectionEvent, type Observer } from "xstate";
 import {
@@ -12,29 +11,30 @@ import {
   type FleetSettings,
   type FleetStatus,
   localFleetMachine,
-  type WarmSpec,
 } from "../../machines/local-fleet.machine.ts";
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { llamafilesTimeouts } from "../timeouts.ts";
-import { type EffectReport, type LocalServerEffectsOptions, localServerActors } from "./effects.ts";
+import { type LocalServerEffectsOptions, localFleetActors, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
-/** What the fleet says, and what the effects met outside the charts (records not trusted, servers left behind). */
-export type LocalNoticeOrReport = FleetNotice | { kind: "effects"; reports: EffectReport[] } | { kind: "unknown-model"; modelId: string };
-
 export interface LocalSupervisorOptions {
-  /** The configured models, by id. */
-  models: WarmSpec[];
-  askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
-  /** How many servers may run at once, within what memory (models.json); one at a time by default. */
+  /**
+   * How many servers may run at once, within what memory, and the configured models (models.json);
+   * one at a time by default.
+   */
   fleet?: FleetSettings;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
 }
+
+/** What the fleet says, and a selection of a model the configuration does not have. */
+export type LocalNotice = FleetNotice | { kind: "unknown-model"; modelId: string };
+
+export type LocalSupervisor = Supervisor<FleetStatus, LocalNotice>;
 
 export const NO_FLEET: FleetStatus = {
   phase: "active",
@@ -45,22 +45,13 @@ export const NO_FLEET: FleetStatus = {
   refusal: undefined,
 };
 
-export type LocalSupervisor = Supervisor<FleetStatus, LocalNoticeOrReport>;
-
 export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
-  const byId = new Map(options.models.map((model) => [model.id, model]));
-  const noticeListeners = new Set<(notice: LocalNoticeOrReport) => void>();
-  const tell = (notice: LocalNoticeOrReport) => {
-    for (const listener of [...noticeListeners]) listener(notice);
-  };
+  const byId = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
+  const unknownListeners = new Set<(notice: LocalNotice) => void>();
   const server = localServerMachine.provide({
-    actors: localServerActors({
-      askAboutForeignServer: options.askAboutForeignServer,
-      timeouts: { ...llamafilesTimeouts, ...options.timeouts },
-      report: (report) => tell({ kind: "effects", reports: [report] }),
-    }),
+    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),
   });
-  const machine = localFleetMachine.provide({ actors: { server } });
+  const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
   const status = statusChannel<FleetStatus>(NO_FLEET);
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
@@ -69,7 +60,6 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   actor.on("status", ({ status: now }) =>
     status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
   );
-  actor.on("notice", ({ notice }) => tell(notice));
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
@@ -78,44 +68,25 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     if (status.current().phase !== "ended") actor.send(event);
   };
   const serverOf = (now: FleetStatus, id: string) => now.servers.find((entry) => entry.model.id === id);
-  const keepRoom = Math.max(0, (options.fleet?.keepWarm ?? 1) - 1);
-  let tookOver = false;
-
-  /**
-   * The servers an earlier extension instance of this pi held (before /reload, /new, …): the
-   * selected model's is kept, and as many others as `room` allows (keepWarm − 1 at a session's
-   * start, the most recent ones) are kept warm; the rest are let go of (their keepers stop them
-   * unless another pi uses them). Servers an earlier pi left running with nobody to stop them
-   * are stopped, with one notice.
-   */
-  const takeOver = async (selected: WarmSpec | undefined, room: number) => {
-    const [{ usedServers }, { stopServersLeftBehind }] = await Promise.all([
-      import("./process/process-table.ts"),
-      import("./process/left-behind.ts"),
-    ]);
-    const others = usedServers().filter((held) => held.port !== selected?.port);
-    const configured = others.filter((held) => byId.get(held.modelId)?.port === held.port);
-    const kept = room > 0 ? configured.slice(-room) : [];
-    for (const held of others) if (!kept.includes(held)) held.lease.close();
-    for (const held of kept) send({ type: "KEEP_WARM", model: byId.get(held.modelId)! });
-    const reports = await stopServersLeftBehind().catch(() => []);
-    if (reports.length > 0) tell({ kind: "effects", reports });
-  };
 
   const select = (modelId: string) => {
     const model = byId.get(modelId);
-    if (!model) return tell({ kind: "unknown-model", modelId });
+    if (!model) {
+      for (const listener of [...unknownListeners]) listener({ kind: "unknown-model", modelId });
+      return;
+    }
     used(modelId);
     send({ type: "SELECT", model });
   };
 
   return {
+    /**
+     * session_start, every time (idempotent: the first one takes over what this pi held before a
+     * /reload, /new, … and sweeps servers left behind); `restored` is the local model the session
+     * starts with, selected next.
+     */
     sessionStarted(restored) {
-      const selected = restored === undefined ? undefined : byId.get(restored);
-      if (!tookOver) {
-        tookOver = true;
-        void takeOver(selected, keepRoom);
-      }
+      send({ type: "SESSION_STARTED", selected: restored === undefined ? undefined : byId.get(restored) });
       if (restored !== undefined) select(restored);
     },
     select,
@@ -131,7 +102,10 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
         send({ type: "ANSWER_ENDED", modelId });
       };
     },
-    /** quit: stop what pi alone uses, let go of what others use, and resolve when done; detach: leave them running for the next instance. */
+    /**
+     * quit: stop what pi alone uses, let go of what others use, and resolve when done; detach
+     * (/reload, /new, /resume, /fork): leave the servers running for the next instance.
+     */
     async end(how) {
       if (how === "detach") return void send({ type: "DETACH" });
       send({ type: "QUIT" });
@@ -139,11 +113,15 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     },
     status: status as StatusSource<FleetStatus>,
     onNotice(listener) {
-      noticeListeners.add(listener);
-      return () => noticeListeners.delete(listener);
+      const subscription = actor.on("notice", (event) => listener(event.notice));
+      unknownListeners.add(listener);
+      return () => {
+        subscription.unsubscribe();
+        unknownListeners.delete(listener);
+      };
     },
     /**
-     * Resolves when `modelId` is ready to answer; a prompt sent during start-up waits here
+     * Resolves when `model` is ready to answer; a prompt sent during start-up waits here
      * (docs/architecture.md, "Why the provider waits"). Brings the model up when its server does
      * not run, also after a failure: the failure's message says the next prompt tries again.
      */

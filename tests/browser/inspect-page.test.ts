@@ -85,8 +85,10 @@ test.skipIf(chromiumMissing && !process.env.CI)(
       cwd: REPO_ROOT,
       logPath: join(process.env.HOME!, "demo.log"),
     };
-    supervisor = createLocalSupervisor({ models: [demo], askAboutForeignServer: async () => false, inspect: inspection.inspect });
-    await expectHighlighted("localFleet", "active.settled", "settled");
+    supervisor = createLocalSupervisor({ fleet: { keepWarm: 1, models: [demo] }, inspect: inspection.inspect });
+    // As pi's session_start does: the fleet takes over what this pi held (nothing), then settles.
+    supervisor.sessionStarted(undefined);
+    await expectHighlighted("localFleet", "active.servers.settled, active.session.started", "settled");
     supervisor.select("demo");
 
     // The fleet spawned one server for the model: its own section, its own chart.

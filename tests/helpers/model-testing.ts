@@ -94,3 +94,28 @@ export function coverageRecorder(machine: AnyStateMachine) {
 /** Serializes an event for path keys, with launch specs shortened to their id. */
 export const serializeEvent = (event: AnyEventObject) =>
   JSON.stringify(event, (key, value) => (key === "model" && value?.id ? value.id : value));
+
+/**
+ * What the generated paths themselves cover, before anything is replayed: the states they pass
+ * through (transient ones included, as transition targets) and the event types they send,
+ * against every state of `machine` and every event type it takes. Names what is missing.
+ */
+export function pathCoverage(
+  machine: AnyStateMachine,
+  paths: Array<{ steps: Array<{ state: AnyMachineSnapshot; event: AnyEventObject }> }>,
+): { statesOnNoPath: string[]; eventTypesOnNoPath: string[] } {
+  const onPaths = coverageRecorder(machine);
+  const sent = new Set<string>();
+  for (const { steps } of paths) {
+    onPaths.start(steps[0]!.state);
+    // Each step holds the state its event led to; the first is the start (xstate.init).
+    for (let i = 1; i < steps.length; i++) {
+      onPaths.step(steps[i - 1]!.state, steps[i]!.event, steps[i]!.state);
+      sent.add(steps[i]!.event.type);
+    }
+  }
+  return {
+    statesOnNoPath: onPaths.missing().missingStates,
+    eventTypesOnNoPath: eventTypesOf(machine).filter((type) => !sent.has(type)),
+  };
+}

@@ -1,10 +1,20 @@
 /**
  * Stand-ins for the local machine's effect actors whose outcomes the test decides, for
  * unit and model-based tests of the chart itself. Each invoked promise actor parks until
- * the test resolves it; the process actor records the signals it was sent.
+ * the test resolves it; the process actor records the commands it was sent. And a stand-in
+ * for the fleet, the parent a server reports to.
  */
-import { fromCallback, fromPromise } from "xstate";
-import type { LaunchSpec, PortProbe, ProcessCommand, ServerIdentity } from "../../machines/local-server.machine.ts";
+import { type ActorRefFrom, createActor, fromCallback, fromPromise, type SimulatedClock, setup } from "xstate";
+import {
+  type LaunchSpec,
+  type LocalNotice,
+  type LocalServerReport,
+  type LocalServerStatus,
+  localServerMachine,
+  type PortProbe,
+  type ProcessCommand,
+  type ServerIdentity,
+} from "../../machines/local-server.machine.ts";
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -23,7 +33,6 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(() => park("probePort")),
     identifyServer: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("identifyServer")),
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("waitForReady")),
-    askAboutForeignServer: fromPromise<boolean, { model: LaunchSpec; advertised: string[] }>(() => park("askAboutForeignServer")),
     waitPortFree: fromPromise<void, { port: number }>(() => park("waitPortFree")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(() => () => {}),
     serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(({ input, sendBack, receive }) => {
@@ -60,4 +69,27 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
 
 export function launchSpec(id: string, port = 8080): LaunchSpec {
   return { id, name: id.toUpperCase(), port, command: "/bin/true", args: [], env: {}, cwd: "/", logPath: `/logs/${id}.log` };
+}
+
+/**
+ * One local server as the fleet would run it, under a stand-in parent that keeps what it
+ * reports (a server reports to its parent and nobody else). Tests send events to `server` and
+ * read its snapshot; `statuses` and `notices` are its reports, in order.
+ */
+export function serverAlone(actors: ReturnType<typeof scriptedActors>["actors"], options: { clock?: SimulatedClock } = {}) {
+  const statuses: LocalServerStatus[] = [];
+  const notices: LocalNotice[] = [];
+  const fleet = setup({
+    types: { events: {} as LocalServerReport },
+    actors: { server: localServerMachine.provide({ actors }) },
+  }).createMachine({
+    invoke: { id: "server", src: "server", input: { serverId: "server:test" } },
+    on: {
+      SERVER_STATUS: { actions: ({ event }) => void statuses.push(event.status) },
+      SERVER_NOTICE: { actions: ({ event }) => void notices.push(event.notice) },
+    },
+  });
+  const parent = createActor(fleet, options.clock ? { clock: options.clock } : {}).start();
+  const server = parent.getSnapshot().children.server as ActorRefFrom<typeof localServerMachine>;
+  return { server, parent, statuses, notices };
 }

@@ -8,12 +8,18 @@
  * room is made.
  */
 import { describe, expect, test } from "vitest";
-import { type ActorLogic, type AnyEventObject, createActor, fromCallback, type SnapshotFrom } from "xstate";
+import { type ActorLogic, type AnyEventObject, createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
-import { type FleetEvent, type FleetStatus, localFleetMachine, type WarmSpec } from "../../machines/local-fleet.machine.ts";
-import { IDLE_STATUS, type LocalServerStatus } from "../../machines/local-server.machine.ts";
-import { footerText } from "../../src/llamafiles/messages.ts";
-import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
+import {
+  type FleetEvent,
+  type FleetStatus,
+  type HeldServer,
+  localFleetMachine,
+  type WarmSpec,
+} from "../../machines/local-fleet.machine.ts";
+import { findingNotices, IDLE_STATUS, type LocalServerStatus, type RecordFinding } from "../../machines/local-server.machine.ts";
+import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
+import { coverageRecorder, enabled, eventTypesOf, pathCoverage, serializeEvent } from "../helpers/model-testing.ts";
 import { launchSpec } from "../helpers/scripted-actors.ts";
 
 type FleetSnapshot = SnapshotFrom<typeof localFleetMachine>;
@@ -21,12 +27,12 @@ const EVENT_TYPES = eventTypesOf(localFleetMachine);
 
 // keepWarm 2 within 20 units of memory: A is pinned and large, so C (10) never fits beside it
 // and B (5) does. Three models keep the graph small enough to walk in a second or two.
-const SETTINGS = { keepWarm: 2, memoryBudgetBytes: 20 };
 const MODELS: Record<string, WarmSpec> = {
   a: { ...launchSpec("a", 8001), memoryBytes: 15, pinned: true },
   b: { ...launchSpec("b", 8002), memoryBytes: 5 },
   c: { ...launchSpec("c", 8003), memoryBytes: 10 },
 };
+const SETTINGS = { keepWarm: 2, memoryBudgetBytes: 20, models: Object.values(MODELS) };
 const statusFor = (id: string, phase: LocalServerStatus["phase"], failed = false): LocalServerStatus => ({
   ...IDLE_STATUS,
   phase,
@@ -101,6 +107,18 @@ const testModel = new TestModel(localFleetMachine as unknown as ActorLogic<Fleet
 /** A model larger than the whole budget: refused whatever runs. */
 const HUGE: WarmSpec = { ...launchSpec("huge", 8009), memoryBytes: 25 };
 const ready = (id: string) => ({ type: "SERVER_STATUS", serverId: `server:${id}`, status: statusFor(id, "ready") });
+const done = (actor: string, output?: unknown) => ({ type: `xstate.done.actor.${actor}`, output });
+const failed = (actor: string) => ({ type: `xstate.error.actor.${actor}`, error: new Error("effect failed") });
+/** What an earlier extension instance of this pi held: B and C (C the most recent), and a model no longer configured. */
+const HELD = [
+  { port: 8002, modelId: "b" },
+  { port: 9000, modelId: "gone" },
+  { port: 8003, modelId: "c" },
+];
+const FOUND: RecordFinding[] = [
+  { kind: "record-rejected", path: "/owned/port-9001.json", reason: "it is a symbolic link" },
+  { kind: "orphan-stopped", name: "Old", pid: 4242, port: 9002, forced: false },
+];
 const notice = (id: string) => ({ type: "SERVER_NOTICE", serverId: `server:${id}`, notice: { kind: "ready", model: MODELS[id] } });
 /**
  * Transitions that end where a shorter path already led (the walk keys them alike, and keying
@@ -121,6 +139,24 @@ const scenarios = [
     { type: "SELECT", model: MODELS.a },
     { type: "SELECT", model: HUGE },
   ],
+  // The session starts with B selected: of what this pi held, C (configured, the most recent) stays
+  // warm within keepWarm 2, the unknown one is let go of, B is left to B's selection; the sweep's
+  // findings are told; pi quits later, with nothing left to let go of.
+  [
+    { type: "SESSION_STARTED", selected: MODELS.b },
+    { type: "SELECT", model: MODELS.b },
+    done("findHeldServers", HELD),
+    done("sweepLeftBehind", FOUND),
+    { type: "QUIT" },
+  ],
+  // Nothing held and nothing found, or the effects failed: the session has started all the same.
+  [{ type: "SESSION_STARTED", selected: undefined }, done("findHeldServers", []), done("sweepLeftBehind", [])],
+  [{ type: "SESSION_STARTED", selected: undefined }, failed("findHeldServers"), failed("sweepLeftBehind")],
+  // pi quits before the take-over, or while it is under way: everything held is let go of
+  // first (should that fail, pi quits all the same).
+  [{ type: "QUIT" }, done("letGoOfHeldServers")],
+  [{ type: "SESSION_STARTED", selected: MODELS.c }, { type: "QUIT" }, done("letGoOfHeldServers")],
+  [{ type: "QUIT" }, failed("letGoOfHeldServers")],
 ].flatMap((events) =>
   testModel.getPathsFromEvents(
     events as AnyEventObject[],
@@ -133,7 +169,23 @@ const scenarios = [
   ),
 );
 
-const paths = [...testModel.getShortestPaths(), ...scenarios];
+/**
+ * The walk of the policy starts once the session has started and taken over nothing (what
+ * happens before is the scenarios' part): its paths are replayed after these steps.
+ */
+const TAKEN_OVER = [{ type: "SESSION_STARTED", selected: undefined }, done("findHeldServers", []), done("sweepLeftBehind", [])];
+const started = testModel
+  .getPathsFromEvents(
+    TAKEN_OVER as AnyEventObject[],
+    {
+      fromState: createActor(localFleetMachine, { input: SETTINGS }).getSnapshot(),
+      serializeEvent,
+      serializeState: walkKeyText,
+    } as never,
+  )
+  .at(0)!.state;
+const walk = testModel.getShortestPaths({ fromState: started } as never).map((path) => ({ ...path, afterTakeOver: true }));
+const paths: Array<(typeof walk)[number] | (typeof scenarios)[number]> = [...walk, ...scenarios];
 const coverage = coverageRecorder(localFleetMachine);
 
 function stepLabel(event: AnyEventObject): string {
@@ -142,7 +194,7 @@ function stepLabel(event: AnyEventObject): string {
   return event.type;
 }
 
-async function replay(steps: Array<{ event: AnyEventObject; state: FleetSnapshot }>) {
+async function replay(steps: Array<{ event: AnyEventObject; state: FleetSnapshot }>, afterTakeOver: boolean) {
   /** What the fleet asked of each server, in order. */
   const asked: Record<string, string[]> = {};
   const server = fromCallback<AnyEventObject, { serverId: string }>(({ input, receive }) => {
@@ -150,19 +202,40 @@ async function replay(steps: Array<{ event: AnyEventObject; state: FleetSnapshot
     asked[id] = [];
     receive((event) => asked[id]!.push(event.type));
   });
-  const actor = createActor(localFleetMachine.provide({ actors: { server: server as never } }), { input: SETTINGS });
+  // The take-over's effects: the test settles what they find; letting go is recorded.
+  const pending = new Map<string, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  const park = (name: string) => () => new Promise<never>((resolve, reject) => pending.set(name, { resolve, reject } as never));
+  const lettingGo: Array<{ keep: number[] }> = [];
+  const actors = {
+    server: server as never,
+    findHeldServers: fromPromise<HeldServer[]>(park("findHeldServers")),
+    sweepLeftBehind: fromPromise<RecordFinding[]>(park("sweepLeftBehind")),
+    // Invoked while pi quits, it waits for the test; spawned by the take-over, it is done at once.
+    letGoOfHeldServers: fromPromise<void, { keep: number[] }>(async ({ input, self }) => {
+      lettingGo.push(input);
+      if (self.id === "letGoOfHeldServers") await park("letGoOfHeldServers")();
+    }),
+  };
+  const actor = createActor(localFleetMachine.provide({ actors }), { input: SETTINGS });
   let status: FleetStatus | undefined;
+  const notices: string[] = [];
   actor.on("status", (event) => (status = event.status));
+  actor.on("notice", (event) => notices.push(noticeMessage(event.notice).text));
   actor.start();
   coverage.start(actor.getSnapshot());
 
-  for (const { event, state: expected } of steps) {
+  const prefix = afterTakeOver ? TAKEN_OVER.map((event) => ({ event: event as AnyEventObject, state: undefined })) : [];
+  for (const { event, state: expected } of [...prefix, ...steps]) {
     const before = actor.getSnapshot();
     const askedBefore = Object.fromEntries(Object.entries(asked).map(([id, commands]) => [id, commands.length]));
-    actor.send(event as FleetEvent);
+    const [letGoBefore, noticesBefore] = [lettingGo.length, notices.length];
+    const effect = /^xstate\.(done|error)\.actor\.(.+)$/.exec(event.type);
+    if (effect?.[1] === "done") pending.get(effect[2]!)!.resolve((event as { output?: unknown }).output);
+    else if (effect) pending.get(effect[2]!)!.reject((event as { error?: unknown }).error);
+    else actor.send(event as FleetEvent);
     await new Promise((resolve) => setImmediate(resolve));
     const now = actor.getSnapshot();
-    expect(walkKey(now), `after ${serializeEvent(event)} from ${JSON.stringify(before.value)}`).toEqual(walkKey(expected));
+    if (expected) expect(walkKey(now), `after ${serializeEvent(event)} from ${JSON.stringify(before.value)}`).toEqual(walkKey(expected));
     coverage.step(before, event, now);
 
     // Invariants of the policy.
@@ -191,18 +264,45 @@ async function replay(steps: Array<{ event: AnyEventObject; state: FleetSnapshot
       if (current?.status.phase === "ready") expect(footer).toMatch(new RegExp(`^${current.model.name} running`));
     }
     if (now.status === "done") expect(status?.phase).toBe("ended");
+
+    // Taking over what this pi held: never a server the fleet has, the most recent configured
+    // ones warm within keepWarm, the rest let go of; pi quitting first lets go of all of it.
+    for (const { keep } of lettingGo.slice(letGoBefore))
+      for (const entry of Object.values(before.context.servers))
+        expect(keep, `${entry.model.id}'s server let go of as held from before`).toContain(entry.model.port);
+    if (effect?.[0] === "xstate.done.actor.findHeldServers") {
+      const { keep } = lettingGo.at(-1)!;
+      const selected = before.context.startedWith;
+      const carried = (event.output as HeldServer[]).filter((held) => keep.includes(held.port) && held.port !== selected?.port);
+      expect(carried.length, "kept warm within keepWarm − 1").toBeLessThanOrEqual(SETTINGS.keepWarm - 1);
+      for (const held of carried)
+        expect(now.context.servers[held.modelId]?.status.phase, `${held.modelId} brought back warm`).toBe("starting");
+      if (selected) expect(keep, "the selected model's server is its selection's").toContain(selected.port);
+    }
+    if (
+      event.type === "QUIT" &&
+      !before.matches({ active: { session: "sweeping" } }) &&
+      !before.matches({ active: { session: "started" } })
+    )
+      expect(lettingGo.length, "quitting before the take-over lets go of what this pi held").toBe(letGoBefore + 1);
+    if (effect?.[0] === "xstate.done.actor.sweepLeftBehind")
+      expect(notices.slice(noticesBefore), "what the sweep found, told once").toEqual(
+        findingNotices(event.output as RecordFinding[]).map((notice) => noticeMessage(notice).text),
+      );
   }
   actor.stop();
 }
 
 describe("local fleet statechart, paths generated from its graph", () => {
-  test("the graph yields a meaningful number of paths", () => {
-    expect(paths.length).toBeGreaterThan(100);
+  test("the generated paths pass through every state and send every event type the chart takes", () => {
+    expect(pathCoverage(localFleetMachine, paths as never)).toEqual({ statesOnNoPath: [], eventTypesOnNoPath: [] });
   });
 
   for (const path of paths) {
     const label = path.steps.map(({ event }) => stepLabel(event)).join(" → ");
-    test(`${JSON.stringify(path.state.value)} via ${label || "(start)"}`, () => replay(path.steps as never));
+    const start = "afterTakeOver" in path ? "taken over" : "start";
+    test(`${JSON.stringify(path.state.value)} via ${start} → ${label || "(nothing)"}`, () =>
+      replay(path.steps as never, "afterTakeOver" in path));
   }
 
   test("every state and every transition of the chart was exercised", () => {

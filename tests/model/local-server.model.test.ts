@@ -10,7 +10,6 @@ import { describe, expect, test } from "vitest";
 import { type ActorLogic, type AnyEventObject, createActor, SimulatedClock, type SnapshotFrom } from "xstate";
 import { TestModel } from "xstate/graph";
 import {
-  KILL_GRACE_MS,
   type LocalServerEvent,
   type LocalServerStatus,
   localServerMachine,
@@ -18,12 +17,13 @@ import {
   STARTUP_TIMEOUT_MS,
 } from "../../machines/local-server.machine.ts";
 import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
-import { coverageRecorder, enabled, eventTypesOf, serializeEvent } from "../helpers/model-testing.ts";
-import { launchSpec, scriptedActors } from "../helpers/scripted-actors.ts";
+import { coverageRecorder, enabled, eventTypesOf, pathCoverage, serializeEvent } from "../helpers/model-testing.ts";
+import { launchSpec, scriptedActors, serverAlone } from "../helpers/scripted-actors.ts";
 
 const A = launchSpec("a", 8080);
+const SERVER_INPUT = { serverId: "server:test" };
 const B = launchSpec("b", 8081);
-const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS, KILL_GRACE: KILL_GRACE_MS };
+const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS };
 
 /** Outputs each invoked effect can produce, relative to the current target. */
 function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
@@ -45,8 +45,6 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
     case "waitForReady":
       // What the server says it serves (GET /props) comes with the ids; an old server says nothing.
       return [{ ids: [target], props: { contextSize: 4096, vision: false } }, { ids: ["someone-else"] }];
-    case "askAboutForeignServer":
-      return [true, false];
     default:
       return [undefined];
   }
@@ -67,9 +65,18 @@ function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
       // Only a server started now announces its pid, once.
       if (context.nonce !== undefined && context.pid === undefined) events.push({ type, pid: 1 });
     } else if (type === "PROCESS_EXITED") {
-      events.push({ type, code: 1, signal: null, logTail: "last line" });
+      events.push({ type, code: 1, signal: null, forced: false, logTail: "last line" });
+      // The keeper's stop story needed SIGKILL: only a stop asked for can be forced.
+      if (snapshot.matches({ owned: "stopping" })) events.push({ type, code: null, signal: "SIGKILL", forced: true, logTail: "" });
       if (context.nonce !== undefined && context.pid === undefined) {
-        events.push({ type, code: null, signal: null, logTail: "", spawnError: { code: "command-not-found", command: "x" } });
+        events.push({
+          type,
+          code: null,
+          signal: null,
+          forced: false,
+          logTail: "",
+          spawnError: { code: "command-not-found", command: "x" },
+        });
       }
     } else if (type === "USERS_CHANGED") events.push({ type, users: context.users === 1 ? 2 : 1 });
     else if (type === "SERVER_SHARED") events.push({ type, users: 1 });
@@ -90,37 +97,27 @@ const essentials = (s: LocalServerSnapshot) => ({
   pid: s.context.pid,
 
   quitting: s.context.quitting,
-  forced: s.context.forced,
   failure: s.context.failure?.model.id,
 });
 
 // TestModel types events as AnyEventObject; the chart's own event union is narrower.
 const testModel = new TestModel(localServerMachine as unknown as ActorLogic<LocalServerSnapshot, AnyEventObject, unknown>, {
+  input: SERVER_INPUT,
   events: eventsFor,
   serializeEvent,
   // Transition-aware (the event with its payload, and the source state), so that action-only
-  // transitions (after KILL_GRACE → SIGKILL) and branches that end in the same state
-  // (ready with or without the id warning) each get a path of their own.
+  // transitions (USERS_CHANGED) and branches that end in the same state (ready with or without
+  // the id warning, an exit forced or not) each get a path of their own.
   serializeState: (state: LocalServerSnapshot, event: AnyEventObject | undefined, prev?: LocalServerSnapshot) =>
     JSON.stringify([essentials(state), event ? serializeEvent(event) : null, prev ? essentials(prev).value : null]),
 });
 
 const done = (actor: string, output?: unknown) => ({ type: `xstate.done.actor.${actor}`, output });
 /**
- * Transitions whose guards read context the path keys leave out (keeping every user count and
- * every asked port in the keys multiplies the paths fivefold): explicit scenarios.
+ * Transitions whose guards read context the path keys leave out (keeping every user count in
+ * the keys multiplies the paths): explicit scenarios.
  */
 const scenarios = [
-  // A prompt that tries again after the foreign-port dialog does not ask a second time.
-  [
-    { type: "SELECT", model: A },
-    done("probePort", { kind: "occupied" }),
-    done("identifyServer", { ids: ["someone-else"] }),
-    done("askAboutForeignServer", false),
-    { type: "SELECT", model: A },
-    done("probePort", { kind: "occupied" }),
-    done("identifyServer", { ids: ["someone-else"] }),
-  ],
   // Quitting while another pi uses the server only lets go of it.
   [
     { type: "SELECT", model: A },
@@ -130,7 +127,15 @@ const scenarios = [
     { type: "QUIT" },
     { type: "SERVER_SHARED", users: 1 },
   ],
-].flatMap((events) => testModel.getPathsFromEvents(events as AnyEventObject[]));
+].flatMap((events) =>
+  // (Without its own start, the walk would begin from a server made without its input.)
+  testModel.getPathsFromEvents(
+    events as AnyEventObject[],
+    {
+      fromState: createActor(localServerMachine, { input: SERVER_INPUT }).getSnapshot(),
+    } as never,
+  ),
+);
 
 const paths = [...testModel.getShortestPaths(), ...scenarios];
 
@@ -139,12 +144,9 @@ const coverage = coverageRecorder(localServerMachine);
 async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSnapshot }>) {
   const script = scriptedActors({ announcePid: false });
   const clock = new SimulatedClock();
-  const notices: string[] = [];
-  let status: LocalServerStatus | undefined;
-  const actor = createActor(localServerMachine.provide({ actors: script.actors }), { clock, input: {} });
-  actor.on("notice", ({ notice }) => notices.push(noticeMessage(notice).text));
-  actor.on("status", (event) => (status = event.status));
-  actor.start();
+  // The server reports to its parent (the fleet), here a stand-in that keeps the reports.
+  const alone = serverAlone(script.actors, { clock });
+  const actor = alone.server;
   coverage.start(actor.getSnapshot());
 
   for (const { event, state } of steps) {
@@ -158,6 +160,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     await new Promise((resolve) => setImmediate(resolve));
 
     const now = actor.getSnapshot();
+    const notices = alone.notices.map((notice) => noticeMessage(notice).text);
+    const status: LocalServerStatus | undefined = alone.statuses.at(-1);
     expect(essentials(now), `after ${event.type} from ${JSON.stringify(before.value)}`).toEqual(essentials(state));
     coverage.step(before, event, now);
 
@@ -165,8 +169,16 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     const live = script.processes.filter((p) => !p.cleanedUp);
     expect(live.length, "at most one server process at a time").toBeLessThanOrEqual(1);
     expect(now.matches("owned") ? 1 : 0, "a process exists exactly while the chart is in `owned`").toBe(live.length);
-    if (now.matches({ owned: "stopping" })) expect(live[0]!.commands, "stopping starts with SIGTERM").toContain("TERM");
-    if (now.context.forced && now.matches("owned")) expect(live[0]!.commands, "the grace period ends in SIGKILL").toContain("KILL");
+    // The chart only asks for the stop, once; the keeper runs the stop story (SIGTERM, grace, SIGKILL).
+    if (now.matches({ owned: "stopping" }))
+      expect(
+        live[0]!.commands.filter((c) => c === "STOP"),
+        "stopping asks the keeper to stop, once",
+      ).toEqual(["STOP"]);
+    if (event.type === "PROCESS_EXITED" && before.context.quitting && now.value === "stopped")
+      expect(notices.at(-1), "the last line says whether the keeper had to force the stop").toBe(
+        `Stopped llamafile "${before.context.target!.name}"${(event as { forced?: boolean }).forced ? " (forced after 5s)" : ""}.`,
+      );
     if (event.type === "DETACH" && (before.matches({ owned: "starting" }) || before.matches({ owned: "ready" }))) {
       const detached = script.processes.at(-1)!;
       expect(detached.commands, "/reload leaves a starting or ready server running, unsignalled").toEqual(["RELEASE"]);
@@ -211,12 +223,12 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
         (event as { output?: { props?: object } }).output?.props ?? {},
       );
   }
-  actor.stop();
+  alone.parent.stop();
 }
 
 describe("local-server statechart, paths generated from its graph", () => {
-  test("the graph yields a meaningful number of paths", () => {
-    expect(paths.length).toBeGreaterThan(100);
+  test("the generated paths pass through every state and send every event type the chart takes", () => {
+    expect(pathCoverage(localServerMachine, paths as never)).toEqual({ statesOnNoPath: [], eventTypesOnNoPath: [] });
   });
 
   for (const path of paths) {

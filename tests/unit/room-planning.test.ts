@@ -1,9 +1,10 @@
 /**
  * Which servers a new local model displaces (machines/local-fleet.machine.ts `planRoom`), and
- * the words a refusal reaches the user with.
+ * the words a refusal reaches the user with; which servers held from before a /reload stay
+ * warm (`carryOver`).
  */
 import { describe, expect, test } from "vitest";
-import { planRoom, type WarmSpec } from "../../machines/local-fleet.machine.ts";
+import { carryOver, planRoom, type WarmSpec } from "../../machines/local-fleet.machine.ts";
 import { IDLE_STATUS, type LocalServerStatus } from "../../machines/local-server.machine.ts";
 import { memoryText, noRoomText } from "../../src/llamafiles/messages.ts";
 import { launchSpec } from "../helpers/scripted-actors.ts";
@@ -222,5 +223,35 @@ describe("refusal messages", () => {
       "512 MiB",
       "3 KiB",
     ]);
+  });
+});
+
+describe("carryOver", () => {
+  const [a, b, c, d] = [model("a", 8001), model("b", 8002), model("c", 8003), model("d", 8004)];
+  const held = (...models: WarmSpec[]) => models.map(({ port, id }) => ({ port, modelId: id }));
+  const start = (keepWarm: number, startedWith?: WarmSpec, servers: WarmSpec[] = []) => ({
+    ...fleet(
+      keepWarm,
+      servers.map((spec) => [spec, "starting"]),
+    ),
+    models: [a, b, c, d],
+    startedWith,
+  });
+
+  test("keepWarm 1: nothing stays warm but the selection's own server; the rest is let go of", () => {
+    expect(carryOver(start(1, b), held(a, b, c))).toEqual({ kept: [], keep: [8002] });
+  });
+
+  test("keepWarm 3: the two most recent others stay warm, the oldest is let go of", () => {
+    expect(carryOver(start(3, a), held(b, c, d, a))).toEqual({ kept: [c, d], keep: [8001, 8003, 8004] });
+  });
+
+  test("a server of a model no longer configured, or on another port now, is let go of", () => {
+    const moved = { port: 9003, modelId: "c" };
+    expect(carryOver(start(3), [...held(b), moved, { port: 9009, modelId: "gone" }])).toEqual({ kept: [b], keep: [8002] });
+  });
+
+  test("a server the fleet already has is never let go of nor carried over", () => {
+    expect(carryOver(start(2, undefined, [c]), held(b, c))).toEqual({ kept: [b], keep: [8003, 8002] });
   });
 });

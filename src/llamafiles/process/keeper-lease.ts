@@ -17,7 +17,6 @@ export type KeeperEvent =
 export type KeeperCommand =
   | { cmd: "server"; pid: number }
   | { cmd: "term" }
-  | { cmd: "kill" }
   | { cmd: "release" }
   | { cmd: "exited"; code: number | null; signal: string | null };
 
@@ -76,6 +75,13 @@ export class KeeperLease {
   unref(): this {
     (this.input as Readable & { unref?(): void }).unref?.();
     (this.output as Writable & { unref?(): void }).unref?.();
+    return this;
+  }
+
+  /** Keeps pi alive while this lease is open: a stop waits for the keeper's answer. */
+  ref(): this {
+    (this.input as Readable & { ref?(): void }).ref?.();
+    (this.output as Writable & { ref?(): void }).ref?.();
     return this;
   }
 

@@ -11,10 +11,10 @@
  *  - Every pi session using the server holds a lease: the pi that started it through the
  *    keeper's stdin/stdout, any other pi through the keeper's unix socket. The kernel closes a
  *    lease when its pi ends, however it ends (quit, SIGTERM, SIGKILL, a crash).
- *  - While a user lives, that user's statechart decides the stop: `term` (SIGTERM to the
- *    server's process group, refused with `shared` while other users remain), then `kill`
- *    after the grace. When the last lease closes without a stop, the keeper runs the same
- *    sequence itself, with the same grace.
+ *  - It alone stops the server while it lives, with the stop story of
+ *    src/llamafiles/process/stop-group.mjs (SIGTERM to the process group, SIGKILL after the
+ *    grace): when a user's statechart asks (`term`, refused with `shared` while other users
+ *    remain), or on its own when the last lease closes without a stop.
  *  - The server is gone when its whole process group is gone (a wrapper whose leader exits
  *    first does not count as gone): then every user hears `exited`, and the keeper ends.
  *  - It signals the group only while a member still carries this server's marker in its
@@ -25,14 +25,15 @@
  * dies, a keeper already runs. Should pi die before it could say the pid, the keeper finds the
  * server by its marker (Linux).
  *
- * Protocol: JSON lines both ways. Users send {"cmd": "server" | "term" | "kill" | "exited" | "release"};
- * the keeper sends {"event": "hello" | "users" | "output" | "stopping" | "shared" | "exited"}.
- * docs/architecture.md tells the whole stop story.
+ * Protocol: JSON lines both ways. Users send {"cmd": "server" | "term" | "exited" | "release"};
+ * the keeper sends {"event": "hello" | "users" | "output" | "stopping" | "shared" | "exited"}
+ * (`exited` says whether the stop was forced).
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createConnection, createServer, Socket } from "node:net";
+import { stopGroup } from "./stop-group.mjs";
 
-/** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, graceMs: number, marker: string }} */
+/** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, marker: string }} */
 const spec = JSON.parse(process.argv[2] ?? "{}");
 /** The server's pid, which is its process group: told by the starting pi, or found by the marker. @type {number | undefined} */
 let pgid;
@@ -46,9 +47,7 @@ const EXIT_STATUS_WAIT_MS = 300;
 let outputOpen = 0;
 let stopping = false;
 let finished = false;
-/** @type {NodeJS.Timeout | undefined} */
-let killTimer;
-let termAt = 0;
+/** The stop needed SIGKILL (told with `exited`). */
 let forced = false;
 /** @type {{ code: number | null, signal: string | null } | undefined} */
 let leaderExit;
@@ -168,12 +167,6 @@ function command(lease, message) {
       }
       if (!stopping) stop("term");
       return;
-    case "kill":
-      if (stopping) {
-        forced = true;
-        signalGroup("SIGKILL");
-      }
-      return;
     case "server":
       if (typeof message.pid === "number" && Number.isSafeInteger(message.pid) && message.pid > 1) pgid = message.pid;
       return;
@@ -189,31 +182,31 @@ function command(lease, message) {
 }
 
 function lastUserGone() {
-  if (finished) return;
-  // Nobody uses the server any more (every pi ended or let go): run the stop sequence, or
-  // finish a stop a user began, with the same grace.
-  if (!stopping) stop("no-users");
-  else if (!killTimer) armKill(Math.max(0, termAt + spec.graceMs - Date.now()));
+  // Nobody uses the server any more (every pi ended or let go): stop it. A stop a user began
+  // runs on as it is.
+  if (!finished) stop("no-users");
 }
 
-/** @param {number} delay */
-function armKill(delay) {
-  killTimer = setTimeout(() => {
-    forced = true;
-    signalGroup("SIGKILL");
-  }, delay);
-}
-
-/** @param {string} why */
+/**
+ * The stop story (stop-group.mjs): SIGTERM, the grace, SIGKILL; `finish` tells the users once the
+ * group is gone.
+ * @param {string} why
+ */
 function stop(why) {
   if (stopping || finished) return;
   stopping = true;
-  termAt = Date.now();
   sockets.close();
   broadcast({ event: "stopping", why });
-  signalGroup("SIGTERM");
-  if (leases.size === 0 || why !== "term") armKill(spec.graceMs);
-  checkGroup();
+  void stopGroup({
+    signal(signal) {
+      // Forced only when SIGKILL meets the server (gone meanwhile, it waits for its exit status).
+      if (signal === "SIGKILL" && groupAlive()) forced = true;
+      signalGroup(signal);
+      checkGroup();
+    },
+    isGone: () => finished,
+    pollMs: GROUP_POLL_MS,
+  });
 }
 
 // ---- the server's process group -------------------------------------------------------------
@@ -307,7 +300,6 @@ function checkGroup() {
 function finish() {
   if (finished) return;
   finished = true;
-  clearTimeout(killTimer);
   const code = leaderExit ? leaderExit.code : null;
   const signal = leaderExit ? leaderExit.signal : forced ? "SIGKILL" : stopping ? "SIGTERM" : null;
   appendLog(`--- ${new Date().toISOString()} Process exited (code=${code}, signal=${signal}) ---\n`);

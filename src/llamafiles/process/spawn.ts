@@ -11,7 +11,7 @@ import { closeSync, constants, fchmodSync, openSync, statSync, writeSync } from 
 import type { Socket } from "node:net";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KILL_GRACE_MS, type LaunchSpec, type SpawnError } from "../../../machines/local-server.machine.ts";
+import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
 import { couldNotStartLogLine } from "../messages.ts";
 import { KeeperLease } from "./keeper-lease.ts";
 import { completeRecord, myIdentity } from "./ownership-record.ts";
@@ -101,7 +101,6 @@ export async function startServer(model: LaunchSpec, nonce: string): Promise<Sta
     logPath: model.logPath,
     logCapBytes: LOG_CAP_BYTES,
     socketPath: socket,
-    graceMs: KILL_GRACE_MS,
     marker,
   };
   // The keeper first: whenever pi dies from here on, something will stop the server.
