@@ -218,7 +218,8 @@ export function loadAiServerSettings(options: {
     sharedBroken = true;
   }
 
-  type Candidate = Omit<AiServerSettings, "provider" | "amongSeveral">;
+  /** `position`: its place among every router configured, the broken ones too (the first is ai-server). */
+  type Candidate = Omit<AiServerSettings, "provider" | "amongSeveral"> & { position: number };
   const candidates: Candidate[] = [];
   if (url) {
     if (!/^https:\/\/[^\s/]+(\/.*)?$/.test(url.value)) {
@@ -235,6 +236,7 @@ export function loadAiServerSettings(options: {
       mainBroken = true;
     }
     candidates.push({
+      position: 0,
       name: file.name ?? DEFAULT_ROUTER_NAME,
       url: url.value.replace(/\/+$/, ""),
       // The words have always said AI_SERVER_URL and AI_SERVER_TIMEOUT_MS for this router, wherever the value came from.
@@ -272,6 +274,7 @@ export function loadAiServerSettings(options: {
       return shared[which];
     };
     candidates.push({
+      position: (url ? 1 : 0) + index,
       name: entry.name!,
       url: entry.url!.replace(/\/+$/, ""),
       entry: index,
@@ -287,12 +290,11 @@ export function loadAiServerSettings(options: {
   });
 
   if (sharedBroken) return { servers: [], warnings, errors };
-  // The first router keeps its place (and provider) whatever happens to the others: a model ref stays valid.
-  const placed = candidates.map((candidate, position) => ({ candidate, position }));
-  const usable = placed.filter(({ position }) => !(url && position === 0 && mainBroken));
+  // Each router keeps its place (and provider) whatever happens to the others: a model ref stays valid.
+  const usable = candidates.filter((candidate) => !(url && candidate.position === 0 && mainBroken));
   const seen = new Map<string, string>();
-  const named = usable.filter(({ candidate, position }) => {
-    const index = url ? position - 1 : position;
+  const named = usable.filter((candidate) => {
+    const index = candidate.entry ?? -1;
     const holder = seen.get(candidate.name);
     if (holder !== undefined) {
       warnings.push({ code: "server-name-taken", index, name: candidate.name, takenBy: holder });
@@ -303,7 +305,7 @@ export function loadAiServerSettings(options: {
   });
   const amongSeveral = named.length > 1;
   return {
-    servers: named.map(({ candidate, position }) => ({
+    servers: named.map(({ position, ...candidate }) => ({
       ...candidate,
       provider: position === 0 ? FIRST_PROVIDER : `${FIRST_PROVIDER}-${candidate.name}`,
       amongSeveral,

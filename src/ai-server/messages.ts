@@ -45,6 +45,16 @@ function settingName(router: RouterForWords, field: "url" | "sshHost", variable:
   return router.entry === undefined ? variable : `"${field}" of ${router.name} in ${AI_SERVER_JSON}`;
 }
 
+/**
+ * A command as the user types it for this router: among several, the router's name follows a
+ * command about the router, and prefixes the model of a command about a model.
+ */
+export function commandFor(router: RouterForWords, command: string, modelId?: string): string {
+  const named = router.amongSeveral && router.name;
+  if (modelId !== undefined) return `/ai-server-${command} ${named ? `${router.name}/` : ""}${modelId}`;
+  return `/ai-server-${command}${named ? ` ${router.name}` : ""}`;
+}
+
 /** The pi model ref of `modelId` on another router, to pick it with /model instead. */
 export interface OtherRouter {
   name: string;
@@ -106,13 +116,13 @@ export function routerFailureText(failure: RouterFailure, settings: SettingsForW
     case "misdirected":
       return `${who}: the proxy refused the host name (HTTP 421 Misdirected Request). Connecting by IP address sends no TLS server name; use the host name of its certificate in ${urlSetting} (now ${shownUrl(settings.url)}).`;
     case "router-down":
-      return `${who}: the proxy at ${shownUrl(settings.url)} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or /ai-server-restart).`;
+      return `${who}: the proxy at ${shownUrl(settings.url)} is up but the llama-server router behind it does not answer (HTTP ${failure.status}). Check the service: systemctl --user status llama-server.service (or ${commandFor(settings, "restart")}).`;
     case "not-found":
       return `${who}: ${action}${model}: the router does not know this model, or it is not in router mode (HTTP 404 "${detail || "File Not Found"}").${known}`;
     case "worker-unreachable":
-      return `${who}: ${action}${model}: the router could not reach the model's worker (HTTP ${failure.status} "${detail}"); the worker probably died. Unload and load it again: /ai-server-unload${model} then /ai-server-load${model}.`;
+      return `${who}: ${action}${model}: the router could not reach the model's worker (HTTP ${failure.status} "${detail}"); the worker probably died. Unload and load it again: ${commandFor(settings, "unload", failure.modelId)} then ${commandFor(settings, "load", failure.modelId)}.`;
     case "autoload-off":
-      return `${who}: ${action}${model}: the model is not loaded and the router does not autoload. Load it first: /ai-server-load${model}.`;
+      return `${who}: ${action}${model}: the model is not loaded and the router does not autoload. Load it first: ${commandFor(settings, "load", failure.modelId)}.`;
     case "already-loaded":
       return `${who}: ${action}${model}: already loaded.`;
     case "not-loaded":
@@ -124,13 +134,13 @@ export function routerFailureText(failure: RouterFailure, settings: SettingsForW
     case "not-json":
       return `${who}: GET ${shownUrl(settings.url)}/models did not return JSON: is ${urlSetting} the llama.cpp router?`;
     case "stream-cut":
-      return `${who}: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see /ai-server-status.`;
+      return `${who}: the router cut the answer off ("${detail}"): the model was unloaded or evicted by another request, or its worker died. Send the prompt again; see ${commandFor(settings, "status")}.`;
     case "stream-error-event":
       return `${who}: the model failed in the middle of the answer: ${detail}`;
     case "connection-lost":
-      return `${who}: the connection to ${host} broke in the middle of the answer (${detail}): the proxy or the router went away. Send the prompt again; see /ai-server-status.`;
+      return `${who}: the connection to ${host} broke in the middle of the answer (${detail}): the proxy or the router went away. Send the prompt again; see ${commandFor(settings, "status")}.`;
     case "stream-incomplete":
-      return `${who}: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see /ai-server-status.`;
+      return `${who}: the router closed the answer before its end (no [DONE]); the text so far is incomplete. Send the prompt again; see ${commandFor(settings, "status")}.`;
     case "request-timeout":
       return `${who}: no ${detail === "during the answer" ? "complete answer" : "answer"} within ${timeoutText(settings)}.`;
   }
@@ -165,10 +175,10 @@ export function modelFailureText(
   others: readonly OtherRouter[] = [],
 ): string {
   const who = label(settings);
-  const refresh = settings.amongSeveral ? `/ai-server-refresh ${settings.name}` : "/ai-server-refresh";
+  const refresh = commandFor(settings, "refresh");
   switch (failure.kind) {
     case "unknown-model":
-      return `${who}: the router does not list ${modelId} (any more). Run ${refresh}, then pick a model from /ai-server-status.`;
+      return `${who}: the router does not list ${modelId} (any more). Run ${refresh}, then pick a model from ${commandFor(settings, "status")}.`;
     case "load-timeout":
       return `${who}: ${modelId} did not finish loading within ${failure.timeoutMs / 1000} s; pi asked the router to unload it. Check its preset (a section without "model =" never loads) and the router's log (journalctl --user -u llama-server).`;
     case "worker-exited":
@@ -194,7 +204,7 @@ export function noticeMessage(
       return { text: `${who}: ${notice.modelId} is unloaded`, level: "info" };
     case "still-unloading":
       return {
-        text: `${who}: ${notice.modelId} was still not unloaded after ${notice.timeoutMs / 1000} s; see /ai-server-status.`,
+        text: `${who}: ${notice.modelId} was still not unloaded after ${notice.timeoutMs / 1000} s; see ${commandFor(settings, "status")}.`,
         level: "warning",
       };
     case "failed":
@@ -252,10 +262,12 @@ function modelFooterText(
 }
 
 /** How a router model's context is changed. */
-export const routerContextFix: ContextFix = {
-  setContext: (tokens, modelId) => `/ai-server-ctx ${modelId} ${tokens} (it sets ctx-size in the router's preset)`,
-  declaredIn: "ai-server.json",
-};
+export function routerContextFix(router: RouterForWords = {}): ContextFix {
+  return {
+    setContext: (tokens, modelId) => `${commandFor(router, "ctx", modelId)} ${tokens} (it sets ctx-size in the router's preset)`,
+    declaredIn: "ai-server.json",
+  };
+}
 
 /** `/ai-server-status`, below the table: the model pi has on the router, its context, the last answer's figures. */
 export function inUseText(
@@ -336,7 +348,7 @@ export function settingsProblemText(problem: SettingsProblem): string {
 }
 
 export function discoveryFallbackText(failureText: string, fallbackCount: number, router: RouterForWords = {}): string {
-  const refresh = router.amongSeveral ? `/ai-server-refresh ${router.name}` : "/ai-server-refresh";
+  const refresh = commandFor(router, "refresh");
   return `${failureText}\n${label(router)}: ${fallbackCount > 0 ? `using the ${fallbackCount} fallback model(s) from ${AI_SERVER_JSON}` : "no models registered"}; run ${refresh} once the router is reachable.`;
 }
 
@@ -398,7 +410,7 @@ export function statusTable(
 export function commandWords(router: RouterForWords = {}) {
   const who = label(router);
   /** A command as the user would type it for this router. */
-  const command = (name: string) => (router.amongSeveral && router.name ? `/ai-server-${name} ${router.name}` : `/ai-server-${name}`);
+  const command = (name: string) => commandFor(router, name);
   const sshHostSetting =
     router.entry === undefined
       ? 'AI_SERVER_SSH_HOST (e.g. ai-server@llama-box) or "sshHost" in ~/.pi/agent/ai-server.json'
@@ -442,7 +454,7 @@ export function commandWords(router: RouterForWords = {}) {
     restarted: (seconds: number, registered: number) =>
       `${who}: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
     ctxCancelled: (id: string, step: string, edited: boolean, size: number) =>
-      `${who}: /ai-server-ctx ${id} cancelled (Esc) while ${step}` +
+      `${who}: ${commandFor(router, "ctx", id)} cancelled (Esc) while ${step}` +
       (edited
         ? `; the preset already says ctx-size = ${size} (the router uses it from its next start; ${command("restart")} applies it now).`
         : "; nothing was changed."),

@@ -163,7 +163,7 @@ export function routerBackend({
           notice.kind === "restarted" || notice.kind === "restart-failed"
             ? []
             : [{ ...messages.noticeMessage(notice, settings, alsoOn(notice.modelId)), channel: "notify" }],
-        contextFix: messages.routerContextFix,
+        contextFix: messages.routerContextFix(settings),
       };
     },
     shown: (status) => (status.modelId ? { modelId: status.modelId, phase: status.phase, props: status.props } : undefined),
