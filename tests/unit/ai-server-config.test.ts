@@ -1,12 +1,13 @@
 // Loading the ai-server settings: one router from AI_SERVER_* and the file's top level (as it
 // always was), several from "servers" (each its own certificate files or the shared defaults),
 // the provider names, and each broken entry skipped with its exact warning while the others load.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { loadAiServerSettings } from "../../src/ai-server/config.ts";
 import { settingsProblemText } from "../../src/ai-server/messages.ts";
+import { REPO_ROOT } from "../helpers/fake-llamafile.ts";
 
 const HOME = "/home/me";
 function load(file: unknown, env: Record<string, string> = {}) {
@@ -164,4 +165,12 @@ test("top-level models or sshHost with servers and no url: said, since nothing w
 test("one server listed alone: the provider ai-server, and words without its name", () => {
   const { servers } = load({ servers: [{ name: "box1", url: "https://box1.example.org" }] });
   expect(servers.map((server) => [server.provider, server.amongSeveral])).toEqual([["ai-server", false]]);
+});
+
+test("README's ai-server.json examples load as written, without a word", () => {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const examples = [...readme.matchAll(/<!-- example: ai-server\.json -->\n```jsonc\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  expect(examples).toHaveLength(2);
+  expect(examples.map((text) => load(text).said)).toEqual([[], []]);
+  expect(examples.map((text) => load(text).providers)).toEqual([["main ai-server"], ["box1 ai-server", "box2 ai-server-box2"]]);
 });
