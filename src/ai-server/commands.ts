@@ -9,6 +9,7 @@
  */
 import type { ExtensionAPI, ExtensionCommandContext } from "@earendil-works/pi-coding-agent";
 import { reply } from "../pi-session/notify.ts";
+import { terminalSafe } from "../pi-session/terminal-text.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import type { AiServerSettings } from "./config.ts";
 import { changeContextSize } from "./ctx-change.ts";
@@ -69,10 +70,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
   };
   /** What the router listed last: an id is checked against it (nothing listed yet: the router says when asked). */
   const listedIds = (router: CommandRouter) => router.remote?.lastListing().map((model) => model.id) ?? [];
+  /** What completion offers: ids a command accepts (a router's list is a server answer: nothing else reaches the editor). */
   const listedOf = (router: CommandRouter) =>
-    router.remote
-      ? router.remote.lastListing().map((model) => ({ id: model.id, status: model.status?.value ?? "" }))
-      : router.settings.fallbackModels.map((model) => ({ id: model.id, status: "" }));
+    (router.remote
+      ? router.remote.lastListing().map((model) => ({ id: model.id, status: terminalSafe(String(model.status?.value ?? "")) }))
+      : router.settings.fallbackModels.map((model) => ({ id: model.id, status: "" }))
+    ).filter((model) => !checkModelId(model.id, []));
   /** The live lists (ids are checked against the routers, not a stale cache); the cache of a router that cannot be reached. */
   const refresh = (targets: readonly CommandRouter[], timeoutMs?: number) =>
     Promise.all(targets.map((router) => router.remote?.rediscover(timeoutMs).catch(() => undefined)));
@@ -96,8 +99,8 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     return items.length > 0 ? items : null;
   };
   const chooseAmong = async (ctx: ExtensionCommandContext, title: string, among: readonly CommandRouter[]) => {
-    const options = among.map((router) => routersText.choice({ ...router, url: router.settings.url }));
-    const picked = await ctx.ui.select(title, options);
+    const options = among.map((router) => terminalSafe(routersText.choice({ ...router, url: router.settings.url })));
+    const picked = await ctx.ui.select(terminalSafe(title), options);
     return picked === undefined ? undefined : among[options.indexOf(picked)];
   };
 
