@@ -53,7 +53,7 @@ export async function setUpAiServer(
   // The rest loads only when a router is configured: pi's start-up does not pay for it otherwise.
   const [{ loadTlsMaterial }, { aiServerSession }, { registerAiServerCommands }, { unusableProviderConfig, fallbackModels }, messages] =
     await Promise.all([import("./tls.ts"), import("./session.ts"), import("./commands.ts"), import("./provider.ts"), words()]);
-  type Router = import("./commands.ts").CommandRouter;
+  type Router = import("./command-targets.ts").CommandRouter;
   const routers: Router[] = [];
   /** The other routers pi offers `modelId` on (named when this one cannot be used). */
   const alsoOn = (self: string) => (modelId: string) =>
