@@ -56,7 +56,7 @@ const env = {
   AI_SERVER_TIMEOUT_MS: "60000",
 };
 
-const { settings } = loadAiServerSettings({ env, agentDir: makeHome() });
+const [settings] = loadAiServerSettings({ env, agentDir: makeHome() }).servers;
 const { material } = loadTlsMaterial(settings!);
 const fetches = createMtlsFetchFactory(settings!, material!);
 const { streamSimple } = await import("@earendil-works/pi-ai/compat");

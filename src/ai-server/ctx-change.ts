@@ -5,7 +5,7 @@
  * (the signal) cancels it at any step, and the report says how far it got.
  */
 import { ctxSizeFromArgs } from "./discovery.ts";
-import { commandText, errorText } from "./messages.ts";
+import { commandWords, errorText } from "./messages.ts";
 import type { AiServerSession } from "./session.ts";
 import { setPresetCtxSize } from "./ssh-admin.ts";
 
@@ -28,6 +28,7 @@ export async function changeContextSize(
 ): Promise<void> {
   const { id, size, host } = request;
   const { presetPath } = remote.settings;
+  const commandText = commandWords(remote.settings);
   let step: Step = "asking";
   let edited = false;
   try {

@@ -12,6 +12,7 @@ import { failedStream } from "../pi-session/ended-stream.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
 import type { AiServerSettings, FallbackModel } from "./config.ts";
 import { contextWindowOf, ctxSizeFromArgs, usableModels } from "./discovery.ts";
+import { label } from "./messages.ts";
 import type { RouterModel } from "./router-api.ts";
 
 /** Placeholder the pi model registry requires (it hides models without a key); the mTLS fetch never sends it. */
@@ -79,7 +80,7 @@ export function withServed(model: ChatModelConfig, served: ServedOverride | unde
 
 /** What pi registers for the router, whichever way its prompts are streamed. */
 const routerProvider = (settings: AiServerSettings, models: ChatModelConfig[]) => ({
-  name: "ai-server (llama.cpp router, mTLS)",
+  name: `${label(settings)} (llama.cpp router, mTLS)`,
   baseUrl: `${settings.url}/v1`,
   api: "openai-completions" as const,
   apiKey: AI_SERVER_API_KEY,

@@ -48,6 +48,30 @@ export interface RouterFailure {
   knownIds?: readonly string[];
 }
 
+/**
+ * Failures that say the router itself cannot be used now, whatever the model: nothing answers,
+ * TLS fails, the proxy refuses the name or has no router behind it, the connection broke. Another
+ * router that has the model may serve it instead (the words say which).
+ */
+export const ROUTER_UNUSABLE: ReadonlySet<RouterFailureCode> = new Set<RouterFailureCode>([
+  "tls-client-refused",
+  "closed-before-answer",
+  "tls-untrusted-server",
+  "tls-server-cert-expired",
+  "tls-wrong-name",
+  "tls-no-site",
+  "tls-key-mismatch",
+  "tls-other",
+  "unreachable",
+  "unresolvable",
+  "no-answer-in-time",
+  "transport-other",
+  "misdirected",
+  "router-down",
+  "not-json",
+  "connection-lost",
+]);
+
 /** A rejected router request: carries the failure value (`failure.code` is what code tests). */
 export class RouterFailureError extends Error {
   readonly failure: RouterFailure;

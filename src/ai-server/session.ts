@@ -1,9 +1,9 @@
 /**
- * The `ai-server` backend (src/backend/contract.ts): one llama.cpp router behind an mTLS proxy.
- * It discovers the router's models and registers the provider (bounded: pi's start never waits
- * long for an unreachable router), and puts the router-model statechart into pi through the
- * generic feature, which loads it on first use. The slash commands act through what this
- * returns.
+ * The `ai-server` backend (src/backend/contract.ts): one llama.cpp router behind an mTLS proxy,
+ * one pi provider. It discovers the router's models and registers the provider (bounded: pi's
+ * start never waits long for an unreachable router), and puts the router-model statechart into
+ * pi through the generic feature, which loads it on first use. Several routers are several
+ * sessions (src/ai-server/extension.ts); the slash commands act through what this returns.
  */
 import type { Api, Context, Model, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
@@ -13,9 +13,8 @@ import { type BackendFeature, backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ChatModelConfig } from "../pi-versions/chat-model-config.ts";
-import { aiServerTimeouts } from "../timeouts.ts";
 import type { AiServerSettings } from "./config.ts";
-import { discoveryFallbackText, errorText, routerFailureText } from "./messages.ts";
+import { alsoOnText, discoveryFallbackText, errorText, type OtherRouter, routerFailureText } from "./messages.ts";
 import { createMtlsFetchFactory, type RequestReport } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
@@ -29,8 +28,16 @@ export interface AiServerSession {
   settings: AiServerSettings;
   /** The router's last model list (for completion and id checks). */
   lastListing(): RouterModel[];
+  /** The ids pi offers in /model for this router now (discovered, or the fallback list). */
+  offered(): string[];
   /** GET /models again and re-register the provider; returns the registered models. */
   rediscover(timeoutMs?: number): Promise<{ models: ChatModelConfig[]; listing: RouterModel[] }>;
+  /**
+   * The first discovery (GET /models within `timeoutMs`), registering nothing yet: what it
+   * returns registers the provider (what was found, else the fallback models) and gives the
+   * warning to show, if any. Several routers are asked at once and registered in order.
+   */
+  discoverAtStart(timeoutMs: number): Promise<() => string | undefined>;
   supervisor(): Promise<RouterSupervisor>;
   status(): RouterModelStatus | undefined;
   feature: BackendFeature<RouterModelStatus, RouterNotice>;
@@ -38,23 +45,32 @@ export interface AiServerSession {
 }
 
 /**
- * Discovers and registers the provider from the factory, so a preselected ai-server model
- * restores. Returns the session and, when the router could not be reached, the warning to show.
+ * The session of one router, its provider named by `settings.provider`. Nothing is asked of the
+ * router here (discoverAtStart does). `alsoOn` names the other routers that offer a model.
  */
-export async function aiServerSession(
+export function aiServerSession(
   pi: ExtensionAPI,
-  provider: string,
   settings: AiServerSettings,
   material: TlsMaterial,
   session: SessionUi,
   meter: AnswerMeter,
-): Promise<{ remote: AiServerSession; discoveryWarning: string | undefined }> {
+  alsoOn: (modelId: string) => OtherRouter[] = () => [],
+): AiServerSession {
+  const { provider } = settings;
   const api = createRouterApi(settings, material);
   const fetches = createMtlsFetchFactory(settings, material);
   let listing: RouterModel[] = [];
   let registered: ChatModelConfig[] = [];
 
-  const backend = routerBackend({ provider, settings, api, fetches, listing: () => listing, reregister: () => register(registered) });
+  const backend = routerBackend({
+    provider,
+    settings,
+    api,
+    fetches,
+    listing: () => listing,
+    reregister: () => register(registered),
+    alsoOn,
+  });
   const feature = backendFeature(pi, session, meter, backend);
 
   const register = (models: ChatModelConfig[]) => {
@@ -70,30 +86,37 @@ export async function aiServerSession(
     );
   };
 
-  const remote: AiServerSession = {
+  return {
     provider,
     settings,
     lastListing: () => listing,
+    offered: () => registered.map((model) => model.id),
     async rediscover(timeoutMs) {
       listing = await api.list({ timeoutMs });
       const models = discoveredModels(listing, settings.fallbackModels);
       register(models);
       return { models, listing };
     },
+    async discoverAtStart(timeoutMs) {
+      try {
+        listing = await api.list({ timeoutMs });
+        return () => {
+          register(discoveredModels(listing, settings.fallbackModels));
+          return undefined;
+        };
+      } catch (error) {
+        return () => {
+          const fallback = fallbackModels(settings.fallbackModels);
+          if (fallback.length > 0) register(fallback);
+          return discoveryFallbackText(errorText(error, settings), fallback.length, settings);
+        };
+      }
+    },
     supervisor: () => feature.supervisor() as Promise<RouterSupervisor>,
     status: feature.status,
     feature,
     meter,
   };
-
-  try {
-    await remote.rediscover(aiServerTimeouts.discoveryMs);
-    return { remote, discoveryWarning: undefined };
-  } catch (error) {
-    const fallback = fallbackModels(settings.fallbackModels);
-    if (fallback.length > 0) register(fallback);
-    return { remote, discoveryWarning: discoveryFallbackText(errorText(error, settings), fallback.length) };
-  }
 }
 
 export interface RouterBackendDeps {
@@ -105,6 +128,8 @@ export interface RouterBackendDeps {
   /** The router's last model list. */
   listing(): RouterModel[];
   reregister(): void;
+  /** The other routers that offer a model: named when this one cannot be used. */
+  alsoOn?: (modelId: string) => OtherRouter[];
 }
 
 /** The router as a backend: its chart, its words, and how a request goes over mTLS. */
@@ -115,6 +140,7 @@ export function routerBackend({
   fetches,
   listing,
   reregister,
+  alsoOn = () => [],
 }: RouterBackendDeps): Backend<RouterModelStatus, RouterNotice> {
   const backend: Backend<RouterModelStatus, RouterNotice> = {
     provider,
@@ -122,21 +148,22 @@ export function routerBackend({
     supervisedFromSessionStart: false,
     async loadSupervisor(inspect) {
       const { createRouterSupervisor } = await import("./supervisor.ts");
-      return createRouterSupervisor({ api, settings, inspect });
+      // Each router its own actor, told apart in the inspector.
+      return createRouterSupervisor({ api, settings, inspect, id: `routerModel:${provider}`, alsoOn });
     },
     async loadWords() {
       const messages = await import("./messages.ts");
       return {
         footer: (status, { now, phaseSinceMs, last }) =>
-          messages.footerText(status, phaseSinceMs, now, status.modelId ? last(status.modelId) : undefined),
+          messages.footerText(status, phaseSinceMs, now, status.modelId ? last(status.modelId) : undefined, settings),
         footerTicks: (status) => status.phase === "starting",
-        activity: messages.activityPhrase,
+        activity: (status, requested) => messages.activityPhrase(status, requested, settings),
         // A restart is reported by the command that asked for it, with its time and what the router lists then.
         notice: (notice) =>
           notice.kind === "restarted" || notice.kind === "restart-failed"
             ? []
-            : [{ ...messages.noticeMessage(notice, settings), channel: "notify" }],
-        contextFix: messages.routerContextFix,
+            : [{ ...messages.noticeMessage(notice, settings, alsoOn(notice.modelId)), channel: "notify" }],
+        contextFix: messages.routerContextFix(settings),
       };
     },
     shown: (status) => (status.modelId ? { modelId: status.modelId, phase: status.phase, props: status.props } : undefined),
@@ -157,7 +184,8 @@ export function routerBackend({
       return {
         model,
         fetch: fetches.forRequest(report),
-        failureText: () => (report.failure ? routerFailureText(report.failure, settings) : undefined),
+        failureText: () =>
+          report.failure ? routerFailureText(report.failure, settings) + alsoOnText(model.id, report.failure, alsoOn(model.id)) : undefined,
       };
     },
     reregister,

@@ -15,7 +15,14 @@ import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { routerActors } from "./effects.ts";
-import { modelFailureText, noticeMessage, notTheLoadingModelText, restartFailureText, type SettingsForWords } from "./messages.ts";
+import {
+  modelFailureText,
+  noticeMessage,
+  notTheLoadingModelText,
+  type OtherRouter,
+  restartFailureText,
+  type SettingsForWords,
+} from "./messages.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
 const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
@@ -36,10 +43,15 @@ export function createRouterSupervisor(options: {
   settings: SettingsForWords;
   pollMs?: number;
   inspect?: Observer<InspectionEvent>;
+  /** The actor's id, which the inspector shows: one per router (`routerModel:<provider>`). */
+  id?: string;
+  /** The other routers that offer a model, named when this router cannot be used. */
+  alsoOn?: (modelId: string) => OtherRouter[];
 }): RouterSupervisor {
   const polls = { loadPollMs: options.pollMs ?? aiServerTimeouts.loadPollMs, healthPollMs: aiServerTimeouts.healthPollMs };
   const machine = routerModelMachine.provide({ actors: routerActors(options.api, polls) });
-  const actor = createActor(machine, { inspect: options.inspect });
+  const actor = createActor(machine, { id: options.id, inspect: options.inspect });
+  const alsoOn = options.alsoOn ?? (() => []);
   const status = statusChannel<RouterModelStatus>(IDLE);
   actor.on("status", (event) => status.publish(event.status));
   actor.start();
@@ -107,8 +119,9 @@ export function createRouterSupervisor(options: {
           if (current.phase === "ready" && current.modelId === modelId) return "done";
           const busy = current.phase === "probing" || current.phase === "starting" || current.phase === "stopping";
           if (busy && (current.modelId === modelId || current.next === modelId)) return "wait";
-          if (current.failure?.modelId === modelId) return new Error(modelFailureText(modelId, current.failure.failure, options.settings));
-          return new Error(notTheLoadingModelText(modelId, current.modelId));
+          if (current.failure?.modelId === modelId)
+            return new Error(modelFailureText(modelId, current.failure.failure, options.settings, alsoOn(modelId)));
+          return new Error(notTheLoadingModelText(modelId, current.modelId, options.settings));
         },
         signal,
       );

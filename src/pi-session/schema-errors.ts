@@ -31,6 +31,7 @@ const PATTERN_WORDS: Record<string, string> = {
   "^https://[^\\s/@]+(/[^\\u0000-\\u001f\\u007f]*)?$": "must be an https:// URL, without a user name, password or control characters",
   "^[A-Za-z0-9_[][A-Za-z0-9_.@:\\[\\]-]*$": "must be a plain ssh target like user@host",
   "^[A-Za-z0-9_.~/+-]+$": "may only contain letters, digits and _ . ~ / + -",
+  "^[a-z0-9][a-z0-9-]{0,23}$": "must be a short name: lower-case letters, digits and -, at most 24, not starting with -",
   "^[0-9]+(\\.[0-9]+)? ?(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$": 'must be an amount of memory such as "22GiB" or "512 MB"',
 };
 

@@ -1,7 +1,8 @@
 /**
  * Test-only PKI made at test time with the openssl CLI: a CA, a server certificate for
  * localhost / 127.0.0.1, a client certificate signed by the CA, and a client certificate
- * from another CA (which the router must refuse).
+ * from another CA (which the router must refuse). Each name gets a PKI of its own (several
+ * routers, each with its own CA and client certificate).
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,18 +57,21 @@ function signed(dir: string, name: string, cn: string, caName: string, extension
   );
 }
 
-let cached: TestPki | undefined;
+const cached = new Map<string, TestPki>();
 
-export function testPki(): TestPki {
-  if (cached) return cached;
+/** The PKI of `name` ("default": the client's CN is pi-client; any other: pi-client-<name>). */
+export function testPki(name = "default"): TestPki {
+  const known = cached.get(name);
+  if (known) return known;
   const dir = mkdtempSync(join(tmpdir(), "pi-llama-pki-"));
-  ca(dir, "root-ca", "Test Root CA");
+  const suffix = name === "default" ? "" : `-${name}`;
+  ca(dir, "root-ca", `Test Root CA${suffix}`);
   ca(dir, "other-ca", "Other CA");
   signed(dir, "server", "localhost", "root-ca", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  signed(dir, "client", "pi-client", "root-ca", "extendedKeyUsage=clientAuth\n");
+  signed(dir, "client", `pi-client${suffix}`, "root-ca", "extendedKeyUsage=clientAuth\n");
   signed(dir, "rogue", "rogue-client", "other-ca", "extendedKeyUsage=clientAuth\n");
   for (const key of ["client.key", "rogue.key"]) chmodSync(join(dir, key), 0o600);
-  cached = {
+  const pki: TestPki = {
     dir,
     caPem: readFileSync(join(dir, "root-ca.pem"), "utf8"),
     serverCert: readFileSync(join(dir, "server.pem"), "utf8"),
@@ -76,5 +80,6 @@ export function testPki(): TestPki {
     rogue: { cert: join(dir, "rogue.pem"), key: join(dir, "rogue.key") },
     otherCa: join(dir, "other-ca.pem"),
   };
-  return cached;
+  cached.set(name, pki);
+  return pki;
 }

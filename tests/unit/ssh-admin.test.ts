@@ -58,11 +58,11 @@ describe("validation before the remote side", () => {
   });
 
   test("an ssh host that ssh could read as an option is refused already in the settings", () => {
-    const { settings, errors } = loadAiServerSettings({
+    const { servers, errors } = loadAiServerSettings({
       env: { AI_SERVER_URL: "https://router.test", AI_SERVER_SSH_HOST: "-oProxyCommand=sh" },
       agentDir: "/nonexistent",
     });
-    expect(settings).toBeUndefined();
+    expect(servers).toEqual([]);
     expect(errors.map(settingsProblemText)).toEqual([
       'ai-server: AI_SERVER_SSH_HOST="-oProxyCommand=sh" is not a plain ssh target like user@host.',
     ]);
