@@ -40,7 +40,11 @@ export async function freePort(): Promise<number> {
   throw new Error(`freePort: this worker used its ${PORTS_PER_WORKER} ports from ${firstPort}; raise PORTS_PER_WORKER.`);
 }
 
-/** pids of running processes whose command line contains every one of `needles`. */
+/**
+ * pids of running processes whose command line contains every one of `needles`. A process that
+ * is exiting has lost its command line before it is gone: to wait until one is gone, wait on its
+ * pid (`isAlive`), not on this.
+ */
 export function findProcesses(...needles: string[]): number[] {
   const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
