@@ -108,8 +108,8 @@ class Stop {
 class Cursor {
   pos = 0;
   private readonly source: ByteSource;
-  private readonly window = new Uint8Array(WINDOW_BYTES);
-  private readonly view = new DataView(this.window.buffer);
+  private readonly window: Uint8Array;
+  private readonly view: DataView;
   private windowStart = 0;
   private windowEnd = 0;
   /** Where reading stops: the end of the file or the header limit, whichever comes first. */
@@ -119,6 +119,9 @@ class Cursor {
   constructor(source: ByteSource) {
     this.source = source;
     this.end = Math.min(source.size, HEADER_LIMITS.headerBytes);
+    // No larger than the file: a scan of many small files should not allocate 256 KiB for each.
+    this.window = new Uint8Array(Math.min(WINDOW_BYTES, Math.max(16, this.end)));
+    this.view = new DataView(this.window.buffer);
   }
 
   /** Bytes left before `end`. */
@@ -146,7 +149,7 @@ class Cursor {
   private at(bytes: number): number {
     if (this.pos >= this.windowStart && this.pos + bytes <= this.windowEnd) return this.pos - this.windowStart;
     if (this.pos + bytes > this.end) this.beyond(bytes);
-    const got = this.source.read(this.window.subarray(0, Math.min(WINDOW_BYTES, this.end - this.pos)), this.pos);
+    const got = this.source.read(this.window.subarray(0, Math.min(this.window.length, this.end - this.pos)), this.pos);
     if (typeof got !== "number") throw new Stop({ code: "read-failed", errno: got.errno });
     this.windowStart = this.pos;
     this.windowEnd = this.pos + got;
