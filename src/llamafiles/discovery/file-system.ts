@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 
 export type FileSystem = Pick<
   typeof fs,
-  | "readdirSync"
+  | "opendirSync"
   | "statSync"
   | "lstatSync"
   | "realpathSync"
