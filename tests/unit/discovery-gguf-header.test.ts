@@ -319,3 +319,23 @@ test("keys beyond the kept limit are read past, and do not grow memory", () => {
   const result = readGgufHeader(bufferSource(b.bytes()));
   expect(result.ok && result.header.metadata.size).toBe(HEADER_LIMITS.keptEntries);
 });
+
+test("arrays of strings: a 20 MiB item, items across window edges, an item running past the end", () => {
+  const big = start(0, 2)
+    .str("k")
+    .u32(9)
+    .u32(8)
+    .u64(3)
+    .str("a")
+    .str("b".repeat(20 * 2 ** 20))
+    .str("c");
+  const many = big.str("after").u32(9).u32(8).u64(100_000);
+  for (let i = 0; i < 100_000; i++) many.str(`token-${i}`);
+  const result = readGgufHeader(bufferSource(many.bytes()));
+  expect(result.ok && Object.fromEntries(result.header.metadata)).toEqual({
+    k: { skipped: "array", length: 3 },
+    after: { skipped: "array", length: 100_000 },
+  });
+  const past = start(0, 1).str("k").u32(9).u32(8).u64(2).str("a").u64(5000).raw("short").bytes();
+  expect(problemOf(past)).toEqual({ code: "truncated-header", fileBytes: past.length });
+});
