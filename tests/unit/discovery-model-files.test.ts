@@ -97,13 +97,16 @@ test("a split whose first file is unreadable: the first says why, the others poi
   expect(skipped.map((s) => s.reason)).toEqual([{ code: "not-gguf" }, { code: "later-shard", firstShard: "/m/big-00001-of-00002.gguf" }]);
 });
 
-test("only first files and lone files need their header read", () => {
-  expect(needsHeader({ name: "a.gguf", kind: "gguf", bytes: 5 })).toBe(true);
-  expect(needsHeader({ name: "a-00001-of-00002.gguf", kind: "gguf", bytes: 5 })).toBe(true);
-  expect(needsHeader({ name: "a-00002-of-00002.gguf", kind: "gguf", bytes: 5 })).toBe(false);
-  expect(needsHeader({ name: "ggml-vocab-llama.gguf", kind: "gguf", bytes: 5 })).toBe(false);
-  expect(needsHeader({ name: "a.gguf", kind: "gguf", bytes: 0 })).toBe(false);
-  expect(needsHeader({ name: "a.llamafile", kind: "llamafile", bytes: 5 })).toBe(false);
+test("only first files, lone files and runnable llamafiles need their header read", () => {
+  const gguf = { kind: "gguf" as const, bytes: 5, executable: false };
+  expect(needsHeader({ ...gguf, name: "a.gguf" })).toBe(true);
+  expect(needsHeader({ ...gguf, name: "a-00001-of-00002.gguf" })).toBe(true);
+  expect(needsHeader({ ...gguf, name: "a-00002-of-00002.gguf" })).toBe(false);
+  expect(needsHeader({ ...gguf, name: "ggml-vocab-llama.gguf" })).toBe(false);
+  expect(needsHeader({ ...gguf, name: "a.gguf", bytes: 0 })).toBe(false);
+  // A llamafile's model is read when it can run at all.
+  expect(needsHeader({ name: "a.llamafile", kind: "llamafile", bytes: 5, executable: true })).toBe(true);
+  expect(needsHeader({ name: "a.llamafile", kind: "llamafile", bytes: 5, executable: false })).toBe(false);
   expect(shardOf("a-00003-of-00002.gguf")).toBeUndefined();
   expect(shardOf("A-00001-OF-00002.GGUF")).toEqual({ prefix: "A", no: 1, total: 2 });
 });

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { type CacheEntry, type CacheProblem, cachedHeader, defaultCachePath, readCache, writeCache } from "./discovery-cache.ts";
 import { type FileSystem, realFileSystem } from "./file-system.ts";
 import { type GgufFacts, ggufFacts } from "./gguf-facts.ts";
-import { readHeaderOfFile } from "./gguf-file.ts";
+import { readHeaderOfFile, readHeaderOfLlamafile } from "./gguf-file.ts";
 import { checkServerArgs, llamafileArgs, llamaServerArgs, type ServerArgsProblem, userChoices } from "./launch-args.ts";
 import { chooseContext, DEFAULT_CONTEXT, estimateMemory, kvBytesPerToken, type MemoryEstimate } from "./memory-estimate.ts";
 import { classifyFiles, type FileSkip, type FoundFile, needsHeader } from "./model-files.ts";
@@ -71,7 +71,7 @@ export interface DiscoveredModel {
   projector: string | undefined;
   /** The model's files together (not the projector). */
   bytes: number;
-  /** What its header says; undefined for a llamafile. */
+  /** What its header says (a llamafile's: the model inside); undefined when it could not be read. */
   facts: GgufFacts | undefined;
 }
 
@@ -240,7 +240,7 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
 }
 
 function readHeader(file: ScannedFile, fs: FileSystem) {
-  const result = readHeaderOfFile(file.path, file, fs);
+  const result = (file.kind === "llamafile" ? readHeaderOfLlamafile : readHeaderOfFile)(file.path, file, fs);
   return result.ok ? { ok: true as const, facts: ggufFacts(result.header) } : result;
 }
 

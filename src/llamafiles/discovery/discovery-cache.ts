@@ -87,6 +87,8 @@ const PROBLEM_CODES = new Set([
   "bad-value-type",
   "bad-alignment",
   "incomplete-data",
+  "no-embedded-gguf",
+  "bad-zip",
 ]);
 
 function isProblem(v: unknown): v is FileProblem {

@@ -20,7 +20,11 @@ export interface FoundFile {
   bytes: number;
   executable: boolean;
   kind: "gguf" | "llamafile";
-  /** Its header, or why it was not read; undefined when it needed no reading (see `needsHeader`). */
+  /**
+   * Its header (a llamafile's: the model stored inside), or why it was not read; undefined when
+   * it needed no reading (see `needsHeader`). A llamafile whose model cannot be read still runs:
+   * it is offered without the facts.
+   */
   header?: { ok: true; facts: GgufFacts } | { ok: false; problem: FileProblem };
 }
 
@@ -69,9 +73,11 @@ export function shardOf(name: string): { prefix: string; no: number; total: numb
   return no >= 1 && total >= 1 && no <= total ? { prefix: match[1]!, no, total } : undefined;
 }
 
-/** Whether a found file's header must be read to classify it. */
-export function needsHeader(file: Pick<FoundFile, "name" | "kind" | "bytes">): boolean {
-  if (file.kind === "llamafile" || file.bytes === 0 || VOCAB_NAME.test(file.name)) return false;
+/** Whether a found file's header must be read (a llamafile's: the model inside) to classify it or describe it. */
+export function needsHeader(file: Pick<FoundFile, "name" | "kind" | "bytes" | "executable">): boolean {
+  if (file.bytes === 0) return false;
+  if (file.kind === "llamafile") return file.executable;
+  if (VOCAB_NAME.test(file.name)) return false;
   return (shardOf(file.name)?.no ?? 1) === 1;
 }
 
