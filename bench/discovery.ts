@@ -13,8 +13,9 @@
  * GiB, a third of them split in 2 to 4 files, some vision models with a projector) that cost no
  * disk. Their headers are in the page cache, as after any recent scan: a truly cold disk adds
  * its seek time per file, which is the disk's, not discovery's. Medians and p90 of RUNS runs
- * after one warm-up round, whose figures (modules loading, the JIT not yet warm: what the very
- * first scan in a pi process pays) are printed apart.
+ * after one warm-up round, printed apart: it runs right after the 287 files were written, while
+ * the kernel may still be writing them back, so it is slower than any start pi will see; the
+ * fresh-process rows are the figures for a pi starting.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
