@@ -16,7 +16,7 @@ import { type GgufFacts, ggufFacts } from "./gguf-facts.ts";
 import { readHeaderOfFile, readHeaderOfLlamafile } from "./gguf-file.ts";
 import { checkServerArgs, llamafileArgs, llamaServerArgs, type ServerArgsProblem, userChoices } from "./launch-args.ts";
 import { chooseContext, DEFAULT_CONTEXT, estimateMemory, kvBytesPerToken, type MemoryEstimate } from "./memory-estimate.ts";
-import { classifyFiles, type FileSkip, type FoundFile, needsHeader } from "./model-files.ts";
+import { classifyFiles, type FileSkip, type FoundFile, type ModelCandidate, needsHeader } from "./model-files.ts";
 import { assignIds, displayName } from "./model-identity.ts";
 import { assignPorts } from "./ports.ts";
 import { type SCAN_LIMITS, type ScannedFile, type ScanSkip, scanFolders } from "./scan.ts";
@@ -177,66 +177,84 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
   const models: DiscoveredModel[] = [];
   for (const [index, candidate] of classified.candidates.entries()) {
     const id = ids[index]!;
-    const path = candidate.files[0]!;
     const own = options.modelServerArgs?.[id];
     const perModel = own === undefined ? { ok: true as const, args: [] } : checkServerArgs(own);
     if (!perModel.ok) problems.push({ code: "bad-server-args", model: id, problem: perModel.problem });
     const port = ports.get(id);
-    const badArgs = !global.ok ? global.problem : !perModel.ok ? perModel.problem : undefined;
-    let reason: SkipReason | undefined;
-    if (badArgs) reason = { code: "bad-server-args", problem: badArgs };
-    else if (candidate.kind === "gguf" && !server?.ok) reason = { code: "no-llama-server" };
-    else if (port === undefined) reason = { code: "no-port" };
-    if (reason || !global.ok || !perModel.ok || port === undefined) {
-      skipped.push({ path, reason: reason! });
-      continue;
+    const path = candidate.files[0]!;
+    const argsProblem = !global.ok ? global.problem : !perModel.ok ? perModel.problem : undefined;
+    if (argsProblem) skipped.push({ path, reason: { code: "bad-server-args", problem: argsProblem } });
+    else if (candidate.kind === "gguf" && !server?.ok) skipped.push({ path, reason: { code: "no-llama-server" } });
+    else if (port === undefined) skipped.push({ path, reason: { code: "no-port" } });
+    else {
+      const command = candidate.kind === "gguf" && server?.ok ? server.command : path;
+      models.push(
+        describe(
+          candidate,
+          { id, port, command, userArgs: [...(global.ok ? global.args : []), ...(perModel.ok ? perModel.args : [])] },
+          options,
+        ),
+      );
     }
-
-    const userArgs = [...global.args, ...perModel.args];
-    const choices = userChoices(userArgs);
-    const facts = candidate.facts;
-    const weightBytes = candidate.bytes + (candidate.projector?.bytes ?? 0);
-    const perToken = facts ? kvBytesPerToken(facts, choices.cache) : undefined;
-    const trained = facts?.trainedContext;
-    const context =
-      choices.context !== undefined
-        ? choices.context || (trained ?? options.defaultContext ?? DEFAULT_CONTEXT)
-        : chooseContext({
-            defaultContext: options.defaultContext ?? DEFAULT_CONTEXT,
-            trainedContext: trained,
-            budgetBytes: options.memoryBudgetBytes,
-            weightBytes,
-            kvBytesPerToken: perToken,
-          });
-    const estimate = estimateMemory(weightBytes, perToken === undefined ? undefined : Math.ceil(perToken * context));
-    const launch = { id, port, context, userArgs };
-    models.push({
-      id,
-      name: displayName({ name: facts?.name, stem: candidate.stem, quantization: facts?.quantization, bytes: candidate.bytes }),
-      kind: candidate.kind,
-      command: candidate.kind === "gguf" && server?.ok ? server.command : path,
-      args:
-        candidate.kind === "gguf"
-          ? llamaServerArgs({
-              ...launch,
-              modelFile: path,
-              projector: candidate.projector?.path,
-              chatTemplate: facts?.hasChatTemplate ?? false,
-            })
-          : llamafileArgs(launch),
-      port,
-      contextWindow: context,
-      trainedContext: trained,
-      input: candidate.projector ? ["text", "image"] : ["text"],
-      memoryBytes: estimate.totalBytes,
-      estimate,
-      files: candidate.files,
-      projector: candidate.projector?.path,
-      bytes: candidate.bytes,
-      facts,
-    });
   }
   return { models, scanned: scan.scanned, skipped, problems };
+}
+
+/** A model ready to run: its context, estimate and command line from its facts and the user's arguments. */
+function describe(
+  candidate: ModelCandidate,
+  launch: { id: string; port: number; command: string; userArgs: string[] },
+  options: Pick<DiscoveryOptions, "defaultContext" | "memoryBudgetBytes">,
+): DiscoveredModel {
+  const { id, port, userArgs } = launch;
+  const choices = userChoices(userArgs);
+  const facts = candidate.facts;
+  const defaultContext = options.defaultContext ?? DEFAULT_CONTEXT;
+  const weightBytes = candidate.bytes + (candidate.projector?.bytes ?? 0);
+  const perToken = facts ? kvBytesPerToken(facts, choices.cache) : undefined;
+  const trained = facts?.trainedContext;
+  const context =
+    choices.context !== undefined
+      ? // The user's -c wins; -c 0 is llama.cpp's "the trained context".
+        choices.context || (trained ?? defaultContext)
+      : chooseContext({
+          defaultContext,
+          trainedContext: trained,
+          budgetBytes: options.memoryBudgetBytes,
+          weightBytes,
+          kvBytesPerToken: perToken,
+        });
+  const estimate = estimateMemory(weightBytes, perToken === undefined ? undefined : Math.ceil(perToken * context));
+  const path = candidate.files[0]!;
+  const args =
+    candidate.kind === "gguf"
+      ? llamaServerArgs({
+          id,
+          port,
+          context,
+          userArgs,
+          modelFile: path,
+          projector: candidate.projector?.path,
+          chatTemplate: facts?.hasChatTemplate ?? false,
+        })
+      : llamafileArgs({ id, port, context, userArgs });
+  return {
+    id,
+    name: displayName({ name: facts?.name, stem: candidate.stem, quantization: facts?.quantization, bytes: candidate.bytes }),
+    kind: candidate.kind,
+    command: launch.command,
+    args,
+    port,
+    contextWindow: context,
+    trainedContext: trained,
+    input: candidate.projector ? ["text", "image"] : ["text"],
+    memoryBytes: estimate.totalBytes,
+    estimate,
+    files: candidate.files,
+    projector: candidate.projector?.path,
+    bytes: candidate.bytes,
+    facts,
+  };
 }
 
 function readHeader(file: ScannedFile, fs: FileSystem) {
