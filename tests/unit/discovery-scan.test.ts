@@ -153,6 +153,7 @@ test("an unreadable file and an unreadable folder (EACCES injected at the I/O se
   writeGguf(join(root, "locked.gguf"), tinyModelSpec());
   writeGguf(join(root, "fine.gguf"), tinyModelSpec());
   mkdirSync(join(root, "private"));
+  mkdirSync(join(root, "unstatable"));
   const denied = (path: unknown) => {
     const error = Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: "EACCES" });
     throw error;
@@ -165,12 +166,17 @@ test("an unreadable file and an unreadable folder (EACCES injected at the I/O se
         : (realFileSystem.openSync as (...a: unknown[]) => number)(path, ...rest)) as FileSystem["openSync"],
     opendirSync: ((path: string) =>
       path.endsWith("private") ? denied(path) : realFileSystem.opendirSync(path)) as FileSystem["opendirSync"],
+    statSync: ((path: string, ...rest: unknown[]) =>
+      path.endsWith("unstatable")
+        ? denied(path)
+        : (realFileSystem.statSync as (...a: unknown[]) => unknown)(path, ...rest)) as FileSystem["statSync"],
   };
   const result = discoverModels(options({ fs }));
   expect(result.models.map((m) => m.id)).toEqual(["fine"]);
   expect(reasons(result)).toEqual({
     "locked.gguf": { code: "unreadable", errno: "EACCES" },
     private: { code: "folder-unreadable", errno: "EACCES" },
+    unstatable: { code: "folder-unreadable", errno: "EACCES" },
   });
 });
 

@@ -173,6 +173,7 @@ export function scanFolders(folders: string[], fs: FileSystem, limits = SCAN_LIM
         } catch (error) {
           const errno = errnoOf(error);
           if (errno === "ELOOP") skip(full, { code: "symlink-loop" });
+          else if (entry.type === "dir") skip(full, { code: "folder-unreadable", errno });
           else if (MODEL_NAME.test(entry.name)) skip(full, errno === "ENOENT" ? { code: "broken-link" } : { code: "unreadable", errno });
           continue;
         }
