@@ -352,3 +352,17 @@ export function tinyModelSpec(name = "tiny-a"): GgufSpec {
 
 /** tiny-a.gguf's size in bytes. */
 export const TINY_MODEL_BYTES = 473_472;
+
+/** Files the reader must refuse; `GgufBytes` builds anything these do not. */
+export const hostile = {
+  /** A valid header cut after `bytes` bytes. */
+  truncated: (spec: GgufSpec, bytes: number): Buffer => ggufHeader(spec).bytes.subarray(0, bytes),
+  /** "GGML" where the magic "GGUF" belongs, the rest valid. */
+  wrongMagic: (spec: GgufSpec): Buffer => {
+    const bytes = Buffer.from(ggufHeader(spec).bytes);
+    bytes.write("GGML", 0, "latin1");
+    return bytes;
+  },
+  /** The start of a v3 header claiming `tensors` tensors and `keys` key-value pairs (any u64); append the rest. */
+  claiming: (tensors: number | bigint, keys: number | bigint): GgufBytes => new GgufBytes().raw("GGUF").u32(3).u64(tensors).u64(keys),
+};

@@ -10,6 +10,7 @@ import {
   GgufBytes,
   type GgufValue,
   ggufHeader,
+  hostile,
   modelSpec,
   projectorSpec,
   str,
@@ -29,8 +30,7 @@ function problemOf(bytes: Uint8Array, size = bytes.length): GgufProblem | undefi
   return result.ok ? undefined : result.problem;
 }
 
-/** The start of a v3 header: magic, version, tensor count, key count. */
-const start = (tensors: number | bigint, kvs: number | bigint) => new GgufBytes().raw("GGUF").u32(3).u64(tensors).u64(kvs);
+const start = hostile.claiming;
 
 test("every value type is read back; large values are kept as their length", () => {
   const metadata: Array<[string, GgufValue]> = [
@@ -155,7 +155,7 @@ test("a realistic header (152k-token vocabulary, merges, a 6 KB template) is ste
 });
 
 test("wrong magic, unsupported versions (v1, big-endian), an empty file", () => {
-  expect(problemOf(Buffer.from("GGML\x03\0\0\0", "latin1"))).toEqual({ code: "not-gguf" });
+  expect(problemOf(hostile.wrongMagic(tinyModelSpec()))).toEqual({ code: "not-gguf" });
   expect(problemOf(Buffer.from("not a model at all, just text"))).toEqual({ code: "not-gguf" });
   expect(problemOf(new GgufBytes().raw("GGUF").u32(1).u32(0).u32(0).bytes())).toEqual({ code: "unsupported-version", version: 1 });
   expect(
@@ -173,10 +173,10 @@ test("wrong magic, unsupported versions (v1, big-endian), an empty file", () => 
 });
 
 test("a header cut at any byte is refused as cut (never read past the end)", () => {
-  const { bytes } = ggufHeader(tinyModelSpec());
+  const whole = hostile.truncated(tinyModelSpec(), Number.MAX_SAFE_INTEGER);
   const reasons = new Map<string, number>();
-  for (let cut = 0; cut < bytes.length; cut++) {
-    const code = problemOf(bytes.subarray(0, cut))?.code ?? "accepted";
+  for (let cut = 0; cut < whole.length; cut++) {
+    const code = problemOf(whole.subarray(0, cut))?.code ?? "accepted";
     reasons.set(code, (reasons.get(code) ?? 0) + 1);
   }
   // Cut inside the padding after the last tensor info: the header is whole, the data missing.
