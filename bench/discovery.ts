@@ -142,5 +142,5 @@ console.log(row("rescan (every header again)", rescan));
 console.log(row("warm start in a fresh process (pi starting)", freshWarm));
 console.log(row("cold scan in a fresh process (pi's first start)", freshCold));
 console.log(
-  `warm-up round (the first scan of a process): cold ${ms(firstRound[0]!)}, warm ${ms(firstRound[1]!)}, rescan ${ms(firstRound[2]!)}`,
+  `warm-up round (right after writing the files, not counted): cold ${ms(firstRound[0]!)}, warm ${ms(firstRound[1]!)}, rescan ${ms(firstRound[2]!)}`,
 );
