@@ -4,15 +4,14 @@
  * modification time, device and inode are the ones recorded.
  *
  * The file is read as hostile input (size-capped, never through a symbolic link, every entry
- * checked and dropped if malformed) and written atomically: a new file (mode 0600, created
- * exclusively, never through a link) renamed over the old one, in a 0700 folder.
+ * checked and dropped if malformed) and written atomically (private-file.ts).
  */
-import { constants, type Stats } from "node:fs";
-import { dirname, join } from "node:path";
-import { errnoOf, type FileSystem } from "./file-system.ts";
+import { join } from "node:path";
+import type { FileSystem } from "./file-system.ts";
 import type { GgufFacts } from "./gguf-facts.ts";
 import type { FileProblem } from "./gguf-file.ts";
 import { HEADER_LIMITS } from "./gguf-header.ts";
+import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 import type { ScannedFile } from "./scan.ts";
 
 export const CACHE_VERSION = 1;
@@ -115,37 +114,14 @@ function isEntry(v: unknown): v is CacheEntry {
 /** The cache's entries (empty when there is none or it cannot be trusted), and why it was not used. */
 export function readCache(path: string, fs: FileSystem): { entries: Map<string, CacheEntry>; problem?: CacheProblem } {
   const entries = new Map<string, CacheEntry>();
-  let fd: number;
-  try {
-    fd = fs.openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const errno = errnoOf(error);
-    if (errno === "ENOENT") return { entries };
-    // O_NOFOLLOW on a link fails with ELOOP.
-    if (errno === "ELOOP") return { entries, problem: { code: "cache-ignored", path, why: "not-a-file" } };
-    return { entries, problem: { code: "cache-unreadable", path, errno } };
-  }
-  let text: string;
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return { entries, problem: { code: "cache-ignored", path, why: "not-a-file" } };
-    if (stat.size > MAX_CACHE_BYTES) return { entries, problem: { code: "cache-ignored", path, why: "too-large" } };
-    const buffer = Buffer.alloc(stat.size);
-    let got = 0;
-    while (got < buffer.length) {
-      const n = fs.readSync(fd, buffer, got, buffer.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    text = buffer.toString("utf8", 0, got);
-  } catch (error) {
-    return { entries, problem: { code: "cache-unreadable", path, errno: errnoOf(error) } };
-  } finally {
-    fs.closeSync(fd);
+  const read = readPrivateFile(path, fs, MAX_CACHE_BYTES);
+  if (!read.ok) {
+    if ("why" in read) return { entries, problem: { code: "cache-ignored", path, why: read.why } };
+    return read.errno === "ENOENT" ? { entries } : { entries, problem: { code: "cache-unreadable", path, errno: read.errno } };
   }
   let root: unknown;
   try {
-    root = JSON.parse(text);
+    root = JSON.parse(read.text);
   } catch {
     return { entries, problem: { code: "cache-ignored", path, why: "not-json" } };
   }
@@ -158,37 +134,9 @@ export function readCache(path: string, fs: FileSystem): { entries: Map<string, 
   return { entries };
 }
 
-// ——— writing: atomic, private, never through a link ———
-
-/** Writes `entries` to `path`: a fresh 0600 file beside it, renamed over it. */
+/** Writes `entries` to `path` (private-file.ts: atomic, 0600, never through a link). */
 export function writeCache(path: string, entries: ReadonlyMap<string, CacheEntry>, fs: FileSystem): CacheProblem | undefined {
-  const folder = dirname(path);
-  const temp = `${path}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  try {
-    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const stat: Stats = fs.lstatSync(folder);
-    // A link in the folder's place could send the cache anywhere.
-    if (!stat.isDirectory()) return { code: "cache-unwritable", path, errno: "ENOTDIR" };
-  } catch (error) {
-    return { code: "cache-unwritable", path, errno: errnoOf(error) };
-  }
   const body = JSON.stringify({ version: CACHE_VERSION, entries: Object.fromEntries([...entries].slice(0, MAX_ENTRIES)) });
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    fs.writeSync(fd, body);
-    fs.closeSync(fd);
-    fd = undefined;
-    // rename replaces a link at `path` itself; it never writes through it.
-    fs.renameSync(temp, path);
-    return undefined;
-  } catch (error) {
-    if (fd !== undefined) fs.closeSync(fd);
-    try {
-      fs.unlinkSync(temp);
-    } catch {
-      // Not created, or already renamed.
-    }
-    return { code: "cache-unwritable", path, errno: errnoOf(error) };
-  }
+  const errno = writePrivateFile(path, body, fs);
+  return errno === undefined ? undefined : { code: "cache-unwritable", path, errno };
 }
