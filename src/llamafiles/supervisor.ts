@@ -27,6 +27,8 @@ export type LocalNoticeOrReport = FleetNotice | { kind: "effects"; reports: Effe
 export interface LocalSupervisorOptions {
   /** The configured models, by id. */
   models: WarmSpec[];
+  /** Asked first when given: the models pi offers now (discovery adds models while pi runs). */
+  model?: (id: string) => WarmSpec | undefined;
   askAboutForeignServer: LocalServerEffectsOptions["askAboutForeignServer"];
   /** How many servers may run at once, within what memory (models.json); one at a time by default. */
   fleet?: FleetSettings;
@@ -48,7 +50,8 @@ export const NO_FLEET: FleetStatus = {
 export type LocalSupervisor = Supervisor<FleetStatus, LocalNoticeOrReport>;
 
 export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
-  const byId = new Map(options.models.map((model) => [model.id, model]));
+  const listed = new Map(options.models.map((model) => [model.id, model]));
+  const byId = { get: (id: string) => options.model?.(id) ?? listed.get(id) };
   const noticeListeners = new Set<(notice: LocalNoticeOrReport) => void>();
   const tell = (notice: LocalNoticeOrReport) => {
     for (const listener of [...noticeListeners]) listener(notice);
