@@ -1,0 +1,153 @@
+// Discovered models in a real pi runtime: no models.json at all, GGUF files in the test HOME's
+// ~/models, and a stand-in llama-server first on PATH (tests/helpers/fake-llama-server.ts). The
+// model is listed, answers through pi, is restored at start-up, shows in /llamafiles with its
+// estimate beside its resident memory, and /llamafiles scan updates pi's list without a restart.
+// File names carry this run's worker id: a discovered model's port comes from its id, and test
+// files of other workers must not share one.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
+import { installFakeLlamaServer, llamaServerArgsSeen } from "../helpers/fake-llama-server.ts";
+import { requestsSeen } from "../helpers/fake-llamafile.ts";
+import { modelSpec, projectorSpec, writeGguf } from "../helpers/gguf-writer.ts";
+import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
+import { isAlive, probeModels, waitFor } from "../helpers/processes.ts";
+
+const originalPath = process.env.PATH;
+let home: string;
+let models: string;
+beforeEach(() => {
+  home = makeHome();
+  models = join(home, "models");
+  mkdirSync(models);
+  installFakeLlamaServer(join(home, "bin"));
+  process.env.PATH = `${join(home, "bin")}:${originalPath}`;
+});
+afterEach(async () => {
+  await cleanupAll();
+  process.env.PATH = originalPath;
+  rmSync(home, { recursive: true, force: true });
+});
+
+const worker = process.env.VITEST_POOL_ID ?? "0";
+const QWEN = modelSpec({
+  name: "Qwen2.5 Coder 7B Instruct",
+  contextLength: 32768,
+  blockCount: 28,
+  embeddingLength: 3584,
+  headCount: 28,
+  headCountKv: 4,
+  fileType: 15,
+  chatTemplate: "{{ messages }}",
+});
+const QWEN_BYTES = 4_683_073_248;
+const qwenFile = () => join(models, `Qwen2.5-Coder-7B-Instruct-w${worker}-Q4_K_M.gguf`);
+const QWEN_ID = `qwen2.5-coder-7b-instruct-w${worker}-q4_k_m`;
+
+/** Discovery registers after start-up when nothing was found before: wait for pi's registry to list it. */
+const listed = (pi: PiHarness, id: string) =>
+  waitFor(() => pi.runtime.services.modelRuntime.getModel("llamafiles", id), `pi to list llamafiles/${id}`);
+
+test("no models.json, a GGUF in ~/models, llama-server on PATH: the model is in /model, answers through pi, and stops on quit", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const pi = await startPi({ home });
+  const model = await listed(pi, QWEN_ID);
+  expect(model).toMatchObject({ name: "Qwen2.5 Coder 7B Instruct · Q4_K_M · 4.4 GiB", contextWindow: 32768, input: ["text"] });
+  // One line for discovery at start-up, not one per file.
+  await waitFor(() => pi.notifications().some((n) => n.message.startsWith("llamafiles: found")), "the discovery line");
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles:"))).toEqual([
+    { message: "llamafiles: found 1 model in ~/models.", type: "info" },
+  ]);
+
+  await pi.select(`llamafiles/${QWEN_ID}`);
+  expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+  const port = preferredPort(QWEN_ID);
+  expect(await probeModels(port)).toEqual({ status: 200, ids: [QWEN_ID] });
+  expect(requestsSeen(home, QWEN_ID)).toHaveLength(1);
+  expect(llamaServerArgsSeen(home, QWEN_ID)).toEqual([
+    ["-m", qwenFile(), "--alias", QWEN_ID, "--host", "127.0.0.1", "--port", String(port), "-c", "32768", "--jinja"],
+  ]);
+
+  const report = (await pi.command("/llamafiles"))!;
+  const pid = Number(/pid=(\d+)/.exec(report)?.[1]);
+  expect(isAlive(pid)).toBe(true);
+  expect(report).toMatch(
+    new RegExp(
+      `^Running: Qwen2\\.5 Coder 7B Instruct · Q4_K_M · 4\\.4 GiB \\(id=${QWEN_ID.replaceAll(".", "\\.")}, port=${port}, pid=${pid}, status=ready, memory 6\\.7 GiB\\)\n` +
+        "  context 32,768 tokens per request \\(from the server\\)\n" +
+        "  memory: estimated 6\\.7 GiB \\(files 4\\.4 GiB \\+ KV cache 1\\.8 GiB \\+ margin 625\\.8 MiB\\), resident now [\\d.]+ MiB \\(its processes, from /proc\\)\n",
+    ),
+  );
+  expect(report).toContain("Model folders: ~/models");
+
+  await pi.quit();
+  await waitFor(() => !isAlive(pid), "the server to stop with pi");
+});
+
+test("a preselected discovered model is restored at start-up: found in the factory the first time, from the last scan after", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  for (const run of ["first start: nothing known yet", "second start: the last scan's models"]) {
+    const pi = await startPi({ home, preselect: `llamafiles/${QWEN_ID}` });
+    expect(`${pi.runtime.session.model?.provider}/${pi.runtime.session.model?.id}`, run).toBe(`llamafiles/${QWEN_ID}`);
+    await waitFor(() => pi.notifications().some((n) => n.message.endsWith("is ready")), `${run}: the model to become ready`);
+    expect((await pi.prompt("hi")).error, run).toBeUndefined();
+    await pi.cleanup();
+  }
+});
+
+test("a model with its image projector gets --mmproj and image input; /llamafiles lists the models not running, the folders and every skipped file", async () => {
+  const gemma = join(models, `gemma-w${worker}`);
+  mkdirSync(gemma);
+  writeGguf(join(gemma, "gemma-3-4b-it-Q4_K_M.gguf"), modelSpec({ name: "Gemma 3 4B It", embeddingLength: 2560, fileType: 15 }), {
+    size: 2_489_757_856,
+  });
+  writeGguf(join(gemma, "mmproj-gemma-3-4b-it-f16.gguf"), projectorSpec({ projectionDim: 2560 }), { size: 851_251_104 });
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  writeFileSync(join(models, "interrupted.gguf"), "GGUF");
+  writeFileSync(join(models, "notes.gguf"), "not a model");
+  const pi = await startPi({ home });
+  const gemmaId = `gemma-3-4b-it-q4_k_m`;
+  expect(await listed(pi, gemmaId)).toMatchObject({ input: ["text", "image"] });
+  await waitFor(() => pi.notifications().some((n) => n.message.startsWith("llamafiles: found")), "the discovery line");
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles:"))).toEqual([
+    { message: "llamafiles: found 2 models in ~/models; skipped 2 files (see /llamafiles).", type: "warning" },
+  ]);
+
+  await pi.select(`llamafiles/${gemmaId}`);
+  expect((await pi.prompt("hi")).error).toBeUndefined();
+  expect(llamaServerArgsSeen(home, gemmaId)[0]).toEqual(expect.arrayContaining(["--mmproj", join(gemma, "mmproj-gemma-3-4b-it-f16.gguf")]));
+
+  const report = (await pi.command("/llamafiles"))!;
+  // After the running model's lines (running, context, memory, last answer):
+  expect(report.split("\n").slice(4)).toEqual([
+    "Discovered, not running (1):",
+    `  Qwen2.5 Coder 7B Instruct · Q4_K_M · 4.4 GiB (id=${QWEN_ID}, port=${preferredPort(QWEN_ID)}, context 32,768, estimate 6.7 GiB)`,
+    "Model folders: ~/models",
+    "Skipped (2):",
+    "  ~/models/interrupted.gguf: cut off inside its header (the file has 4 bytes): an interrupted download? Download it again",
+    '  ~/models/notes.gguf: not a GGUF file (it does not begin with "GGUF")',
+    "Not offered as models (1):",
+    `  ~/models/gemma-w${worker}/mmproj-gemma-3-4b-it-f16.gguf: an image projector, given to ~/models/gemma-w${worker}/gemma-3-4b-it-Q4_K_M.gguf (--mmproj)`,
+  ]);
+});
+
+test("/llamafiles scan finds a new file and updates pi's model list without a restart; a file gone is gone from it", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const pi = await startPi({ home });
+  await listed(pi, QWEN_ID);
+  const other = join(models, `Other-w${worker}.gguf`);
+  writeGguf(other, modelSpec({ name: "Other", fileType: 7 }), { size: 900_000_000 });
+  expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)).toBeUndefined();
+
+  expect((await pi.command("/llamafiles scan"))?.split("\n")[0]).toBe(
+    `Scanned the model folders again: 2 discovered models (new: other-w${worker}).`,
+  );
+  expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)).toMatchObject({ name: "Other · Q8_0 · 858 MiB" });
+
+  rmSync(other);
+  expect((await pi.command("/llamafiles scan"))?.split("\n")[0]).toBe(
+    `Scanned the model folders again: 1 discovered model (gone: other-w${worker}).`,
+  );
+  expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)).toBeUndefined();
+});
