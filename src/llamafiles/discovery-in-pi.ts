@@ -13,8 +13,10 @@ import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { StartModel } from "../pi-session/start-model.ts";
 import type { StartupReport } from "../pi-session/startup-report.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
-import { type DiscoveryEnv, discoveryEnv, lastFoundModels } from "./discovered-models.ts";
-import { defaultLastFoundPath } from "./discovery/last-found.ts";
+import { type DiscoveryEnv, discoveryEnv, discoveryKey, lastFoundModels } from "./discovered-models.ts";
+import { realFileSystem } from "./discovery/file-system.ts";
+import { defaultLastFoundPath, lastFoundText, writeLastFound } from "./discovery/last-found.ts";
+import { defaultModelDirCandidates, defaultModelDirs } from "./discovery/model-dirs.ts";
 import type { DiscoveryOutcome } from "./discovery-run.ts";
 import type { LocalModels } from "./local-models.ts";
 
@@ -53,6 +55,12 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
 
   /** One discovery, its models offered; whether pi's registration must change. */
   const discover = async (rescan: boolean) => {
+    if (config.discovery.modelDirs === undefined && defaultModelDirs(env).length === 0) {
+      // Nothing to look at (most users of the ai-server alone): discovery itself is not even loaded.
+      last = { models: [], scanned: [], skipped: [], problems: [] };
+      if (known?.length) writeLastFound(lastFound, lastFoundText(discoveryKey(config, env), []), realFileSystem);
+      return models.replaceDiscovered([]);
+    }
     const { runDiscovery } = await import("./discovery-run.ts");
     last = runDiscovery(config, { env, logPathFor: options.logPathFor, rescan, lastFoundPath: lastFound });
     return models.replaceDiscovered(last.models);
@@ -103,6 +111,6 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
       if (await discover(true)) await registerAgain();
       return { before, outcome: last! };
     },
-    defaultFolders: () => [`${env.HOME}/models`, env.LLAMA_CACHE || `${env.HOME}/.cache/llama.cpp`],
+    defaultFolders: () => defaultModelDirCandidates(env),
   };
 }

@@ -25,7 +25,8 @@ export function localModels(declared: LlamafileModel[]): LocalModels {
     discovered: () => found,
     get: (id) => byId.get(id) ?? earlier.get(id),
     replaceDiscovered(next) {
-      const changed = JSON.stringify(next) !== JSON.stringify(found);
+      // At start there is nothing to compare with: the comparison costs more than the models' registration.
+      const changed = found.length === 0 ? next.length > 0 : JSON.stringify(next) !== JSON.stringify(found);
       for (const model of found) earlier.set(model.id, model);
       found = next;
       byId = new Map([...declared, ...found].map((model) => [model.id, model]));

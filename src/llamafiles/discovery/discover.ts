@@ -9,13 +9,13 @@
  *   model-files.ts files → models (splits, projectors, llamafiles) and skipped files
  *   model-identity.ts, ports.ts, memory-estimate.ts, launch-args.ts   each model's id, port, context, estimate, command line
  */
-import { join } from "node:path";
 import { type CacheEntry, type CacheProblem, cachedHeader, defaultCachePath, readCache, writeCache } from "./discovery-cache.ts";
 import { type FileSystem, realFileSystem } from "./file-system.ts";
 import { type GgufFacts, ggufFacts } from "./gguf-facts.ts";
 import { readHeaderOfFile, readHeaderOfLlamafile } from "./gguf-file.ts";
 import { checkServerArgs, llamafileArgs, llamaServerArgs, type ServerArgsProblem, userChoices } from "./launch-args.ts";
 import { chooseContext, DEFAULT_CONTEXT, estimateMemory, kvBytesPerToken, type MemoryEstimate } from "./memory-estimate.ts";
+import { defaultModelDirs } from "./model-dirs.ts";
 import { classifyFiles, type FileSkip, type FoundFile, type ModelCandidate, needsHeader } from "./model-files.ts";
 import { assignIds, displayName } from "./model-identity.ts";
 import { assignPorts } from "./ports.ts";
@@ -104,20 +104,10 @@ export interface DiscoveryResult {
   problems: DiscoveryProblem[];
 }
 
-/** `~/models` and llama.cpp's download cache (`$LLAMA_CACHE`, else `~/.cache/llama.cpp`), those that are folders. */
-export function defaultModelDirs(env: DiscoveryOptions["env"], fs: FileSystem = realFileSystem): string[] {
-  const candidates = [join(env.HOME, "models"), env.LLAMA_CACHE || join(env.HOME, ".cache", "llama.cpp")];
-  return candidates.filter((dir) => {
-    try {
-      return fs.statSync(dir).isDirectory();
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** Headers a cache does not keep: they may read differently next time (a permission, a file being written). */
 const TRANSIENT = new Set(["unreadable", "changed-while-reading", "read-failed"]);
+
+export { defaultModelDirs };
 
 export function discoverModels(options: DiscoveryOptions): DiscoveryResult {
   try {
