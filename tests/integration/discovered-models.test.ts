@@ -4,8 +4,8 @@
 // estimate beside its resident memory, and /llamafiles scan updates pi's list without a restart.
 // File names carry this run's worker id: a discovered model's port comes from its id, and test
 // files of other workers must not share one.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { installFakeLlamaServer, llamaServerArgsSeen } from "../helpers/fake-llama-server.ts";
@@ -150,4 +150,89 @@ test("/llamafiles scan finds a new file and updates pi's model list without a re
     `Scanned the model folders again: 1 discovered model (gone: other-w${worker}).`,
   );
   expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)).toBeUndefined();
+});
+
+test("a hostile disk says one line at start-up, not one per file; pi starts and the good model is offered", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  for (let i = 0; i < 40; i++) writeFileSync(join(models, `broken-${i}.gguf`), i % 2 ? "GGUF" : "junk");
+  mkdirSync(join(models, "loop"));
+  symlinkSync(join(models, "loop"), join(models, "loop", "again"));
+  symlinkSync("/nonexistent/target.gguf", join(models, "dangling.gguf"));
+  const pi = await startPi({ home });
+  await listed(pi, QWEN_ID);
+  await waitFor(() => pi.notifications().some((n) => n.message.startsWith("llamafiles: found")), "the discovery line");
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles:"))).toEqual([
+    { message: "llamafiles: found 1 model in ~/models; skipped 41 files (see /llamafiles).", type: "warning" },
+  ]);
+  const report = (await pi.command("/llamafiles"))!;
+  expect(report).toContain("  ~/models/dangling.gguf: a symbolic link to nothing");
+  expect(report).toContain("Skipped (41):");
+});
+
+test("no llama-server on PATH: one line says so and what to do; the GGUF files are listed, nothing is offered", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  process.env.PATH = originalPath!
+    .split(":")
+    .filter((dir) => !dir.startsWith(home))
+    .join(":");
+  rmSync(join(home, "bin"), { recursive: true });
+  const pi = await startPi({ home });
+  await waitFor(() => pi.notifications().some((n) => n.message.startsWith("llamafiles: found")), "the discovery line");
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles:"))).toEqual([
+    {
+      message:
+        'llamafiles: found 0 models in ~/models; skipped 1 file (see /llamafiles). llama-server is not on PATH, so GGUF models cannot run: install llama.cpp, or set "llamaServer" to its path in ~/.pi/agent/models.json.',
+      type: "warning",
+    },
+  ]);
+  expect(pi.runtime.services.modelRuntime.getModels("llamafiles")).toEqual([]);
+  expect(await pi.command("/llamafiles")).toContain(`  ~/models/${basename(qwenFile())}: a GGUF model, and no llama-server to run it`);
+});
+
+test("a model declared in models.json wins over the discovered one with its file; both kinds are offered side by side", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const other = join(models, `Other-w${worker}.gguf`);
+  writeGguf(other, modelSpec({ name: "Other", fileType: 7 }), { size: 900_000_000 });
+  const pi = await startPi({
+    home,
+    llamafiles: [
+      {
+        id: "my-qwen",
+        name: "My Qwen",
+        command: join(home, "bin", "llama-server"),
+        args: ["-m", qwenFile(), "--alias", "my-qwen", "--port", "{{port}}"],
+        port: preferredPort(`other-w${worker}`),
+      },
+    ],
+  });
+  await listed(pi, `other-w${worker}`);
+  expect(pi.runtime.services.modelRuntime.getModels("llamafiles").map((m) => m.id)).toEqual(["my-qwen", `other-w${worker}`]);
+  // The declared model's port is never a discovered one's.
+  expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)?.baseUrl).not.toBe(
+    `http://localhost:${preferredPort(`other-w${worker}`)}/v1`,
+  );
+  expect(await pi.command("/llamafiles")).toContain(
+    `  ~/models/${basename(qwenFile())}: ~/.pi/agent/models.json declares "my-qwen" with this file; that one is offered`,
+  );
+  await pi.select("llamafiles/my-qwen");
+  expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+});
+
+test("memoryBudget: a discovered model's context is cut to fit it, and one that cannot fit is refused with its estimate", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const big = join(models, `Big-w${worker}.gguf`);
+  writeGguf(big, modelSpec({ name: "Big", fileType: 15 }), { size: 7 * 2 ** 30 });
+  const pi = await startPi({ home, llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", memoryBudget: "6GiB" } });
+  const qwen = await listed(pi, QWEN_ID);
+  expect(qwen.contextWindow).toBeLessThan(32768);
+  expect(qwen.contextWindow).toBeGreaterThan(16384);
+  await pi.select(`llamafiles/${QWEN_ID}`);
+  expect((await pi.prompt("hi")).error).toBeUndefined();
+  expect(llamaServerArgsSeen(home, QWEN_ID)[0]).toEqual(expect.arrayContaining(["-c", String(qwen.contextWindow)]));
+
+  await pi.select(`llamafiles/big-w${worker}`);
+  const { error } = await pi.prompt("hi");
+  expect(error).toMatch(
+    /^Cannot start Big · Q4_K_M · 7 GiB: its "memory" estimate \(7\.7 GiB\) is larger than the whole "memoryBudget" \(6 GiB\)/,
+  );
 });
