@@ -98,6 +98,8 @@ export interface DiscoverySettings {
   serverArgs: string[] | undefined;
   /** `discovered.<id>.serverArgs`, by discovered id. */
   modelServerArgs: Record<string, string[]>;
+  /** `discovered.<id>.port`, by discovered id. */
+  modelPorts: Record<string, number>;
 }
 
 export interface LlamafilesConfig {
@@ -210,7 +212,13 @@ export function expandHome(path: string, home: string): string {
 const FIELDS_PI_ACCEPTS = ["baseUrl", "headers", "compat", "modelOverrides", "apiKey", "oauth", "authHeader"];
 
 /** Discovery with every default: what a user with no models.json (or no usable block) gets. */
-const defaultDiscovery: DiscoverySettings = { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {} };
+const defaultDiscovery: DiscoverySettings = {
+  modelDirs: undefined,
+  llamaServer: undefined,
+  serverArgs: undefined,
+  modelServerArgs: {},
+  modelPorts: {},
+};
 
 /** No usable block: no declared model, every default, discovery on. */
 const defaultsOnly = (): LlamafilesConfig => ({
@@ -360,7 +368,7 @@ export function loadLlamafilesConfig(options: {
   );
   const budget = providerField<string | undefined>("memoryBudget", undefined);
   const dirs = providerField<string[] | undefined>("modelDirs", undefined);
-  const perModel = providerField<Record<string, { serverArgs?: string[] }>>("discovered", {});
+  const perModel = providerField<Record<string, { serverArgs?: string[]; port?: number }>>("discovered", {});
   return {
     config: {
       missingForPi,
@@ -380,6 +388,9 @@ export function loadLlamafilesConfig(options: {
             serverArgs: providerField<string[] | undefined>("serverArgs", undefined),
             modelServerArgs: Object.fromEntries(
               Object.entries(perModel).flatMap(([id, settings]) => (settings.serverArgs ? [[id, settings.serverArgs]] : [])),
+            ),
+            modelPorts: Object.fromEntries(
+              Object.entries(perModel).flatMap(([id, settings]) => (settings.port !== undefined ? [[id, settings.port]] : [])),
             ),
           },
     },

@@ -45,6 +45,7 @@ export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): Disco
     llamaServer: settings.llamaServer,
     serverArgs: settings.serverArgs,
     modelServerArgs: settings.modelServerArgs,
+    modelPorts: settings.modelPorts,
     memoryBudgetBytes: config.memoryBudgetBytes,
     reservedPorts: config.models.map((model) => model.port),
     blockedPorts: FETCH_BAD_PORTS,

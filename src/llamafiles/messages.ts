@@ -505,6 +505,15 @@ export function discoveryProblemText(problem: DiscoveryProblem, home: string): s
       return problem.model === undefined
         ? `"serverArgs" in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; no discovered model is offered until it is fixed`
         : `"serverArgs" of "${problem.model}" (under "discovered") in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; that model is not offered until it is fixed`;
+    case "port-refused": {
+      const why =
+        problem.why === "declared"
+          ? "a model declared in models.json has it"
+          : problem.why === "blocked"
+            ? "fetch refuses to connect to it"
+            : "another discovered model has it";
+      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of 14200-14999 instead`;
+    }
     case "cache-unreadable":
       return `cannot read the discovery cache ${homeShort(problem.path, home)} (${problem.errno}); every model file is read again`;
     case "cache-ignored":

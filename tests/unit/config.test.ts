@@ -33,7 +33,7 @@ test("a minimal entry gets every documented default", () => {
     keepWarm: 1,
     memoryBudgetBytes: undefined,
     // Discovery on, in the default folders, with llama-server from PATH and no arguments of the user's.
-    discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {} },
+    discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
     models: [
       {
         id: "a",
@@ -114,7 +114,7 @@ const onlyDiscovery = {
   models: [],
   keepWarm: 1,
   memoryBudgetBytes: undefined,
-  discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {} },
+  discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
 };
 
 const declaresNothing: Array<[string, string | undefined, ((path: string) => string) | undefined]> = [
@@ -190,7 +190,7 @@ test("a block with a baseUrl and no models is discovery's: every setting read, ~
           modelDirs: ["~/models", "/data/gguf", "~"],
           llamaServer: "/opt/llama.cpp/build/bin/llama-server",
           serverArgs: ["-ngl", "99"],
-          discovered: { "qwen2.5-coder-7b-instruct-q4_k_m": { serverArgs: ["-c", "65536"] }, other: {} },
+          discovered: { "qwen2.5-coder-7b-instruct-q4_k_m": { serverArgs: ["-c", "65536"] }, other: { port: 18700 } },
           memoryBudget: "40GiB",
         },
       },
@@ -206,6 +206,7 @@ test("a block with a baseUrl and no models is discovery's: every setting read, ~
       llamaServer: "/opt/llama.cpp/build/bin/llama-server",
       serverArgs: ["-ngl", "99"],
       modelServerArgs: { "qwen2.5-coder-7b-instruct-q4_k_m": ["-c", "65536"] },
+      modelPorts: { other: 18700 },
     },
   });
   expect(load(withModels([good], { discover: false })).config!.discovery).toBeUndefined();
@@ -223,8 +224,11 @@ test("a bad discovery setting falls back to its default with a warning that name
   expect(provider({ discovered: { x: { serverArgs: ["-c", 5] } } }).warnings).toEqual([
     "llamafiles: providers.llamafiles.discovered.x.serverArgs[1] must be string (got 5); using the default.",
   ]);
-  expect(provider({ discovered: { x: { port: 9000 } } }).warnings).toEqual([
-    'llamafiles: providers.llamafiles.discovered.x has an unknown field "port"; using the default.',
+  expect(provider({ discovered: { x: { pinned: true } } }).warnings).toEqual([
+    'llamafiles: providers.llamafiles.discovered.x has an unknown field "pinned"; using the default.',
+  ]);
+  expect(provider({ discovered: { x: { port: 80 } } }).warnings).toEqual([
+    "llamafiles: providers.llamafiles.discovered.x.port must be >= 1024 (got 80); using the default.",
   ]);
   expect(provider({ discover: "no" }).config!.discovery).toBeDefined();
 });

@@ -124,6 +124,24 @@ test("a declared model wins over a discovered one with its id or its file, and i
   ]);
 });
 
+test("a port chosen for a discovered model is its port, unless a declared model has it; the others move out of its way", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  const outcome = run(
+    configOf({
+      baseUrl: "http://x/v1",
+      models: [{ id: "mine", command: "/bin/true", port: 18701 }],
+      discovered: { "tiny-a": { port: 18700 }, "tiny-b": { port: 18701 } },
+    }),
+  );
+  expect(outcome.models.map((model) => [model.id, model.port])).toEqual([
+    ["tiny-a", 18700],
+    ["tiny-b", preferredPort("tiny-b")],
+  ]);
+  expect(outcome.models[0]!.args).toEqual(expect.arrayContaining(["--port", "18700"]));
+  expect(outcome.problems).toEqual([{ code: "port-refused", model: "tiny-b", port: 18701, why: "declared" }]);
+});
+
 test("the result is kept for the next start: read back as the same local models, under the same settings only", () => {
   writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
   writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
@@ -172,7 +190,8 @@ test("a hostile last-found file is not used at all: any malformed model, a contr
     ["an argument that is not a string", forged({ ...good, args: ["-m", 5] })],
     ["an escape sequence in the name", forged({ ...good, name: "\u001b]0;owned\u0007" })],
     ["a newline in an argument", forged({ ...good, args: ["-m", "x\nrm -rf ~"] })],
-    ["a port outside 14200-14999", forged({ ...good, port: 8080 })],
+    ["a port of 0", forged({ ...good, port: 0 })],
+    ["a port above 65535", forged({ ...good, port: 70000 })],
     ["a context of 0", forged({ ...good, contextWindow: 0 })],
     ["an input kind pi does not know", forged({ ...good, input: ["text", "audio"] })],
     ["no files", forged({ ...good, files: [] })],

@@ -31,6 +31,8 @@ export interface DiscoveryOptions {
   serverArgs?: unknown;
   /** `serverArgs` per discovered model id, as the user wrote them. */
   modelServerArgs?: Record<string, unknown>;
+  /** A port the user chose for a discovered model id, instead of one from DISCOVERY_PORTS. */
+  modelPorts?: Record<string, number>;
   /** The context a model gets unless it was trained for less (DEFAULT_CONTEXT). */
   defaultContext?: number;
   /** `memoryBudget`: a model's context is cut so its estimate fits. */
@@ -93,6 +95,8 @@ export interface SkippedFile {
 export type DiscoveryProblem =
   | ServerCommandProblem
   | { code: "bad-server-args"; model: string | undefined; problem: ServerArgsProblem }
+  /** A port chosen for `model` that a declared model has, fetch refuses, or another chosen port is: it gets one of the range. */
+  | { code: "port-refused"; model: string; port: number; why: "declared" | "blocked" | "twice" }
   | CacheProblem
   | { code: "discovery-failed"; detail: string };
 
@@ -163,7 +167,7 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
   if (server && !server.ok) problems.push(server.problem);
 
   const ids = assignIds(classified.candidates.map((c) => ({ stem: c.stem, path: c.files[0]! })));
-  const ports = assignPorts(ids, options.reservedPorts, options.blockedPorts);
+  const ports = portsFor(ids, options, problems);
   const models: DiscoveredModel[] = [];
   for (const [index, candidate] of classified.candidates.entries()) {
     const id = ids[index]!;
@@ -188,6 +192,30 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
     }
   }
   return { models, scanned: scan.scanned, skipped, problems };
+}
+
+/** Each id's port: the one the user chose for it when it is free to take, else one of the range (ports.ts). */
+function portsFor(ids: string[], options: DiscoveryOptions, problems: DiscoveryProblem[]): Map<string, number | undefined> {
+  const reserved = new Set(options.reservedPorts);
+  const chosen = new Map<string, number>();
+  const taken = new Set<number>();
+  for (const id of ids) {
+    const port = options.modelPorts?.[id];
+    if (port === undefined) continue;
+    const why = reserved.has(port) ? "declared" : options.blockedPorts.has(port) ? "blocked" : taken.has(port) ? "twice" : undefined;
+    if (why) problems.push({ code: "port-refused", model: id, port, why });
+    else {
+      chosen.set(id, port);
+      taken.add(port);
+    }
+  }
+  const ports = assignPorts(
+    ids.filter((id) => !chosen.has(id)),
+    [...reserved, ...taken],
+    options.blockedPorts,
+  );
+  for (const [id, port] of chosen) ports.set(id, port);
+  return ports;
 }
 
 /** A model ready to run: its context, estimate and command line from its facts and the user's arguments. */

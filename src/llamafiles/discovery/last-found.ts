@@ -12,7 +12,6 @@
 import { join } from "node:path";
 import type { DiscoveredModel } from "./discover.ts";
 import type { FileSystem } from "./file-system.ts";
-import { DISCOVERY_PORTS } from "./ports.ts";
 import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 
 const VERSION = 1;
@@ -70,8 +69,8 @@ function isFoundModel(v: unknown): v is FoundModel {
     v.command.startsWith("/") &&
     isTexts(v.args, 512) &&
     isCount(v.port) &&
-    v.port >= DISCOVERY_PORTS.first &&
-    v.port <= DISCOVERY_PORTS.last &&
+    v.port >= 1 &&
+    v.port <= 65535 &&
     isCount(v.contextWindow) &&
     v.contextWindow > 0 &&
     (v.trainedContext === undefined || isCount(v.trainedContext)) &&
