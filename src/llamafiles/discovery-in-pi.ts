@@ -30,6 +30,14 @@ export interface DiscoveryInPi {
   home: string;
 }
 
+const SAID = Symbol.for("pi-llama-supervisor.discovery-said");
+/** The start-up lines this pi process said, kept on `globalThis`: /reload evaluates this module anew. */
+function saidInThisProcess(): Set<string> {
+  const holder = globalThis as unknown as Record<symbol, Set<string> | undefined>;
+  holder[SAID] ??= new Set();
+  return holder[SAID];
+}
+
 export interface DiscoveryInPiOptions {
   pi: Pick<ExtensionAPI, "on" | "setModel">;
   session: SessionUi;
@@ -65,7 +73,14 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
     last = runDiscovery(config, { env, logPathFor: options.logPathFor, rescan, lastFoundPath: lastFound });
     return models.replaceDiscovered(last.models);
   };
-  const summary = async (outcome: DiscoveryOutcome) => (await import("./messages.ts")).discoverySummary(outcome, env.HOME);
+  /** The start-up line, unless this pi said the same one already (pi runs the factory again on /reload, /new, /resume). */
+  const summary = async (outcome: DiscoveryOutcome) => {
+    const said = (await import("./messages.ts")).discoverySummary(outcome, env.HOME);
+    const key = `${env.HOME}\n${said?.text}`;
+    if (!said || saidInThisProcess().has(key)) return undefined;
+    saidInThisProcess().add(key);
+    return said;
+  };
 
   /** The registration changed: pi's session keeps its own copy of its model, so it gets the new one. */
   const registerAgain = async () => {

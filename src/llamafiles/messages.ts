@@ -596,7 +596,7 @@ export function rescanText(before: string[], after: string[]): string {
   const added = after.filter((id) => !before.includes(id));
   const gone = before.filter((id) => !after.includes(id));
   const changes = [...(added.length > 0 ? [`new: ${added.join(", ")}`] : []), ...(gone.length > 0 ? [`gone: ${gone.join(", ")}`] : [])];
-  return `Scanned the model folders again: ${plural(after.length, "discovered model")}${changes.length > 0 ? ` (${changes.join("; ")})` : ", no change"}.`;
+  return `Scanned the model folders again: ${plural(after.length, "discovered model")}${changes.length > 0 ? ` (${changes.join("; ")})` : ", none new, none gone"}.`;
 }
 
 /**

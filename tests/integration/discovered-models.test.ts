@@ -10,7 +10,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { installFakeLlamaServer, llamaServerArgsSeen } from "../helpers/fake-llama-server.ts";
 import { requestsSeen } from "../helpers/fake-llamafile.ts";
-import { modelSpec, projectorSpec, writeGguf } from "../helpers/gguf-writer.ts";
+import { modelSpec, projectorSpec, str, writeGguf } from "../helpers/gguf-writer.ts";
 import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { isAlive, probeModels, waitFor } from "../helpers/processes.ts";
 
@@ -150,6 +150,21 @@ test("/llamafiles scan finds a new file and updates pi's model list without a re
     `Scanned the model folders again: 1 discovered model (gone: other-w${worker}).`,
   );
   expect(pi.runtime.services.modelRuntime.getModel("llamafiles", `other-w${worker}`)).toBeUndefined();
+
+  // The model in use changed on disk (a new download of it): the session's own copy of the model is the new one.
+  await pi.select(`llamafiles/${QWEN_ID}`);
+  writeGguf(
+    qwenFile(),
+    { ...QWEN, metadata: QWEN.metadata.map(([key, value]) => [key, key === "general.name" ? str("Qwen2.5 Coder 7B Instruct v2") : value]) },
+    { size: QWEN_BYTES },
+  );
+  expect((await pi.command("/llamafiles scan"))?.split("\n")[0]).toBe("Scanned the model folders again: 1 discovered model, none new, none gone.");
+  expect(pi.runtime.session.model?.name).toBe("Qwen2.5 Coder 7B Instruct v2 · Q4_K_M · 4.4 GiB");
+  // A /reload evaluates the extension anew: the start-up line is not said again.
+  const before = pi.notifications().filter((n) => n.message.startsWith("llamafiles: found")).length;
+  await pi.reload();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles: found"))).toHaveLength(before);
 });
 
 test("a hostile disk says one line at start-up, not one per file; pi starts and the good model is offered", async () => {

@@ -209,7 +209,7 @@ test("each problem of discovery as a whole in words", () => {
 });
 
 test("/llamafiles scan says what changed in pi's list", () => {
-  expect(rescanText(["a"], ["a"])).toBe("Scanned the model folders again: 1 discovered model, no change.");
+  expect(rescanText(["a"], ["a"])).toBe("Scanned the model folders again: 1 discovered model, none new, none gone.");
   expect(rescanText(["a", "b"], ["a", "c", "d"])).toBe("Scanned the model folders again: 3 discovered models (new: c, d; gone: b).");
 });
 
