@@ -1,6 +1,6 @@
 // Loading providers.llamafiles from models.json. Each malformed or edge-case config asserts
 // the problem found and the exact warning a user would read.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -397,4 +397,19 @@ test("keepWarm, memoryBudget, memory and pinned: read with their units; a bad va
     'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].memory must be an amount of memory such as "22GiB" or "512 MB" (got "-1GiB").',
   ]);
   expect(model({ pinned: "yes" }).config!.models.map((m) => m.id)).toEqual(["b"]);
+});
+
+test("README's discovery example loads as written: no warning, and the settings it shows", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const example = /<!-- example: models\.json \(discovery\) -->\s*```jsonc\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toBeDefined();
+  const { config, warnings } = load(example);
+  expect(warnings).toEqual([]);
+  expect(config!.discovery).toEqual({
+    modelDirs: [`${process.env.HOME}/models`, "/data/gguf"],
+    llamaServer: "/opt/llama.cpp/build/bin/llama-server",
+    serverArgs: ["-ngl", "99", "--threads", "8"],
+    modelServerArgs: { "qwen2.5-coder-7b-instruct-q4_k_m": ["-c", "65536"] },
+    modelPorts: { "qwen2.5-coder-7b-instruct-q4_k_m": 14250 },
+  });
 });
