@@ -158,7 +158,9 @@ test("/llamafiles scan finds a new file and updates pi's model list without a re
     { ...QWEN, metadata: QWEN.metadata.map(([key, value]) => [key, key === "general.name" ? str("Qwen2.5 Coder 7B Instruct v2") : value]) },
     { size: QWEN_BYTES },
   );
-  expect((await pi.command("/llamafiles scan"))?.split("\n")[0]).toBe("Scanned the model folders again: 1 discovered model, none new, none gone.");
+  expect((await pi.command("/llamafiles scan"))?.split("\n")[0]).toBe(
+    "Scanned the model folders again: 1 discovered model, none new, none gone.",
+  );
   expect(pi.runtime.session.model?.name).toBe("Qwen2.5 Coder 7B Instruct v2 · Q4_K_M · 4.4 GiB");
   // A /reload evaluates the extension anew: the start-up line is not said again.
   const before = pi.notifications().filter((n) => n.message.startsWith("llamafiles: found")).length;
