@@ -83,6 +83,7 @@ export async function setUpLlamafiles(
   }
 
   const models = localModels(config.models);
+  const declaredCount = config.models.length;
   const feature = backendFeature(
     pi,
     session,
@@ -156,7 +157,7 @@ export async function setUpLlamafiles(
     );
     const discovered = found
       ? messages.discoveryReportLines(
-          { outcome: await found.outcome(), defaultFolders: found.defaultFolders() },
+          { outcome: await found.outcome(), defaultFolders: found.defaultFolders(), declared: declaredCount },
           new Set(running.map((entry) => entry.model.id)),
           found.home,
         )

@@ -552,14 +552,20 @@ function fileLines(files: SkippedFile[], home: string): string[] {
   return lines;
 }
 
-/** What `/llamafiles` says of discovery: the models found that do not run, the folders, every skipped file and why. */
+/**
+ * What `/llamafiles` says of discovery: the models found that do not run, the folders, every
+ * skipped file and why. Nothing when it found nothing to say anything about and models are
+ * declared (a user of models.json alone); with no local model at all, where it looked.
+ */
 export function discoveryReportLines(
-  discovery: { outcome: DiscoveryOutcome; defaultFolders: string[] } | "off",
+  discovery: { outcome: DiscoveryOutcome; defaultFolders: string[]; declared: number } | "off",
   running: ReadonlySet<string>,
   home: string,
 ): string[] {
   if (discovery === "off") return [`Discovery is off ("discover": false in ${MODELS_JSON}).`];
   const { outcome } = discovery;
+  const nothing = outcome.models.length === 0 && outcome.skipped.length === 0 && outcome.problems.length === 0;
+  if (nothing && outcome.scanned.length === 0 && discovery.declared > 0) return [];
   const idle = outcome.models.filter((model) => !running.has(model.id));
   const lines: string[] = [];
   if (outcome.models.length === 0)
@@ -601,7 +607,7 @@ export function rescanText(before: string[], after: string[]): string {
 
 /**
  * A running server's memory: the estimate (discovery's, or the user's "memory") beside what its
- * processes hold now, so the user sees how good the estimate is.
+ * processes hold now, so the user sees how good the estimate is; nothing without an estimate.
  */
 export function memoryLine(
   model: WarmSpec & { discovered?: { estimate: MemoryEstimate } },
@@ -614,9 +620,8 @@ export function memoryLine(
     const kv = estimate.kvCacheBytes === undefined ? "" : ` + KV cache ${memoryText(estimate.kvCacheBytes)}`;
     return `  memory: estimated ${memoryText(estimate.totalBytes)} (files ${memoryText(estimate.weightBytes)}${kv} + margin ${memoryText(estimate.marginBytes)}), ${resident}`;
   }
-  return model.memoryBytes !== undefined
-    ? `  memory: your estimate ${memoryText(model.memoryBytes)}, ${resident}`
-    : `  memory: ${resident}`;
+  // A declared model without "memory" has no estimate to compare with.
+  return model.memoryBytes !== undefined ? `  memory: your estimate ${memoryText(model.memoryBytes)}, ${resident}` : undefined;
 }
 
 /** How a local model's context is changed: in its "args", or for a discovered one in its "serverArgs". */

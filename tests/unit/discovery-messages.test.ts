@@ -109,7 +109,7 @@ test("/llamafiles: the discovered models not running, the folders, the skipped f
     ],
     problems: [{ code: "cache-unwritable", path: "/home/me/.pi/llamafile_cache/discovery.json", errno: "EACCES" }],
   });
-  expect(discoveryReportLines({ outcome: found, defaultFolders: [] }, new Set(["a"]), HOME)).toEqual([
+  expect(discoveryReportLines({ outcome: found, defaultFolders: [], declared: 0 }, new Set(["a"]), HOME)).toEqual([
     "Discovered, not running (1):",
     "  b · Q4_K_M · 4.4 GiB (id=b, port=14300, context 8,192, estimate 6.7 GiB)",
     "Model folders: ~/models",
@@ -120,23 +120,33 @@ test("/llamafiles: the discovered models not running, the folders, the skipped f
     "  ~/models/d-00002-of-00002.gguf: part of the split model ~/models/d-00001-of-00002.gguf (offered once, by its first file)",
   ]);
   expect(
-    discoveryReportLines({ outcome: outcome({ models: [model("a")], scanned: ["/m"] }), defaultFolders: [] }, new Set(), HOME)[1],
+    discoveryReportLines(
+      { outcome: outcome({ models: [model("a")], scanned: ["/m"] }), defaultFolders: [], declared: 0 },
+      new Set(),
+      HOME,
+    )[1],
   ).toBe("  a · Q4_K_M · 4.4 GiB (id=a, port=14300, context 32,768 of 131,072 trained, estimate 6.7 GiB)");
   expect(
-    discoveryReportLines({ outcome: outcome(), defaultFolders: ["/home/me/models", "/home/me/.cache/llama.cpp"] }, new Set(), HOME),
+    discoveryReportLines(
+      { outcome: outcome(), defaultFolders: ["/home/me/models", "/home/me/.cache/llama.cpp"], declared: 0 },
+      new Set(),
+      HOME,
+    ),
   ).toEqual([
     'No model discovered: ~/models, ~/.cache/llama.cpp do not exist. Put GGUF files in ~/models, or set "modelDirs" in ~/.pi/agent/models.json.',
   ]);
-  expect(discoveryReportLines({ outcome: outcome({ scanned: ["/data"] }), defaultFolders: [] }, new Set(), HOME)).toEqual([
+  expect(discoveryReportLines({ outcome: outcome({ scanned: ["/data"] }), defaultFolders: [], declared: 0 }, new Set(), HOME)).toEqual([
     "No model discovered in /data.",
   ]);
   expect(discoveryReportLines("off", new Set(), HOME)).toEqual(['Discovery is off ("discover": false in ~/.pi/agent/models.json).']);
+  // A user of models.json alone, with no model folder, is not told about discovery.
+  expect(discoveryReportLines({ outcome: outcome(), defaultFolders: ["/home/me/models"], declared: 2 }, new Set(), HOME)).toEqual([]);
 });
 
 test("a hostile disk's thousands of skipped files are listed up to 50, then counted", () => {
   const many = Array.from({ length: 120 }, (_, i) => skip(`/home/me/models/f${i}.gguf`, { code: "not-gguf" }));
   const lines = discoveryReportLines(
-    { outcome: outcome({ scanned: ["/home/me/models"], skipped: many }), defaultFolders: [] },
+    { outcome: outcome({ scanned: ["/home/me/models"], skipped: many }), defaultFolders: [], declared: 0 },
     new Set(),
     HOME,
   );
@@ -221,7 +231,7 @@ test("a running server's memory: the estimate and what it is made of, beside wha
   expect(memoryLine({ ...spec, memoryBytes: 22 * GiB }, 20.5 * GiB)).toBe(
     "  memory: your estimate 22 GiB, resident now 20.5 GiB (its processes, from /proc)",
   );
-  expect(memoryLine(spec, 300 * MiB)).toBe("  memory: resident now 300 MiB (its processes, from /proc)");
+  expect(memoryLine(spec, 300 * MiB)).toBeUndefined();
   expect(memoryLine(model("a"), undefined)).toBeUndefined();
 });
 
