@@ -236,6 +236,15 @@ test("declared models come first, then the discovered ones", () => {
   expect(list.discovered().map((model) => model.id)).toEqual(["tiny-a"]);
 });
 
+test("a name from the file is made one terminal-safe line, so pi's /model cannot be made to run escape sequences", () => {
+  writeGguf(join(models, "evil.gguf"), modelSpec({ name: "Evil\u001b]0;owned\u0007\nModel\u009b2J", fileType: 15 }));
+  const config = configOf();
+  const [found] = run(config).models;
+  expect(found!.name).toMatch(/^Evil Model · Q4_K_M · \d+ KiB$/);
+  // So the next start can use what was kept.
+  expect(lastFoundModels(config, env, { lastFound: defaultLastFoundPath(home), logPathFor })).toEqual([found]);
+});
+
 test("a llamafile runs itself; toLocalModel keeps what a found model says", () => {
   const found: FoundModel = {
     id: "mistral",

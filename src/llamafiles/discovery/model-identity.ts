@@ -3,6 +3,7 @@
  * `--model llamafiles/<id>` use, and what the server advertises (`--alias`): it must stay the
  * same across restarts and rescans, read well, and be unique.
  */
+import { terminalSafe } from "../../pi-session/terminal-text.ts";
 
 /** A short, stable hash (FNV-1a, 32 bits) of a text. */
 export function fnv1a(text: string): number {
@@ -55,7 +56,12 @@ export function formatBytes(bytes: number): string {
   return `${shown} ${units[unit]}`;
 }
 
-/** "Qwen2.5 Coder 7B Instruct · Q4_K_M · 4.4 GiB": the model's own name, its quantisation, its size on disk. */
+/**
+ * "Qwen2.5 Coder 7B Instruct · Q4_K_M · 4.4 GiB": the model's own name, its quantisation, its size
+ * on disk. One line, terminal-safe: the name comes from the file, and pi shows it in /model
+ * without filtering it (escape sequences dropped, other control characters "?", lines joined).
+ */
 export function displayName(input: { name: string | undefined; stem: string; quantization: string | undefined; bytes: number }): string {
-  return [input.name ?? input.stem, input.quantization, formatBytes(input.bytes)].filter(Boolean).join(" · ");
+  const text = [input.name ?? input.stem, input.quantization, formatBytes(input.bytes)].filter(Boolean).join(" · ");
+  return terminalSafe(text).replace(/\n/g, " ");
 }
