@@ -93,9 +93,14 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
 
   const startsWithUnknown = options.start?.provider === LLAMAFILES_PROVIDER && !models.get(options.start.id);
   if (options.mode === "list-models" || startsWithUnknown) {
-    await discover(false);
-    const said = await summary(last!);
-    if (said) options.report.add({ ...said, onlyWithUi: said.level === "info" });
+    try {
+      await discover(false);
+      const said = await summary(last!);
+      if (said) options.report.add({ ...said, onlyWithUi: said.level === "info" });
+    } catch {
+      // discoverModels returns its failures as values; whatever else goes wrong must not stop pi's start.
+      last = undefined;
+    }
   } else {
     let scheduled = false;
     options.pi.on("session_start", () => {
