@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
-import type { WarmSpec } from "../../machines/local-fleet.machine.ts";
 import { backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
@@ -17,7 +16,7 @@ import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { llamafilesBackend } from "./backend.ts";
 import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
-import { type DiscoveryInPi, discoveryInPi } from "./discovery-in-pi.ts";
+import { discoveryInPi } from "./discovery-in-pi.ts";
 import { localModels } from "./local-models.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
@@ -83,7 +82,6 @@ export async function setUpLlamafiles(
   }
 
   const models = localModels(config.models);
-  const declaredCount = config.models.length;
   const feature = backendFeature(
     pi,
     session,
@@ -126,53 +124,21 @@ export async function setUpLlamafiles(
   register();
   if (refused) report.add(said(refused));
 
+  // What the command reads is taken when it runs: the fleet's status and the models change.
+  const now = () => ({
+    status: feature.status(),
+    served: (id: string) => feature.servedModels()?.model(id),
+    last: (id: string) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
+    models,
+    declared: config.models.length,
+    problems,
+    discovery,
+  });
   registerLlamafilesCommand(
     pi,
-    async () => llamafilesText(await import("./messages.ts"), discovery, (model) => memoryNow(feature.status(), model)),
-    discovery &&
-      (async () => {
-        const messages = await import("./messages.ts");
-        const { before, outcome } = await discovery.rescan();
-        const after = outcome.models.map((model) => model.id);
-        const text = await llamafilesText(messages, discovery, (model) => memoryNow(feature.status(), model));
-        return `${messages.rescanText(before, after)}\n${text}`;
-      }),
+    async () => (await import("./llamafiles-command.ts")).llamafilesText(now()),
+    discovery && (async () => (await import("./llamafiles-command.ts")).scanText({ ...now(), discovery })),
   );
-
-  /** The words of /llamafiles: the servers, then what discovery found and skipped. */
-  async function llamafilesText(
-    messages: typeof import("./messages.ts"),
-    found: DiscoveryInPi | undefined,
-    memory: (model: WarmSpec) => Promise<string | undefined>,
-  ): Promise<string> {
-    const status = feature.status();
-    const running = (status?.servers ?? []).filter((entry) => entry.status.phase !== "idle" && entry.status.phase !== "ended");
-    const memoryLines = new Map(await Promise.all(running.map(async (entry) => [entry.model.id, await memory(entry.model)] as const)));
-    const servers = messages.llamafilesReport(
-      status,
-      (id) => feature.servedModels()?.model(id),
-      (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
-      Date.now(),
-      (model) => memoryLines.get(model.id),
-    );
-    const discovered = found
-      ? messages.discoveryReportLines(
-          { outcome: await found.outcome(), defaultFolders: found.defaultFolders(), declared: declaredCount },
-          new Set(running.map((entry) => entry.model.id)),
-          found.home,
-        )
-      : messages.discoveryReportLines("off", new Set(), "");
-    return [servers, ...problems.map(messages.configProblemText), ...discovered].join("\n");
-  }
-
-  /** A running server's memory line: its estimate beside the resident memory of its process group. */
-  async function memoryNow(status: ReturnType<typeof feature.status>, model: WarmSpec): Promise<string | undefined> {
-    const entry = status?.servers.find((server) => server.model.id === model.id);
-    const pid = entry?.status.adopted ? undefined : entry?.status.pid;
-    if (pid === undefined) return undefined;
-    const [{ groupResidentBytes }, { memoryLine }] = await Promise.all([import("./resident-memory.ts"), import("./messages.ts")]);
-    return memoryLine(models.get(model.id) ?? model, await groupResidentBytes(pid));
-  }
 
   return feature.activity;
 }
