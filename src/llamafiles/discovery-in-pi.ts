@@ -88,7 +88,8 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
     const current = session.model();
     if (current?.provider !== LLAMAFILES_PROVIDER) return;
     const fresh = session.findModel(LLAMAFILES_PROVIDER, current.id);
-    if (fresh) await options.pi.setModel(fresh).catch(() => undefined);
+    // Only a model that changed: selecting it again is a no-op for the fleet, but pi says it.
+    if (fresh && JSON.stringify(fresh) !== JSON.stringify(current)) await options.pi.setModel(fresh).catch(() => undefined);
   };
 
   const startsWithUnknown = options.start?.provider === LLAMAFILES_PROVIDER && !models.get(options.start.id);
