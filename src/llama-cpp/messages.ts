@@ -66,6 +66,7 @@ const sourceText: Record<DeclaredSource, string> = {
   "models.json": "models.json says",
   preset: "its preset's ctx-size says",
   fallback: "its fallback entry says",
+  discovery: "pi started it with -c",
 };
 
 export function findingText(model: string, finding: ModelFinding, fix: ContextFix, props: ServerProps | undefined): string {

@@ -8,7 +8,7 @@
 import type { ServerProps } from "../../machines/server-props.ts";
 
 /** Where a declared context size came from (so a notice can name it). */
-export type DeclaredSource = "models.json" | "preset" | "fallback";
+export type DeclaredSource = "models.json" | "preset" | "fallback" | "discovery";
 
 /** What the user (or the router's preset) told pi about a model. */
 export interface DeclaredModel {

@@ -9,22 +9,27 @@ import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import type { Backend, ModelServing } from "../backend/contract.ts";
 import { fetchKeepingTail } from "../llama-cpp/timings.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
+import type { LocalModels } from "./local-models.ts";
 import { toPiModel } from "./pi-model.ts";
 import type { LocalNotice } from "./supervisor.ts";
 
 export type LlamafilesBackend = Backend<FleetStatus, LocalNotice>;
 
-export function llamafilesBackend(config: LlamafilesConfig, register: () => void): LlamafilesBackend {
-  const byId = new Map(config.models.map((model) => [model.id, model]));
+export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, register: () => void): LlamafilesBackend {
   return {
     provider: LLAMAFILES_PROVIDER,
-    // A session's start takes over the servers an earlier extension instance held (/reload).
-    supervisedFromSessionStart: true,
+    // A session's start takes over the servers an earlier extension instance held (/reload);
+    // with no local model at all there are none, and pi's start does not load the chart for nothing.
+    get supervisedFromSessionStart() {
+      return byId.all().length > 0;
+    },
     async loadSupervisor(inspect) {
       const { createLocalSupervisor } = await import("./supervisor.ts");
       return createLocalSupervisor({
+        // A scan after start-up, or /llamafiles scan, offers models the list below does not have.
+        model: (id) => byId.get(id),
         inspect,
-        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: config.models },
+        fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: byId.all() },
       });
     },
     async loadWords() {
@@ -38,7 +43,7 @@ export function llamafilesBackend(config: LlamafilesConfig, register: () => void
             return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
           return [messages.noticeMessage(notice)];
         },
-        contextFix: messages.localContextFix,
+        contextFix: messages.localContextFixFor((id) => byId.get(id)?.discovered !== undefined),
       };
     },
     shown: (fleet) => serving(fleet.shown),

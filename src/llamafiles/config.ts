@@ -1,24 +1,27 @@
 /**
  * Reads `providers.llamafiles` from ~/.pi/agent/models.json: synchronously, validated against
  * the schema this package ships, defaults filled. Nothing here throws: a bad entry is skipped
- * (a `model-skipped` problem naming its JSON path and value), the rest load.
+ * (a `model-skipped` problem naming its JSON path and value), the rest load. Discovery is on
+ * unless the block turns it off, so no file, no block and no `models` are not problems: the
+ * discovered models need none of them (src/llamafiles/discovered-models.ts).
  */
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { ErrorObject } from "ajv";
 import type { WarmSpec } from "../../machines/local-fleet.machine.ts";
 import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
 import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
+import type { MemoryEstimate } from "./discovery/memory-estimate.ts";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
 
 /** What can be wrong with providers.llamafiles in models.json (src/llamafiles/messages.ts words it). */
 export type ConfigProblem =
-  | { code: "file-missing"; path: string }
   | { code: "file-unreadable"; path: string; errno: string | undefined }
   | { code: "not-json"; path: string; detail: string }
-  | { code: "no-block" }
   | { code: "block-not-object"; got: unknown }
   | { code: "models-missing" }
   | { code: "models-not-a-list"; got: unknown }
@@ -28,7 +31,11 @@ export type ConfigProblem =
   | { code: "bad-port"; index: number; id: string; port: number }
   | { code: "privileged-port"; index: number; id: string; port: number; lowest: number }
   | { code: "no-valid-model" }
-  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl">; piVersion: string };
+  | { code: "fields-pi-needs"; missing: Array<"api" | "baseUrl">; piVersion: string }
+  /** pi refuses a block with no "models" and no "baseUrl" (nor headers, compat, …): nothing can be registered under it. */
+  | { code: "block-pi-refuses" }
+  /** pi threw when the provider was registered (its words in `detail`). */
+  | { code: "registration-failed"; detail: string };
 
 /** One way the block breaks its schema: ajv's error and the block it was found in (for the value). */
 export interface SchemaViolation {
@@ -63,6 +70,36 @@ export interface LlamafileModel extends WarmSpec {
   passthrough: Record<string, unknown>;
   /** What the user wrote (not the defaults): the server's own answer replaces the rest. */
   declared: DeclaredModel;
+  /** Set for a model discovery found (src/llamafiles/discovered-models.ts), not one of models.json. */
+  discovered?: DiscoveredDetails;
+}
+
+/** What discovery read of a model's files, for /llamafiles. */
+export interface DiscoveredDetails {
+  kind: "gguf" | "llamafile";
+  /** The model's files, the one the server is given first. */
+  files: string[];
+  projector: string | undefined;
+  /** The model's files together (not the projector). */
+  bytes: number;
+  /** What the file says it was trained for, when it says. */
+  trainedContext: number | undefined;
+  /** `memoryBytes` and what it is made of. */
+  estimate: MemoryEstimate;
+}
+
+/** Where and how discovery finds models (docs/discovery.md); the block's fields, `~` expanded. */
+export interface DiscoverySettings {
+  /** `modelDirs`; undefined: the default folders that exist. */
+  modelDirs: string[] | undefined;
+  /** `llamaServer`: a path or a name on PATH; undefined: `llama-server` on PATH. */
+  llamaServer: string | undefined;
+  /** `serverArgs`, for every discovered model. */
+  serverArgs: string[] | undefined;
+  /** `discovered.<id>.serverArgs`, by discovered id. */
+  modelServerArgs: Record<string, string[]>;
+  /** `discovered.<id>.port`, by discovered id. */
+  modelPorts: Record<string, number>;
 }
 
 export interface LlamafilesConfig {
@@ -75,6 +112,10 @@ export interface LlamafilesConfig {
   keepWarm: number;
   /** What the running servers' memory estimates may add up to. */
   memoryBudgetBytes: number | undefined;
+  /** Undefined when `"discover": false`. */
+  discovery: DiscoverySettings | undefined;
+  /** The user's models.json has a llamafiles block (pi composes it with the registration). */
+  hasBlock: boolean;
   /**
    * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
    * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
@@ -84,7 +125,7 @@ export interface LlamafilesConfig {
 }
 
 export interface LoadResult {
-  /** Undefined when nothing can be registered (missing file, no models, ...). */
+  /** Undefined when nothing can be registered: no valid model declared and discovery off, or a block pi refuses. */
   config: LlamafilesConfig | undefined;
   /** What was wrong, as values (src/llamafiles/messages.ts words them). */
   problems: ConfigProblem[];
@@ -162,44 +203,91 @@ function modelIndexOf(error: ErrorObject): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** `~` and `~/x` are the user's home; everything else is kept (the schema allows only absolute paths besides). */
+export function expandHome(path: string, home: string): string {
+  return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
+}
+
+/** What pi itself requires of a block without models (its provider composer), or it refuses the block and the registration. */
+const FIELDS_PI_ACCEPTS = ["baseUrl", "headers", "compat", "modelOverrides", "apiKey", "oauth", "authHeader"];
+
+/** Discovery with every default: what a user with no models.json (or no usable block) gets. */
+const defaultDiscovery: DiscoverySettings = {
+  modelDirs: undefined,
+  llamaServer: undefined,
+  serverArgs: undefined,
+  modelServerArgs: {},
+  modelPorts: {},
+};
+
+/** No usable block: no declared model, every default, discovery on. */
+const defaultsOnly = (): LlamafilesConfig => ({
+  missingForPi: [],
+  hasBlock: false,
+  baseUrl: providerDefaults.baseUrl,
+  api: providerDefaults.api,
+  apiKey: providerDefaults.apiKey,
+  compat: { ...providerDefaults.compat },
+  models: [],
+  keepWarm: 1,
+  memoryBudgetBytes: undefined,
+  discovery: defaultDiscovery,
+});
+
 export function loadLlamafilesConfig(options: {
   modelsPath: string;
   cwd: string;
   logPathFor: (modelId: string) => string;
   /** The lowest port this user may listen on (tests set it; read from the system otherwise). */
   lowestPort?: number;
+  /** What `~` in modelDirs means; HOME otherwise. */
+  home?: string;
 }): LoadResult {
   const problems: ConfigProblem[] = [];
   const lowestPort = options.lowestPort ?? lowestUnprivilegedPort();
-  const nothing = (problem: ConfigProblem): LoadResult => ({ config: undefined, problems: [...problems, problem] });
+  const home = options.home ?? (process.env.HOME || homedir());
+  // A file that cannot be used declares nothing; discovery still offers what it finds.
+  const onlyDiscovered = (problem?: ConfigProblem): LoadResult => ({
+    config: defaultsOnly(),
+    problems: problem ? [...problems, problem] : problems,
+  });
 
   let text: string;
   try {
     text = readFileSync(options.modelsPath, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return nothing(
-      code === "ENOENT"
-        ? { code: "file-missing", path: options.modelsPath }
-        : { code: "file-unreadable", path: options.modelsPath, errno: code },
-    );
+    return onlyDiscovered(code === "ENOENT" ? undefined : { code: "file-unreadable", path: options.modelsPath, errno: code });
   }
   let root: unknown;
   try {
     root = parseJsonWithComments(text);
   } catch (error) {
-    return nothing({ code: "not-json", path: options.modelsPath, detail: (error as Error).message });
+    return onlyDiscovered({ code: "not-json", path: options.modelsPath, detail: (error as Error).message });
   }
   const block = (root as { providers?: Record<string, unknown> } | null)?.providers?.[LLAMAFILES_PROVIDER];
-  if (block === undefined) {
-    return nothing({ code: "no-block" });
-  }
+  if (block === undefined) return onlyDiscovered();
   if (block === null || typeof block !== "object" || Array.isArray(block)) {
-    return nothing({ code: "block-not-object", got: block });
+    return onlyDiscovered({ code: "block-not-object", got: block });
   }
   const provider = block as Record<string, unknown>;
-  if (!Array.isArray(provider.models) || provider.models.length === 0) {
-    return nothing(provider.models === undefined ? { code: "models-missing" } : { code: "models-not-a-list", got: provider.models });
+  if (provider.models !== undefined && !Array.isArray(provider.models)) {
+    // What pi itself makes of such a block is anyone's guess: register nothing under it.
+    return { config: undefined, problems: [...problems, { code: "models-not-a-list", got: provider.models }] };
+  }
+  const declaresModels = Array.isArray(provider.models) && provider.models.length > 0;
+  const discoverOff = provider.discover === false;
+  if (!declaresModels && discoverOff) {
+    return {
+      config: undefined,
+      problems: [
+        ...problems,
+        provider.models === undefined ? { code: "models-missing" } : { code: "models-not-a-list", got: provider.models },
+      ],
+    };
+  }
+  if (!declaresModels && !FIELDS_PI_ACCEPTS.some((field) => provider[field] !== undefined)) {
+    return { config: undefined, problems: [...problems, { code: "block-pi-refuses" }] };
   }
 
   const validate = validateLlamafilesProvider;
@@ -221,7 +309,8 @@ export function loadLlamafilesConfig(options: {
 
   const models: LlamafileModel[] = [];
   const seen = new Set<string>();
-  (provider.models as unknown[]).forEach((entry, index) => {
+  const declared = Array.isArray(provider.models) ? (provider.models as unknown[]) : [];
+  declared.forEach((entry, index) => {
     const invalid = badModels.get(index);
     if (invalid) {
       problems.push({ code: "model-skipped", index, id: idOf(entry), violations: invalid });
@@ -269,19 +358,21 @@ export function loadLlamafilesConfig(options: {
     });
   });
 
-  if (models.length === 0) {
-    return nothing({ code: "no-valid-model" });
+  if (models.length === 0 && discoverOff) {
+    return { config: undefined, problems: [...problems, { code: "no-valid-model" }] };
   }
-  const entries = (provider.models as unknown[]).map((entry) =>
-    entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {},
-  );
+  const entries = declared.map((entry) => (entry && typeof entry === "object" ? (entry as Record<string, unknown>) : {}));
+  // pi composes the block's own models with its api and baseUrl; without models it needs neither.
   const missingForPi = (["api", "baseUrl"] as const).filter(
-    (field) => typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
+    (field) => declaresModels && typeof provider[field] !== "string" && !entries.every((entry) => typeof entry[field] === "string"),
   );
   const budget = providerField<string | undefined>("memoryBudget", undefined);
+  const dirs = providerField<string[] | undefined>("modelDirs", undefined);
+  const perModel = providerField<Record<string, { serverArgs?: string[]; port?: number }>>("discovered", {});
   return {
     config: {
       missingForPi,
+      hasBlock: true,
       baseUrl: providerField("baseUrl", providerDefaults.baseUrl),
       api: providerField("api", providerDefaults.api),
       apiKey: providerField("apiKey", providerDefaults.apiKey),
@@ -289,6 +380,19 @@ export function loadLlamafilesConfig(options: {
       models,
       keepWarm: providerField("keepWarm", 1),
       memoryBudgetBytes: budget === undefined ? undefined : memoryBytes(budget),
+      discovery: discoverOff
+        ? undefined
+        : {
+            modelDirs: dirs?.map((dir) => expandHome(dir, home)),
+            llamaServer: providerField<string | undefined>("llamaServer", undefined),
+            serverArgs: providerField<string[] | undefined>("serverArgs", undefined),
+            modelServerArgs: Object.fromEntries(
+              Object.entries(perModel).flatMap(([id, settings]) => (settings.serverArgs ? [[id, settings.serverArgs]] : [])),
+            ),
+            modelPorts: Object.fromEntries(
+              Object.entries(perModel).flatMap(([id, settings]) => (settings.port !== undefined ? [[id, settings.port]] : [])),
+            ),
+          },
     },
     problems,
   };

@@ -1,38 +1,45 @@
 /**
- * The `llamafiles` backend in pi: config → provider → the generic feature's hooks
- * (src/backend/feature.ts: a slow start never blocks /model, the provider's stream waits
- * instead) and /llamafiles.
+ * The `llamafiles` backend in pi: config → the local models (declared, and discovered:
+ * discovery-in-pi.ts) → provider → the generic feature's hooks (src/backend/feature.ts: a slow
+ * start never blocks /model, the provider's stream waits instead) and /llamafiles.
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
 import { backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
-import { requestedModel } from "../pi-session/run-mode.ts";
+import { runMode } from "../pi-session/run-mode.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
+import { startModel } from "../pi-session/start-model.ts";
 import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { llamafilesBackend } from "./backend.ts";
 import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
+import { discoveryInPi } from "./discovery-in-pi.ts";
+import { localModels } from "./local-models.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
 
-/** `/llamafiles`: what runs now, its context and the last answer's figures, in every mode that has commands. */
-function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<string>): void {
+/** `/llamafiles [scan]`: what runs now and what discovery found, in every mode that has commands. */
+function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<string>, scan: (() => Promise<string>) | undefined): void {
   pi.registerCommand("llamafiles", {
-    description: "Show the local llamafile / llama-server that pi runs or adopted",
-    handler: async (_args, ctx) => reply(ctx, await report()),
+    description: "Show the local llamafile / llama-server models: what runs, what was discovered; `scan` looks again",
+    getArgumentCompletions: (prefix) => ("scan".startsWith(prefix.trim()) ? [{ value: "scan", label: "scan" }] : null),
+    handler: async (args, ctx) => {
+      const words = args.trim();
+      if (words === "") return reply(ctx, await report());
+      if (words === "scan" && scan) return reply(ctx, await scan());
+      const { llamafilesCommandText } = await import("./messages.ts");
+      reply(ctx, words === "scan" ? llamafilesCommandText.noScan : llamafilesCommandText.usage, "warning");
+    },
   });
 }
 
-/** Problems that only matter to someone who wants local models (a user of the ai-server alone has no block). */
-const onlyIfWanted = (problem: ConfigProblem) => problem.code === "file-missing" || problem.code === "no-block";
-
 /**
- * Loads the config and registers the provider, its command and hooks; says what is wrong with
- * the config through the start-up report. Returns what the local supervisor is doing, for the
- * working indicator.
+ * Loads the config, finds the local models, and registers the provider, its command and hooks;
+ * says what is wrong with the config through the start-up report. Returns what the local
+ * supervisor is doing, for the working indicator.
  */
 export async function setUpLlamafiles(
   pi: ExtensionAPI,
@@ -47,7 +54,6 @@ export async function setUpLlamafiles(
   });
   if (config && config.missingForPi.length > 0 && nativeProviderRacesStartUp(VERSION))
     problems.push({ code: "fields-pi-needs", missing: config.missingForPi, piVersion: VERSION });
-  const quiet = problems.filter(onlyIfWanted);
   const words = problems.length > 0 ? await import("./messages.ts") : undefined;
   // pi itself shows a models.json it cannot parse, in its TUI and with --list-models.
   const said = (problem: ConfigProblem) => ({
@@ -55,50 +61,84 @@ export async function setUpLlamafiles(
     level: "warning" as const,
     shownByPiWithUi: problem.code === "not-json",
   });
-  report.add(...problems.filter((problem) => !onlyIfWanted(problem)).map(said));
-  if (requestedModel()?.startsWith(`${LLAMAFILES_PROVIDER}/`)) report.add(...quiet.map(said));
-  else if (quiet.length > 0) {
-    // Said when a llamafiles model is what the session starts with (from settings or a resumed session).
-    let told = false;
-    pi.on("session_start", (_event, ctx) => {
-      if (told || ctx.model?.provider !== LLAMAFILES_PROVIDER) return;
-      told = true;
-      for (const problem of quiet) session.tell(words!.configProblemText(problem), "warning");
-    });
-  }
+  report.add(...problems.map(said));
   if (!config) {
-    registerLlamafilesCommand(pi, async () => {
-      const { llamafilesReport, configProblemText } = await import("./messages.ts");
-      return [
-        llamafilesReport(
-          undefined,
-          () => undefined,
-          () => undefined,
-        ),
-        ...problems.map(configProblemText),
-      ].join("\n");
-    });
+    registerLlamafilesCommand(
+      pi,
+      async () => {
+        const { llamafilesReport, configProblemText } = await import("./messages.ts");
+        return [
+          llamafilesReport(
+            undefined,
+            () => undefined,
+            () => undefined,
+          ),
+          ...problems.map(configProblemText),
+        ].join("\n");
+      },
+      undefined,
+    );
     return () => undefined;
   }
 
+  const models = localModels(config.models);
   const feature = backendFeature(
     pi,
     session,
     meter,
-    llamafilesBackend(config, () => register()),
+    llamafilesBackend(config, models, () => register()),
   );
+  let registered = false;
+  let refused: ConfigProblem | undefined;
   const register = () => {
-    if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, feature));
-    else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, feature));
+    // An empty provider is registered only to take back models a scan no longer finds.
+    if (!registered && models.all().length === 0) return;
+    try {
+      if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, models.all(), feature));
+      else pi.registerProvider(LLAMAFILES_PROVIDER, llamafilesProviderConfig(config, models.all(), feature));
+      registered = true;
+      refused = undefined;
+    } catch (error) {
+      // pi checks the block and the models as it registers them; whatever it refuses must not stop pi.
+      refused = { code: "registration-failed", detail: String((error as Error)?.message ?? error) };
+    }
   };
+
+  const discovery = config.discovery
+    ? await discoveryInPi({
+        pi,
+        session,
+        report,
+        config: { ...config, discovery: config.discovery },
+        models,
+        register: () => {
+          register();
+          if (refused) void import("./messages.ts").then((m) => session.tell(m.configProblemText(refused!), "warning"));
+        },
+        logPathFor: serverLogPath,
+        mode: runMode(),
+        start: startModel({ agentDir: getAgentDir(), cwd: process.cwd() }),
+      })
+    : undefined;
   // Registered from the factory so a preselected llamafiles model is restored at start-up.
   register();
-  registerLlamafilesCommand(pi, async () =>
-    (await import("./messages.ts")).llamafilesReport(
-      feature.status(),
-      (id) => feature.servedModels()?.model(id),
-      (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
-    ),
+  if (refused) report.add(said(refused));
+
+  // What the command reads is taken when it runs: the fleet's status and the models change.
+  const now = () => ({
+    status: feature.status(),
+    served: (id: string) => feature.servedModels()?.model(id),
+    last: (id: string) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
+    models,
+    declared: config.models.length,
+    problems,
+    discovery,
+  });
+  registerLlamafilesCommand(
+    pi,
+    async () => (await import("./llamafiles-command.ts")).llamafilesText(now()),
+    discovery && (async () => (await import("./llamafiles-command.ts")).scanText({ ...now(), discovery })),
   );
+
   return feature.activity;
 }

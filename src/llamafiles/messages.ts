@@ -14,6 +14,9 @@ import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../pi-session/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
+import type { DiscoveryProblem, MemoryEstimate, SkippedFile, SkipReason } from "./discovery/index.ts";
+import type { ServerArgsProblem } from "./discovery/launch-args.ts";
+import type { DiscoveryOutcome } from "./discovery-run.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
 export const MODELS_JSON = "~/.pi/agent/models.json";
@@ -227,13 +230,15 @@ function serverText(status: LocalServerStatus, model: LaunchSpec, last: LastAnsw
 
 /**
  * `/llamafiles`: every server this pi runs or uses, the current one first, one line each; once
- * ready, its context and the figures of its last answer.
+ * ready, its context, its memory (`memoryLine`: the estimate beside what its processes hold) and
+ * the figures of its last answer.
  */
 export function llamafilesReport(
   fleet: FleetStatus | undefined,
   served: (id: string) => ServedModel | undefined,
   last: (id: string) => LastAnswer | undefined,
   now = Date.now(),
+  memory: (model: WarmSpec) => string | undefined = () => undefined,
 ): string {
   const running = (fleet?.servers ?? []).filter(
     (entry) => entry.status.model && entry.status.phase !== "idle" && entry.status.phase !== "ended",
@@ -254,6 +259,8 @@ export function llamafilesReport(
       const servedModel = served(model.id);
       const lastAnswer = last(model.id);
       if (status.phase === "ready" && servedModel) lines.push(`  ${contextText(servedModel.contextWindow, status.props)}`);
+      const memoryNow = status.phase === "ready" ? memory(model) : undefined;
+      if (memoryNow) lines.push(memoryNow);
       if (status.phase === "ready" && lastAnswer) lines.push(`  last answer: ${figuresDetailText(lastAnswer.figures)}`);
       return lines.join("\n");
     })
@@ -286,6 +293,8 @@ export function activityPhrase(fleet: FleetStatus | undefined, requested: Launch
 }
 
 const nothingRegistered = "no local models registered";
+/** A models.json pi cannot use declares nothing; discovery still offers what it finds. */
+const noneDeclared = "no model declared there is registered (discovered models still are)";
 
 const violationText = (violation: SchemaViolation) => describeSchemaError(violation.block, violation.error, "providers.llamafiles");
 
@@ -295,16 +304,12 @@ const entryText = (index: number, id: string | undefined) =>
 
 export function configProblemText(problem: ConfigProblem): string {
   switch (problem.code) {
-    case "file-missing":
-      return `llamafiles: ${problem.path} does not exist; ${nothingRegistered}. Add providers.llamafiles.models there (see README).`;
     case "file-unreadable":
-      return `llamafiles: cannot read ${problem.path} (${problem.errno}); ${nothingRegistered}.`;
+      return `llamafiles: cannot read ${problem.path} (${problem.errno}); ${noneDeclared}.`;
     case "not-json":
-      return `llamafiles: ${problem.path} is not valid JSON (${problem.detail}); ${nothingRegistered}.`;
-    case "no-block":
-      return `llamafiles: ${MODELS_JSON} has no providers.llamafiles block; ${nothingRegistered}.`;
+      return `llamafiles: ${problem.path} is not valid JSON (${problem.detail}); ${noneDeclared}.`;
     case "block-not-object":
-      return `llamafiles: providers.llamafiles in ${MODELS_JSON} must be an object (got ${JSON.stringify(problem.got)}); ${nothingRegistered}.`;
+      return `llamafiles: providers.llamafiles in ${MODELS_JSON} must be an object (got ${JSON.stringify(problem.got)}); ${noneDeclared}.`;
     case "models-missing":
       return `llamafiles: providers.llamafiles.models in ${MODELS_JSON} is missing; ${nothingRegistered}.`;
     case "models-not-a-list":
@@ -331,5 +336,285 @@ export function configProblemText(problem: ConfigProblem): string {
         ...lines,
       ].join("\n");
     }
+    case "block-pi-refuses":
+      return `llamafiles: pi refuses providers.llamafiles in ${MODELS_JSON} without "models" unless it has a "baseUrl"; ${nothingRegistered}. Add "api": "openai-completions" and "baseUrl": "http://localhost:8080/v1" to the block (README, "Discovered models").`;
+    case "registration-failed":
+      return `llamafiles: pi refused the local models: ${problem.detail}; ${nothingRegistered}. Check providers.llamafiles in ${MODELS_JSON}.`;
   }
+}
+
+// ——— discovery: the start-up line, /llamafiles and /llamafiles scan ———
+
+/** `/home/me/models/x.gguf` → `~/models/x.gguf`: shorter, and what the user typed. */
+export function homeShort(path: string, home: string): string {
+  return path === home ? "~" : path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+const sizeText = (bytes: number) => (bytes < 2 ** 20 ? `${bytes.toLocaleString("en-US")} bytes` : memoryText(bytes));
+
+/** Files that are not models by design (the later files of a split, a projector that found its model, …): listed, never warned about. */
+const EXPECTED_SKIPS = new Set(["later-shard", "projector", "configured", "duplicate", "folder-seen", "vocab-only", "not-a-model"]);
+
+/** The skipped files worth the user's attention: a model that cannot be offered, or a folder that cannot be searched. */
+export function noteworthySkips(skipped: SkippedFile[]): SkippedFile[] {
+  return skipped.filter((file) => !EXPECTED_SKIPS.has(file.reason.code));
+}
+
+function serverArgsProblemText(problem: ServerArgsProblem): string {
+  switch (problem.code) {
+    case "not-a-list":
+      return "must be a list of strings";
+    case "not-a-string":
+      return `item ${problem.index} is not a string`;
+    case "control-character":
+      return `item ${problem.index} holds a control character`;
+    case "reserved-flag":
+      return `item ${problem.index} sets ${problem.flag}, which pi sets itself; remove it`;
+    case "bad-context":
+      return `item ${problem.index}: the context size (-c) must be a whole number`;
+  }
+}
+
+const FILE_KINDS: Record<string, string> = {
+  fifo: "a named pipe (FIFO)",
+  socket: "a socket",
+  "character-device": "a character device",
+  "block-device": "a block device",
+  directory: "a folder",
+  other: "not a regular file",
+};
+
+const DOWNLOAD_AGAIN = "an interrupted download? Download it again";
+
+/** Why a file found in a model folder is not offered as a model. */
+export function skipReasonText(reason: SkipReason, home: string): string {
+  const short = (path: string) => homeShort(path, home);
+  switch (reason.code) {
+    case "later-shard":
+      return `part of the split model ${short(reason.firstShard)} (offered once, by its first file)`;
+    case "missing-shards":
+      return `a split model of ${reason.total} files; file${reason.missing.length === 1 ? "" : "s"} ${reason.missing.join(", ")} ${reason.missing.length === 1 ? "is" : "are"} missing: finish the download`;
+    case "split-mismatch":
+      return `its name says ${plural(reason.nameSays, "file")}, its header ${reason.fileSays === undefined ? "says it is no split" : `says ${reason.fileSays}`}: download it again`;
+    case "projector":
+      return `an image projector, given to ${short(reason.model)} (--mmproj)`;
+    case "projector-without-model":
+      return "an image projector with no model of its own in this folder: put it beside the model it was made for";
+    case "vocab-only":
+      return "a vocabulary only, no model";
+    case "not-a-model":
+      return `not a model (its header says general.type "${reason.type}": an adapter or another kind of GGUF file)`;
+    case "no-architecture":
+      return "its header names no architecture, so llama-server could not load it";
+    case "not-executable":
+      return "a llamafile without the execute bit: chmod +x it, then /llamafiles scan";
+    case "empty":
+      return "an empty file";
+    case "not-gguf":
+      return 'not a GGUF file (it does not begin with "GGUF")';
+    case "unsupported-version":
+      return `GGUF version ${reason.version}, which pi does not read (versions 2 and 3)`;
+    case "truncated-header":
+      return `cut off inside its header (the file has ${sizeText(reason.fileBytes)}): ${DOWNLOAD_AGAIN}`;
+    case "absurd-size":
+      return `its header claims a ${reason.what} of ${reason.claimed.toLocaleString("en-US")}, more than the file holds: damaged, or not a model`;
+    case "header-limit":
+      return `its header is larger than pi reads (${reason.what} ${reason.value.toLocaleString("en-US")}, at most ${reason.limit.toLocaleString("en-US")})`;
+    case "bad-value-type":
+      return `its header holds a value of unknown type ${reason.type}: damaged, or a GGUF newer than pi reads`;
+    case "bad-alignment":
+      return `its header's alignment (${reason.value}) is not a power of two: damaged`;
+    case "incomplete-data":
+      return `shorter than its tensors need (it has ${sizeText(reason.fileBytes)}): ${DOWNLOAD_AGAIN}`;
+    case "read-failed":
+    case "unreadable":
+      return `cannot be read (${reason.errno}${reason.errno === "EACCES" ? ": check its permissions" : ""})`;
+    case "changed-while-reading":
+      return "changed while pi read it (still being written?); /llamafiles scan reads it again";
+    case "no-embedded-gguf":
+      return "a llamafile with no GGUF model stored in it";
+    case "bad-zip":
+      return `a llamafile whose zip directory is damaged (${reason.why})`;
+    case "folder-unreadable":
+      return `a folder that cannot be read (${reason.errno})`;
+    case "not-a-folder":
+      return 'not a folder (check "modelDirs")';
+    case "not-regular-file":
+      return `${FILE_KINDS[reason.kind] ?? "not a regular file"}, never opened`;
+    case "broken-link":
+      return "a symbolic link to nothing";
+    case "symlink-loop":
+      return "a loop of symbolic links";
+    case "duplicate":
+      return `the same file as ${short(reason.of)} (a link), offered once`;
+    case "folder-seen":
+      return `the same folder as ${short(reason.as)}, searched once`;
+    case "too-deep":
+      return `more than ${reason.limit} folders deep: not searched`;
+    case "entry-limit":
+      return `past the first ${reason.limit.toLocaleString("en-US")} entries: not searched (point "modelDirs" at the folders that hold models)`;
+    case "no-llama-server":
+      return "a GGUF model, and no llama-server to run it";
+    case "bad-server-args":
+      return `its "serverArgs" ${serverArgsProblemText(reason.problem)}`;
+    case "no-port":
+      return "no free port left in 14200-14999";
+    case "configured":
+      return `${MODELS_JSON} declares "${reason.by}" with ${reason.why === "same-id" ? "this id" : "this file"}; that one is offered`;
+  }
+}
+
+/** What went wrong with discovery as a whole, and what to do. */
+export function discoveryProblemText(problem: DiscoveryProblem, home: string): string {
+  switch (problem.code) {
+    case "llama-server-not-found":
+      return problem.name === "llama-server"
+        ? `llama-server is not on PATH, so GGUF models cannot run: install llama.cpp, or set "llamaServer" to its path in ${MODELS_JSON}`
+        : `"llamaServer" ("${problem.name}") is not on PATH: set it to the full path of llama-server in ${MODELS_JSON}`;
+    case "llama-server-unusable": {
+      const why =
+        problem.errno === "not-absolute"
+          ? "a path must be absolute"
+          : problem.errno === "EACCES"
+            ? "it is not executable: chmod +x it"
+            : problem.errno === "ENOENT"
+              ? "no such file"
+              : problem.errno === "EISDIR"
+                ? "it is a folder"
+                : problem.errno;
+      return `"llamaServer" ${homeShort(problem.path, home)} cannot be run (${why}); fix it in ${MODELS_JSON}`;
+    }
+    case "bad-server-args":
+      return problem.model === undefined
+        ? `"serverArgs" in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; no discovered model is offered until it is fixed`
+        : `"serverArgs" of "${problem.model}" (under "discovered") in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; that model is not offered until it is fixed`;
+    case "port-refused": {
+      const why =
+        problem.why === "declared"
+          ? "a model declared in models.json has it"
+          : problem.why === "blocked"
+            ? "fetch refuses to connect to it"
+            : "another discovered model has it";
+      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of 14200-14999 instead`;
+    }
+    case "cache-unreadable":
+      return `cannot read the discovery cache ${homeShort(problem.path, home)} (${problem.errno}); every model file is read again`;
+    case "cache-ignored":
+      return `ignored the discovery cache ${homeShort(problem.path, home)} (${problem.why}); it is written anew`;
+    case "cache-unwritable":
+      return `cannot write the discovery cache ${homeShort(problem.path, home)} (${problem.errno}); every start reads each model file again`;
+    case "discovery-failed":
+      return `discovery failed (${problem.detail.split("\n")[0]}); no model was discovered. Please report this`;
+  }
+}
+
+const folderList = (folders: string[], home: string) => folders.map((folder) => homeShort(folder, home)).join(", ");
+
+/**
+ * The one start-up line of discovery (never one per file): what it found where, how many files
+ * it skipped, and what went wrong as a whole. Nothing when there was nothing to look at.
+ */
+export function discoverySummary(outcome: DiscoveryOutcome, home: string): { text: string; level: "info" | "warning" } | undefined {
+  const skipped = noteworthySkips(outcome.skipped).length;
+  if (outcome.models.length === 0 && skipped === 0 && outcome.problems.length === 0) return undefined;
+  const where = outcome.scanned.length > 0 ? ` in ${folderList(outcome.scanned, home)}` : "";
+  const skips = skipped > 0 ? `; skipped ${plural(skipped, "file")} (see /llamafiles)` : "";
+  const problems = outcome.problems.map((problem) => ` ${discoveryProblemText(problem, home)}.`).join("");
+  return {
+    text: `llamafiles: found ${plural(outcome.models.length, "model")}${where}${skips}.${problems}`,
+    level: skipped > 0 || outcome.problems.length > 0 ? "warning" : "info",
+  };
+}
+
+/** At most this many skipped files are listed; the rest are counted. */
+const LISTED = 50;
+
+function fileLines(files: SkippedFile[], home: string): string[] {
+  const lines = files.slice(0, LISTED).map((file) => `  ${homeShort(file.path, home)}: ${skipReasonText(file.reason, home)}`);
+  if (files.length > LISTED) lines.push(`  … and ${files.length - LISTED} more`);
+  return lines;
+}
+
+/**
+ * What `/llamafiles` says of discovery: the models found that do not run, the folders, every
+ * skipped file and why. Nothing when it found nothing to say anything about and models are
+ * declared (a user of models.json alone); with no local model at all, where it looked.
+ */
+export function discoveryReportLines(
+  discovery: { outcome: DiscoveryOutcome; defaultFolders: string[]; declared: number } | "off",
+  running: ReadonlySet<string>,
+  home: string,
+): string[] {
+  if (discovery === "off") return [`Discovery is off ("discover": false in ${MODELS_JSON}).`];
+  const { outcome } = discovery;
+  const nothing = outcome.models.length === 0 && outcome.skipped.length === 0 && outcome.problems.length === 0;
+  if (nothing && outcome.scanned.length === 0 && discovery.declared > 0) return [];
+  const idle = outcome.models.filter((model) => !running.has(model.id));
+  const lines: string[] = [];
+  if (outcome.models.length === 0)
+    lines.push(
+      outcome.scanned.length > 0
+        ? `No model discovered in ${folderList(outcome.scanned, home)}.`
+        : `No model discovered: ${folderList(discovery.defaultFolders, home)} do not exist. Put GGUF files in ~/models, or set "modelDirs" in ${MODELS_JSON}.`,
+    );
+  else {
+    if (idle.length > 0) lines.push(`Discovered, not running (${idle.length}):`);
+    for (const model of idle) {
+      const trained = model.discovered?.trainedContext;
+      const context = `context ${model.contextWindow.toLocaleString("en-US")}${trained !== undefined && trained !== model.contextWindow ? ` of ${trained.toLocaleString("en-US")} trained` : ""}`;
+      const estimate = model.memoryBytes === undefined ? "" : `, estimate ${memoryText(model.memoryBytes)}`;
+      lines.push(`  ${model.name} (id=${model.id}, port=${model.port}, ${context}${estimate})`);
+    }
+    lines.push(`Model folders: ${folderList(outcome.scanned, home)}`);
+  }
+  for (const problem of outcome.problems) lines.push(`${discoveryProblemText(problem, home)}.`);
+  const noteworthy = noteworthySkips(outcome.skipped);
+  const expected = outcome.skipped.filter((file) => !noteworthy.includes(file));
+  if (noteworthy.length > 0) lines.push(`Skipped (${noteworthy.length}):`, ...fileLines(noteworthy, home));
+  if (expected.length > 0) lines.push(`Not offered as models (${expected.length}):`, ...fileLines(expected, home));
+  return lines;
+}
+
+export const llamafilesCommandText = {
+  usage: "Usage: /llamafiles (what runs, what was discovered), or /llamafiles scan (look in the model folders again).",
+  noScan: `Nothing to scan: discovery is off ("discover": false), or providers.llamafiles in ${MODELS_JSON} cannot be used; /llamafiles says which.`,
+};
+
+/** `/llamafiles scan`: what changed in pi's model list. */
+export function rescanText(before: string[], after: string[]): string {
+  const added = after.filter((id) => !before.includes(id));
+  const gone = before.filter((id) => !after.includes(id));
+  const changes = [...(added.length > 0 ? [`new: ${added.join(", ")}`] : []), ...(gone.length > 0 ? [`gone: ${gone.join(", ")}`] : [])];
+  return `Scanned the model folders again: ${plural(after.length, "discovered model")}${changes.length > 0 ? ` (${changes.join("; ")})` : ", none new, none gone"}.`;
+}
+
+/**
+ * A running server's memory: the estimate (discovery's, or the user's "memory") beside what its
+ * processes hold now, so the user sees how good the estimate is; nothing without an estimate.
+ */
+export function memoryLine(
+  model: WarmSpec & { discovered?: { estimate: MemoryEstimate } },
+  residentBytes: number | undefined,
+): string | undefined {
+  if (residentBytes === undefined) return undefined;
+  const resident = `resident now ${memoryText(residentBytes)} (its processes, from /proc)`;
+  const estimate = model.discovered?.estimate;
+  if (estimate) {
+    const kv = estimate.kvCacheBytes === undefined ? "" : ` + KV cache ${memoryText(estimate.kvCacheBytes)}`;
+    return `  memory: estimated ${memoryText(estimate.totalBytes)} (files ${memoryText(estimate.weightBytes)}${kv} + margin ${memoryText(estimate.marginBytes)}), ${resident}`;
+  }
+  // A declared model without "memory" has no estimate to compare with.
+  return model.memoryBytes !== undefined ? `  memory: your estimate ${memoryText(model.memoryBytes)}, ${resident}` : undefined;
+}
+
+/** How a local model's context is changed: in its "args", or for a discovered one in its "serverArgs". */
+export function localContextFixFor(isDiscovered: (modelId: string) => boolean): ContextFix {
+  return {
+    setContext: (tokens, modelId) =>
+      isDiscovered(modelId)
+        ? `add "-c", "${tokens}" to "serverArgs" of "${modelId}" under "discovered" in models.json`
+        : localContextFix.setContext(tokens, modelId),
+    declaredIn: localContextFix.declaredIn,
+  };
 }

@@ -22,28 +22,28 @@
 import type { Api, Context, Model, Provider, SimpleStreamOptions } from "@earendil-works/pi-ai";
 import type { ProviderConfig } from "@earendil-works/pi-coding-agent";
 import type { BackendFeature } from "../backend/feature.ts";
-import { LLAMAFILES_PROVIDER, type LlamafilesConfig } from "./config.ts";
+import { LLAMAFILES_PROVIDER, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import { toPiModel } from "./pi-model.ts";
 
 /** What the registrations need of the feature: its gated stream, and what servers said they serve. */
 type Feature = Pick<BackendFeature<unknown, unknown>, "stream" | "served">;
 
-/** The normal registration, for a block that carries "api" and "baseUrl". */
-export function llamafilesProviderConfig(config: LlamafilesConfig, feature: Feature): ProviderConfig {
+/** The normal registration, for a block that carries "api" and "baseUrl" (or no block: only discovered models). */
+export function llamafilesProviderConfig(config: LlamafilesConfig, models: LlamafileModel[], feature: Feature): ProviderConfig {
   return {
     name: "llamafiles",
     baseUrl: config.baseUrl,
     api: config.api as Api,
     apiKey: config.apiKey,
-    models: config.models.map((model) => toPiModel(config, model, feature.served(model.id))),
+    models: models.map((model) => toPiModel(config, model, feature.served(model.id))),
     streamSimple: (model: Model<Api>, context: Context, options?: SimpleStreamOptions) =>
       feature.stream(model, options, (m, apis, fetch) => apis.streamSimple(m, context, { ...options, fetch })),
   } as ProviderConfig;
 }
 
 /** The native registration, for the minimal block (see the file comment). */
-export function llamafilesNativeProvider(config: LlamafilesConfig, feature: Feature): Provider {
-  const models = config.models.map((model) => toPiModel(config, model, feature.served(model.id)));
+export function llamafilesNativeProvider(config: LlamafilesConfig, localModels: LlamafileModel[], feature: Feature): Provider {
+  const models = localModels.map((model) => toPiModel(config, model, feature.served(model.id)));
   return {
     id: LLAMAFILES_PROVIDER,
     name: "llamafiles",

@@ -11,6 +11,7 @@ import {
   type FleetSettings,
   type FleetStatus,
   localFleetMachine,
+  type WarmSpec,
 } from "../../machines/local-fleet.machine.ts";
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
@@ -25,6 +26,8 @@ export interface LocalSupervisorOptions {
    * one at a time by default.
    */
   fleet?: FleetSettings;
+  /** Asked first when given: the models pi offers now (discovery adds models while pi runs). */
+  model?: (id: string) => WarmSpec | undefined;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
@@ -46,7 +49,8 @@ export const NO_FLEET: FleetStatus = {
 };
 
 export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
-  const byId = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
+  const listed = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
+  const byId = { get: (id: string) => options.model?.(id) ?? listed.get(id) };
   const unknownListeners = new Set<(notice: LocalNotice) => void>();
   const server = localServerMachine.provide({
     actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),

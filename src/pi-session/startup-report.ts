@@ -15,6 +15,8 @@ export interface StartupMessage {
   level: NoticeLevel;
   /** pi shows this itself in its TUI and with --list-models (an unparseable models.json). */
   shownByPiWithUi?: boolean;
+  /** Worth a notification, not a line on stderr (print mode's output is often read by a script). */
+  onlyWithUi?: boolean;
 }
 
 export function startupReport(pi: Pick<ExtensionAPI, "on">, session: SessionUi, mode: RunMode = runMode()) {
@@ -25,7 +27,11 @@ export function startupReport(pi: Pick<ExtensionAPI, "on">, session: SessionUi, 
   pi.on("session_start", (_event, ctx) => {
     if (said) return;
     said = true;
-    for (const message of messages) if (!(message.shownByPiWithUi && piShowsItself(ctx.mode))) session.tell(message.text, message.level);
+    for (const message of messages) {
+      if (message.shownByPiWithUi && piShowsItself(ctx.mode)) continue;
+      if (message.onlyWithUi && !ctx.hasUI) continue;
+      session.tell(message.text, message.level);
+    }
   });
 
   return {
@@ -36,7 +42,8 @@ export function startupReport(pi: Pick<ExtensionAPI, "on">, session: SessionUi, 
     loaded(): void {
       if (said || (mode !== "print" && mode !== "list-models")) return;
       said = true;
-      for (const message of messages) if (!(message.shownByPiWithUi && piShowsItself(undefined))) printError(message.text);
+      for (const message of messages)
+        if (!(message.shownByPiWithUi && piShowsItself(undefined)) && !message.onlyWithUi) printError(message.text);
     },
   };
 }

@@ -30,12 +30,61 @@
                [--no-timings]             # answers carry no timings
                [--token-delay-ms <n>]     # pause between streamed tokens
                [--tag <s>]                # ignored; lets a test run find its own processes
+               [--model-path <path>]      # GET /props model_path
+ *
+ *   fake-server [its own flags] --as-llama-server <llama-server's arguments>
+ *     A stand-in for llama-server (tests/helpers/fake-llama-server.ts puts one on PATH): -m, --alias,
+ *     --host (127.0.0.1 only), --port, -c, -np, --jinja (without it the chat template cannot call
+ *     tools, as in llama-server), --mmproj (vision) become the flags above; the rest is accepted and
+ *     ignored. Every start appends its llama-server arguments to `$HOME/.fake-server-requests/<id>.argv`.
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
+/** llama-server's arguments as this server's flags; exits like llama-server on an address it will not bind. */
+function asLlamaServer(args: string[]): string[] {
+  const value = (...flags: string[]) => {
+    let found: string | undefined;
+    args.forEach((arg, index) => {
+      if (flags.includes(arg)) found = args[index + 1];
+      for (const flag of flags) if (arg.startsWith(`${flag}=`)) found = arg.slice(flag.length + 1);
+    });
+    return found;
+  };
+  const host = value("--host") ?? "127.0.0.1";
+  if (host !== "127.0.0.1") {
+    process.stderr.write(`fake llama-server: binds 127.0.0.1 only, not ${host}\n`);
+    process.exit(2);
+  }
+  const model = value("-m", "--model");
+  const id = value("-a", "--alias") ?? (model ? basename(model) : "model");
+  const slots = Number(value("-np", "--parallel") ?? 1);
+  const context = Number(value("-c", "--ctx-size") ?? 4096) || 8192;
+  if (process.env.HOME) {
+    mkdirSync(`${process.env.HOME}/.fake-server-requests`, { recursive: true });
+    appendFileSync(`${process.env.HOME}/.fake-server-requests/${id}.argv`, `${JSON.stringify(args)}\n`);
+  }
+  return [
+    "--id",
+    id,
+    "--port",
+    value("--port") ?? "8080",
+    "--ctx",
+    String(Math.floor(context / slots)),
+    "--slots",
+    String(slots),
+    ...(model ? ["--model-path", model] : []),
+    ...(args.includes("--jinja") ? [] : ["--no-tool-template"]),
+    ...(value("--mmproj", "-mm") ? ["--vision"] : []),
+  ];
+}
+
+const argv = process.argv.slice(2);
+const standIn = argv.indexOf("--as-llama-server");
 const { values } = parseArgs({
+  args: standIn < 0 ? argv : [...argv.slice(0, standIn), ...asLlamaServer(argv.slice(standIn + 1))],
   options: {
     port: { type: "string" },
     id: { type: "string", multiple: true },
@@ -60,6 +109,7 @@ const { values } = parseArgs({
     "token-delay-ms": { type: "string", default: "0" },
     // Marks processes a test run started, so the suite can prove none survives it.
     tag: { type: "string" },
+    "model-path": { type: "string" },
   },
 });
 
@@ -122,7 +172,7 @@ const props = () => ({
   default_generation_settings: { params: { n_predict: -1, timings_per_token: false }, n_ctx: Number(values.ctx) },
   total_slots: Number(values.slots),
   model_alias: id,
-  model_path: `/srv/llama/models/${id}.gguf`,
+  model_path: values["model-path"] ?? `/srv/llama/models/${id}.gguf`,
   modalities: { vision: values.vision, audio: false },
   chat_template_caps: {
     supports_system_role: true,

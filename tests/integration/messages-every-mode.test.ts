@@ -91,16 +91,18 @@ test("print mode: a missing certificate is said before pi's own 'model not found
   expect(pis).toBeGreaterThan(ours);
 });
 
-test("an ai-server-only set-up is never told that models.json does not exist; /llamafiles says it when asked", async () => {
+test("an ai-server-only set-up is told nothing of local models; /llamafiles says where it looked when asked", async () => {
   const home = makeHome();
   mkdirSync(join(home, "certs"));
   const env = await aiServerWithoutCertificates(home);
   const print = await run(home, ["-p", "hi", "--model", "ai-server/qwen"], env);
-  expect(print.stderr).not.toContain("models.json does not exist");
+  expect(print.stderr).not.toContain("llamafiles");
   const listing = await run(home, ["--list-models"], env);
-  expect(listing.stderr).not.toContain("models.json does not exist");
+  expect(listing.stderr).not.toContain("llamafiles");
   const asked = await run(home, ["-p", "/llamafiles"], env);
-  expect(asked.stdout + asked.stderr).toMatch(/No llamafile server is running\nllamafiles: .*models\.json does not exist/);
+  expect(asked.stdout + asked.stderr).toMatch(
+    /No llamafile server is running\nNo model discovered: ~\/models, ~\/\.cache\/llama\.cpp do not exist/,
+  );
 });
 
 test("a router that cannot be reached: said once on stderr before pi's 'model not found' (print, json, --list-models), once as a notification in RPC", async () => {

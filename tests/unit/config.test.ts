@@ -1,6 +1,6 @@
 // Loading providers.llamafiles from models.json. Each malformed or edge-case config asserts
 // the problem found and the exact warning a user would read.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -28,9 +28,12 @@ test("a minimal entry gets every documented default", () => {
     apiKey: "llamafiles-not-needed",
     compat: { supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" },
     missingForPi: ["api", "baseUrl"],
+    hasBlock: true,
     // One local server at a time, no memory budget.
     keepWarm: 1,
     memoryBudgetBytes: undefined,
+    // Discovery on, in the default folders, with llama-server from PATH and no arguments of the user's.
+    discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
     models: [
       {
         id: "a",
@@ -100,53 +103,134 @@ test("// comments and trailing commas are accepted, as pi accepts them", () => {
   expect(config!.models.map((m) => m.id)).toEqual(["a"]);
 });
 
-const nothingCases: Array<[string, string | undefined, (path: string) => string]> = [
+/** What a user with no usable block gets: nothing declared, every default, discovery on. */
+const onlyDiscovery = {
+  missingForPi: [],
+  hasBlock: false,
+  baseUrl: "http://localhost:8080/v1",
+  api: "openai-completions",
+  apiKey: "llamafiles-not-needed",
+  compat: { supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" },
+  models: [],
+  keepWarm: 1,
+  memoryBudgetBytes: undefined,
+  discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
+};
+
+const declaresNothing: Array<[string, string | undefined, ((path: string) => string) | undefined]> = [
+  ["missing file", undefined, undefined],
   [
-    "missing file",
-    undefined,
-    (p) => `llamafiles: ${p} does not exist; no local models registered. Add providers.llamafiles.models there (see README).`,
+    "empty file",
+    "",
+    (p) =>
+      `llamafiles: ${p} is not valid JSON (Unexpected end of JSON input); no model declared there is registered (discovered models still are).`,
   ],
-  ["empty file", "", (p) => `llamafiles: ${p} is not valid JSON (Unexpected end of JSON input); no local models registered.`],
   [
     "unparseable JSON",
     "{ providers: ",
     (p) =>
-      `llamafiles: ${p} is not valid JSON (Expected property name or '}' in JSON at position 2 (line 1 column 3)); no local models registered.`,
+      `llamafiles: ${p} is not valid JSON (Expected property name or '}' in JSON at position 2 (line 1 column 3)); no model declared there is registered (discovered models still are).`,
   ],
-  ["no providers key", "{}", () => "llamafiles: ~/.pi/agent/models.json has no providers.llamafiles block; no local models registered."],
-  [
-    "no llamafiles provider",
-    JSON.stringify({ providers: { other: {} } }),
-    () => "llamafiles: ~/.pi/agent/models.json has no providers.llamafiles block; no local models registered.",
-  ],
+  ["no providers key", "{}", undefined],
+  ["no llamafiles provider", JSON.stringify({ providers: { other: {} } }), undefined],
   [
     "llamafiles is not an object",
     JSON.stringify({ providers: { llamafiles: [] } }),
-    () => "llamafiles: providers.llamafiles in ~/.pi/agent/models.json must be an object (got []); no local models registered.",
-  ],
-  [
-    "models missing",
-    JSON.stringify({ providers: { llamafiles: {} } }),
-    () => "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is missing; no local models registered.",
-  ],
-  [
-    "models empty",
-    withModels([]),
     () =>
-      "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got []); no local models registered.",
+      "llamafiles: providers.llamafiles in ~/.pi/agent/models.json must be an object (got []); no model declared there is registered (discovered models still are).",
+  ],
+];
+
+test.each(declaresNothing)(
+  "%s: nothing declared, discovery with every default (and a warning when the file is broken)",
+  (_name, text, warning) => {
+    const { config, warnings, modelsPath } = load(text);
+    expect(config).toEqual(onlyDiscovery);
+    expect(warnings).toEqual(warning ? [warning(modelsPath)] : []);
+  },
+);
+
+const PI_REFUSES =
+  'llamafiles: pi refuses providers.llamafiles in ~/.pi/agent/models.json without "models" unless it has a "baseUrl"; no local models registered. Add "api": "openai-completions" and "baseUrl": "http://localhost:8080/v1" to the block (README, "Discovered models").';
+
+const nothingCases: Array<[string, string, string]> = [
+  ["a block with nothing in it", JSON.stringify({ providers: { llamafiles: {} } }), PI_REFUSES],
+  ["models empty, no baseUrl", withModels([]), PI_REFUSES],
+  ["only discovery settings, no baseUrl", JSON.stringify({ providers: { llamafiles: { modelDirs: ["~/m"] } } }), PI_REFUSES],
+  [
+    "discovery off, models missing",
+    JSON.stringify({ providers: { llamafiles: { discover: false, baseUrl: "http://localhost:8080/v1" } } }),
+    "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is missing; no local models registered.",
   ],
   [
-    "models not an array",
-    withModels({ a: 1 }),
-    () =>
-      `llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got {"a":1}); no local models registered.`,
+    "discovery off, models empty",
+    withModels([], { discover: false }),
+    "llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got []); no local models registered.",
+  ],
+  [
+    "discovery off, models not an array",
+    withModels({ a: 1 }, { discover: false }),
+    `llamafiles: providers.llamafiles.models in ~/.pi/agent/models.json is not a non-empty array (got {"a":1}); no local models registered.`,
   ],
 ];
 
 test.each(nothingCases)("%s: warns and registers nothing", (_name, text, warning) => {
-  const { config, warnings, modelsPath } = load(text);
+  const { config, warnings } = load(text);
   expect(config).toBeUndefined();
-  expect(warnings).toEqual([warning(modelsPath)]);
+  expect(warnings).toEqual([warning]);
+});
+
+test("a block with a baseUrl and no models is discovery's: every setting read, ~ expanded", () => {
+  const { config, warnings } = load(
+    JSON.stringify({
+      providers: {
+        llamafiles: {
+          api: "openai-completions",
+          baseUrl: "http://localhost:8080/v1",
+          modelDirs: ["~/models", "/data/gguf", "~"],
+          llamaServer: "/opt/llama.cpp/build/bin/llama-server",
+          serverArgs: ["-ngl", "99"],
+          discovered: { "qwen2.5-coder-7b-instruct-q4_k_m": { serverArgs: ["-c", "65536"] }, other: { port: 18700 } },
+          memoryBudget: "40GiB",
+        },
+      },
+    }),
+  );
+  expect(warnings).toEqual([]);
+  expect(config).toMatchObject({
+    models: [],
+    missingForPi: [],
+    memoryBudgetBytes: 40 * 2 ** 30,
+    discovery: {
+      modelDirs: [`${process.env.HOME}/models`, "/data/gguf", process.env.HOME],
+      llamaServer: "/opt/llama.cpp/build/bin/llama-server",
+      serverArgs: ["-ngl", "99"],
+      modelServerArgs: { "qwen2.5-coder-7b-instruct-q4_k_m": ["-c", "65536"] },
+      modelPorts: { other: 18700 },
+    },
+  });
+  expect(load(withModels([good], { discover: false })).config!.discovery).toBeUndefined();
+});
+
+test("a bad discovery setting falls back to its default with a warning that names it", () => {
+  const provider = (extra: object) => load(withModels([good], extra));
+  expect(provider({ modelDirs: ["models"] }).warnings).toEqual([
+    `llamafiles: providers.llamafiles.modelDirs[0] must match pattern "^(~$|~/|/)" (got "models"); using the default.`,
+  ]);
+  expect(provider({ modelDirs: ["models"] }).config!.discovery!.modelDirs).toBeUndefined();
+  expect(provider({ serverArgs: "-ngl 99" }).warnings).toEqual([
+    `llamafiles: providers.llamafiles.serverArgs must be array (got "-ngl 99"); using the default.`,
+  ]);
+  expect(provider({ discovered: { x: { serverArgs: ["-c", 5] } } }).warnings).toEqual([
+    "llamafiles: providers.llamafiles.discovered.x.serverArgs[1] must be string (got 5); using the default.",
+  ]);
+  expect(provider({ discovered: { x: { pinned: true } } }).warnings).toEqual([
+    'llamafiles: providers.llamafiles.discovered.x has an unknown field "pinned"; using the default.',
+  ]);
+  expect(provider({ discovered: { x: { port: 80 } } }).warnings).toEqual([
+    "llamafiles: providers.llamafiles.discovered.x.port must be >= 1024 (got 80); using the default.",
+  ]);
+  expect(provider({ discover: "no" }).config!.discovery).toBeDefined();
 });
 
 const skipCases: Array<[string, unknown, string]> = [
@@ -231,10 +315,13 @@ test("duplicate ids: the first wins, each later one is warned about", () => {
   ]);
 });
 
-test("every entry invalid: warns for each, then registers nothing", () => {
+test("every entry invalid: warns for each; discovery's models are still offered, or with discovery off nothing is", () => {
   const { config, warnings } = load(withModels([{ id: "a" }]));
-  expect(config).toBeUndefined();
-  expect(warnings).toEqual([
+  expect(config!.models).toEqual([]);
+  expect(warnings).toEqual(['llamafiles: skipped models[0] "a": providers.llamafiles.models[0].command is missing (required).']);
+  const off = load(withModels([{ id: "a" }], { discover: false }));
+  expect(off.config).toBeUndefined();
+  expect(off.warnings).toEqual([
     'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].command is missing (required).',
     "llamafiles: no valid model in providers.llamafiles.models of ~/.pi/agent/models.json; no local models registered.",
   ]);
@@ -310,4 +397,19 @@ test("keepWarm, memoryBudget, memory and pinned: read with their units; a bad va
     'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].memory must be an amount of memory such as "22GiB" or "512 MB" (got "-1GiB").',
   ]);
   expect(model({ pinned: "yes" }).config!.models.map((m) => m.id)).toEqual(["b"]);
+});
+
+test("README's discovery example loads as written: no warning, and the settings it shows", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const example = /<!-- example: models\.json \(discovery\) -->\s*```jsonc\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toBeDefined();
+  const { config, warnings } = load(example);
+  expect(warnings).toEqual([]);
+  expect(config!.discovery).toEqual({
+    modelDirs: [`${process.env.HOME}/models`, "/data/gguf"],
+    llamaServer: "/opt/llama.cpp/build/bin/llama-server",
+    serverArgs: ["-ngl", "99", "--threads", "8"],
+    modelServerArgs: { "qwen2.5-coder-7b-instruct-q4_k_m": ["-c", "65536"] },
+    modelPorts: { "qwen2.5-coder-7b-instruct-q4_k_m": 14250 },
+  });
 });

@@ -1,0 +1,30 @@
+/**
+ * The one I/O seam of discovery: the synchronous file calls it makes. Tests replace single
+ * calls (an `EACCES` on open: tests run as root, and root reads a mode-000 file) and nothing else.
+ */
+import * as fs from "node:fs";
+
+export type FileSystem = Pick<
+  typeof fs,
+  | "opendirSync"
+  | "statSync"
+  | "lstatSync"
+  | "realpathSync"
+  | "openSync"
+  | "readSync"
+  | "fstatSync"
+  | "closeSync"
+  | "accessSync"
+  | "mkdirSync"
+  | "writeSync"
+  | "renameSync"
+  | "unlinkSync"
+>;
+
+export const realFileSystem: FileSystem = fs;
+
+/** The errno code of a failed call ("EIO"), or "unknown". */
+export function errnoOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : "unknown";
+}

@@ -1,0 +1,266 @@
+// Discovered models as the extension offers them: one discovery with the user's settings and the
+// declared models winning (discovery-run.ts), the last result kept for the next start and read
+// back as hostile input (discovery/last-found.ts, discovered-models.ts), the live list of local
+// models a rescan replaces (local-models.ts).
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, expect, test } from "vitest";
+import { type LlamafilesConfig, loadLlamafilesConfig } from "../../src/llamafiles/config.ts";
+import { type DiscoveryEnv, discoveryKey, lastFoundModels, toLocalModel } from "../../src/llamafiles/discovered-models.ts";
+import { realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
+import { defaultLastFoundPath, type FoundModel, lastFoundText, readLastFound } from "../../src/llamafiles/discovery/last-found.ts";
+import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
+import { runDiscovery } from "../../src/llamafiles/discovery-run.ts";
+import { localModels } from "../../src/llamafiles/local-models.ts";
+import { modelSpec, projectorSpec, tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
+
+const temp = mkdtempSync(join(tmpdir(), "discovered-models-"));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+let home: string;
+let models: string;
+let env: DiscoveryEnv;
+let n = 0;
+beforeEach(() => {
+  home = join(temp, `home-${n++}`);
+  models = join(home, "models");
+  mkdirSync(join(home, "bin"), { recursive: true });
+  mkdirSync(models);
+  writeFileSync(join(home, "bin", "llama-server"), "#!/bin/sh\n");
+  chmodSync(join(home, "bin", "llama-server"), 0o755);
+  env = { HOME: home, PATH: join(home, "bin") };
+});
+
+const logPathFor = (id: string) => `/logs/${id}.log`;
+/** The config a models.json text gives (undefined: no file). */
+function configOf(block?: Record<string, unknown>): LlamafilesConfig {
+  const modelsPath = join(home, "models.json");
+  if (block) writeFileSync(modelsPath, JSON.stringify({ providers: { llamafiles: block } }));
+  else rmSync(modelsPath, { force: true });
+  return loadLlamafilesConfig({ modelsPath, cwd: "/", logPathFor, home }).config!;
+}
+const run = (config: LlamafilesConfig, rescan = false) =>
+  runDiscovery(config, { env, logPathFor, rescan, lastFoundPath: defaultLastFoundPath(home) });
+
+test("a discovered model becomes a local model: its command line, the estimate as its memory, -c as what pi declared", () => {
+  const file = join(models, "tiny-a.gguf");
+  const size = writeGguf(file, tinyModelSpec());
+  const outcome = run(configOf());
+  const port = preferredPort("tiny-a");
+  expect(outcome.scanned).toEqual([models]);
+  expect(outcome.models).toEqual([
+    {
+      id: "tiny-a",
+      name: `tiny-a · F32 · ${Math.round(size / 1024)} KiB`,
+      command: join(home, "bin", "llama-server"),
+      args: ["-m", file, "--alias", "tiny-a", "--host", "127.0.0.1", "--port", String(port), "-c", "8192", "--jinja"],
+      port,
+      env: {},
+      cwd: models,
+      logPath: "/logs/tiny-a.log",
+      reasoning: false,
+      input: ["text"],
+      contextWindow: 8192,
+      maxTokens: 8192,
+      cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+      passthrough: {},
+      memoryBytes: size + 512 * 8192 + 64 * 2 ** 20,
+      declared: { contextWindow: { value: 8192, source: "discovery" } },
+      discovered: {
+        kind: "gguf",
+        files: [file],
+        projector: undefined,
+        bytes: size,
+        trainedContext: 8192,
+        estimate: { weightBytes: size, kvCacheBytes: 512 * 8192, marginBytes: 64 * 2 ** 20, totalBytes: size + 512 * 8192 + 64 * 2 ** 20 },
+      },
+    },
+  ]);
+});
+
+test("the user's serverArgs, for all and for one model, reach the command line; a projector gives image input", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  const vision = join(models, "vision");
+  mkdirSync(vision);
+  writeGguf(join(vision, "see-Q4_K_M.gguf"), modelSpec({ name: "See", embeddingLength: 64, fileType: 15 }));
+  writeGguf(join(vision, "mmproj-see-f16.gguf"), projectorSpec({ projectionDim: 64 }));
+  const outcome = run(
+    configOf({
+      baseUrl: "http://localhost:8080/v1",
+      serverArgs: ["-ngl", "99"],
+      discovered: { "tiny-b": { serverArgs: ["-c", "4096", "--threads", "2"] } },
+    }),
+  );
+  const byId = Object.fromEntries(outcome.models.map((model) => [model.id, model]));
+  expect(byId["tiny-a"]!.args.slice(-4)).toEqual(["8192", "--jinja", "-ngl", "99"]);
+  // The model's own -c replaces discovery's (and what pi declares follows it).
+  expect(byId["tiny-b"]!.args.slice(8)).toEqual(["--jinja", "-ngl", "99", "-c", "4096", "--threads", "2"]);
+  expect(byId["tiny-b"]!.contextWindow).toBe(4096);
+  expect(byId["see-q4_k_m"]).toMatchObject({ input: ["text", "image"], discovered: { projector: join(vision, "mmproj-see-f16.gguf") } });
+  expect(byId["see-q4_k_m"]!.args).toEqual(expect.arrayContaining(["--mmproj", join(vision, "mmproj-see-f16.gguf")]));
+});
+
+test("a declared model wins over a discovered one with its id or its file, and its port is never given to a discovered one", () => {
+  const a = join(models, "tiny-a.gguf");
+  writeGguf(a, tinyModelSpec());
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  writeGguf(join(models, "tiny-c.gguf"), tinyModelSpec("tiny-c"));
+  const outcome = run(
+    configOf({
+      api: "openai-completions",
+      baseUrl: "http://localhost:8080/v1",
+      models: [
+        { id: "mine", command: "/usr/bin/llama-server", args: ["-m", a, "--port", "{{port}}"], port: preferredPort("tiny-c") },
+        { id: "tiny-b", command: "/bin/true", port: 8081 },
+      ],
+    }),
+  );
+  expect(outcome.models.map((model) => model.id)).toEqual(["tiny-c"]);
+  expect(outcome.models[0]!.port).not.toBe(preferredPort("tiny-c"));
+  expect(outcome.skipped).toEqual([
+    { path: a, reason: { code: "configured", by: "mine", why: "same-file" } },
+    { path: join(models, "tiny-b.gguf"), reason: { code: "configured", by: "tiny-b", why: "same-id" } },
+  ]);
+});
+
+test("a port chosen for a discovered model is its port, unless a declared model has it; the others move out of its way", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  const outcome = run(
+    configOf({
+      baseUrl: "http://x/v1",
+      models: [{ id: "mine", command: "/bin/true", port: 18701 }],
+      discovered: { "tiny-a": { port: 18700 }, "tiny-b": { port: 18701 } },
+    }),
+  );
+  expect(outcome.models.map((model) => [model.id, model.port])).toEqual([
+    ["tiny-a", 18700],
+    ["tiny-b", preferredPort("tiny-b")],
+  ]);
+  expect(outcome.models[0]!.args).toEqual(expect.arrayContaining(["--port", "18700"]));
+  expect(outcome.problems).toEqual([{ code: "port-refused", model: "tiny-b", port: 18701, why: "declared" }]);
+});
+
+test("the result is kept for the next start: read back as the same local models, under the same settings only", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  const config = configOf();
+  const outcome = run(config);
+  const paths = { lastFound: defaultLastFoundPath(home), logPathFor };
+  expect(lastFoundModels(config, env, paths)).toEqual(outcome.models);
+  // PATH is not part of it (the scan after start-up corrects the command); the settings and the declared models are.
+  expect(lastFoundModels(config, { ...env, PATH: "/elsewhere" }, paths)).toEqual(outcome.models);
+  expect(lastFoundModels(configOf({ baseUrl: "http://x/v1", serverArgs: ["-ngl", "1"] }), env, paths)).toBeUndefined();
+  expect(lastFoundModels(config, { ...env, LLAMA_CACHE: "/other" }, paths)).toBeUndefined();
+  expect(
+    lastFoundModels(configOf({ baseUrl: "http://x/v1", models: [{ id: "x", command: "/bin/true", port: 9000 }] }), env, paths),
+  ).toBeUndefined();
+  expect(discoveryKey(config, env)).toBe(discoveryKey(configOf(), { ...env, PATH: "/elsewhere" }));
+});
+
+test("the kept result is written only when it changed, 0600, and never through a link", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  const config = configOf();
+  const path = defaultLastFoundPath(home);
+  run(config);
+  const written = readFileSync(path, "utf8");
+  rmSync(path);
+  symlinkSync(join(home, "decoy"), path);
+  writeFileSync(join(home, "decoy"), "keep me");
+  run(config);
+  expect(readFileSync(join(home, "decoy"), "utf8")).toBe("keep me");
+  expect(readFileSync(path, "utf8")).toBe(written);
+  expect((statMode(path) & 0o777).toString(8)).toBe("600");
+});
+
+const statMode = (path: string) => realFileSystem.lstatSync(path).mode;
+
+test("a hostile last-found file is not used at all: any malformed model, a control character, another key, a link", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  const config = configOf();
+  run(config);
+  const path = defaultLastFoundPath(home);
+  const key = discoveryKey(config, env);
+  const good = JSON.parse(readFileSync(path, "utf8")).models[0] as FoundModel;
+  expect(readLastFound(path, key, realFileSystem)).toEqual([good]);
+  const forged = (model: Record<string, unknown>) => lastFoundText(key, [model as unknown as FoundModel]);
+  const cases: Array<[string, string]> = [
+    ["a relative command", forged({ ...good, command: "llama-server" })],
+    ["an argument that is not a string", forged({ ...good, args: ["-m", 5] })],
+    ["an escape sequence in the name", forged({ ...good, name: "\u001b]0;owned\u0007" })],
+    ["a newline in an argument", forged({ ...good, args: ["-m", "x\nrm -rf ~"] })],
+    ["a port of 0", forged({ ...good, port: 0 })],
+    ["a port above 65535", forged({ ...good, port: 70000 })],
+    ["a context of 0", forged({ ...good, contextWindow: 0 })],
+    ["an input kind pi does not know", forged({ ...good, input: ["text", "audio"] })],
+    ["no files", forged({ ...good, files: [] })],
+    ["an estimate that is not one", forged({ ...good, estimate: { totalBytes: "a lot" } })],
+    ["an id of 300 characters", forged({ ...good, id: "x".repeat(300) })],
+    ["two models with one id", lastFoundText(key, [good, good])],
+    ["another version", JSON.stringify({ version: 2, key, models: [good] })],
+    ["garbage", "{{{"],
+  ];
+  for (const [name, text] of cases) {
+    writeFileSync(path, text);
+    expect(readLastFound(path, key, realFileSystem), name).toBeUndefined();
+  }
+  writeFileSync(path, lastFoundText(key, [good]));
+  expect(readLastFound(path, `${key} `, realFileSystem)).toBeUndefined();
+  rmSync(path);
+  writeFileSync(join(home, "elsewhere.json"), lastFoundText(key, [good]));
+  symlinkSync(join(home, "elsewhere.json"), path);
+  expect(readLastFound(path, key, realFileSystem)).toBeUndefined();
+});
+
+test("a rescan reads every header again; the local models' list is replaced, and a model no longer found is still known by id", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  const config = configOf();
+  const list = localModels([]);
+  expect(list.replaceDiscovered(run(config).models)).toBe(true);
+  expect(list.replaceDiscovered(run(config).models)).toBe(false);
+  rmSync(join(models, "tiny-a.gguf"));
+  writeGguf(join(models, "tiny-b.gguf"), tinyModelSpec("tiny-b"));
+  expect(list.replaceDiscovered(run(config, true).models)).toBe(true);
+  expect(list.all().map((model) => model.id)).toEqual(["tiny-b"]);
+  // Its server may still run: the supervisor can still find it.
+  expect(list.get("tiny-a")?.id).toBe("tiny-a");
+});
+
+test("declared models come first, then the discovered ones", () => {
+  writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
+  const config = configOf({ baseUrl: "http://x/v1", models: [{ id: "mine", command: "/bin/true", port: 9000 }] });
+  const list = localModels(config.models);
+  list.replaceDiscovered(run(config).models);
+  expect(list.all().map((model) => model.id)).toEqual(["mine", "tiny-a"]);
+  expect(list.discovered().map((model) => model.id)).toEqual(["tiny-a"]);
+});
+
+test("a name from the file is made one terminal-safe line, so pi's /model cannot be made to run escape sequences", () => {
+  writeGguf(join(models, "evil.gguf"), modelSpec({ name: "Evil\u001b]0;owned\u0007\nModel\u009b2J", fileType: 15 }));
+  const config = configOf();
+  const [found] = run(config).models;
+  expect(found!.name).toMatch(/^Evil Model · Q4_K_M · \d+ KiB$/);
+  // So the next start can use what was kept.
+  expect(lastFoundModels(config, env, { lastFound: defaultLastFoundPath(home), logPathFor })).toEqual([found]);
+});
+
+test("a llamafile runs itself; toLocalModel keeps what a found model says", () => {
+  const found: FoundModel = {
+    id: "mistral",
+    name: "Mistral · Q4_K_M · 4.1 GiB",
+    kind: "llamafile",
+    command: "/m/mistral.llamafile",
+    args: ["--server", "--nobrowser", "--alias", "mistral", "--host", "127.0.0.1", "--port", "14300", "-c", "8192"],
+    port: 14300,
+    contextWindow: 8192,
+    trainedContext: undefined,
+    input: ["text"],
+    memoryBytes: 5e9,
+    estimate: { weightBytes: 4.4e9, kvCacheBytes: undefined, marginBytes: 4.4e8, totalBytes: 5e9 },
+    files: ["/m/mistral.llamafile"],
+    projector: undefined,
+    bytes: 4.4e9,
+  };
+  expect(toLocalModel(found, logPathFor)).toMatchObject({ command: "/m/mistral.llamafile", cwd: "/m", memoryBytes: 5e9 });
+});
