@@ -11,8 +11,8 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
-import { describeSchemaError } from "../pi-session/schema-errors.ts";
+import { parseJsonWithComments } from "../util/json-with-comments.ts";
+import { describeSchemaError } from "../util/schema-errors.ts";
 import { validateAiServerFile } from "./config-validator.generated.js";
 
 /** What can be wrong with the settings or the certificate files (src/ai-server/messages.ts words it). */

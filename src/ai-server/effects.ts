@@ -5,7 +5,7 @@
  */
 import { fromPromise } from "xstate";
 import type { RouterModelState } from "../../machines/router-model.machine.ts";
-import { sleep } from "../pi-session/sleep.ts";
+import { sleep } from "../util/sleep.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 import { restartRouterService } from "./ssh-admin.ts";
 

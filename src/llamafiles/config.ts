@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { ErrorObject } from "ajv";
 import type { WarmSpec } from "../../machines/local-fleet.machine.ts";
 import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
-import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
+import { parseJsonWithComments } from "../util/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 import type { MemoryEstimate } from "./discovery/memory-estimate.ts";

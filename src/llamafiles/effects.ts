@@ -15,8 +15,8 @@ import type {
   ServerIdentity,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
-import { sleep } from "../pi-session/sleep.ts";
 import type { llamafilesTimeouts } from "../timeouts.ts";
+import { sleep } from "../util/sleep.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
 import { withLeaderStatus } from "./process/leader-status.ts";
 import { stopLeftBehindServer, stopServersLeftBehind } from "./process/left-behind.ts";

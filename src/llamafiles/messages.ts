@@ -12,7 +12,7 @@ import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
 import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
-import { describeSchemaError } from "../pi-session/schema-errors.ts";
+import { describeSchemaError } from "../util/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { DiscoveryProblem, MemoryEstimate, SkippedFile, SkipReason } from "./discovery/index.ts";
 import type { ServerArgsProblem } from "./discovery/launch-args.ts";

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseJsonWithComments } from "./json-with-comments.ts";
+import { parseJsonWithComments } from "../util/json-with-comments.ts";
 
 export interface StartModel {
   provider: string | undefined;

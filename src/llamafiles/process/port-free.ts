@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import { sleep } from "../../pi-session/sleep.ts";
+import { sleep } from "../../util/sleep.ts";
 
 function portAcceptsConnections(port: number, connectMs: number): Promise<boolean> {
   return new Promise((resolve) => {

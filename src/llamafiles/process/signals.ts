@@ -5,8 +5,9 @@
  * story (src/llamafiles/process/stop-group.mjs) the keeper runs too; while a keeper runs, it
  * alone signals its server (src/llamafiles/process/keeper.mjs).
  */
-import { sleep } from "../../pi-session/sleep.ts";
+
 import { llamafilesTimeouts } from "../../timeouts.ts";
+import { sleep } from "../../util/sleep.ts";
 import { markedGroupMembers, processStartTime } from "./process-proof.ts";
 import { STOP_GIVE_UP_MS, stopGroup } from "./stop-group.mjs";
 
