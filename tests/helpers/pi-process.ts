@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./fake-llamafile.ts";
 import { PI_CLI } from "./pi-under-test.ts";
+import { killChildren } from "./processes.ts";
 
 export { PI_CLI };
 
@@ -128,15 +129,5 @@ export function startPiProcess(
 
 /** For afterEach: ends every pi process a test started that is still running. */
 export async function killPiProcesses(): Promise<void> {
-  await Promise.all(
-    [...live].map(async (child) => {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(child.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-      await exited;
-    }),
-  );
+  await killChildren(live);
 }

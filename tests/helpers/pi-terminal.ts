@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { terminalSafe } from "../../src/pi-session/terminal-text.ts";
 import { piEnv } from "./pi-process.ts";
 import { PI_CLI } from "./pi-under-test.ts";
-import { waitFor } from "./processes.ts";
+import { killChildren, waitFor } from "./processes.ts";
 
 const live = new Set<ChildProcess>();
 
@@ -63,15 +63,5 @@ export function startPiTerminal(home: string, args: string[], env: Record<string
 
 /** For afterEach: ends every terminal a test started (the whole process group: script and pi). */
 export async function killPiTerminals(): Promise<void> {
-  await Promise.all(
-    [...live].map(async (child) => {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // gone
-      }
-      await exited;
-    }),
-  );
+  await killChildren(live, { group: true });
 }

@@ -1,4 +1,5 @@
 /** OS-level checks the integration tests assert on: is a pid alive, what listens on a port. */
+import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
@@ -78,4 +79,22 @@ export async function probeModels(port: number): Promise<{ status: number; ids: 
   } catch {
     return "refused";
   }
+}
+
+/**
+ * For afterEach: SIGKILLs every child still in `live` (with `group`, its whole process group) and
+ * resolves once each has exited.
+ */
+export async function killChildren(live: Set<ChildProcess>, options: { group?: boolean } = {}): Promise<void> {
+  await Promise.all(
+    [...live].map(async (child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      try {
+        process.kill(options.group ? -child.pid! : child.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
+      await exited;
+    }),
+  );
 }
