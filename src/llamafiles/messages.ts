@@ -62,15 +62,28 @@ const sessions = (count: number) => `${count} other pi session${count === 1 ? ""
 
 const TRY_AGAIN = "the next prompt tries again";
 
+/** A model pi found on disk (its settings live under "discovered" › its id), or one the user declared. */
+const isDiscovered = (model: LaunchSpec) => "discovered" in model && model.discovered !== undefined;
+
+/** Where to give a model another port: in its models.json entry, or under "discovered" for a found one. */
+const anotherPort = (model: LaunchSpec) =>
+  isDiscovered(model) ? `another "port" under "discovered" › "${model.id}" in ${MODELS_JSON}` : `another "port" in ${MODELS_JSON}`;
+
+/** How to make a model's estimate smaller: its "memory" in models.json, or a smaller context for a found one. */
+const smallerEstimate = (model: LaunchSpec) =>
+  isDiscovered(model)
+    ? `give it a smaller context ("-c" in its "serverArgs" under "discovered" › "${model.id}" in ${MODELS_JSON}: the estimate follows it)`
+    : `lower the model's "memory" estimate in ${MODELS_JSON}`;
+
 export function failureText(model: LaunchSpec, failure: LocalFailure): string {
   const { name, port } = model;
   switch (failure.kind) {
     case "probe-failed":
       return `Could not probe port ${port} for ${name}: ${failure.detail}`;
     case "foreign-server":
-      return `Port ${port} is in use by a different server (advertises ${advertisedList(failure.advertised)}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give ${name} another "port" in ${MODELS_JSON}; ${TRY_AGAIN}.`;
+      return `Port ${port} is in use by a different server (advertises ${advertisedList(failure.advertised)}); pi did not start it and will not stop it. Free the port (kill $(lsof -t -i:${port})) or give ${name} ${anotherPort(model)}; ${TRY_AGAIN}.`;
     case "not-a-llama-server":
-      return `Port ${port} is in use, but what answers there is not a llama.cpp server pi can use (${failure.detail}). Free the port (see: lsof -i :${port}) or give ${name} another "port"; ${TRY_AGAIN}.`;
+      return `Port ${port} is in use, but what answers there is not a llama.cpp server pi can use (${failure.detail}). Free the port (see: lsof -i :${port}) or give ${name} ${anotherPort(model)}; ${TRY_AGAIN}.`;
     case "foreign-server-still-loading":
       return `A server pi did not start holds port ${port} and was still loading after ${failure.timeoutMs / 1000} s. Wait for it, or free the port (see: lsof -i :${port}); ${TRY_AGAIN}.`;
     case "adopted-server-lost":
@@ -84,9 +97,9 @@ export function failureText(model: LaunchSpec, failure: LocalFailure): string {
     case "cannot-start":
       return `${name} could not be started: ${spawnErrorText(failure.error)}. Log: ${model.logPath}`;
     case "port-taken":
-      return `Port ${port} is in use by ${failure.servesId}, which another pi session uses; pi will not stop it. Select ${failure.servesId}, or give ${name} another "port" in ${MODELS_JSON}.`;
+      return `Port ${port} is in use by ${failure.servesId}, which another pi session uses; pi will not stop it. Select ${failure.servesId}, or give ${name} ${anotherPort(model)}.`;
     case "port-not-http":
-      return `Port ${port} is held by a program that does not answer HTTP (${failure.detail}): not a llama.cpp server, and not one pi started. See who holds it (lsof -i :${port}, or ss -ltnp 'sport = :${port}'), free it or give ${name} another "port"; ${TRY_AGAIN}.`;
+      return `Port ${port} is held by a program that does not answer HTTP (${failure.detail}): not a llama.cpp server, and not one pi started. See who holds it (lsof -i :${port}, or ss -ltnp 'sport = :${port}'), free it or give ${name} ${anotherPort(model)}; ${TRY_AGAIN}.`;
   }
 }
 
@@ -168,11 +181,11 @@ export function noRoomText(model: WarmSpec, problem: RoomProblem): string {
     case "keep-warm-full":
       return `Cannot start ${model.name}: keepWarm ${problem.keepWarm} allows ${problem.keepWarm} local server${problem.keepWarm === 1 ? "" : "s"} at once, and ${names(problem.held)} ${problem.held.length === 1 ? "is" : "are"} pinned. Unpin one ("pinned" in ${MODELS_JSON}) or raise "keepWarm".`;
     case "over-budget":
-      return `Cannot start ${model.name}: it needs ${memoryText(problem.needBytes)}, and ${names(problem.held)} (${memoryText(problem.heldBytes)}) must keep running, which leaves ${memoryText(Math.max(0, problem.budgetBytes - problem.heldBytes))} of the ${memoryText(problem.budgetBytes)} "memoryBudget". Unpin one, raise "memoryBudget", or lower the model's "memory" estimate in ${MODELS_JSON}.`;
+      return `Cannot start ${model.name}: it needs ${memoryText(problem.needBytes)}, and ${names(problem.held)} (${memoryText(problem.heldBytes)}) must keep running, which leaves ${memoryText(Math.max(0, problem.budgetBytes - problem.heldBytes))} of the ${memoryText(problem.budgetBytes)} "memoryBudget". Unpin one, raise "memoryBudget", or ${smallerEstimate(model)}.`;
     case "port-held":
-      return `Cannot start ${model.name}: its port ${problem.port} is held by ${problem.heldBy}, which is pinned. Give ${model.name} another "port" in ${MODELS_JSON}, or unpin ${problem.heldBy}.`;
+      return `Cannot start ${model.name}: its port ${problem.port} is held by ${problem.heldBy}, which is pinned. Give ${model.name} ${anotherPort(model)}, or unpin ${problem.heldBy}.`;
     case "larger-than-budget":
-      return `Cannot start ${model.name}: its "memory" estimate (${memoryText(problem.needBytes)}) is larger than the whole "memoryBudget" (${memoryText(problem.budgetBytes)}) in ${MODELS_JSON}.`;
+      return `Cannot start ${model.name}: its "memory" estimate (${memoryText(problem.needBytes)}) is larger than the whole "memoryBudget" (${memoryText(problem.budgetBytes)}) in ${MODELS_JSON}${isDiscovered(model) ? `; ${smallerEstimate(model)}` : ""}.`;
   }
 }
 

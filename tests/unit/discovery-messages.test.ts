@@ -3,6 +3,7 @@
 // its resident memory. Every skip reason and every problem has words (the switches are exhaustive:
 // tsc fails on a code without them); the ones a user meets most are asserted word for word.
 import { expect, test } from "vitest";
+import type { RoomProblem } from "../../machines/local-fleet.machine.ts";
 import type { LlamafileModel } from "../../src/llamafiles/config.ts";
 import type { SkippedFile, SkipReason } from "../../src/llamafiles/discovery/index.ts";
 import type { DiscoveryOutcome } from "../../src/llamafiles/discovery-run.ts";
@@ -10,9 +11,11 @@ import {
   discoveryProblemText,
   discoveryReportLines,
   discoverySummary,
+  failureText,
   homeShort,
   localContextFixFor,
   memoryLine,
+  noRoomText,
   noteworthySkips,
   rescanText,
   skipReasonText,
@@ -245,4 +248,19 @@ test("paths under the home are shown from ~", () => {
   expect(homeShort("/home/me/models/a.gguf", HOME)).toBe("~/models/a.gguf");
   expect(homeShort("/home/me", HOME)).toBe("~");
   expect(homeShort("/home/meow/a", HOME)).toBe("/home/meow/a");
+});
+
+test('a port or memory problem of a found model points under "discovered", a declared model\'s at its own entry', () => {
+  const found = model("qwen-7b");
+  const declared = model("mine", { discovered: undefined });
+  const taken = { kind: "port-taken", servesId: "other" } as const;
+  expect(failureText(found, taken)).toContain(
+    `give qwen-7b · Q4_K_M · 4.4 GiB another "port" under "discovered" › "qwen-7b" in ~/.pi/agent/models.json.`,
+  );
+  expect(failureText(declared, taken)).toContain(`another "port" in ~/.pi/agent/models.json.`);
+  const overBudget: RoomProblem = { kind: "over-budget", needBytes: 7 * GiB, budgetBytes: 10 * GiB, heldBytes: 5 * GiB, held: ["b"] };
+  expect(noRoomText(found, overBudget)).toMatch(
+    /or give it a smaller context \("-c" in its "serverArgs" under "discovered" › "qwen-7b" in ~\/\.pi\/agent\/models\.json: the estimate follows it\)\.$/,
+  );
+  expect(noRoomText(declared, overBudget)).toMatch(/or lower the model's "memory" estimate in ~\/\.pi\/agent\/models\.json\.$/);
 });
