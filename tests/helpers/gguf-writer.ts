@@ -220,6 +220,9 @@ export interface ModelShape {
   tensorCount?: number;
 }
 
+/** A count as llama.cpp's converter writes it (uint32), or uint64 when it does not fit: a hostile header's claim. */
+const countValue = (value: number): GgufValue => (value > 0xffff_ffff ? u64(value) : u32(value));
+
 /** A llama-like model's metadata and tensors; file size comes from `writeGguf`'s `size`. */
 export function modelSpec(shape: ModelShape): GgufSpec {
   const arch = shape.architecture ?? "llama";
@@ -233,14 +236,14 @@ export function modelSpec(shape: ModelShape): GgufSpec {
   metadata.push(["general.architecture", str(arch)]);
   if (shape.generalType !== undefined) metadata.push(["general.type", str(shape.generalType)]);
   if (shape.name !== undefined) metadata.push(["general.name", str(shape.name)]);
-  metadata.push([`${arch}.context_length`, u32(shape.contextLength ?? 8192)]);
-  metadata.push([`${arch}.embedding_length`, u32(shape.embeddingLength ?? 64)]);
-  metadata.push([`${arch}.block_count`, u32(shape.blockCount ?? 2)]);
-  metadata.push([`${arch}.attention.head_count`, u32(shape.headCount ?? 4)]);
+  metadata.push([`${arch}.context_length`, countValue(shape.contextLength ?? 8192)]);
+  metadata.push([`${arch}.embedding_length`, countValue(shape.embeddingLength ?? 64)]);
+  metadata.push([`${arch}.block_count`, countValue(shape.blockCount ?? 2)]);
+  metadata.push([`${arch}.attention.head_count`, countValue(shape.headCount ?? 4)]);
   const kv = shape.headCountKv ?? 4;
-  metadata.push([`${arch}.attention.head_count_kv`, Array.isArray(kv) ? arrayOf("int32", kv) : u32(kv)]);
-  if (shape.keyLength !== undefined) metadata.push([`${arch}.attention.key_length`, u32(shape.keyLength)]);
-  if (shape.valueLength !== undefined) metadata.push([`${arch}.attention.value_length`, u32(shape.valueLength)]);
+  metadata.push([`${arch}.attention.head_count_kv`, Array.isArray(kv) ? arrayOf("int32", kv) : countValue(kv)]);
+  if (shape.keyLength !== undefined) metadata.push([`${arch}.attention.key_length`, countValue(shape.keyLength)]);
+  if (shape.valueLength !== undefined) metadata.push([`${arch}.attention.value_length`, countValue(shape.valueLength)]);
   metadata.push([`${arch}.rope.freq_base`, f32(10000)]);
   metadata.push(["general.file_type", u32(shape.fileType ?? 0)]);
   metadata.push(["tokenizer.ggml.model", str("gpt2")]);

@@ -2,7 +2,7 @@
 // facts of the project's tiny real model (copied into tinyModelSpec), and hostile headers, each
 // refused with its reason in bounded time and memory.
 import { expect, test } from "vitest";
-import { ggufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
+import { FACT_BOUNDS, ggufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
 import { bufferSource, type GgufProblem, HEADER_LIMITS, readGgufHeader } from "../../src/llamafiles/discovery/gguf-header.ts";
 import {
   arrayOf,
@@ -139,6 +139,47 @@ test("facts: per-layer KV heads, key/value lengths, split keys, a projector, an 
     projectionDim: 2560,
     vision: true,
   });
+});
+
+test("facts: a shape outside FACT_BOUNDS is unknown, at the bounds it is kept", () => {
+  const facts = (shape: Parameters<typeof modelSpec>[0]) => {
+    const read = parse(modelSpec(shape));
+    return read.ok ? ggufFacts(read.header) : undefined;
+  };
+  expect(
+    facts({ contextLength: 0, blockCount: 2 ** 50, embeddingLength: 2 ** 21, headCount: 0, keyLength: 2 ** 17, valueLength: 0 }),
+  ).toMatchObject({
+    trainedContext: undefined,
+    blockCount: undefined,
+    embeddingLength: undefined,
+    headCount: undefined,
+    keyLength: undefined,
+    valueLength: undefined,
+  });
+  expect(facts({ contextLength: 255 })?.trainedContext).toBeUndefined();
+  expect(facts({ headCountKv: [8, 2 ** 17] })?.headCountKv).toBeUndefined();
+  expect(facts({ headCountKv: 2 ** 40 })?.headCountKv).toBeUndefined();
+  const { trainedContext, blockCount, embeddingLength, headCount, headCountKv, headLength } = FACT_BOUNDS;
+  expect(
+    facts({
+      contextLength: trainedContext.max,
+      blockCount: blockCount.max,
+      embeddingLength: embeddingLength.max,
+      headCount: headCount.max,
+      headCountKv: [0, headCountKv.max],
+      keyLength: headLength.max,
+      valueLength: headLength.min,
+    }),
+  ).toMatchObject({
+    trainedContext: trainedContext.max,
+    blockCount: blockCount.max,
+    embeddingLength: embeddingLength.max,
+    headCount: headCount.max,
+    headCountKv: [0, headCountKv.max],
+    keyLength: headLength.max,
+    valueLength: headLength.min,
+  });
+  expect(facts({ contextLength: trainedContext.min })?.trainedContext).toBe(256);
 });
 
 test("a realistic header (152k-token vocabulary, merges, a 6 KB template) is stepped over, not decoded", () => {

@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "vitest";
 import { FETCH_BAD_PORTS } from "../../src/llamafiles/config.ts";
 import type { DiscoveredModel } from "../../src/llamafiles/discovery/discover.ts";
 import { realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
-import type { GgufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
+import { FACT_BOUNDS, type GgufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
 import { checkServerArgs, llamafileArgs, llamaServerArgs, userChoices } from "../../src/llamafiles/discovery/launch-args.ts";
 import { chooseContext, estimateMemory, kvBytesPerToken, MARGIN } from "../../src/llamafiles/discovery/memory-estimate.ts";
 import { filesNamedBy, withoutConfigured } from "../../src/llamafiles/discovery/merge.ts";
@@ -113,6 +113,26 @@ test("KV cache per token: layers × KV heads × (key + value length) × bytes of
   expect(kvBytesPerToken({ ...qwen7b, headCountKv: undefined })).toBeUndefined();
   expect(kvBytesPerToken({ ...qwen7b, headCount: undefined })).toBeUndefined();
   expect(kvBytesPerToken(qwen7b, { k: "q9_9", v: "f16" })).toBeUndefined();
+});
+
+test("KV cache per token at the facts' bounds: no loop over the layers, and an estimate that stays a whole number", () => {
+  const widest = FACT_BOUNDS.headLength.max;
+  const largest = {
+    ...qwen7b,
+    blockCount: FACT_BOUNDS.blockCount.max,
+    headCountKv: FACT_BOUNDS.headCountKv.max,
+    keyLength: widest,
+    valueLength: widest,
+  };
+  const perToken = kvBytesPerToken(largest, { k: "f32", v: "f32" })!;
+  expect(perToken).toBe(2 ** 16 * 2 ** 16 * (widest * 4 * 2));
+  const estimate = estimateMemory(QWEN_BYTES, perToken * FACT_BOUNDS.trainedContext.max);
+  expect(estimate).toMatchObject({ weightBytes: QWEN_BYTES, kvCacheBytes: Number.MAX_SAFE_INTEGER, totalBytes: Number.MAX_SAFE_INTEGER });
+  expect(Number.isSafeInteger(estimate.marginBytes)).toBe(true);
+  // Per-layer KV heads for fewer layers than the block count: the last one's for the rest.
+  expect(kvBytesPerToken({ ...qwen7b, blockCount: FACT_BOUNDS.blockCount.max, headCountKv: [8, 4] })).toBe(
+    (8 + 4 * (FACT_BOUNDS.blockCount.max - 1)) * 512,
+  );
 });
 
 test("estimate: weights + KV cache + 10 % margin (at least 64 MiB)", () => {

@@ -342,3 +342,33 @@ test("a cache that is too large or not a file is ignored without being parsed", 
   writeFileSync(cachePath, big);
   expect(discoverModels(options()).problems[0]).toEqual({ code: "cache-ignored", path: cachePath, why: "too-large" });
 });
+
+// ——— hostile shapes: the header is a claim ———
+
+test("a block count of 2^50 (per model or per layer) is unknown: the scan returns, the model is offered without a KV cache estimate", () => {
+  writeGguf(join(models, "deep.gguf"), modelSpec({ blockCount: 2 ** 50 }));
+  writeGguf(join(models, "deep-layers.gguf"), modelSpec({ blockCount: 2 ** 50, headCountKv: [8, 8, 4] }));
+  writeGguf(join(models, "wide.gguf"), modelSpec({ embeddingLength: 2 ** 40, headCount: 2 ** 33, headCountKv: 2 ** 40 }));
+  const result = discoverModels(options());
+  expect(result.models.map((m) => m.id)).toEqual(["deep-layers", "deep", "wide"]);
+  for (const model of result.models) {
+    expect(model.facts, model.id).toMatchObject({ architecture: "llama", trainedContext: 8192 });
+    expect(model.estimate.kvCacheBytes, model.id).toBeUndefined();
+    expect(model.contextWindow, model.id).toBe(8192);
+  }
+  expect(result.models[1]!.facts?.blockCount).toBeUndefined();
+  expect(result.models[2]!.facts).toMatchObject({ embeddingLength: undefined, headCount: undefined, headCountKv: undefined });
+});
+
+test("a header cache whose facts claim 2^50 blocks (forged, or kept by an older version) is not computed with: the file is read again", () => {
+  const path = join(models, "a.gguf");
+  writeGguf(path, tinyModelSpec("a"));
+  const first = discoverModels(options());
+  const cachePath = defaultCachePath(home);
+  const cache = JSON.parse(readFileSync(cachePath, "utf8"));
+  cache.entries[path].header.facts.blockCount = 2 ** 50;
+  writeFileSync(cachePath, JSON.stringify(cache));
+  const probe = counting();
+  expect(discoverModels(options({ fs: probe.fs })).models).toEqual(first.models);
+  expect(probe.opened).toEqual([path]);
+});

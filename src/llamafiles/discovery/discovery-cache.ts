@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { FileSystem } from "./file-system.ts";
-import type { GgufFacts } from "./gguf-facts.ts";
+import { type Bounds, FACT_BOUNDS, type GgufFacts, inBounds } from "./gguf-facts.ts";
 import type { FileProblem } from "./gguf-file.ts";
 import { HEADER_LIMITS } from "./gguf-header.ts";
 import { readPrivateFile, writePrivateFile } from "./private-file.ts";
@@ -57,9 +57,12 @@ const isText = (v: unknown, max = HEADER_LIMITS.keptStringBytes): v is string =>
 const isTextOrNone = (v: unknown) => v === undefined || isText(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function isCounts(v: unknown): boolean {
-  if (!Array.isArray(v) || v.length > HEADER_LIMITS.keptArrayItems) return false;
-  for (const item of v) if (!isCount(item)) return false;
+/** Within the bounds `ggufFacts` keeps (or none): a forged or older entry beyond them is read again, never computed with. */
+const isBoundedOrNone = (v: unknown, bounds: Bounds) => v === undefined || inBounds(v, bounds);
+
+function isEachBounded(v: unknown, bounds: Bounds): boolean {
+  if (!Array.isArray(v) || v.length === 0 || v.length > HEADER_LIMITS.keptArrayItems) return false;
+  for (const item of v) if (!inBounds(item, bounds)) return false;
   return true;
 }
 
@@ -67,19 +70,19 @@ function isFacts(v: unknown): v is GgufFacts {
   if (!isObject(v)) return false;
   const split = v.split;
   return (
-    (v.headCountKv === undefined || isCount(v.headCountKv) || isCounts(v.headCountKv)) &&
+    (isBoundedOrNone(v.headCountKv, FACT_BOUNDS.headCountKv) || isEachBounded(v.headCountKv, FACT_BOUNDS.headCountKv)) &&
     (split === undefined || (isObject(split) && isCount(split.no) && isCount(split.count))) &&
     isTextOrNone(v.architecture) &&
     isText(v.type) &&
     isTextOrNone(v.name) &&
     isTextOrNone(v.quantization) &&
     isCount(v.tensorCount) &&
-    isCountOrNone(v.trainedContext) &&
-    isCountOrNone(v.blockCount) &&
-    isCountOrNone(v.embeddingLength) &&
-    isCountOrNone(v.headCount) &&
-    isCountOrNone(v.keyLength) &&
-    isCountOrNone(v.valueLength) &&
+    isBoundedOrNone(v.trainedContext, FACT_BOUNDS.trainedContext) &&
+    isBoundedOrNone(v.blockCount, FACT_BOUNDS.blockCount) &&
+    isBoundedOrNone(v.embeddingLength, FACT_BOUNDS.embeddingLength) &&
+    isBoundedOrNone(v.headCount, FACT_BOUNDS.headCount) &&
+    isBoundedOrNone(v.keyLength, FACT_BOUNDS.headLength) &&
+    isBoundedOrNone(v.valueLength, FACT_BOUNDS.headLength) &&
     isCountOrNone(v.projectionDim) &&
     typeof v.hasChatTemplate === "boolean" &&
     typeof v.vision === "boolean"

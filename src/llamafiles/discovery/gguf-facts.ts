@@ -13,7 +13,7 @@ export interface GgufFacts {
   /** `general.file_type` as llama.cpp's quantisation name ("Q4_K_M"), when known. */
   quantization: string | undefined;
   tensorCount: number;
-  /** `<arch>.context_length`: the context the model was trained for. */
+  /** `<arch>.context_length`: the context the model was trained for. The shape's numbers are undefined outside FACT_BOUNDS. */
   trainedContext: number | undefined;
   blockCount: number | undefined;
   embeddingLength: number | undefined;
@@ -68,19 +68,59 @@ const FILE_TYPES: Record<number, string> = {
   38: "MXFP4_MOE",
 };
 
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+/**
+ * What a header may claim of a model's shape; a value outside is taken as unknown (the model is
+ * still offered: without it, its context is the default and its estimate has no KV cache). A
+ * header is hostile input, and the estimate multiplies these values: the upper bounds are a
+ * thousand times or so today's largest models, and keep every product of them finite and every
+ * loop over them short (a block count of 2^50 once froze the scan, on every start, from the cache).
+ */
+export const FACT_BOUNDS = {
+  /**
+   * Below 256 tokens no chat fits (a system prompt alone is longer): a context_length of 0 or 1
+   * is a damaged header, and would give the server `-c 0`. Above 2^24 (16.7M; the longest today
+   * claim 10M) it is not a context.
+   */
+  trainedContext: { min: 256, max: 2 ** 24 },
+  /** Layers: the deepest models today have under 200. */
+  blockCount: { min: 1, max: 65_536 },
+  /** Width: the widest today are 16,384 to 25,600. */
+  embeddingLength: { min: 1, max: 2 ** 20 },
+  /** Attention heads: 128 at most today. */
+  headCount: { min: 1, max: 65_536 },
+  /** KV heads (of the model, or of each layer): 0 is a layer without attention (hybrid models). */
+  headCountKv: { min: 0, max: 65_536 },
+  /** Key and value lengths per head: 64 to 576 today (MLA). */
+  headLength: { min: 1, max: 65_536 },
+} as const satisfies Record<string, Bounds>;
+
 const isCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 0;
+
+/** A whole number within `bounds`: what the header cache checks its facts with too. */
+export const inBounds = (value: unknown, bounds: Bounds): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= bounds.min && value <= bounds.max;
 
 function count(value: GgufValue | undefined): number | undefined {
   return typeof value === "number" && isCount(value) ? value : undefined;
+}
+
+function bounded(value: GgufValue | undefined, bounds: Bounds): number | undefined {
+  return inBounds(value, bounds) ? value : undefined;
 }
 
 function text(value: GgufValue | undefined): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function countOrCounts(value: GgufValue | undefined): number | number[] | undefined {
-  if (Array.isArray(value)) return value.length > 0 && value.every(isCount) ? value : undefined;
-  return count(value);
+/** One number, or one per layer (the header reader keeps numeric arrays of at most 4,096 items). */
+function boundedOrEach(value: GgufValue | undefined, bounds: Bounds): number | number[] | undefined {
+  if (Array.isArray(value)) return value.length > 0 && value.every((item) => inBounds(item, bounds)) ? (value as number[]) : undefined;
+  return bounded(value, bounds);
 }
 
 export function ggufFacts(header: GgufHeader): GgufFacts {
@@ -97,13 +137,13 @@ export function ggufFacts(header: GgufHeader): GgufFacts {
     name: text(meta.get("general.name"))?.trim() || undefined,
     quantization: fileType === undefined ? undefined : FILE_TYPES[fileType],
     tensorCount: header.tensorCount,
-    trainedContext: count(arch("context_length")),
-    blockCount: count(arch("block_count")),
-    embeddingLength: count(arch("embedding_length")),
-    headCount: count(arch("attention.head_count")),
-    headCountKv: countOrCounts(arch("attention.head_count_kv")),
-    keyLength: count(arch("attention.key_length")),
-    valueLength: count(arch("attention.value_length")),
+    trainedContext: bounded(arch("context_length"), FACT_BOUNDS.trainedContext),
+    blockCount: bounded(arch("block_count"), FACT_BOUNDS.blockCount),
+    embeddingLength: bounded(arch("embedding_length"), FACT_BOUNDS.embeddingLength),
+    headCount: bounded(arch("attention.head_count"), FACT_BOUNDS.headCount),
+    headCountKv: boundedOrEach(arch("attention.head_count_kv"), FACT_BOUNDS.headCountKv),
+    keyLength: bounded(arch("attention.key_length"), FACT_BOUNDS.headLength),
+    valueLength: bounded(arch("attention.value_length"), FACT_BOUNDS.headLength),
     hasChatTemplate: template !== undefined && !(typeof template === "string" && template.length === 0),
     projectionDim: count(meta.get("clip.vision.projection_dim")),
     vision: meta.get("clip.has_vision_encoder") !== false,

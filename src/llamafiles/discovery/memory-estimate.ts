@@ -58,17 +58,35 @@ export function kvBytesPerToken(facts: GgufFacts, cache: CacheTypes = { k: "f16"
   const keyLength = facts.keyLength ?? perHead;
   const valueLength = facts.valueLength ?? perHead;
   if (keyLength === undefined || valueLength === undefined) return undefined;
-  let heads = 0;
-  for (let layer = 0; layer < blockCount; layer++) {
-    heads += Array.isArray(headCountKv) ? (headCountKv[Math.min(layer, headCountKv.length - 1)] ?? 0) : headCountKv;
-  }
-  return heads * (keyLength * k + valueLength * v);
+  const heads = Array.isArray(headCountKv) ? headsOfLayers(headCountKv, blockCount) : headCountKv * blockCount;
+  return heads === undefined ? undefined : heads * (keyLength * k + valueLength * v);
 }
 
+/**
+ * The KV heads of all layers when the header gives them per layer: a layer past the list has the
+ * last one's. A loop over the list, never over the layers: the block count is the header's claim.
+ */
+function headsOfLayers(perLayer: number[], layers: number): number | undefined {
+  if (perLayer.length === 0) return undefined;
+  const listed = Math.min(perLayer.length, layers);
+  let heads = 0;
+  for (let layer = 0; layer < listed; layer++) heads += perLayer[layer]!;
+  return heads + (layers - listed) * perLayer[perLayer.length - 1]!;
+}
+
+/**
+ * An estimate's figures stay whole numbers JSON and the found-models file can hold: the facts'
+ * bounds keep real models far below, and a header at those bounds gives an estimate of ~8 PiB
+ * that no budget holds, not an Infinity or a figure that rounds.
+ */
+const MAX_ESTIMATE = Number.MAX_SAFE_INTEGER;
+const capped = (bytes: number) => Math.min(MAX_ESTIMATE, Math.ceil(bytes));
+
 export function estimateMemory(weightBytes: number, kvCacheBytes: number | undefined): MemoryEstimate {
-  const base = weightBytes + (kvCacheBytes ?? 0);
-  const marginBytes = Math.max(MARGIN.minimumBytes, Math.ceil(base * MARGIN.fraction));
-  return { weightBytes, kvCacheBytes, marginBytes, totalBytes: Math.ceil(base + marginBytes) };
+  const kv = kvCacheBytes === undefined ? undefined : capped(kvCacheBytes);
+  const base = weightBytes + (kv ?? 0);
+  const marginBytes = capped(Math.max(MARGIN.minimumBytes, base * MARGIN.fraction));
+  return { weightBytes, kvCacheBytes: kv, marginBytes, totalBytes: capped(base + marginBytes) };
 }
 
 /**
