@@ -176,7 +176,7 @@ test("the kept result is written only when it changed, 0600, and never through a
 
 const statMode = (path: string) => realFileSystem.lstatSync(path).mode;
 
-test("a hostile last-found file is not used at all: any malformed model, a control character, another key, a link", () => {
+test("a hostile last-found file: a malformed or unsafe model is left out, the others kept; another key, version or a link is not used", () => {
   writeGguf(join(models, "tiny-a.gguf"), tinyModelSpec());
   const config = configOf();
   run(config);
@@ -184,25 +184,47 @@ test("a hostile last-found file is not used at all: any malformed model, a contr
   const key = discoveryKey(config, env);
   const good = JSON.parse(readFileSync(path, "utf8")).models[0] as FoundModel;
   expect(readLastFound(path, key, realFileSystem)).toEqual([good]);
-  const forged = (model: Record<string, unknown>) => lastFoundText(key, [model as unknown as FoundModel]);
+  const other = { ...good, id: "other" };
+  /** The forged model first, then a good one: only the forged one is left out. */
+  const forged = (model: Record<string, unknown>) => lastFoundText(key, [model as unknown as FoundModel, other]);
   const cases: Array<[string, string]> = [
     ["a relative command", forged({ ...good, command: "llama-server" })],
     ["an argument that is not a string", forged({ ...good, args: ["-m", 5] })],
     ["an escape sequence in the name", forged({ ...good, name: "\u001b]0;owned\u0007" })],
     ["a newline in an argument", forged({ ...good, args: ["-m", "x\nrm -rf ~"] })],
+    ["a C1 control (8-bit CSI) in the name", forged({ ...good, name: "x\u009b2J" })],
+    ["a bidirectional override in the id", forged({ ...good, id: "gpt\u202eevil" })],
+    ["DEL in a file", forged({ ...good, files: ["/m/a\u007f.gguf"] })],
     ["a port of 0", forged({ ...good, port: 0 })],
     ["a port above 65535", forged({ ...good, port: 70000 })],
     ["a context of 0", forged({ ...good, contextWindow: 0 })],
     ["an input kind pi does not know", forged({ ...good, input: ["text", "audio"] })],
     ["no files", forged({ ...good, files: [] })],
     ["an estimate that is not one", forged({ ...good, estimate: { totalBytes: "a lot" } })],
+    ["an estimate above MAX_SAFE_INTEGER", forged({ ...good, memoryBytes: 2 ** 60 })],
     ["an id of 300 characters", forged({ ...good, id: "x".repeat(300) })],
-    ["two models with one id", lastFoundText(key, [good, good])],
-    ["another version", JSON.stringify({ version: 2, key, models: [good] })],
-    ["garbage", "{{{"],
+    ["a second model with the same id", lastFoundText(key, [other, other])],
   ];
   for (const [name, text] of cases) {
     writeFileSync(path, text);
+    expect(readLastFound(path, key, realFileSystem), name).toEqual([other]);
+  }
+  // The C1 control and the override written as escapes, as a hostile file may.
+  writeFileSync(path, lastFoundText(key, [good, other]).replace(good.name, `${good.name}\\u009b2J`));
+  expect(readLastFound(path, key, realFileSystem)).toEqual([other]);
+  writeFileSync(path, lastFoundText(key, [good, other]).replace('"id":"other"', '"id":"oth\\u202Eer"'));
+  expect(readLastFound(path, key, realFileSystem)).toEqual([good]);
+  // A path with a backslash before "n" looks like an escape in the text: checked string by string, and kept.
+  const windowsLike = { ...other, files: ["/m/back\\new.gguf"] };
+  writeFileSync(path, lastFoundText(key, [windowsLike]));
+  expect(readLastFound(path, key, realFileSystem)).toEqual([windowsLike]);
+
+  for (const [name, text] of [
+    ["another version", JSON.stringify({ version: 2, key, models: [good] })],
+    ["garbage", "{{{"],
+    ["models not a list", JSON.stringify({ version: 1, key, models: {} })],
+  ]) {
+    writeFileSync(path, text!);
     expect(readLastFound(path, key, realFileSystem), name).toBeUndefined();
   }
   writeFileSync(path, lastFoundText(key, [good]));
@@ -211,6 +233,24 @@ test("a hostile last-found file is not used at all: any malformed model, a contr
   writeFileSync(join(home, "elsewhere.json"), lastFoundText(key, [good]));
   symlinkSync(join(home, "elsewhere.json"), path);
   expect(readLastFound(path, key, realFileSystem)).toBeUndefined();
+});
+
+test("what discovery finds in hostile headers (a context of 0, absurd shapes) is kept and read back whole: no model is lost on every start", () => {
+  writeGguf(join(models, "zero.gguf"), modelSpec({ contextLength: 0 }));
+  writeGguf(
+    join(models, "absurd.gguf"),
+    modelSpec({ contextLength: 2 ** 25, embeddingLength: 2 ** 20, headCount: 1, headCountKv: 2 ** 16, blockCount: 2 ** 16 }),
+  );
+  const config = configOf();
+  const outcome = run(config);
+  expect(outcome.models.map((model) => [model.id, model.contextWindow, model.maxTokens])).toEqual([
+    ["absurd", 32768, 8192],
+    ["zero", 32768, 8192],
+  ]);
+  for (const model of outcome.models)
+    expect(model.args.slice(model.args.indexOf("-c"), model.args.indexOf("-c") + 2)).toEqual(["-c", "32768"]);
+  expect(outcome.models[0]!.memoryBytes).toBe(Number.MAX_SAFE_INTEGER);
+  expect(lastFoundModels(config, env, { lastFound: defaultLastFoundPath(home), logPathFor })).toEqual(outcome.models);
 });
 
 test("a rescan reads every header again; the local models' list is replaced, and a model no longer found is still known by id", () => {

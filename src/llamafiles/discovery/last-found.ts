@@ -7,9 +7,11 @@
  * user's arguments, the declared models discovery gives way to, …).
  *
  * Read as hostile input like the header cache (private-file.ts): a file that is not one, is too
- * large, or has any malformed entry is not used at all (the scan after start-up replaces it).
+ * large, or not of this version and key is not used at all; a malformed model in it is left out,
+ * the others are used (the scan after start-up replaces the file either way).
  */
 import { join } from "node:path";
+import { terminalSafe } from "../../pi-session/terminal-text.ts";
 import type { DiscoveredModel } from "./discover.ts";
 import type { FileSystem } from "./file-system.ts";
 import { readPrivateFile, writePrivateFile } from "./private-file.ts";
@@ -27,13 +29,23 @@ export function defaultLastFoundPath(home: string): string {
 }
 
 /**
- * A control character in any string of the file, found in its text before it is parsed: JSON
- * holds one only as an escape (\n, \u001b, …) or, for DEL, as itself. One pass over the text
+ * What may be a character terminal-text.ts makes safe (a control character, C0 or C1, DEL, a
+ * bidirectional override), found in the file's text before it is parsed: JSON holds a C0 one only
+ * as an escape (\n, \u001b, …), the others as themselves or as escapes. One pass over the text
  * instead of a test of every string: the checks run before the JIT has warmed up, where each call
- * costs (2 ms for 200 models, string by string). A path with a backslash before one of "bfnrt"
- * reads as one too; such a file is merely not used, and the scan after start-up does the work.
+ * costs (2 ms for 200 models, string by string). Only when it matches (a path with a backslash
+ * before one of "bfnrt" does too) are the models' strings checked one by one (`unsafeStrings`).
  */
-const CONTROL_IN_JSON = /\\(?:[bfnrt]|u00[01]|u007f)|\u007f/i;
+const MAYBE_UNSAFE_IN_JSON = /\\(?:[bfnrt]|u00[0189]|u007f|u202[a-e]|u206[6-9])|[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/i;
+
+/** A string pi would show otherwise than it reads: what terminal-text.ts changes, or a line break. */
+const isUnsafe = (text: string) => terminalSafe(text) !== text || text.includes("\n");
+
+/** Whether any string of a (well-formed) found model is unsafe: its id and name reach pi's /model unfiltered. */
+function unsafeStrings(model: FoundModel): boolean {
+  const texts = [model.id, model.name, model.command, ...model.args, ...model.files, ...(model.projector ? [model.projector] : [])];
+  return texts.some(isUnsafe);
+}
 
 // Straight-line checks, as in discovery-cache.ts: they run once per model before the JIT warms up.
 const isText = (v: unknown, max = 4096): v is string => typeof v === "string" && v.length > 0 && v.length <= max;
@@ -86,10 +98,13 @@ function isFoundModel(v: unknown): v is FoundModel {
   );
 }
 
-/** The models found under `key`, or undefined when there is no such file or it cannot be trusted entirely. */
+/**
+ * The models found under `key`, or undefined when there is no such file or it is not one of this
+ * version and key. A model that is malformed, holds an unsafe string or repeats an id is left out.
+ */
 export function readLastFound(path: string, key: string, fs: FileSystem): FoundModel[] | undefined {
   const read = readPrivateFile(path, fs, MAX_BYTES);
-  if (!read.ok || CONTROL_IN_JSON.test(read.text)) return undefined;
+  if (!read.ok) return undefined;
   let root: unknown;
   try {
     root = JSON.parse(read.text);
@@ -99,13 +114,16 @@ export function readLastFound(path: string, key: string, fs: FileSystem): FoundM
   if (!isObject(root) || root.version !== VERSION || root.key !== key || !Array.isArray(root.models)) return undefined;
   const models = root.models;
   if (models.length > MAX_MODELS) return undefined;
+  const suspect = MAYBE_UNSAFE_IN_JSON.test(read.text);
+  const kept: FoundModel[] = [];
   const ids = new Set<string>();
   for (let i = 0; i < models.length; i++) {
     const model: unknown = models[i];
-    if (!isFoundModel(model) || ids.has(model.id)) return undefined;
+    if (!isFoundModel(model) || ids.has(model.id) || (suspect && unsafeStrings(model))) continue;
     ids.add(model.id);
+    kept.push(model);
   }
-  return models as FoundModel[];
+  return kept;
 }
 
 /** The text `writeLastFound` writes: compare it to skip a write that changes nothing. */
