@@ -15,7 +15,7 @@ import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../util/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { DiscoveryProblem, MemoryEstimate, SkippedFile, SkipReason } from "./discovery/index.ts";
-import type { ServerArgsProblem } from "./discovery/launch-args.ts";
+import type { ReservedFor, ServerArgsProblem } from "./discovery/launch-args.ts";
 import type { DiscoveryOutcome } from "./discovery-run.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
@@ -374,6 +374,14 @@ export function noteworthySkips(skipped: SkippedFile[]): SkippedFile[] {
   return skipped.filter((file) => !EXPECTED_SKIPS.has(file.reason.code));
 }
 
+/** Why pi keeps a flag of a discovered model's server to itself (launch-args.ts, RESERVED_FLAGS). */
+const RESERVED_WHY: Record<ReservedFor, string> = {
+  address: `it finds the server at 127.0.0.1 and the port it chose; "port" under "discovered" › the model's id chooses another`,
+  id: "the server must advertise the model's id, or pi does not recognise its own server",
+  model: "the model is the file discovery found; to run another, declare it in models.json",
+  projector: "the projector is the one beside the model; to run another, declare the model in models.json",
+};
+
 function serverArgsProblemText(problem: ServerArgsProblem): string {
   switch (problem.code) {
     case "not-a-list":
@@ -383,7 +391,7 @@ function serverArgsProblemText(problem: ServerArgsProblem): string {
     case "control-character":
       return `item ${problem.index} holds a control character`;
     case "reserved-flag":
-      return `item ${problem.index} sets ${problem.flag}, which pi sets itself; remove it`;
+      return `item ${problem.index} sets ${problem.flag}, which pi sets itself (${RESERVED_WHY[problem.reservedFor]}); remove it`;
     case "bad-context":
       return `item ${problem.index}: the context size (-c) must be a whole number`;
   }

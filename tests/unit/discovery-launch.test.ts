@@ -227,8 +227,23 @@ test("serverArgs: a list of strings without control characters that leaves --hos
   expect(checkServerArgs(["-ngl", 99])).toEqual({ ok: false, problem: { code: "not-a-string", index: 1 } });
   expect(checkServerArgs(["--log-file", "a\nb"])).toEqual({ ok: false, problem: { code: "control-character", index: 1 } });
   expect(checkServerArgs(["x\u001b[31m"])).toEqual({ ok: false, problem: { code: "control-character", index: 0 } });
-  expect(checkServerArgs(["--host", "0.0.0.0"])).toEqual({ ok: false, problem: { code: "reserved-flag", index: 0, flag: "--host" } });
-  expect(checkServerArgs(["--port=9000"])).toEqual({ ok: false, problem: { code: "reserved-flag", index: 0, flag: "--port" } });
+  const reserved = (flag: string, reservedFor: string, index = 0) => ({
+    ok: false,
+    problem: { code: "reserved-flag", index, flag, reservedFor },
+  });
+  expect(checkServerArgs(["--host", "0.0.0.0"])).toEqual(reserved("--host", "address"));
+  expect(checkServerArgs(["--port=9000"])).toEqual(reserved("--port", "address"));
+  // An alias of the user's would win (llama.cpp takes the last): the server would not advertise the discovered id.
+  expect(checkServerArgs(["-ngl", "99", "--alias", "mine"])).toEqual(reserved("--alias", "id", 2));
+  expect(checkServerArgs(["-a", "mine"])).toEqual(reserved("-a", "id"));
+  // Another model or projector than the one discovered; llama.cpp reads "_" in a long flag as "-".
+  for (const flag of ["-m", "--model", "-mu", "--model-url", "-hf", "-hfr", "--hf-repo", "-hff", "--hf-file", "-dr", "--docker-repo"])
+    expect(checkServerArgs([flag, "x"]), flag).toEqual(reserved(flag, "model"));
+  expect(checkServerArgs(["--hf_repo", "x"])).toEqual(reserved("--hf-repo", "model"));
+  for (const flag of ["-mm", "--mmproj", "-mmu", "--mmproj-url"])
+    expect(checkServerArgs([flag, "x"]), flag).toEqual(reserved(flag, "projector"));
+  // Flags that only begin like one: llama.cpp's -md (a draft model) and --model-draft are the user's.
+  expect(checkServerArgs(["-md", "d.gguf", "--model-draft", "d.gguf", "--alias-ish", "-ah"])).toMatchObject({ ok: true });
   expect(checkServerArgs(["-c", "lots"])).toEqual({ ok: false, problem: { code: "bad-context", index: 0 } });
   expect(checkServerArgs(["--hostname-ish"])).toMatchObject({ ok: true });
 });

@@ -182,8 +182,8 @@ test("each skip reason in words, with what to do where there is something to do"
       'past the first 20,000 entries: not searched (point "modelDirs" at the folders that hold models)',
     ],
     [
-      { code: "bad-server-args", problem: { code: "reserved-flag", index: 2, flag: "--port" } },
-      'its "serverArgs" item 2 sets --port, which pi sets itself; remove it',
+      { code: "bad-server-args", problem: { code: "reserved-flag", index: 2, flag: "--alias", reservedFor: "id" } },
+      `its "serverArgs" item 2 sets --alias, which pi sets itself (the server must advertise the model's id, or pi does not recognise its own server); remove it`,
     ],
     [{ code: "configured", by: "qwen", why: "same-file" }, '~/.pi/agent/models.json declares "qwen" with this file; that one is offered'],
     [{ code: "no-port" }, "no free port left in 14200-14999"],

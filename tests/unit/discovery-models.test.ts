@@ -205,7 +205,7 @@ test("bad serverArgs: the models they would start are skipped, the problem names
   const perModel = discoverModels(options({ modelServerArgs: { a: ["--port", "1"] } }));
   expect(perModel.models.map((m) => m.id)).toEqual(["b"]);
   expect(perModel.problems).toEqual([
-    { code: "bad-server-args", model: "a", problem: { code: "reserved-flag", index: 0, flag: "--port" } },
+    { code: "bad-server-args", model: "a", problem: { code: "reserved-flag", index: 0, flag: "--port", reservedFor: "address" } },
   ]);
   const global = discoverModels(options({ serverArgs: ["ok", "bad\u0007"] }));
   expect(global.models).toEqual([]);

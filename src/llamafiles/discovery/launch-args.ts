@@ -8,13 +8,51 @@ export type ServerArgsProblem =
   | { code: "not-a-list" }
   | { code: "not-a-string"; index: number }
   | { code: "control-character"; index: number }
-  /** pi owns the address: a server elsewhere would never be found. */
-  | { code: "reserved-flag"; index: number; flag: "--host" | "--port" }
+  | { code: "reserved-flag"; index: number; flag: string; reservedFor: ReservedFor }
   | { code: "bad-context"; index: number };
+
+/** What pi decides of a discovered model's server itself. */
+export type ReservedFor = "address" | "id" | "model" | "projector";
+
+/**
+ * The flags (llama.cpp's common/arg.cpp, which a llamafile keeps) that would decide it otherwise,
+ * coming after discovery's own: llama.cpp takes the last of a repeated flag.
+ *   address    pi probes and sends to 127.0.0.1 and the port it chose: a server elsewhere is never found.
+ *   id         the server must advertise the discovered id: with another alias pi does not recognise
+ *              its own server (a warning at every start, and no adoption after a restart).
+ *   model      the file discovery found is what the id, the name, the context and the estimate describe.
+ *   projector  the one beside the model, which the model's image input follows.
+ * Another model or projector is a model of its own: declared in models.json.
+ */
+const RESERVED_FLAGS = new Map<string, ReservedFor>([
+  ["--host", "address"],
+  ["--port", "address"],
+  ["-a", "id"],
+  ["--alias", "id"],
+  ["-m", "model"],
+  ["--model", "model"],
+  ["-mu", "model"],
+  ["--model-url", "model"],
+  ["-hf", "model"],
+  ["-hfr", "model"],
+  ["--hf-repo", "model"],
+  ["-hff", "model"],
+  ["--hf-file", "model"],
+  ["-dr", "model"],
+  ["--docker-repo", "model"],
+  ["-mm", "projector"],
+  ["--mmproj", "projector"],
+  ["-mmu", "projector"],
+  ["--mmproj-url", "projector"],
+]);
+
+/** The flag an argument names as llama.cpp reads it: a long flag's "_" is "-" (`--hf_repo`); "=value" is cut off. */
+function flagName(arg: string): string {
+  return arg.startsWith("--") ? arg.split("=", 1)[0]!.replaceAll("_", "-") : arg;
+}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const RESERVED = /^(--host|--port)(=|$)/;
 const CONTEXT_FLAGS = new Set(["-c", "--ctx-size"]);
 
 /** Reads a flag's value from `args`: `-c 4096`, `--ctx-size 4096` or `--ctx-size=4096`; the last one wins, as in llama.cpp. */
@@ -28,14 +66,15 @@ function flagValue(args: string[], flags: Set<string>): { value: string; index: 
   return found;
 }
 
-/** `serverArgs` as the user wrote them: a list of strings with no control characters, that leaves --host and --port to pi. */
+/** `serverArgs` as the user wrote them: a list of strings with no control characters, that leaves RESERVED_FLAGS to pi. */
 export function checkServerArgs(value: unknown): { ok: true; args: string[] } | { ok: false; problem: ServerArgsProblem } {
   if (!Array.isArray(value)) return { ok: false, problem: { code: "not-a-list" } };
   for (const [index, arg] of value.entries()) {
     if (typeof arg !== "string") return { ok: false, problem: { code: "not-a-string", index } };
     if (CONTROL.test(arg)) return { ok: false, problem: { code: "control-character", index } };
-    const reserved = RESERVED.exec(arg);
-    if (reserved) return { ok: false, problem: { code: "reserved-flag", index, flag: reserved[1] as "--host" | "--port" } };
+    const flag = flagName(arg);
+    const reservedFor = RESERVED_FLAGS.get(flag);
+    if (reservedFor) return { ok: false, problem: { code: "reserved-flag", index, flag, reservedFor } };
   }
   const args = value as string[];
   const context = flagValue(args, CONTEXT_FLAGS);
