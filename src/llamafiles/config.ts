@@ -27,6 +27,8 @@ export type ConfigProblem =
   | { code: "models-not-a-list"; got: unknown }
   | { code: "bad-provider-field"; violation: SchemaViolation }
   | { code: "model-skipped"; index: number; id: string | undefined; violations: SchemaViolation[] }
+  /** `discovered.<id>` breaks the schema: that id's settings are left out, the others kept (no violation: the id itself is not one). */
+  | { code: "discovered-skipped"; id: string; violations: SchemaViolation[] }
   | { code: "duplicate-id"; id: string; index: number }
   | { code: "bad-port"; index: number; id: string; port: number }
   | { code: "privileged-port"; index: number; id: string; port: number; lowest: number }
@@ -203,6 +205,21 @@ function modelIndexOf(error: ErrorObject): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * The `discovered.<id>` an error is about, or undefined when it is about another field or the
+ * whole of "discovered" (not an object). An error at "/discovered" itself, when it is an object,
+ * comes from its ids' rule (`propertyNames`): ajv names the id only in the envelope's params, and
+ * the rule's own errors (blank, too long) are left to it (`idRule`).
+ */
+function discoveredIdOf(error: ErrorObject, discovered: unknown): { id: string; idRule?: true } | "rule-detail" | undefined {
+  const [, field, id] = error.instancePath.split("/");
+  if (field !== "discovered") return undefined;
+  if (id !== undefined) return { id: id.replace(/~1/g, "/").replace(/~0/g, "~") };
+  if (discovered === null || typeof discovered !== "object" || Array.isArray(discovered)) return undefined;
+  const name = (error.params as { propertyName?: unknown }).propertyName;
+  return error.keyword === "propertyNames" && typeof name === "string" ? { id: name, idRule: true } : "rule-detail";
+}
+
 /** `~` and `~/x` are the user's home; everything else is kept (the schema allows only absolute paths besides). */
 export function expandHome(path: string, home: string): string {
   return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
@@ -294,11 +311,18 @@ export function loadLlamafilesConfig(options: {
   validate(provider);
   const badModels = new Map<number, SchemaViolation[]>();
   const badProviderFields = new Set<string>();
+  // As with models[]: one bad id's settings are left out, not every id's.
+  const badDiscovered = new Map<string, SchemaViolation[]>();
   for (const error of validate.errors ?? []) {
     const index = modelIndexOf(error);
     const violation = { block: provider, error };
+    const discovered = discoveredIdOf(error, provider.discovered);
     if (index !== undefined) badModels.set(index, [...(badModels.get(index) ?? []), violation]);
-    else {
+    else if (discovered === "rule-detail") continue;
+    else if (discovered) {
+      const violations = badDiscovered.get(discovered.id) ?? [];
+      badDiscovered.set(discovered.id, discovered.idRule ? violations : [...violations, violation]);
+    } else {
       const field = error.instancePath.split("/")[1];
       if (field) badProviderFields.add(field);
       problems.push({ code: "bad-provider-field", violation });
@@ -368,7 +392,10 @@ export function loadLlamafilesConfig(options: {
   );
   const budget = providerField<string | undefined>("memoryBudget", undefined);
   const dirs = providerField<string[] | undefined>("modelDirs", undefined);
-  const perModel = providerField<Record<string, { serverArgs?: string[]; port?: number }>>("discovered", {});
+  for (const [id, violations] of badDiscovered) problems.push({ code: "discovered-skipped", id, violations });
+  const perModel = Object.entries(providerField<Record<string, { serverArgs?: string[]; port?: number }>>("discovered", {})).filter(
+    ([id]) => !badDiscovered.has(id),
+  );
   return {
     config: {
       missingForPi,
@@ -387,10 +414,10 @@ export function loadLlamafilesConfig(options: {
             llamaServer: providerField<string | undefined>("llamaServer", undefined),
             serverArgs: providerField<string[] | undefined>("serverArgs", undefined),
             modelServerArgs: Object.fromEntries(
-              Object.entries(perModel).flatMap(([id, settings]) => (settings.serverArgs ? [[id, settings.serverArgs]] : [])),
+              perModel.flatMap(([id, settings]) => (settings.serverArgs ? [[id, settings.serverArgs]] : [])),
             ),
             modelPorts: Object.fromEntries(
-              Object.entries(perModel).flatMap(([id, settings]) => (settings.port !== undefined ? [[id, settings.port]] : [])),
+              perModel.flatMap(([id, settings]) => (settings.port !== undefined ? [[id, settings.port]] : [])),
             ),
           },
     },

@@ -312,8 +312,8 @@ const noneDeclared = "no model declared there is registered (discovered models s
 const violationText = (violation: SchemaViolation) => describeSchemaError(violation.block, violation.error, "providers.llamafiles");
 
 /** `models[3] "qwen-7b"`: the id too, when the entry has one (quoted and cut short: it is the user's text). */
-const entryText = (index: number, id: string | undefined) =>
-  `models[${index}]${id === undefined ? "" : ` ${JSON.stringify(id.length > 60 ? `${id.slice(0, 59)}…` : id)}`}`;
+const shortId = (id: string) => (id.length > 60 ? `${id.slice(0, 59)}…` : id);
+const entryText = (index: number, id: string | undefined) => `models[${index}]${id === undefined ? "" : ` ${JSON.stringify(shortId(id))}`}`;
 
 export function configProblemText(problem: ConfigProblem): string {
   switch (problem.code) {
@@ -335,6 +335,13 @@ export function configProblemText(problem: ConfigProblem): string {
       return `llamafiles: skipped ${entryText(problem.index, problem.id)}: port ${problem.port} is one that fetch refuses to connect to (a "bad port"), so pi could never reach a server there; give it another "port", e.g. 8081.`;
     case "privileged-port":
       return `llamafiles: skipped ${entryText(problem.index, problem.id)}: port ${problem.port} needs root to listen on (this system lets users listen from port ${problem.lowest} up); give it a "port" of ${Math.max(problem.lowest, 1024)} or above.`;
+    case "discovered-skipped": {
+      const id = JSON.stringify(shortId(problem.id));
+      const words = problem.violations.map(violationText).filter(Boolean);
+      return words.length > 0
+        ? `llamafiles: ignored the settings of discovered model ${id}: ${words.join("; ")}; it runs with discovery's defaults.`
+        : `llamafiles: ignored ${id} under providers.llamafiles.discovered: not a model id (blank, or longer than 200 characters).`;
+    }
     case "duplicate-id":
       return `llamafiles: duplicate model id "${problem.id}" at providers.llamafiles.models[${problem.index}]; kept the first, ignored this one.`;
     case "no-valid-model":
@@ -477,8 +484,6 @@ export function skipReasonText(reason: SkipReason, home: string): string {
       return `past the first ${reason.limit.toLocaleString("en-US")} entries: not searched (point "modelDirs" at the folders that hold models)`;
     case "no-llama-server":
       return "a GGUF model, and no llama-server to run it";
-    case "bad-server-args":
-      return `its "serverArgs" ${serverArgsProblemText(reason.problem)}`;
     case "no-port":
       return "no free port left in 14200-14999";
     case "configured":
@@ -508,8 +513,8 @@ export function discoveryProblemText(problem: DiscoveryProblem, home: string): s
     }
     case "bad-server-args":
       return problem.model === undefined
-        ? `"serverArgs" in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; no discovered model is offered until it is fixed`
-        : `"serverArgs" of "${problem.model}" (under "discovered") in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; that model is not offered until it is fixed`;
+        ? `"serverArgs" in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; the discovered models run without them until it is fixed`
+        : `"serverArgs" of "${problem.model}" (under "discovered") in ${MODELS_JSON} ${serverArgsProblemText(problem.problem)}; that model runs without them until it is fixed`;
     case "port-refused": {
       const why =
         problem.why === "declared"

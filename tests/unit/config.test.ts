@@ -221,16 +221,52 @@ test("a bad discovery setting falls back to its default with a warning that name
   expect(provider({ serverArgs: "-ngl 99" }).warnings).toEqual([
     `llamafiles: providers.llamafiles.serverArgs must be array (got "-ngl 99"); using the default.`,
   ]);
-  expect(provider({ discovered: { x: { serverArgs: ["-c", 5] } } }).warnings).toEqual([
-    "llamafiles: providers.llamafiles.discovered.x.serverArgs[1] must be string (got 5); using the default.",
-  ]);
-  expect(provider({ discovered: { x: { pinned: true } } }).warnings).toEqual([
-    'llamafiles: providers.llamafiles.discovered.x has an unknown field "pinned"; using the default.',
-  ]);
-  expect(provider({ discovered: { x: { port: 80 } } }).warnings).toEqual([
-    "llamafiles: providers.llamafiles.discovered.x.port must be >= 1024 (got 80); using the default.",
-  ]);
+  expect(provider({ serverArgs: "-ngl 99" }).config!.discovery!.serverArgs).toBeUndefined();
   expect(provider({ discover: "no" }).config!.discovery).toBeDefined();
+});
+
+test("a bad discovered.<id> leaves out that id's settings only, with a warning naming it; the other ids keep theirs", () => {
+  const provider = (discovered: unknown) => load(withModels([good], { discovered }));
+  const fine = { serverArgs: ["-c", "65536"], port: 14250 };
+  const cases: Array<[string, unknown, string]> = [
+    [
+      "an argument that is not a string",
+      { serverArgs: ["-c", 5] },
+      'llamafiles: ignored the settings of discovered model "x": providers.llamafiles.discovered.x.serverArgs[1] must be string (got 5); it runs with discovery\'s defaults.',
+    ],
+    [
+      "a field it does not have",
+      { pinned: true },
+      'llamafiles: ignored the settings of discovered model "x": providers.llamafiles.discovered.x has an unknown field "pinned"; it runs with discovery\'s defaults.',
+    ],
+    [
+      "a port below 1024",
+      { port: 80, serverArgs: ["-ngl", "99"] },
+      'llamafiles: ignored the settings of discovered model "x": providers.llamafiles.discovered.x.port must be >= 1024 (got 80); it runs with discovery\'s defaults.',
+    ],
+    [
+      "not an object",
+      "fast",
+      'llamafiles: ignored the settings of discovered model "x": providers.llamafiles.discovered.x must be object (got "fast"); it runs with discovery\'s defaults.',
+    ],
+  ];
+  for (const [name, settings, warning] of cases) {
+    const { config, warnings } = provider({ x: settings, "qwen-7b": fine });
+    expect(warnings, name).toEqual([warning]);
+    expect(config!.discovery, name).toMatchObject({ modelServerArgs: { "qwen-7b": ["-c", "65536"] }, modelPorts: { "qwen-7b": 14250 } });
+    expect(Object.keys(config!.discovery!.modelServerArgs), name).toEqual(["qwen-7b"]);
+  }
+  // An id with "/" or "~" is found by its JSON pointer's escapes; an id that is none (blank) is named.
+  const { config, warnings } = provider({ "a/b~c": { port: 1 }, "": fine, "qwen-7b": fine });
+  expect(warnings).toEqual([
+    'llamafiles: ignored "" under providers.llamafiles.discovered: not a model id (blank, or longer than 200 characters).',
+    'llamafiles: ignored the settings of discovered model "a/b~c": providers.llamafiles.discovered.a/b~c.port must be >= 1024 (got 1); it runs with discovery\'s defaults.',
+  ]);
+  expect(config!.discovery!.modelPorts).toEqual({ "qwen-7b": 14250 });
+  // "discovered" as a whole not an object: its default, as any field.
+  expect(provider([fine]).warnings).toEqual([
+    'llamafiles: providers.llamafiles.discovered must be object (got [{"serverArgs":["-c","65536"],"port":14250}]); using the default.',
+  ]);
 });
 
 const skipCases: Array<[string, unknown, string]> = [

@@ -181,10 +181,6 @@ test("each skip reason in words, with what to do where there is something to do"
       { code: "entry-limit", limit: 20000 },
       'past the first 20,000 entries: not searched (point "modelDirs" at the folders that hold models)',
     ],
-    [
-      { code: "bad-server-args", problem: { code: "reserved-flag", index: 2, flag: "--alias", reservedFor: "id" } },
-      `its "serverArgs" item 2 sets --alias, which pi sets itself (the server must advertise the model's id, or pi does not recognise its own server); remove it`,
-    ],
     [{ code: "configured", by: "qwen", why: "same-file" }, '~/.pi/agent/models.json declares "qwen" with this file; that one is offered'],
     [{ code: "no-port" }, "no free port left in 14200-14999"],
   ];
@@ -198,7 +194,6 @@ test("each skip reason in words, with what to do where there is something to do"
     "not-regular-file",
     "symlink-loop",
     "entry-limit",
-    "bad-server-args",
     "no-port",
   ]);
 });
@@ -211,10 +206,18 @@ test("each problem of discovery as a whole in words", () => {
     '"llamaServer" ~/llama/llama-server cannot be run (it is not executable: chmod +x it); fix it in ~/.pi/agent/models.json',
   );
   expect(discoveryProblemText({ code: "bad-server-args", model: undefined, problem: { code: "not-a-string", index: 1 } }, HOME)).toBe(
-    '"serverArgs" in ~/.pi/agent/models.json item 1 is not a string; no discovered model is offered until it is fixed',
+    '"serverArgs" in ~/.pi/agent/models.json item 1 is not a string; the discovered models run without them until it is fixed',
   );
   expect(discoveryProblemText({ code: "bad-server-args", model: "qwen", problem: { code: "bad-context", index: 1 } }, HOME)).toBe(
-    '"serverArgs" of "qwen" (under "discovered") in ~/.pi/agent/models.json item 1: the context size (-c) must be a whole number; that model is not offered until it is fixed',
+    '"serverArgs" of "qwen" (under "discovered") in ~/.pi/agent/models.json item 1: the context size (-c) must be a whole number; that model runs without them until it is fixed',
+  );
+  expect(
+    discoveryProblemText(
+      { code: "bad-server-args", model: "qwen", problem: { code: "reserved-flag", index: 2, flag: "--alias", reservedFor: "id" } },
+      HOME,
+    ),
+  ).toBe(
+    `"serverArgs" of "qwen" (under "discovered") in ~/.pi/agent/models.json item 2 sets --alias, which pi sets itself (the server must advertise the model's id, or pi does not recognise its own server); remove it; that model runs without them until it is fixed`,
   );
   expect(discoveryProblemText({ code: "discovery-failed", detail: "TypeError: boom\n    at x" }, HOME)).toBe(
     "discovery failed (TypeError: boom); no model was discovered. Please report this",

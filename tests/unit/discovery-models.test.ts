@@ -199,18 +199,24 @@ test("the user's arguments: for every model, then per model; -c and the cache ty
   expect(result.models.find((m) => m.id === "tiny")!.args.slice(-2)).toEqual(["-ngl", "99"]);
 });
 
-test("bad serverArgs: the models they would start are skipped, the problem names the model", () => {
+test("serverArgs checkServerArgs refuses: left out with a problem naming whose they are, as any bad setting; the models are still offered", () => {
   writeGguf(join(models, "a.gguf"), tinyModelSpec());
   writeGguf(join(models, "b.gguf"), tinyModelSpec());
-  const perModel = discoverModels(options({ modelServerArgs: { a: ["--port", "1"] } }));
-  expect(perModel.models.map((m) => m.id)).toEqual(["b"]);
+  const perModel = discoverModels(options({ serverArgs: ["-ngl", "99"], modelServerArgs: { a: ["--port", "1"], b: ["-t", "4"] } }));
+  expect(perModel.models.map((m) => [m.id, m.args.slice(-4)])).toEqual([
+    ["a", ["8192", "--jinja", "-ngl", "99"]],
+    ["b", ["-ngl", "99", "-t", "4"]],
+  ]);
   expect(perModel.problems).toEqual([
     { code: "bad-server-args", model: "a", problem: { code: "reserved-flag", index: 0, flag: "--port", reservedFor: "address" } },
   ]);
-  const global = discoverModels(options({ serverArgs: ["ok", "bad\u0007"] }));
-  expect(global.models).toEqual([]);
+  const global = discoverModels(options({ serverArgs: ["ok", "bad\u0007"], modelServerArgs: { b: ["-t", "4"] } }));
+  expect(global.models.map((m) => [m.id, m.args.slice(-3)])).toEqual([
+    ["a", ["-c", "8192", "--jinja"]],
+    ["b", ["--jinja", "-t", "4"]],
+  ]);
   expect(global.problems).toEqual([{ code: "bad-server-args", model: undefined, problem: { code: "control-character", index: 1 } }]);
-  expect(global.skipped.map((s) => s.reason.code)).toEqual(["bad-server-args", "bad-server-args"]);
+  expect(global.skipped).toEqual([]);
 });
 
 test("a memory budget cuts the context so the estimate fits; explicit models' ports are left alone", () => {

@@ -81,7 +81,6 @@ export type SkipReason =
   | FileSkip
   | ScanSkip
   | { code: "no-llama-server" }
-  | { code: "bad-server-args"; problem: ServerArgsProblem }
   | { code: "no-port" }
   /** A model configured in models.json has this id or this file: it wins. */
   | { code: "configured"; by: string; why: "same-id" | "same-file" };
@@ -94,6 +93,7 @@ export interface SkippedFile {
 /** What went wrong that is not about one file. */
 export type DiscoveryProblem =
   | ServerCommandProblem
+  /** `serverArgs` (of every model, or of `model`) that checkServerArgs refuses: left out, as a bad setting falls back to its default. */
   | { code: "bad-server-args"; model: string | undefined; problem: ServerArgsProblem }
   /** A port chosen for `model` that a declared model has, fetch refuses, or another chosen port is: it gets one of the range. */
   | { code: "port-refused"; model: string; port: number; why: "declared" | "blocked" | "twice" }
@@ -159,8 +159,7 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
   const classified = classifyFiles(found);
   skipped.push(...classified.skipped);
 
-  const global = options.serverArgs === undefined ? { ok: true as const, args: [] } : checkServerArgs(options.serverArgs);
-  if (!global.ok) problems.push({ code: "bad-server-args", model: undefined, problem: global.problem });
+  const globalArgs = userArgs(options.serverArgs, undefined, problems);
   const server = classified.candidates.some((c) => c.kind === "gguf")
     ? findLlamaServer({ configured: options.llamaServer, pathVariable: options.env.PATH, fs })
     : undefined;
@@ -171,27 +170,30 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
   const models: DiscoveredModel[] = [];
   for (const [index, candidate] of classified.candidates.entries()) {
     const id = ids[index]!;
-    const own = options.modelServerArgs?.[id];
-    const perModel = own === undefined ? { ok: true as const, args: [] } : checkServerArgs(own);
-    if (!perModel.ok) problems.push({ code: "bad-server-args", model: id, problem: perModel.problem });
     const port = ports.get(id);
     const path = candidate.files[0]!;
-    const argsProblem = !global.ok ? global.problem : !perModel.ok ? perModel.problem : undefined;
-    if (argsProblem) skipped.push({ path, reason: { code: "bad-server-args", problem: argsProblem } });
-    else if (candidate.kind === "gguf" && !server?.ok) skipped.push({ path, reason: { code: "no-llama-server" } });
+    if (candidate.kind === "gguf" && !server?.ok) skipped.push({ path, reason: { code: "no-llama-server" } });
     else if (port === undefined) skipped.push({ path, reason: { code: "no-port" } });
     else {
       const command = candidate.kind === "gguf" && server?.ok ? server.command : path;
-      models.push(
-        describe(
-          candidate,
-          { id, port, command, userArgs: [...(global.ok ? global.args : []), ...(perModel.ok ? perModel.args : [])] },
-          options,
-        ),
-      );
+      const ownArgs = userArgs(options.modelServerArgs?.[id], id, problems);
+      models.push(describe(candidate, { id, port, command, userArgs: [...globalArgs, ...ownArgs] }, options));
     }
   }
   return { models, scanned: scan.scanned, skipped, problems };
+}
+
+/**
+ * The user's arguments (of every model, or of `model`) when checkServerArgs accepts them; else
+ * none, and the problem: as every bad setting, they fall back to their default (README), and
+ * the model is still offered.
+ */
+function userArgs(value: unknown, model: string | undefined, problems: DiscoveryProblem[]): string[] {
+  if (value === undefined) return [];
+  const checked = checkServerArgs(value);
+  if (checked.ok) return checked.args;
+  problems.push({ code: "bad-server-args", model, problem: checked.problem });
+  return [];
 }
 
 /** Each id's port: the one the user chose for it when it is free to take, else one of the range (ports.ts). */
