@@ -5,7 +5,7 @@
  * as soon as the session has started, registering again when it found something else. It runs
  * in the factory only when pi needs the list before any session: `pi --list-models`, or a
  * llamafiles model pi starts with (`--model`, the default model in settings) that is not known
- * yet, so that pi finds it.
+ * yet, so that pi finds it. One scan runs at a time: whoever asks while one runs joins it.
  */
 import type { ExtensionAPI } from "@earendil-works/pi-coding-agent";
 import type { RunMode } from "../pi-session/run-mode.ts";
@@ -17,7 +17,7 @@ import { type DiscoveryEnv, discoveryEnv, discoveryKey, lastFoundModels } from "
 import { realFileSystem } from "./discovery/file-system.ts";
 import { defaultLastFoundPath, lastFoundText, writeLastFound } from "./discovery/last-found.ts";
 import { defaultModelDirCandidates, defaultModelDirs } from "./discovery/model-dirs.ts";
-import type { DiscoveryOutcome } from "./discovery-run.ts";
+import type { DiscoveryOutcome, runDiscovery } from "./discovery-run.ts";
 import type { LocalModels } from "./local-models.ts";
 
 export interface DiscoveryInPi {
@@ -50,28 +50,28 @@ export interface DiscoveryInPiOptions {
   mode: RunMode;
   start: StartModel | undefined;
   env?: DiscoveryEnv;
+  /** Loads discovery-run.ts on first use (tests hold the load back, and count the scans). */
+  load?: () => Promise<{ runDiscovery: typeof runDiscovery }>;
 }
 
 export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<DiscoveryInPi> {
   const { config, models, session } = options;
   const env = options.env ?? discoveryEnv();
   const lastFound = defaultLastFoundPath(env.HOME);
-  let last: DiscoveryOutcome | undefined;
 
   const known = lastFoundModels(config, env, { lastFound, logPathFor: options.logPathFor });
   if (known) models.replaceDiscovered(known);
 
   /** One discovery, its models offered; whether pi's registration must change. */
-  const discover = async (rescan: boolean) => {
+  const discover = async (rescan: boolean): Promise<{ outcome: DiscoveryOutcome; changed: boolean }> => {
     if (config.discovery.modelDirs === undefined && defaultModelDirs(env).length === 0) {
       // Nothing to look at (most users of the ai-server alone): discovery itself is not even loaded.
-      last = { models: [], scanned: [], skipped: [], problems: [] };
       if (known?.length) writeLastFound(lastFound, lastFoundText(discoveryKey(config, env), []), realFileSystem);
-      return models.replaceDiscovered([]);
+      return { outcome: { models: [], scanned: [], skipped: [], problems: [] }, changed: models.replaceDiscovered([]) };
     }
-    const { runDiscovery } = await import("./discovery-run.ts");
-    last = runDiscovery(config, { env, logPathFor: options.logPathFor, rescan, lastFoundPath: lastFound });
-    return models.replaceDiscovered(last.models);
+    const { runDiscovery } = await (options.load ?? (() => import("./discovery-run.ts")))();
+    const outcome = runDiscovery(config, { env, logPathFor: options.logPathFor, rescan, lastFoundPath: lastFound });
+    return { outcome, changed: models.replaceDiscovered(outcome.models) };
   };
   /** The start-up line, unless this pi said the same one already (pi runs the factory again on /reload, /new, /resume). */
   const summary = async (outcome: DiscoveryOutcome) => {
@@ -92,45 +92,68 @@ export async function discoveryInPi(options: DiscoveryInPiOptions): Promise<Disc
     if (fresh && JSON.stringify(fresh) !== JSON.stringify(current)) await options.pi.setModel(fresh).catch(() => undefined);
   };
 
+  /**
+   * The latest scan, running or done: scans run one at a time. Whoever wants the outcome joins it
+   * (`outcome()`, the scan after start-up); a rescan starts after it. A failed scan is forgotten,
+   * so the next one asked for runs. In the factory pi registers what it found itself, after.
+   */
+  let latest: Promise<DiscoveryOutcome> | undefined;
+  const scan = (rescan: boolean, registered = true, starting?: () => void): Promise<DiscoveryOutcome> => {
+    const before = latest;
+    const next = (async () => {
+      await before?.catch(() => undefined);
+      starting?.();
+      const { outcome, changed } = await discover(rescan);
+      if (changed && registered) await registerAgain();
+      return outcome;
+    })();
+    latest = next;
+    next.catch(() => {
+      if (latest === next) latest = undefined;
+    });
+    return next;
+  };
+  const latestOrScan = () => latest ?? scan(false);
+
+  /** The scan after start-up and its line, once: `outcome()` waits for it, so /llamafiles reports what it found. */
+  let afterStart: Promise<void> | undefined;
+
   const startsWithUnknown = options.start?.provider === LLAMAFILES_PROVIDER && !models.get(options.start.id);
   if (options.mode === "list-models" || startsWithUnknown) {
     try {
-      await discover(false);
-      const said = await summary(last!);
+      const said = await summary(await scan(false, false));
       if (said) options.report.add({ ...said, onlyWithUi: said.level === "info" });
     } catch {
       // discoverModels returns its failures as values; whatever else goes wrong must not stop pi's start.
-      last = undefined;
     }
   } else {
-    let scheduled = false;
     options.pi.on("session_start", () => {
-      if (scheduled) return;
-      scheduled = true;
-      // After pi has drawn its start: a cold scan of many files takes a noticeable moment.
-      setTimeout(async () => {
-        if (last) return;
-        try {
-          if (await discover(false)) await registerAgain();
-          const said = await summary(last!);
+      // After pi has drawn its start (a timer): a cold scan of many files takes a noticeable moment.
+      afterStart ??= new Promise((resolve) => setTimeout(resolve, 0))
+        .then(latestOrScan)
+        .then(summary)
+        .then((said) => {
           if (said && (said.level === "warning" || session.hasUI())) session.tell(said.text, said.level);
-        } catch {
+        })
+        .catch(() => {
           // discoverModels returns its failures; a failed registration is said by register().
-        }
-      }, 0);
+        });
     });
   }
 
   return {
     home: env.HOME,
     async outcome() {
-      if (!last && (await discover(false))) await registerAgain();
-      return last!;
+      await afterStart;
+      return latestOrScan();
     },
     async rescan() {
-      const before = models.discovered().map((model) => model.id);
-      if (await discover(true)) await registerAgain();
-      return { before, outcome: last! };
+      // The models offered when it starts, after the scan it waits for.
+      let before: string[] = [];
+      const outcome = await scan(true, true, () => {
+        before = models.discovered().map((model) => model.id);
+      });
+      return { before, outcome };
     },
     defaultFolders: () => defaultModelDirCandidates(env),
   };
