@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { expandHome } from "../util/home-path.ts";
 import { parseJsonWithComments } from "../util/json-with-comments.ts";
 import { describeSchemaError } from "../util/schema-errors.ts";
 import { validateAiServerFile } from "./config-validator.generated.js";
@@ -113,8 +114,6 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const PRESET_PATH = /^[A-Za-z0-9_.~/+-]+$/;
 const PEM_FILES = { ca: "root-ca.pem", clientCert: "client.pem", clientKey: "client-key.pem" } as const;
 const PEM_VARIABLES = { ca: "AI_SERVER_CA", clientCert: "AI_SERVER_CLIENT_CERT", clientKey: "AI_SERVER_CLIENT_KEY" } as const;
-
-const expandHome = (path: string, home: string) => (path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path);
 
 /** The file, checked against the schema: problems outside `servers[i]` make it unusable; each entry's own only skip that entry. */
 function readFile(filePath: string, errors: SettingsProblem[]): { file: FileSettings; entryProblems: Map<number, string[]> } {

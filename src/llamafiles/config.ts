@@ -7,10 +7,10 @@
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
 import type { ErrorObject } from "ajv";
 import type { WarmSpec } from "../../machines/local-fleet.machine.ts";
 import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
+import { expandHome } from "../util/home-path.ts";
 import { parseJsonWithComments } from "../util/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
@@ -218,11 +218,6 @@ function discoveredIdOf(error: ErrorObject, discovered: unknown): { id: string; 
   if (discovered === null || typeof discovered !== "object" || Array.isArray(discovered)) return undefined;
   const name = (error.params as { propertyName?: unknown }).propertyName;
   return error.keyword === "propertyNames" && typeof name === "string" ? { id: name, idRule: true } : "rule-detail";
-}
-
-/** `~` and `~/x` are the user's home; everything else is kept (the schema allows only absolute paths besides). */
-export function expandHome(path: string, home: string): string {
-  return path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path;
 }
 
 /** What pi itself requires of a block without models (its provider composer), or it refuses the block and the registration. */
