@@ -10,7 +10,7 @@ import type { ConfigProblem } from "./config.ts";
 import type { DiscoveryInPi } from "./discovery-in-pi.ts";
 import type { LocalModels } from "./local-models.ts";
 import { configProblemText, discoveryReportLines, llamafilesReport, memoryLine, rescanText } from "./messages.ts";
-import { groupResidentBytes } from "./resident-memory.ts";
+import { groupResidentBytes } from "./process/resident-memory.ts";
 
 export interface LlamafilesCommandInput {
   status: FleetStatus | undefined;

@@ -15,10 +15,10 @@ export function serverMarker(nonce: string, port: number, modelId: string): stri
 
 const hasProc = process.platform === "linux";
 
-/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). */
-function statFields(pid: number): string[] | undefined {
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses): state, ppid, pgrp, … */
+function statFields(pid: number, proc = "/proc"): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(`${proc}/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
@@ -69,17 +69,30 @@ export function carriesMarker(pid: number, marker: string): boolean | undefined 
   }
 }
 
-/** Live processes of group `pgid` that carry `marker` (Linux; [] elsewhere). */
-export function markedGroupMembers(pgid: number, marker: string): number[] {
-  if (!hasProc) return [];
+/**
+ * The live processes (zombies left out) of process group `pgid`, from `proc` (tests give their
+ * own); [] where there is no /proc. The one walk of the process table: signals and ownership
+ * proofs ask for the marked ones, /llamafiles for their resident memory.
+ */
+export function groupMembers(pgid: number, proc = "/proc"): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(proc);
+  } catch {
+    return [];
+  }
   const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (!fields || fields[0] === "Z" || Number(fields[2]) !== pgid) continue;
-    if (carriesMarker(Number(entry), marker)) members.push(Number(entry));
+    const fields = statFields(Number(entry), proc);
+    if (fields && fields[0] !== "Z" && Number(fields[2]) === pgid) members.push(Number(entry));
   }
   return members;
+}
+
+/** Live processes of group `pgid` that carry `marker` (Linux; [] elsewhere). */
+export function markedGroupMembers(pgid: number, marker: string): number[] {
+  return hasProc ? groupMembers(pgid).filter((pid) => carriesMarker(pid, marker)) : [];
 }
 
 export function isAlive(pid: number): boolean {

@@ -5,14 +5,8 @@
  * running a llamafile, a script around llama-server) may lead it while the model lives in a child.
  * Undefined where there is no /proc (macOS) or the group has no process left.
  */
-import { readdir, readFile } from "node:fs/promises";
-
-/** The process group of a /proc/<pid>/stat line: the fifth field, counted after the command's closing parenthesis (a name may hold spaces and parentheses). */
-export function groupOfStat(stat: string): number | undefined {
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const group = Number(fields[2]);
-  return Number.isInteger(group) ? group : undefined;
-}
+import { readFile } from "node:fs/promises";
+import { groupMembers } from "./process-proof.ts";
 
 /** VmRSS of a /proc/<pid>/status text, in bytes (a kernel thread has none). */
 export function residentOfStatus(status: string): number | undefined {
@@ -21,24 +15,15 @@ export function residentOfStatus(status: string): number | undefined {
 }
 
 export async function groupResidentBytes(groupId: number, proc = "/proc"): Promise<number | undefined> {
-  let entries: string[];
-  try {
-    entries = await readdir(proc);
-  } catch {
-    return undefined;
-  }
   const sizes = await Promise.all(
-    entries
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(async (pid) => {
-        try {
-          if (groupOfStat(await readFile(`${proc}/${pid}/stat`, "utf8")) !== groupId) return undefined;
-          return residentOfStatus(await readFile(`${proc}/${pid}/status`, "utf8"));
-        } catch {
-          // Gone meanwhile, or not ours to read.
-          return undefined;
-        }
-      }),
+    groupMembers(groupId, proc).map(async (pid) => {
+      try {
+        return residentOfStatus(await readFile(`${proc}/${pid}/status`, "utf8"));
+      } catch {
+        // Gone meanwhile, or not ours to read.
+        return undefined;
+      }
+    }),
   );
   const found = sizes.filter((size): size is number => size !== undefined);
   return found.length > 0 ? found.reduce((sum, size) => sum + size, 0) : undefined;
