@@ -116,12 +116,11 @@ export interface LlamafilesConfig {
   memoryBudgetBytes: number | undefined;
   /** Undefined when `"discover": false`. */
   discovery: DiscoverySettings | undefined;
-  /** The user's models.json has a llamafiles block (pi composes it with the registration). */
-  hasBlock: boolean;
   /**
-   * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
+   * The provider-level fields pi needs to compose a block that declares models: it reads
    * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
-   * for every model). Empty when the block is complete. See src/providers/llamafiles-provider.ts.
+   * for every model. When some are missing, the extension registers a native provider that
+   * supplies them (src/llamafiles/provider.ts). Empty when the block is complete or declares none.
    */
   missingForPi: Array<"api" | "baseUrl">;
 }
@@ -235,7 +234,6 @@ const defaultDiscovery: DiscoverySettings = {
 /** No usable block: no declared model, every default, discovery on. */
 const defaultsOnly = (): LlamafilesConfig => ({
   missingForPi: [],
-  hasBlock: false,
   baseUrl: providerDefaults.baseUrl,
   api: providerDefaults.api,
   apiKey: providerDefaults.apiKey,
@@ -394,7 +392,6 @@ export function loadLlamafilesConfig(options: {
   return {
     config: {
       missingForPi,
-      hasBlock: true,
       baseUrl: providerField("baseUrl", providerDefaults.baseUrl),
       api: providerField("api", providerDefaults.api),
       apiKey: providerField("apiKey", providerDefaults.apiKey),

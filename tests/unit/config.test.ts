@@ -28,7 +28,6 @@ test("a minimal entry gets every documented default", () => {
     apiKey: "llamafiles-not-needed",
     compat: { supportsDeveloperRole: false, supportsReasoningEffort: false, maxTokensField: "max_tokens" },
     missingForPi: ["api", "baseUrl"],
-    hasBlock: true,
     // One local server at a time, no memory budget.
     keepWarm: 1,
     memoryBudgetBytes: undefined,
@@ -106,7 +105,6 @@ test("// comments and trailing commas are accepted, as pi accepts them", () => {
 /** What a user with no usable block gets: nothing declared, every default, discovery on. */
 const onlyDiscovery = {
   missingForPi: [],
-  hasBlock: false,
   baseUrl: "http://localhost:8080/v1",
   api: "openai-completions",
   apiKey: "llamafiles-not-needed",
