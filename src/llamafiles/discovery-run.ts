@@ -6,7 +6,6 @@
  */
 import { FETCH_BAD_PORTS, type LlamafileModel, type LlamafilesConfig } from "./config.ts";
 import { type DiscoveryEnv, discoveryKey, toLocalModel } from "./discovered-models.ts";
-import { realFileSystem } from "./discovery/file-system.ts";
 import {
   type DiscoveredModel,
   type DiscoveryProblem,
@@ -14,9 +13,10 @@ import {
   realPathOf,
   rescanModels,
   type SkippedFile,
-  withoutConfigured,
-} from "./discovery/index.ts";
+} from "./discovery/discover.ts";
+import { realFileSystem } from "./discovery/file-system.ts";
 import { lastFoundText, readLastFound, writeLastFound } from "./discovery/last-found.ts";
+import { withoutConfigured } from "./discovery/merge.ts";
 
 export interface DiscoveryOutcome {
   /** The discovered models pi offers (declared models' ids and files left out). */

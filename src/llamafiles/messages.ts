@@ -14,8 +14,9 @@ import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../util/schema-errors.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
-import type { DiscoveryProblem, MemoryEstimate, SkippedFile, SkipReason } from "./discovery/index.ts";
+import type { DiscoveryProblem, SkippedFile, SkipReason } from "./discovery/discover.ts";
 import type { ReservedFor, ServerArgsProblem } from "./discovery/launch-args.ts";
+import type { MemoryEstimate } from "./discovery/memory-estimate.ts";
 import type { DiscoveryOutcome } from "./discovery-run.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 

@@ -5,7 +5,7 @@
 import { expect, test } from "vitest";
 import type { RoomProblem } from "../../machines/local-fleet.machine.ts";
 import type { LlamafileModel } from "../../src/llamafiles/config.ts";
-import type { SkippedFile, SkipReason } from "../../src/llamafiles/discovery/index.ts";
+import type { SkippedFile, SkipReason } from "../../src/llamafiles/discovery/discover.ts";
 import type { DiscoveryOutcome } from "../../src/llamafiles/discovery-run.ts";
 import {
   discoveryProblemText,

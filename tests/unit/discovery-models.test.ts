@@ -17,10 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, expect, test } from "vitest";
 import { FETCH_BAD_PORTS } from "../../src/llamafiles/config.ts";
-import { type DiscoveryOptions, defaultModelDirs, discoverModels, rescanModels } from "../../src/llamafiles/discovery/discover.ts";
+import { type DiscoveryOptions, discoverModels, rescanModels } from "../../src/llamafiles/discovery/discover.ts";
 import { defaultCachePath } from "../../src/llamafiles/discovery/discovery-cache.ts";
 import { type FileSystem, realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
 import { MARGIN } from "../../src/llamafiles/discovery/memory-estimate.ts";
+import { defaultModelDirs } from "../../src/llamafiles/discovery/model-dirs.ts";
 import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { modelSpec, projectorSpec, tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
 

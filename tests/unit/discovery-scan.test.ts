@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, expect, test } from "vitest";
 import { FETCH_BAD_PORTS } from "../../src/llamafiles/config.ts";
-import { type DiscoveryOptions, discoverModels, skipCounts } from "../../src/llamafiles/discovery/discover.ts";
+import { type DiscoveryOptions, discoverModels, type SkippedFile } from "../../src/llamafiles/discovery/discover.ts";
 import { type FileSystem, realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
 import { scanFolders } from "../../src/llamafiles/discovery/scan.ts";
 import { tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
@@ -33,6 +33,13 @@ const options = (over: Partial<DiscoveryOptions> = {}): DiscoveryOptions => ({
 
 const reasons = (result: { skipped: Array<{ path: string; reason: { code: string } }> }) =>
   Object.fromEntries(result.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]));
+
+/** How many files were skipped for each reason. */
+function skipCounts(skipped: SkippedFile[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { reason } of skipped) counts[reason.code] = (counts[reason.code] ?? 0) + 1;
+  return counts;
+}
 
 test("a FIFO named x.gguf is skipped by its type, never opened (the scan would hang on it)", () => {
   execFileSync("mkfifo", [join(root, "x.gguf")]);

@@ -111,8 +111,6 @@ export interface DiscoveryResult {
 /** Headers a cache does not keep: they may read differently next time (a permission, a file being written). */
 const TRANSIENT = new Set(["unreadable", "changed-while-reading", "read-failed"]);
 
-export { defaultModelDirs };
-
 export function discoverModels(options: DiscoveryOptions): DiscoveryResult {
   try {
     return discover(options);
@@ -300,11 +298,4 @@ export function realPathOf(fs: FileSystem = realFileSystem): (path: string) => s
       return path;
     }
   };
-}
-
-/** How many files were skipped for each reason: the one-line summary's figures. */
-export function skipCounts(skipped: SkippedFile[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { reason } of skipped) counts[reason.code] = (counts[reason.code] ?? 0) + 1;
-  return counts;
 }
