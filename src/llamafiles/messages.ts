@@ -17,6 +17,7 @@ import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { DiscoveryProblem, SkippedFile, SkipReason } from "./discovery/discover.ts";
 import type { ReservedFor, ServerArgsProblem } from "./discovery/launch-args.ts";
 import type { MemoryEstimate } from "./discovery/memory-estimate.ts";
+import { DISCOVERY_PORTS } from "./discovery/ports.ts";
 import type { DiscoveryOutcome } from "./discovery-run.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
@@ -366,6 +367,9 @@ export function configProblemText(problem: ConfigProblem): string {
 
 // ——— discovery: the start-up line, /llamafiles and /llamafiles scan ———
 
+/** Where discovered models' ports come from: "14200-14999". */
+const PORT_RANGE = `${DISCOVERY_PORTS.first}-${DISCOVERY_PORTS.last}`;
+
 /** `/home/me/models/x.gguf` → `~/models/x.gguf`: shorter, and what the user typed. */
 export function homeShort(path: string, home: string): string {
   return path === home ? "~" : path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
@@ -486,7 +490,7 @@ export function skipReasonText(reason: SkipReason, home: string): string {
     case "no-llama-server":
       return "a GGUF model, and no llama-server to run it";
     case "no-port":
-      return "no free port left in 14200-14999";
+      return `no free port left in ${PORT_RANGE}`;
     case "configured":
       return `${MODELS_JSON} declares "${reason.by}" with ${reason.why === "same-id" ? "this id" : "this file"}; that one is offered`;
   }
@@ -523,7 +527,7 @@ export function discoveryProblemText(problem: DiscoveryProblem, home: string): s
           : problem.why === "blocked"
             ? "fetch refuses to connect to it"
             : "another discovered model has it";
-      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of 14200-14999 instead`;
+      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of ${PORT_RANGE} instead`;
     }
     case "cache-unreadable":
       return `cannot read the discovery cache ${homeShort(problem.path, home)} (${problem.errno}); every model file is read again`;

@@ -1,7 +1,7 @@
 // The pure rules of a discovered model's launch: ids and names, ports, the memory estimate and
 // the context, the command line and the user's arguments, configured models winning; and the
 // llama-server lookup on PATH (a temp folder).
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -15,6 +15,7 @@ import { filesNamedBy, withoutConfigured } from "../../src/llamafiles/discovery/
 import { assignIds, displayName, formatBytes, slugOf } from "../../src/llamafiles/discovery/model-identity.ts";
 import { assignPorts, DISCOVERY_PORTS, preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { findLlamaServer } from "../../src/llamafiles/discovery/server-command.ts";
+import { skipReasonText } from "../../src/llamafiles/messages.ts";
 
 const qwen7b = {
   blockCount: 28,
@@ -72,6 +73,17 @@ test("ports: from the id's hash, in the documented range, the same on every run"
   }
   expect(DISCOVERY_PORTS.last).toBeLessThan(32768);
   expect(assignPorts(["tiny-a", "gemma", "qwen"], [], FETCH_BAD_PORTS)).toEqual(ports);
+});
+
+test("ports: the range the words, the schema and the docs give is DISCOVERY_PORTS", () => {
+  const range = `${DISCOVERY_PORTS.first}-${DISCOVERY_PORTS.last}`;
+  expect(skipReasonText({ code: "no-port" }, "/home/me")).toBe(`no free port left in ${range}`);
+  // JSON has no way to build a text from a constant: the schema's description is checked against it.
+  const schema = readFileSync(new URL("../../src/llamafiles/models-json.schema.json", import.meta.url), "utf8");
+  const docs = ["README.md", "docs/discovery.md"].map((path) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")).join("\n");
+  // A stale range (the one before a change of DISCOVERY_PORTS) is found by its first digits.
+  expect(schema.match(/1\d{4}-\d{5}/g)).toEqual([range]);
+  expect(new Set(docs.match(/1\d{4}-\d{5}/g))).toEqual(new Set([range]));
 });
 
 test("ports: a collision moves the later id (by name) to the next free port, the same way every time", () => {
