@@ -162,10 +162,11 @@ test("/llamafiles scan finds a new file and updates pi's model list without a re
     "Scanned the model folders again: 1 discovered model, none new, none gone.",
   );
   expect(pi.runtime.session.model?.name).toBe("Qwen2.5 Coder 7B Instruct v2 · Q4_K_M · 4.4 GiB");
-  // A /reload evaluates the extension anew: the start-up line is not said again.
+  // A /reload evaluates the extension anew: the start-up line is not said again. /llamafiles waits
+  // for the scan after start-up and its line, so by its answer the line would have been said.
   const before = pi.notifications().filter((n) => n.message.startsWith("llamafiles: found")).length;
   await pi.reload();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await pi.command("/llamafiles");
   expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles: found"))).toHaveLength(before);
 });
 
