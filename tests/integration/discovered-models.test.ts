@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
+import { QWEN, QWEN_BYTES } from "../helpers/discovery-fixtures.ts";
 import { installFakeLlamaServer, llamaServerArgsSeen } from "../helpers/fake-llama-server.ts";
 import { requestsSeen } from "../helpers/fake-llamafile.ts";
 import { modelSpec, projectorSpec, str, writeGguf } from "../helpers/gguf-writer.ts";
@@ -31,17 +32,6 @@ afterEach(async () => {
 });
 
 const worker = process.env.VITEST_POOL_ID ?? "0";
-const QWEN = modelSpec({
-  name: "Qwen2.5 Coder 7B Instruct",
-  contextLength: 32768,
-  blockCount: 28,
-  embeddingLength: 3584,
-  headCount: 28,
-  headCountKv: 4,
-  fileType: 15,
-  chatTemplate: "{{ messages }}",
-});
-const QWEN_BYTES = 4_683_073_248;
 const qwenFile = () => join(models, `Qwen2.5-Coder-7B-Instruct-w${worker}-Q4_K_M.gguf`);
 const QWEN_ID = `qwen2.5-coder-7b-instruct-w${worker}-q4_k_m`;
 

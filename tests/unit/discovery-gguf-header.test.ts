@@ -4,6 +4,7 @@
 import { expect, test } from "vitest";
 import { FACT_BOUNDS, ggufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
 import { bufferSource, type GgufProblem, HEADER_LIMITS, readGgufHeader } from "../../src/llamafiles/discovery/gguf-header.ts";
+import { modelFacts } from "../helpers/discovery-fixtures.ts";
 import {
   arrayOf,
   CHATML_TEMPLATE,
@@ -98,24 +99,7 @@ test("tiny-a's facts, as read from the real file: llama, 2 layers, 64 wide, 4/4 
   // The real file's tensor data starts at 6,272 and its last tensor (output.weight) at 6,272 + 398,080:
   // the writer's tokens are spelled differently, so only the offset within the data compares.
   expect(result.header.lastTensorStart - result.header.dataStart).toBe(398_080);
-  expect(ggufFacts(result.header)).toEqual({
-    architecture: "llama",
-    type: "model",
-    name: "tiny-a",
-    quantization: "F32",
-    tensorCount: 21,
-    trainedContext: 8192,
-    blockCount: 2,
-    embeddingLength: 64,
-    headCount: 4,
-    headCountKv: 4,
-    keyLength: undefined,
-    valueLength: undefined,
-    hasChatTemplate: true,
-    projectionDim: undefined,
-    vision: true,
-    split: undefined,
-  });
+  expect(ggufFacts(result.header)).toEqual(modelFacts());
   expect(CHATML_TEMPLATE).toHaveLength(208);
   expect(TINY_MODEL_BYTES).toBe(473_472);
 });

@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "vitest";
 import { FETCH_BAD_PORTS } from "../../src/llamafiles/config.ts";
 import type { DiscoveredModel } from "../../src/llamafiles/discovery/discover.ts";
 import { realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
-import { FACT_BOUNDS, type GgufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
+import { FACT_BOUNDS } from "../../src/llamafiles/discovery/gguf-facts.ts";
 import { checkServerArgs, llamafileArgs, llamaServerArgs, userChoices } from "../../src/llamafiles/discovery/launch-args.ts";
 import { chooseContext, estimateMemory, kvBytesPerToken, MARGIN } from "../../src/llamafiles/discovery/memory-estimate.ts";
 import { filesNamedBy, withoutConfigured } from "../../src/llamafiles/discovery/merge.ts";
@@ -16,16 +16,7 @@ import { assignIds, displayName, formatBytes, slugOf } from "../../src/llamafile
 import { assignPorts, DISCOVERY_PORTS, preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { findLlamaServer } from "../../src/llamafiles/discovery/server-command.ts";
 import { skipReasonText } from "../../src/llamafiles/messages.ts";
-
-const qwen7b = {
-  blockCount: 28,
-  embeddingLength: 3584,
-  headCount: 28,
-  headCountKv: 4,
-  keyLength: undefined,
-  valueLength: undefined,
-} as unknown as GgufFacts;
-const QWEN_BYTES = 4_683_073_248;
+import { QWEN_BYTES, QWEN_FACTS } from "../helpers/discovery-fixtures.ts";
 
 test("ids: the file name's slug, readable and lower-case", () => {
   expect(slugOf("Qwen2.5-Coder-7B-Instruct-Q4_K_M")).toBe("qwen2.5-coder-7b-instruct-q4_k_m");
@@ -113,24 +104,24 @@ test("ports: never an explicit model's port or a port fetch refuses; undefined w
 
 test("KV cache per token: layers × KV heads × (key + value length) × bytes of the cache type", () => {
   // Qwen2.5-7B: 28 layers, 4 KV heads, head size 3584 / 28 = 128.
-  expect(kvBytesPerToken(qwen7b)).toBe(28 * 4 * (128 * 2 + 128 * 2));
-  expect(kvBytesPerToken(qwen7b, { k: "q8_0", v: "q8_0" })).toBe(28 * 4 * (128 + 128) * (34 / 32));
-  expect(kvBytesPerToken(qwen7b, { k: "q4_0", v: "f16" })).toBe(28 * 4 * (128 * (18 / 32) + 128 * 2));
+  expect(kvBytesPerToken(QWEN_FACTS)).toBe(28 * 4 * (128 * 2 + 128 * 2));
+  expect(kvBytesPerToken(QWEN_FACTS, { k: "q8_0", v: "q8_0" })).toBe(28 * 4 * (128 + 128) * (34 / 32));
+  expect(kvBytesPerToken(QWEN_FACTS, { k: "q4_0", v: "f16" })).toBe(28 * 4 * (128 * (18 / 32) + 128 * 2));
   // Per-layer KV heads, explicit key/value lengths.
-  expect(kvBytesPerToken({ ...qwen7b, blockCount: 4, headCountKv: [8, 8, 0, 4], keyLength: 128, valueLength: 96 })).toBe(
+  expect(kvBytesPerToken({ ...QWEN_FACTS, blockCount: 4, headCountKv: [8, 8, 0, 4], keyLength: 128, valueLength: 96 })).toBe(
     20 * (128 * 2 + 96 * 2),
   );
   // tiny-a: 2 layers × 4 heads × (16 + 16) × 2 bytes.
-  expect(kvBytesPerToken({ ...qwen7b, blockCount: 2, embeddingLength: 64, headCount: 4, headCountKv: 4 })).toBe(512);
-  expect(kvBytesPerToken({ ...qwen7b, headCountKv: undefined })).toBeUndefined();
-  expect(kvBytesPerToken({ ...qwen7b, headCount: undefined })).toBeUndefined();
-  expect(kvBytesPerToken(qwen7b, { k: "q9_9", v: "f16" })).toBeUndefined();
+  expect(kvBytesPerToken({ ...QWEN_FACTS, blockCount: 2, embeddingLength: 64, headCount: 4, headCountKv: 4 })).toBe(512);
+  expect(kvBytesPerToken({ ...QWEN_FACTS, headCountKv: undefined })).toBeUndefined();
+  expect(kvBytesPerToken({ ...QWEN_FACTS, headCount: undefined })).toBeUndefined();
+  expect(kvBytesPerToken(QWEN_FACTS, { k: "q9_9", v: "f16" })).toBeUndefined();
 });
 
 test("KV cache per token at the facts' bounds: no loop over the layers, and an estimate that stays a whole number", () => {
   const widest = FACT_BOUNDS.headLength.max;
   const largest = {
-    ...qwen7b,
+    ...QWEN_FACTS,
     blockCount: FACT_BOUNDS.blockCount.max,
     headCountKv: FACT_BOUNDS.headCountKv.max,
     keyLength: widest,
@@ -142,7 +133,7 @@ test("KV cache per token at the facts' bounds: no loop over the layers, and an e
   expect(estimate).toMatchObject({ weightBytes: QWEN_BYTES, kvCacheBytes: Number.MAX_SAFE_INTEGER, totalBytes: Number.MAX_SAFE_INTEGER });
   expect(Number.isSafeInteger(estimate.marginBytes)).toBe(true);
   // Per-layer KV heads for fewer layers than the block count: the last one's for the rest.
-  expect(kvBytesPerToken({ ...qwen7b, blockCount: FACT_BOUNDS.blockCount.max, headCountKv: [8, 4] })).toBe(
+  expect(kvBytesPerToken({ ...QWEN_FACTS, blockCount: FACT_BOUNDS.blockCount.max, headCountKv: [8, 4] })).toBe(
     (8 + 4 * (FACT_BOUNDS.blockCount.max - 1)) * 512,
   );
 });

@@ -3,26 +3,10 @@
 import { expect, test } from "vitest";
 import type { GgufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
 import { classifyFiles, type FoundFile, needsHeader, shardOf } from "../../src/llamafiles/discovery/model-files.ts";
+import { modelFacts } from "../helpers/discovery-fixtures.ts";
 
-const facts = (over: Partial<GgufFacts> = {}): GgufFacts => ({
-  architecture: "llama",
-  type: "model",
-  name: undefined,
-  quantization: "Q4_K_M",
-  tensorCount: 100,
-  trainedContext: 8192,
-  blockCount: 2,
-  embeddingLength: 64,
-  headCount: 4,
-  headCountKv: 4,
-  keyLength: undefined,
-  valueLength: undefined,
-  hasChatTemplate: true,
-  projectionDim: undefined,
-  vision: true,
-  split: undefined,
-  ...over,
-});
+/** A model's facts; these tests look only at what makes a file a model, a projector or a split. */
+const facts = modelFacts;
 
 const projector = (over: Partial<GgufFacts> = {}) => facts({ architecture: "clip", type: "mmproj", tensorCount: 10, ...over });
 

@@ -23,6 +23,7 @@ import { type FileSystem, realFileSystem } from "../../src/llamafiles/discovery/
 import { MARGIN } from "../../src/llamafiles/discovery/memory-estimate.ts";
 import { defaultModelDirs } from "../../src/llamafiles/discovery/model-dirs.ts";
 import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
+import { countingFileSystem, QWEN, QWEN_BYTES } from "../helpers/discovery-fixtures.ts";
 import { modelSpec, projectorSpec, tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
 
 const temp = mkdtempSync(join(tmpdir(), "discovery-models-"));
@@ -47,18 +48,6 @@ const options = (over: Partial<DiscoveryOptions> = {}): DiscoveryOptions => ({
   env: { HOME: home, PATH: join(home, "bin") },
   ...over,
 });
-
-const QWEN = modelSpec({
-  name: "Qwen2.5 Coder 7B Instruct",
-  contextLength: 32768,
-  blockCount: 28,
-  embeddingLength: 3584,
-  headCount: 28,
-  headCountKv: 4,
-  fileType: 15,
-  chatTemplate: "{{ messages }}",
-});
-const QWEN_BYTES = 4_683_073_248;
 
 test("a GGUF model becomes a complete local model: name, command line, port, context, estimate", () => {
   const path = join(models, "Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf");
@@ -241,42 +230,32 @@ test("default folders: ~/models and llama.cpp's cache ($LLAMA_CACHE, else ~/.cac
 
 // ——— the cache ———
 
-/** A file system that counts the model files opened. */
-function counting(): { fs: FileSystem; opened: string[] } {
-  const opened: string[] = [];
-  const fs: FileSystem = {
-    ...realFileSystem,
-    openSync: ((path: string, ...rest: unknown[]) => {
-      if (path.endsWith(".gguf")) opened.push(path);
-      return (realFileSystem.openSync as (...a: unknown[]) => number)(path, ...rest);
-    }) as FileSystem["openSync"],
-  };
-  return { fs, opened };
-}
+/** The model files a discovery opened (the cache file is opened too: not counted). */
+const modelFilesOpened = (io: ReturnType<typeof countingFileSystem>) => io.opened.filter((path) => path.endsWith(".gguf"));
 
 test("the cache: written 0600 in a 0700 folder; a warm start opens no model file; a changed file is read again; a rescan reads all", () => {
   writeGguf(join(models, "a.gguf"), tinyModelSpec("a"));
   writeGguf(join(models, "b.gguf"), tinyModelSpec("b"));
-  const cold = counting();
+  const cold = countingFileSystem();
   const first = discoverModels(options({ fs: cold.fs }));
-  expect(cold.opened).toHaveLength(2);
+  expect(modelFilesOpened(cold)).toHaveLength(2);
   const cachePath = defaultCachePath(home);
   expect(cachePath).toBe(join(home, ".pi", "llamafile_cache", "discovery.json"));
   expect(statSync(cachePath).mode & 0o777).toBe(0o600);
   expect(statSync(join(home, ".pi", "llamafile_cache")).mode & 0o777).toBe(0o700);
 
-  const warm = counting();
+  const warm = countingFileSystem();
   expect(discoverModels(options({ fs: warm.fs }))).toEqual(first);
-  expect(warm.opened).toEqual([]);
+  expect(modelFilesOpened(warm)).toEqual([]);
 
   utimesSync(join(models, "b.gguf"), new Date(), new Date(Date.now() + 5000));
-  const changed = counting();
+  const changed = countingFileSystem();
   discoverModels(options({ fs: changed.fs }));
-  expect(changed.opened).toEqual([join(models, "b.gguf")]);
+  expect(modelFilesOpened(changed)).toEqual([join(models, "b.gguf")]);
 
-  const rescan = counting();
+  const rescan = countingFileSystem();
   expect(rescanModels(options({ fs: rescan.fs })).models).toEqual(first.models);
-  expect(rescan.opened).toHaveLength(2);
+  expect(modelFilesOpened(rescan)).toHaveLength(2);
 });
 
 test("the cache keeps what a file is not, but not a passing failure (a permission, a read error)", () => {
@@ -314,13 +293,13 @@ test("a hostile cache: garbage, another version, forged entries, a link in its p
   ];
   for (const [name, content, why] of cases) {
     writeFileSync(cachePath, content);
-    const probe = counting();
+    const probe = countingFileSystem();
     const result = discoverModels(options({ fs: probe.fs }));
     expect(
       result.models.map((m) => m.name),
       name,
     ).toEqual(["a · F32 · 462 KiB".replace("462", String(Math.round(stat.size / 1024)))]);
-    expect(probe.opened, name).toEqual([key]);
+    expect(modelFilesOpened(probe), name).toEqual([key]);
     expect(result.problems, name).toEqual(why ? [{ code: "cache-ignored", path: cachePath, why }] : []);
   }
   // A link in the cache's place: not read through, and replaced by a file (the target untouched).
@@ -375,7 +354,7 @@ test("a header cache whose facts claim 2^50 blocks (forged, or kept by an older 
   const cache = JSON.parse(readFileSync(cachePath, "utf8"));
   cache.entries[path].header.facts.blockCount = 2 ** 50;
   writeFileSync(cachePath, JSON.stringify(cache));
-  const probe = counting();
+  const probe = countingFileSystem();
   expect(discoverModels(options({ fs: probe.fs })).models).toEqual(first.models);
-  expect(probe.opened).toEqual([path]);
+  expect(modelFilesOpened(probe)).toEqual([path]);
 });
