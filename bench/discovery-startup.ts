@@ -21,8 +21,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../tests/helpers/fake-llamafile.ts";
-import { modelSpec, projectorSpec, writeGguf } from "../tests/helpers/gguf-writer.ts";
 import { PI_CLI } from "../tests/helpers/pi-under-test.ts";
+import { writeModelLibrary } from "./model-library.ts";
 import { median } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
@@ -37,36 +37,8 @@ for (const dir of [join(home, ".pi", "agent"), join(home, "models"), join(home, 
 writeFileSync(join(home, "bin", "llama-server"), "#!/bin/sh\nexit 1\n");
 chmodSync(join(home, "bin", "llama-server"), 0o755);
 
-// The same 200 models as bench/discovery.ts: sparse files of 0.5 to 40 GiB, splits, projectors.
-const VOCABS = [32_000, 49_152, 128_256, 151_936, 262_144];
-for (let i = 0; i < MODELS; i++) {
-  const bytes = Math.round((0.5 + ((i * 37) % 400) / 10) * 2 ** 30);
-  const shape = {
-    name: `Bench Model ${i}`,
-    vocabSize: VOCABS[i % VOCABS.length]!,
-    fileType: 15,
-    blockCount: 28 + (i % 5) * 8,
-    embeddingLength: 4096,
-    headCount: 32,
-    headCountKv: 8,
-    chatTemplate: "x".repeat(4000),
-  };
-  const folder = join(home, "models", `family-${i % 20}`);
-  mkdirSync(folder, { recursive: true });
-  if (i % 3 === 0) {
-    const count = 2 + (i % 3);
-    writeGguf(join(folder, `model-${i}-00001-of-0000${count}.gguf`), modelSpec({ ...shape, split: { no: 0, count } }), {
-      size: Math.round(bytes / count),
-    });
-    for (let no = 2; no <= count; no++)
-      writeGguf(
-        join(folder, `model-${i}-0000${no}-of-0000${count}.gguf`),
-        { metadata: [], tensors: [] },
-        { size: Math.round(bytes / count) },
-      );
-  } else writeGguf(join(folder, `model-${i}-Q4_K_M.gguf`), modelSpec(shape), { size: bytes });
-  if (i % 10 === 1) writeGguf(join(folder, `mmproj-model-${i}-f16.gguf`), projectorSpec({ projectionDim: 4096 }), { size: 600 * 2 ** 20 });
-}
+// The same 200 models as bench/discovery.ts.
+writeModelLibrary(join(home, "models"), MODELS);
 
 // The wrapper: this extension's import and factory, then the scan after start-up as the extension runs it.
 const timed = join(root, "timed-extension");

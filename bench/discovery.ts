@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FETCH_BAD_PORTS } from "../src/llamafiles/config.ts";
 import { type DiscoveryOptions, discoverModels, rescanModels } from "../src/llamafiles/discovery/discover.ts";
-import { modelSpec, projectorSpec, writeGguf } from "../tests/helpers/gguf-writer.ts";
+import { writeModelLibrary } from "./model-library.ts";
 import { median } from "./stats.ts";
 
 /** Child mode: one discovery in a fresh process (what pi pays at its start), its time printed. */
@@ -50,45 +50,7 @@ const root = mkdtempSync(join(tmpdir(), "bench-discovery-"));
 const models = join(root, "models");
 mkdirSync(models);
 
-/** Deterministic variety: the i-th model's vocabulary, size, shape, and whether it is split or has a projector. */
-const VOCABS = [32_000, 49_152, 128_256, 151_936, 262_144];
-let files = 0;
-for (let i = 0; i < MODELS; i++) {
-  const vocabSize = VOCABS[i % VOCABS.length]!;
-  const bytes = Math.round((0.5 + ((i * 37) % 400) / 10) * 2 ** 30);
-  const shape = {
-    name: `Bench Model ${i}`,
-    vocabSize,
-    fileType: 15,
-    blockCount: 28 + (i % 5) * 8,
-    embeddingLength: 4096,
-    headCount: 32,
-    headCountKv: 8,
-    chatTemplate: "x".repeat(4000),
-  };
-  const folder = join(models, `family-${i % 20}`);
-  mkdirSync(folder, { recursive: true });
-  if (i % 3 === 0) {
-    const count = 2 + (i % 3);
-    writeGguf(join(folder, `model-${i}-00001-of-0000${count}.gguf`), modelSpec({ ...shape, split: { no: 0, count } }), {
-      size: Math.round(bytes / count),
-    });
-    for (let no = 2; no <= count; no++)
-      writeGguf(
-        join(folder, `model-${i}-0000${no}-of-0000${count}.gguf`),
-        { metadata: [], tensors: [] },
-        { size: Math.round(bytes / count) },
-      );
-    files += count;
-  } else {
-    writeGguf(join(folder, `model-${i}-Q4_K_M.gguf`), modelSpec(shape), { size: bytes });
-    files++;
-  }
-  if (i % 10 === 1) {
-    writeGguf(join(folder, `mmproj-model-${i}-f16.gguf`), projectorSpec({ projectionDim: 4096 }), { size: 600 * 2 ** 20 });
-    files++;
-  }
-}
+const files = writeModelLibrary(models, MODELS);
 
 const options = (cachePath: string | null): DiscoveryOptions => ({
   modelDirs: [models],
@@ -144,3 +106,4 @@ console.log(row("cold scan in a fresh process (pi's first start)", freshCold));
 console.log(
   `warm-up round (right after writing the files, not counted): cold ${ms(firstRound[0]!)}, warm ${ms(firstRound[1]!)}, rescan ${ms(firstRound[2]!)}`,
 );
+
