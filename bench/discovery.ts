@@ -16,13 +16,19 @@
  * after one warm-up round, printed apart: it runs right after the 287 files were written, while
  * the kernel may still be writing them back, so it is slower than any start pi will see; the
  * fresh-process rows are the figures for a pi starting.
+ *
+ * Then hostile input (absurd header claims, a 48 MB header, FIFOs and symlink loops, 10,000 junk
+ * files, a claim of 2^50 layers): the tests assert what bounds that work, this prints its time
+ * (and the heap a 48 MB header adds) against the bounds the tests once held it to.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FETCH_BAD_PORTS } from "../src/llamafiles/config.ts";
 import { type DiscoveryOptions, discoverModels, rescanModels } from "../src/llamafiles/discovery/discover.ts";
+import { bufferSource, readGgufHeader } from "../src/llamafiles/discovery/gguf-header.ts";
+import { ggufHeader, hostile, modelSpec, writeGguf } from "../tests/helpers/gguf-writer.ts";
 import { writeModelLibrary } from "./model-library.ts";
 import { median } from "./stats.ts";
 
@@ -107,3 +113,114 @@ console.log(
   `warm-up round (right after writing the files, not counted): cold ${ms(firstRound[0]!)}, warm ${ms(firstRound[1]!)}, rescan ${ms(firstRound[2]!)}`,
 );
 
+// ——— Hostile input. The tests (discovery-gguf-header, discovery-scan, discovery-models) assert
+// what bounds the work: reads, bytes read, files opened, folders listed, the reason given. The
+// time and memory it takes are here, each against the bound the tests once held it to. ———
+
+const HOSTILE_RUNS = Number(process.env.BENCH_HOSTILE_RUNS ?? 5);
+const hostileRoot = mkdtempSync(join(tmpdir(), "bench-discovery-hostile-"));
+
+/** The median time of `run` over HOSTILE_RUNS runs, `prepare` (untimed) before each. */
+function timed(run: () => unknown, prepare: () => void = () => undefined): number {
+  return median(
+    Array.from({ length: HOSTILE_RUNS }, () => {
+      prepare();
+      return time(run);
+    }),
+  );
+}
+
+const parseBytes = (bytes: Uint8Array, size = bytes.length) => readGgufHeader(bufferSource(bytes, size));
+const realistic = ggufHeader(modelSpec({ vocabSize: 151_936, chatTemplate: "x".repeat(6000), name: "Qwen2.5 7B Instruct", fileType: 15 }));
+const absurd: Array<[string, Uint8Array]> = [
+  ["2^64-1 tensors", hostile.claiming(2n ** 64n - 1n, 0).bytes()],
+  ["2^63 keys", hostile.claiming(0, 2n ** 63n).bytes()],
+  [
+    "a string value of 2^60 bytes",
+    hostile
+      .claiming(0, 1)
+      .str("k")
+      .u32(8)
+      .u64(2n ** 60n)
+      .bytes(),
+  ],
+  [
+    "an array of 2^50 u32",
+    hostile
+      .claiming(0, 1)
+      .str("k")
+      .u32(9)
+      .u32(4)
+      .u64(2n ** 50n)
+      .bytes(),
+  ],
+];
+
+/** Two million tensor infos (a 48 MB header), served without building the file: its time and what it adds to the heap. */
+function manyTensors(): { ms: number; heapBytes: number } {
+  const count = 2_000_000;
+  const head = hostile.claiming(count, 1).str("general.architecture").u32(8).str("llama").bytes();
+  const size = head.length + count * 24 + 64;
+  const before = process.memoryUsage().heapUsed;
+  const ms = time(() =>
+    readGgufHeader({
+      size,
+      read(target, position) {
+        target.fill(0);
+        if (position < head.length) target.set(head.subarray(position, position + target.length));
+        return Math.min(target.length, size - position);
+      },
+    }),
+  );
+  return { ms, heapBytes: process.memoryUsage().heapUsed - before };
+}
+
+/** A folder `setUp` fills, scanned without a cache. */
+function scanOf(name: string, setUp: (folder: string) => void): () => unknown {
+  const folder = join(hostileRoot, name);
+  mkdirSync(folder);
+  setUp(folder);
+  return () => discoverModels({ ...options(null), modelDirs: [folder] });
+}
+
+const emptyFiles = scanOf("empty", (folder) => {
+  for (let i = 0; i < 10_000; i++) writeFileSync(join(folder, `m${i}.gguf`), "");
+});
+const notGguf = scanOf("not-gguf", (folder) => {
+  for (let i = 0; i < 10_000; i++) writeFileSync(join(folder, `m${i}.gguf`), "<html>not found</html>");
+});
+const loops = scanOf("loops", (folder) => {
+  execFileSync("mkfifo", [join(folder, "x.gguf")]);
+  symlinkSync("self.gguf", join(folder, "self.gguf"));
+  mkdirSync(join(folder, "sub"));
+  symlinkSync("..", join(folder, "sub", "up"));
+  symlinkSync("sub", join(folder, "sub-again"));
+});
+const deepShape = scanOf("deep-shape", (folder) => writeGguf(join(folder, "deep.gguf"), modelSpec({ blockCount: 2 ** 50 })));
+
+const tensors = manyTensors();
+const hostileRows: Array<[string, number, number]> = [
+  [
+    "a realistic header (152k-token vocabulary) parsed",
+    timed(() => parseBytes(realistic.bytes, realistic.bytes.length + realistic.dataBytes)),
+    2000,
+  ],
+  ["the slowest absurd claim refused", Math.max(...absurd.map(([, bytes]) => timed(() => parseBytes(bytes)))), 500],
+  ["two million tensor infos (a 48 MB header)", tensors.ms, 5000],
+  ["a FIFO, symlink loops, a folder reached twice", timed(loops), 5000],
+  ["a header claiming 2^50 layers, scanned", timed(deepShape), 500],
+  ["10,000 empty .gguf files", timed(emptyFiles), 10_000],
+  ["10,000 .gguf files that are not GGUF", timed(notGguf), 15_000],
+];
+rmSync(hostileRoot, { recursive: true, force: true });
+
+console.log(
+  `\nhostile input, medians of ${HOSTILE_RUNS} runs (the bounds are the ones the tests held before they asserted the work instead)`,
+);
+console.log("| case | median | bound |\n|---|---|---|");
+for (const [name, value, bound] of hostileRows)
+  console.log(`| ${name} | ${ms(value)} | ≤ ${bound} ms${value <= bound ? " ✓" : " ✗ missed"} |`);
+const heapBound = 32 * 2 ** 20;
+console.log(
+  `| two million tensor infos: heap added | ${(tensors.heapBytes / 2 ** 20).toFixed(1)} MiB | ≤ 32 MiB${tensors.heapBytes <= heapBound ? " ✓" : " ✗ missed"} |`,
+);
