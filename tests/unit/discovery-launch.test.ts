@@ -47,6 +47,8 @@ test("display names: the model's name, its quantisation, its size", () => {
   );
   expect(displayName({ name: undefined, stem: "tiny-a", quantization: "F32", bytes: 473_472 })).toBe("tiny-a · F32 · 462 KiB");
   expect(displayName({ name: undefined, stem: "m", quantization: undefined, bytes: 40 * 2 ** 30 })).toBe("m · 40 GiB");
+  // A name read from a file reaches pi's /model unfiltered: C1 controls and bidirectional overrides too are made "?".
+  expect(displayName({ name: "a\u202eb\u0085c\u2066d", stem: "x", quantization: undefined, bytes: 1024 })).toBe("a?b?c?d · 1 KiB");
   expect([formatBytes(0), formatBytes(1023), formatBytes(1536), formatBytes(12.4 * 2 ** 20)]).toEqual([
     "0 B",
     "1023 B",
