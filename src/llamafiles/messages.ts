@@ -17,7 +17,7 @@ import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { DiscoveryProblem, SkippedFile, SkipReason } from "./discovery/discover.ts";
 import type { ReservedFor, ServerArgsProblem } from "./discovery/launch-args.ts";
 import type { MemoryEstimate } from "./discovery/memory-estimate.ts";
-import { DISCOVERY_PORTS } from "./discovery/ports.ts";
+import type { PortRange } from "./discovery/ports.ts";
 import type { DiscoveryOutcome } from "./discovery-run.ts";
 import { STOP_GRACE_MS } from "./process/stop-group.mjs";
 
@@ -367,8 +367,12 @@ export function configProblemText(problem: ConfigProblem): string {
 
 // ——— discovery: the start-up line, /llamafiles and /llamafiles scan ———
 
-/** Where discovered models' ports come from: "14200-14999". */
-const PORT_RANGE = `${DISCOVERY_PORTS.first}-${DISCOVERY_PORTS.last}`;
+/**
+ * Where discovered models' ports come from, "14200-14999": from the problem's value, not an import
+ * of discovery/ports.ts, so that loading these words loads no discovery module (the working
+ * indicator's first frame waits for them).
+ */
+const rangeText = (range: PortRange) => `${range.first}-${range.last}`;
 
 /** `/home/me/models/x.gguf` → `~/models/x.gguf`: shorter, and what the user typed. */
 export function homeShort(path: string, home: string): string {
@@ -490,7 +494,7 @@ export function skipReasonText(reason: SkipReason, home: string): string {
     case "no-llama-server":
       return "a GGUF model, and no llama-server to run it";
     case "no-port":
-      return `no free port left in ${PORT_RANGE}`;
+      return `no free port left in ${rangeText(reason.range)}`;
     case "configured":
       return `${MODELS_JSON} declares "${reason.by}" with ${reason.why === "same-id" ? "this id" : "this file"}; that one is offered`;
   }
@@ -527,7 +531,7 @@ export function discoveryProblemText(problem: DiscoveryProblem, home: string): s
           : problem.why === "blocked"
             ? "fetch refuses to connect to it"
             : "another discovered model has it";
-      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of ${PORT_RANGE} instead`;
+      return `"port" ${problem.port} of "${problem.model}" (under "discovered") in ${MODELS_JSON} cannot be used (${why}); it got a port of ${rangeText(problem.range)} instead`;
     }
     case "cache-unreadable":
       return `cannot read the discovery cache ${homeShort(problem.path, home)} (${problem.errno}); every model file is read again`;

@@ -10,7 +10,7 @@ import { type LlamafilesConfig, loadLlamafilesConfig } from "../../src/llamafile
 import { type DiscoveryEnv, discoveryKey, lastFoundModels, toLocalModel } from "../../src/llamafiles/discovered-models.ts";
 import { realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
 import { defaultLastFoundPath, type FoundModel, lastFoundText, readLastFound } from "../../src/llamafiles/discovery/last-found.ts";
-import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
+import { DISCOVERY_PORTS, preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { runDiscovery } from "../../src/llamafiles/discovery-run.ts";
 import { localModels } from "../../src/llamafiles/local-models.ts";
 import { modelSpec, projectorSpec, tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
@@ -139,7 +139,7 @@ test("a port chosen for a discovered model is its port, unless a declared model 
     ["tiny-b", preferredPort("tiny-b")],
   ]);
   expect(outcome.models[0]!.args).toEqual(expect.arrayContaining(["--port", "18700"]));
-  expect(outcome.problems).toEqual([{ code: "port-refused", model: "tiny-b", port: 18701, why: "declared" }]);
+  expect(outcome.problems).toEqual([{ code: "port-refused", model: "tiny-b", port: 18701, why: "declared", range: DISCOVERY_PORTS }]);
 });
 
 test("the result is kept for the next start: read back as the same local models, under the same settings only", () => {

@@ -70,7 +70,7 @@ test("ports: from the id's hash, in the documented range, the same on every run"
 
 test("ports: the range the words, the schema and the docs give is DISCOVERY_PORTS", () => {
   const range = `${DISCOVERY_PORTS.first}-${DISCOVERY_PORTS.last}`;
-  expect(skipReasonText({ code: "no-port" }, "/home/me")).toBe(`no free port left in ${range}`);
+  expect(skipReasonText({ code: "no-port", range: DISCOVERY_PORTS }, "/home/me")).toBe(`no free port left in ${range}`);
   // JSON has no way to build a text from a constant: the schema's description is checked against it.
   const schema = readFileSync(new URL("../../src/llamafiles/models-json.schema.json", import.meta.url), "utf8");
   const docs = ["README.md", "docs/discovery.md"].map((path) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")).join("\n");

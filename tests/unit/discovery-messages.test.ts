@@ -182,7 +182,7 @@ test("each skip reason in words, with what to do where there is something to do"
       'past the first 20,000 entries: not searched (point "modelDirs" at the folders that hold models)',
     ],
     [{ code: "configured", by: "qwen", why: "same-file" }, '~/.pi/agent/models.json declares "qwen" with this file; that one is offered'],
-    [{ code: "no-port" }, "no free port left in 14200-14999"],
+    [{ code: "no-port", range: { first: 14200, last: 14999 } }, "no free port left in 14200-14999"],
   ];
   for (const [reason, words] of cases) expect(skipReasonText(reason, HOME), reason.code).toBe(words);
   // Only the files a user can do something about are worth a warning.
@@ -218,6 +218,11 @@ test("each problem of discovery as a whole in words", () => {
     ),
   ).toBe(
     `"serverArgs" of "qwen" (under "discovered") in ~/.pi/agent/models.json item 2 sets --alias, which pi sets itself (the server must advertise the model's id, or pi does not recognise its own server); remove it; that model runs without them until it is fixed`,
+  );
+  expect(
+    discoveryProblemText({ code: "port-refused", model: "qwen", port: 8081, why: "declared", range: { first: 14200, last: 14999 } }, HOME),
+  ).toBe(
+    '"port" 8081 of "qwen" (under "discovered") in ~/.pi/agent/models.json cannot be used (a model declared in models.json has it); it got a port of 14200-14999 instead',
   );
   expect(discoveryProblemText({ code: "discovery-failed", detail: "TypeError: boom\n    at x" }, HOME)).toBe(
     "discovery failed (TypeError: boom); no model was discovered. Please report this",

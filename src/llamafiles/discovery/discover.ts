@@ -18,7 +18,7 @@ import { chooseContext, DEFAULT_CONTEXT, estimateMemory, kvBytesPerToken, type M
 import { defaultModelDirs } from "./model-dirs.ts";
 import { classifyFiles, type FileSkip, type FoundFile, type ModelCandidate, needsHeader } from "./model-files.ts";
 import { assignIds, displayName } from "./model-identity.ts";
-import { assignPorts } from "./ports.ts";
+import { assignPorts, DISCOVERY_PORTS, type PortRange } from "./ports.ts";
 import { type SCAN_LIMITS, type ScannedFile, type ScanSkip, scanFolders } from "./scan.ts";
 import { findLlamaServer, type ServerCommandProblem } from "./server-command.ts";
 
@@ -81,7 +81,8 @@ export type SkipReason =
   | FileSkip
   | ScanSkip
   | { code: "no-llama-server" }
-  | { code: "no-port" }
+  /** Every port of the range (DISCOVERY_PORTS, given for the words) is taken. */
+  | { code: "no-port"; range: PortRange }
   /** A model configured in models.json has this id or this file: it wins. */
   | { code: "configured"; by: string; why: "same-id" | "same-file" };
 
@@ -96,7 +97,7 @@ export type DiscoveryProblem =
   /** `serverArgs` (of every model, or of `model`) that checkServerArgs refuses: left out, as a bad setting falls back to its default. */
   | { code: "bad-server-args"; model: string | undefined; problem: ServerArgsProblem }
   /** A port chosen for `model` that a declared model has, fetch refuses, or another chosen port is: it gets one of the range. */
-  | { code: "port-refused"; model: string; port: number; why: "declared" | "blocked" | "twice" }
+  | { code: "port-refused"; model: string; port: number; why: "declared" | "blocked" | "twice"; range: PortRange }
   | CacheProblem
   | { code: "discovery-failed"; detail: string };
 
@@ -171,7 +172,7 @@ function discover(options: DiscoveryOptions): DiscoveryResult {
     const port = ports.get(id);
     const path = candidate.files[0]!;
     if (candidate.kind === "gguf" && !server?.ok) skipped.push({ path, reason: { code: "no-llama-server" } });
-    else if (port === undefined) skipped.push({ path, reason: { code: "no-port" } });
+    else if (port === undefined) skipped.push({ path, reason: { code: "no-port", range: DISCOVERY_PORTS } });
     else {
       const command = candidate.kind === "gguf" && server?.ok ? server.command : path;
       const ownArgs = userArgs(options.modelServerArgs?.[id], id, problems);
@@ -203,7 +204,7 @@ function portsFor(ids: string[], options: DiscoveryOptions, problems: DiscoveryP
     const port = options.modelPorts?.[id];
     if (port === undefined) continue;
     const why = reserved.has(port) ? "declared" : options.blockedPorts.has(port) ? "blocked" : taken.has(port) ? "twice" : undefined;
-    if (why) problems.push({ code: "port-refused", model: id, port, why });
+    if (why) problems.push({ code: "port-refused", model: id, port, why, range: DISCOVERY_PORTS });
     else {
       chosen.set(id, port);
       taken.add(port);

@@ -10,7 +10,12 @@
  */
 import { fnv1a } from "./model-identity.ts";
 
-export const DISCOVERY_PORTS = { first: 14200, last: 14999 };
+export interface PortRange {
+  first: number;
+  last: number;
+}
+
+export const DISCOVERY_PORTS: PortRange = { first: 14200, last: 14999 };
 
 const SIZE = DISCOVERY_PORTS.last - DISCOVERY_PORTS.first + 1;
 
