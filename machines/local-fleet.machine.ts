@@ -392,6 +392,10 @@ export const localFleetMachine = setup({
       enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
       for (const model of kept) enqueue.raise({ type: "KEEP_WARM", model });
     }),
+    "let go of held servers the fleet does not have": enqueueActions(({ context, enqueue }) => {
+      const keep = [...fleetPorts(context), ...(context.startedWith ? [context.startedWith.port] : [])];
+      enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
+    }),
     "tell what the sweep found": enqueueActions(({ enqueue }, found: RecordFinding[]) => {
       for (const notice of findingNotices(found)) enqueue.emit({ type: "notice", notice });
     }),
@@ -423,14 +427,19 @@ export const localFleetMachine = setup({
       on: {
         SERVER_NOTICE: { actions: "follow the server" },
         ANSWER_STARTED: { actions: "note the answer" },
-        KEEP_WARM: {
-          guard: { type: "there is room for the model", params: ({ event }) => event.model },
-          actions: [
-            { type: "start the server", params: ({ event }) => event.model },
-            { type: "warm it, least recent", params: ({ event }) => event.model },
-            "publish status",
-          ],
-        },
+        KEEP_WARM: [
+          {
+            guard: { type: "there is room for the model", params: ({ event }) => event.model },
+            actions: [
+              { type: "start the server", params: ({ event }) => event.model },
+              { type: "warm it, least recent", params: ({ event }) => event.model },
+              "publish status",
+            ],
+          },
+          // No room for it after all (the budget, or pinned servers): let go of it, never leave it
+          // running outside the fleet.
+          { actions: "let go of held servers the fleet does not have" },
+        ],
         QUIT: [
           {
             guard: "what this pi held is not taken over yet",
