@@ -480,3 +480,8 @@ export const routersText = {
   /** One router's line of a choice: its name and URL. */
   choice: (router: OtherRouter & { url: string }) => `${router.name} · ${shownUrl(router.url)}`,
 };
+
+/** A command waited on the router's statechart, and it ended (pi quits, or an error ended it). */
+export function supervisorEndedText(): string {
+  return "ai-server: pi stopped following the router (it is quitting, or the router's statechart failed); /reload starts it again.";
+}

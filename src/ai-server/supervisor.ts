@@ -22,6 +22,7 @@ import {
   type OtherRouter,
   restartFailureText,
   type SettingsForWords,
+  supervisorEndedText,
 } from "./messages.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
@@ -54,6 +55,8 @@ export function createRouterSupervisor(options: {
   const alsoOn = options.alsoOn ?? (() => []);
   const status = statusChannel<RouterModelStatus>(IDLE);
   actor.on("status", (event) => status.publish(event.status));
+  // An error no state handles ends the machine, never pi: it becomes an ended status.
+  actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
   const send = (event: RouterModelEvent) => {
     if (status.current().phase !== "ended") actor.send(event);
@@ -70,6 +73,7 @@ export function createRouterSupervisor(options: {
     new Promise<void>((resolve, reject) => {
       const finish = (error?: Error) => {
         off();
+        offEnded();
         signal?.removeEventListener("abort", onAbort);
         if (error) reject(error);
         else resolve();
@@ -80,7 +84,12 @@ export function createRouterSupervisor(options: {
         if (result === "done") finish();
         else if (result) finish(result);
       });
+      // A chart that ended (pi quits, or an error ended it) answers nothing more.
+      const offEnded = status.subscribe((now) => {
+        if (now.phase === "ended") finish(new Error(supervisorEndedText()));
+      });
       if (signal?.aborted) return onAbort();
+      if (status.current().phase === "ended") return finish(new Error(supervisorEndedText()));
       signal?.addEventListener("abort", onAbort, { once: true });
       send(event);
     });
