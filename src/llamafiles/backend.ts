@@ -41,6 +41,8 @@ export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, r
         notice(notice) {
           if (notice.kind === "unknown-model")
             return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
+          if (notice.kind === "quit-without-waiting")
+            return [{ text: messages.quitWithoutWaitingText(notice.stillStopping, notice.waitedMs), level: "warning", channel: "stderr" }];
           return [messages.noticeMessage(notice)];
         },
         contextFix: messages.localContextFixFor((id) => byId.get(id)?.discovered !== undefined),

@@ -15,7 +15,7 @@ import type {
   ServerIdentity,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
-import type { llamafilesTimeouts } from "../timeouts.ts";
+import type { LlamafilesTimeouts } from "../timeouts.ts";
 import { sleep } from "../util/sleep.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
 import { withLeaderStatus } from "./process/leader-status.ts";
@@ -30,7 +30,7 @@ import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
 
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
-  timeouts: typeof llamafilesTimeouts;
+  timeouts: LlamafilesTimeouts;
 }
 
 /**

@@ -205,12 +205,18 @@ export function notServingText(model: { id: string; name: string }, reason: NotS
     case "not-running":
       return `llamafiles: ${model.name} is not running. Select it with /model.`;
     case "not-configured":
-      return `llamafiles: model "${reason.modelId}" is not usable: it is missing or was skipped in providers.llamafiles of ${MODELS_JSON} (see the warning at start-up); fix it, then /reload.`;
+      return `llamafiles: model "${reason.modelId}" is not usable: it is missing or was skipped in providers.llamafiles of ${MODELS_JSON} (see the warning at start-up; fix it, then /reload), or its file is not in a model folder pi scanned (put it there, then /llamafiles scan).`;
   }
 }
 
+/** pi quit without waiting longer for servers that would not stop (stderr: the TUI is gone). */
+export function quitWithoutWaitingText(stillStopping: string[], waitedMs: number): string {
+  const names = stillStopping.map((name) => `"${name}"`).join(", ") || "a local server";
+  return `Did not wait longer than ${waitedMs / 1000} s for llamafile ${names} to stop: it does not end even after SIGKILL (stuck in the kernel, e.g. a GPU driver). Its keeper goes on waiting for it; see ps -o pid,stat,cmd -g <its pid>.`;
+}
+
 export function unknownModelSelectedText(modelId: string): string {
-  return `llamafiles: no usable model "${modelId}" in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning).`;
+  return `llamafiles: no usable model "${modelId}": not in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning), and not found in the model folders (a file added since pi started: /llamafiles scan).`;
 }
 
 /**

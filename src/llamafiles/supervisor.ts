@@ -16,8 +16,8 @@ import {
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
-import { llamafilesTimeouts } from "../timeouts.ts";
-import { type LocalServerEffectsOptions, localFleetActors, localServerActors } from "./effects.ts";
+import { type LlamafilesTimeouts, llamafilesTimeouts } from "../timeouts.ts";
+import { localFleetActors, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
@@ -29,13 +29,19 @@ export interface LocalSupervisorOptions {
   /** Asked first when given: the models pi offers now (discovery adds models while pi runs). */
   model?: (id: string) => WarmSpec | undefined;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
-  timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
+  timeouts?: Partial<LlamafilesTimeouts>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
 }
 
-/** What the fleet says, and a selection of a model the configuration does not have. */
-export type LocalNotice = FleetNotice | { kind: "unknown-model"; modelId: string };
+/**
+ * What the fleet says; a selection of a model the configuration does not have; and quitting pi
+ * that stopped waiting for servers that would not stop (their keepers go on).
+ */
+export type LocalNotice =
+  | FleetNotice
+  | { kind: "unknown-model"; modelId: string }
+  | { kind: "quit-without-waiting"; waitedMs: number; stillStopping: string[] };
 
 export type LocalSupervisor = Supervisor<FleetStatus, LocalNotice>;
 
@@ -51,9 +57,13 @@ export const NO_FLEET: FleetStatus = {
 export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
   const listed = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
   const byId = { get: (id: string) => options.model?.(id) ?? listed.get(id) };
-  const unknownListeners = new Set<(notice: LocalNotice) => void>();
+  const facadeListeners = new Set<(notice: LocalNotice) => void>();
+  const tell = (notice: LocalNotice) => {
+    for (const listener of [...facadeListeners]) listener(notice);
+  };
+  const timeouts = { ...llamafilesTimeouts, ...options.timeouts };
   const server = localServerMachine.provide({
-    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),
+    actors: localServerActors({ timeouts }),
   });
   const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
@@ -76,7 +86,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const select = (modelId: string) => {
     const model = byId.get(modelId);
     if (!model) {
-      for (const listener of [...unknownListeners]) listener({ kind: "unknown-model", modelId });
+      tell({ kind: "unknown-model", modelId });
       return;
     }
     used(modelId);
@@ -113,15 +123,26 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     async end(how) {
       if (how === "detach") return void send({ type: "DETACH" });
       send({ type: "QUIT" });
-      return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
+      const deadline = AbortSignal.timeout(timeouts.quitWaitMs);
+      try {
+        await settle(status, (now) => (now.phase === "ended" ? "done" : "wait"), deadline);
+      } catch {
+        // (While pi quits the fleet publishes no status but its end: what was running is what did not stop.)
+        const stillStopping = status.current().servers.filter((entry) => entry.status.phase !== "idle" && entry.status.phase !== "ended");
+        tell({
+          kind: "quit-without-waiting",
+          waitedMs: timeouts.quitWaitMs,
+          stillStopping: stillStopping.map((entry) => entry.model.name),
+        });
+      }
     },
     status: status as StatusSource<FleetStatus>,
     onNotice(listener) {
       const subscription = actor.on("notice", (event) => listener(event.notice));
-      unknownListeners.add(listener);
+      facadeListeners.add(listener);
       return () => {
         subscription.unsubscribe();
-        unknownListeners.delete(listener);
+        facadeListeners.delete(listener);
       };
     },
     /**
