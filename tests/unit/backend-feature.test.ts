@@ -10,6 +10,7 @@ import { backendFeature } from "../../src/backend/feature.ts";
 import { answerMeter } from "../../src/llama-cpp/answer-meter.ts";
 import { lazy } from "../../src/pi-session/lazy.ts";
 import type { SessionUi } from "../../src/pi-session/session-ui.ts";
+import { waitFor } from "../helpers/processes.ts";
 
 function fakePi() {
   const handlers = new Map<string, Array<(event: unknown, ctx: unknown) => unknown>>();
@@ -39,11 +40,11 @@ test("a supervisor that cannot load is said, never thrown into pi, and the next 
   } as unknown as Backend<unknown, unknown>;
   backendFeature(pi, session, answerMeter(), backend);
 
-  const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+  // Each hook's attempt is awaited by what it says (the load goes through dynamic imports first).
   await emit("session_start", { reason: "startup" }, { model: undefined });
-  await settled();
+  await waitFor(() => told.length === 1, "the first attempt to be said");
   await emit("model_select", { model: { provider: "broken", id: "m" } });
-  await settled();
+  await waitFor(() => told.length === 2, "the second attempt to be said");
   await expect(emit("session_shutdown", { reason: "quit" })).resolves.toBeUndefined();
   expect(loads).toBe(3);
   expect(told).toEqual(
