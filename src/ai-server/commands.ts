@@ -184,10 +184,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       const started = Date.now();
       try {
         await (await session.supervisor()).ensureReady(id);
-        reply(ctx, say(router).loaded(id, (Date.now() - started) / 1000, await ctxShown(session, id)));
       } catch (error) {
-        reply(ctx, errorText(error, router.settings), "error");
+        return reply(ctx, errorText(error, router.settings), "error");
       }
+      const seconds = (Date.now() - started) / 1000;
+      // The load worked: a listing that fails now only leaves the context size out.
+      reply(ctx, say(router).loaded(id, seconds, await ctxShown(session, id).catch(() => undefined)));
     },
   });
 

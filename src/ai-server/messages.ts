@@ -63,7 +63,7 @@ export interface OtherRouter {
 
 /** After a failure that says the router cannot be used: which other routers have the model (nothing otherwise). */
 export function alsoOnText(modelId: string, failure: RouterFailure | undefined, others: readonly OtherRouter[]): string {
-  if (others.length === 0 || !failure || !ROUTER_UNUSABLE.has(failure.code)) return "";
+  if (others.length === 0 || !failure || !ROUTER_UNUSABLE[failure.code]) return "";
   const names = others.map((other) => other.name);
   const refs = others.map((other) => `${other.provider}/${modelId}`);
   return ` ${modelId} is also on ${listText(names)}: pick ${listText(refs, "or")} with /model.`;
