@@ -39,7 +39,6 @@ export type SettingsProblem =
 /** A plain ssh target (user@host, host, [v6]:port): never something ssh could read as an option. */
 export const SSH_TARGET = /^[A-Za-z0-9_[][A-Za-z0-9_.@:[\]-]*$/;
 
-
 /** The name of the router of AI_SERVER_URL (or "url") when "name" does not say. */
 export const DEFAULT_ROUTER_NAME = "main";
 

@@ -34,4 +34,3 @@ export function runMode(
   if (mode === "json" || print || !tty.stdin || !tty.stdout) return "print";
   return "interactive";
 }
-
