@@ -218,7 +218,10 @@ export interface LocalServerContext {
   serverId: string;
 }
 
-/** Why the target cannot use the port, for the probe results that end the attempt. */
+/**
+ * Why the target cannot use the port, for the probe results that end the attempt (each
+ * transition's guard matched one of them; any other kind is carried as a value, never worded here).
+ */
 function probeFailure(probe: PortProbe): LocalFailure {
   switch (probe.kind) {
     case "taken":
@@ -228,7 +231,7 @@ function probeFailure(probe: PortProbe): LocalFailure {
     case "unusable":
       return { kind: "cannot-start", error: probe.error };
     default:
-      return { kind: "probe-failed", detail: `the port was found ${probe.kind}` };
+      return { kind: "probe-failed", detail: probe.kind };
   }
 }
 

@@ -12,7 +12,7 @@
  * here: effects are actors provided by src/ai-server/effects.ts; status and notices leave as
  * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
-import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import { assertEvent, assign, emit, enqueueActions, fromPromise, setup } from "xstate";
 import type { ServerPhase } from "./lifecycle.ts";
 import type { ServerProps } from "./server-props.ts";
 
@@ -84,6 +84,8 @@ export interface RouterModelContext {
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
   props: ServerProps | undefined;
+  /** The host whose router service a restart under way restarts. */
+  restartHost: string | undefined;
 }
 
 export const LOAD_TIMEOUT_MS = 300_000;
@@ -144,6 +146,10 @@ export const routerModelMachine = setup({
     ),
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.modelId } : {})),
     "drop the queued model": assign({ next: undefined }),
+    "remember the host to restart": assign(({ event }) => {
+      assertEvent(event, "RESTART_ROUTER");
+      return { restartHost: event.host };
+    }),
     "promote the queued model": assign(({ context }) => ({ target: context.next, next: undefined })),
     "forget the target": assign({ target: undefined, next: undefined, props: undefined }),
     "remember what the worker serves": assign((_, state: RouterModelState) => ({ props: state.props ?? {} })),
@@ -162,11 +168,11 @@ export const routerModelMachine = setup({
 }).createMachine({
   id: "routerModel",
   initial: "idle",
-  context: { phase: "idle", target: undefined, next: undefined, failure: undefined, props: undefined },
+  context: { phase: "idle", target: undefined, next: undefined, failure: undefined, props: undefined, restartHost: undefined },
   on: {
     SHUTDOWN: ".done",
     UNLOAD: { target: ".stopping", reenter: true, actions: "target the model" },
-    RESTART_ROUTER: { target: ".restarting", reenter: true },
+    RESTART_ROUTER: { target: ".restarting", reenter: true, actions: "remember the host to restart" },
   },
   states: {
     idle: {
@@ -391,7 +397,7 @@ export const routerModelMachine = setup({
           invoke: {
             id: "restartRouterService",
             src: "restartRouterService",
-            input: ({ event }) => ({ host: event.type === "RESTART_ROUTER" ? event.host : "" }),
+            input: ({ context }) => ({ host: context.restartHost! }),
             onDone: "waiting",
             onError: {
               target: "#routerModel.afterRestart",

@@ -451,6 +451,8 @@ export function commandWords(router: RouterForWords = {}) {
     ctxResult: (id: string, shown: number | undefined, size: number) =>
       `${who}: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with ${command("preset")}).`}`,
     preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,
+    restartNotWaitedFor: (host: string) =>
+      `${who}: stopped waiting for the router on ${host} (Esc); its restart goes on, and /ai-server-status shows when it answers again.`,
     restarted: (seconds: number, registered: number) =>
       `${who}: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
     ctxCancelled: (id: string, step: string, edited: boolean, size: number) =>
