@@ -31,6 +31,13 @@ export const llamafilesTimeouts = {
   groupGonePollMs: 100,
   /** How long pi waits for its own child's exit status when the keeper reports none. */
   leaderStatusMs: 1_000,
+  /** One request of the prompt cache's own (its probe, /props); a save or restore is bounded by the chart instead. */
+  cacheRequestMs: 2_000,
+  /**
+   * Between looks at a server's request counters while its idle stop is on (at most a quarter of
+   * its idleMinutes): GET /props, and GET /slots only while the server is awake.
+   */
+  usePollMs: 30_000,
 } as const;
 
 /** The ai-server feature (the remote router). */

@@ -10,6 +10,8 @@ import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
 import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
+import { promptCacheVia } from "./prompt-cache/launch.ts";
+import { promptCacheDir } from "./prompt-cache/paths.ts";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
 
@@ -75,6 +77,8 @@ export interface LlamafilesConfig {
   keepWarm: number;
   /** What the running servers' memory estimates may add up to. */
   memoryBudgetBytes: number | undefined;
+  /** What the saved prompt caches of every model may take on disk together. */
+  promptCacheBudgetBytes: number;
   /**
    * The provider-level fields pi 0.87.1 itself needs before it accepts the block (it reads
    * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
@@ -105,7 +109,12 @@ const LAUNCH_FIELDS = new Set([
   "cost",
   "memory",
   "pinned",
+  "promptCache",
+  "idleMinutes",
 ]);
+
+/** What the saved prompt caches of all models may take on disk when `promptCacheBudget` does not say. */
+export const DEFAULT_PROMPT_CACHE_BUDGET = "16GiB";
 
 const MEMORY_UNITS: Record<string, number> = {
   B: 1,
@@ -218,6 +227,9 @@ export function loadLlamafilesConfig(options: {
   }
   const providerField = <T>(field: string, fallback: T): T =>
     provider[field] === undefined || badProviderFields.has(field) ? fallback : (provider[field] as T);
+  const promptCache = providerField("promptCache", true);
+  const promptCacheBudget = memoryBytes(providerField("promptCacheBudget", DEFAULT_PROMPT_CACHE_BUDGET));
+  const idleMinutes = providerField("idleMinutes", 0);
 
   const models: LlamafileModel[] = [];
   const seen = new Set<string>();
@@ -244,11 +256,15 @@ export function loadLlamafilesConfig(options: {
     }
     seen.add(id);
     const passthrough = Object.fromEntries(Object.entries(raw).filter(([key]) => !LAUNCH_FIELDS.has(key)));
+    const args = (raw.args as string[] | undefined) ?? [];
+    const via = promptCacheVia({ command: raw.command as string, args }, (raw.promptCache as boolean | undefined) ?? promptCache);
+    // A pinned server is never stopped to make room, nor for idleness.
+    const idleMs = raw.pinned === true ? 0 : ((raw.idleMinutes as number | undefined) ?? idleMinutes) * 60_000;
     models.push({
       id,
       name: (raw.name as string | undefined) ?? id,
       command: raw.command as string,
-      args: (raw.args as string[] | undefined) ?? [],
+      args,
       port,
       env: (raw.env as Record<string, string> | undefined) ?? {},
       cwd: (raw.cwd as string | undefined) ?? options.cwd,
@@ -261,6 +277,8 @@ export function loadLlamafilesConfig(options: {
       passthrough,
       ...(raw.memory !== undefined ? { memoryBytes: memoryBytes(raw.memory as string) } : {}),
       ...(raw.pinned === true ? { pinned: true } : {}),
+      ...(via ? { promptCache: { dir: promptCacheDir(id), via, budgetBytes: promptCacheBudget } } : {}),
+      ...(idleMs > 0 ? { idleMs: Math.round(idleMs) } : {}),
       declared: {
         contextWindow: raw.contextWindow === undefined ? undefined : { value: raw.contextWindow as number, source: "models.json" },
         input: raw.input as ("text" | "image")[] | undefined,
@@ -289,6 +307,7 @@ export function loadLlamafilesConfig(options: {
       models,
       keepWarm: providerField("keepWarm", 1),
       memoryBudgetBytes: budget === undefined ? undefined : memoryBytes(budget),
+      promptCacheBudgetBytes: promptCacheBudget,
     },
     problems,
   };

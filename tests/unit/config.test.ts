@@ -31,6 +31,8 @@ test("a minimal entry gets every documented default", () => {
     // One local server at a time, no memory budget.
     keepWarm: 1,
     memoryBudgetBytes: undefined,
+    // Saved prompt caches may take 16 GiB on disk (a command that is not llama-server keeps none).
+    promptCacheBudgetBytes: 16 * 2 ** 30,
     models: [
       {
         id: "a",
