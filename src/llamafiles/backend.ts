@@ -8,13 +8,20 @@ import type { Api, Model } from "@earendil-works/pi-ai";
 import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import type { Backend, ModelServing } from "../backend/contract.ts";
 import { fetchKeepingTail } from "../llama-cpp/timings.ts";
+import type { Conversation } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
 import { toPiModel } from "./pi-model.ts";
+import { fetchPinningSlot } from "./prompt-cache/pin-slot.ts";
 import type { LocalNotice } from "./supervisor.ts";
 
 export type LlamafilesBackend = Backend<FleetStatus, LocalNotice>;
 
-export function llamafilesBackend(config: LlamafilesConfig, register: () => void): LlamafilesBackend {
+/** `conversation`: the pi session now, whose conversation each server's slot keeps (src/llamafiles/prompt-cache/). */
+export function llamafilesBackend(
+  config: LlamafilesConfig,
+  register: () => void,
+  conversation: () => Conversation | undefined = () => undefined,
+): LlamafilesBackend {
   const byId = new Map(config.models.map((model) => [model.id, model]));
   return {
     provider: LLAMAFILES_PROVIDER,
@@ -25,6 +32,7 @@ export function llamafilesBackend(config: LlamafilesConfig, register: () => void
       return createLocalSupervisor({
         inspect,
         fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: config.models },
+        conversation,
       });
     },
     async loadWords() {
@@ -60,7 +68,9 @@ export function llamafilesBackend(config: LlamafilesConfig, register: () => void
         contextWindow: canonical.contextWindow,
         input: canonical.input,
       } as Model<Api>;
-      return { model: requestModel, fetch: fetchKeepingTail(tail), failureText: () => undefined };
+      // A server whose prompt cache pi keeps answers in this pi's own slot.
+      const fetch = ours?.promptCache ? fetchPinningSlot(ours.port, conversation, fetchKeepingTail(tail)) : fetchKeepingTail(tail);
+      return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,
   };

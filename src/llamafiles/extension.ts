@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
+import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import { backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
@@ -14,7 +15,7 @@ import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { llamafilesBackend } from "./backend.ts";
-import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
+import { type ConfigProblem, LLAMAFILES_PROVIDER, type LlamafilesConfig, loadLlamafilesConfig } from "./config.ts";
 import { serverLogPath } from "./process/paths.ts";
 import { llamafilesNativeProvider, llamafilesProviderConfig } from "./provider.ts";
 
@@ -24,6 +25,20 @@ function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<strin
     description: "Show the local llamafile / llama-server that pi runs or adopted",
     handler: async (_args, ctx) => reply(ctx, await report()),
   });
+}
+
+/** /llamafiles' lines about the prompt cache: servers stopped for idleness, and every saved cache. */
+async function promptCacheLines(config: LlamafilesConfig, fleet: FleetStatus | undefined, session: SessionUi): Promise<string> {
+  const [{ savedCaches }, { promptCacheReport }] = await Promise.all([import("./prompt-cache/tidy.ts"), import("./messages.ts")]);
+  const now = session.conversation()?.id;
+  const caches = savedCaches().map(({ record }) => ({
+    modelId: record.modelId,
+    bytes: record.bytes,
+    tokens: record.tokens,
+    savedAt: record.savedAt,
+    thisSession: record.session.id === now,
+  }));
+  return promptCacheReport(fleet, caches, config.promptCacheBudgetBytes);
 }
 
 /** Problems that only matter to someone who wants local models (a user of the ai-server alone has no block). */
@@ -85,7 +100,11 @@ export async function setUpLlamafiles(
     pi,
     session,
     meter,
-    llamafilesBackend(config, () => register()),
+    llamafilesBackend(
+      config,
+      () => register(),
+      () => session.conversation(),
+    ),
   );
   const register = () => {
     if (config.missingForPi.length > 0) pi.registerProvider(llamafilesNativeProvider(config, feature));
@@ -94,11 +113,16 @@ export async function setUpLlamafiles(
   // Registered from the factory so a preselected llamafiles model is restored at start-up.
   register();
   registerLlamafilesCommand(pi, async () =>
-    (await import("./messages.ts")).llamafilesReport(
-      feature.status(),
-      (id) => feature.servedModels()?.model(id),
-      (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
-    ),
+    [
+      (await import("./messages.ts")).llamafilesReport(
+        feature.status(),
+        (id) => feature.servedModels()?.model(id),
+        (id) => meter.last(`${LLAMAFILES_PROVIDER}/${id}`),
+      ),
+      await promptCacheLines(config, feature.status(), session),
+    ]
+      .filter(Boolean)
+      .join("\n"),
   );
   return feature.activity;
 }

@@ -29,6 +29,8 @@ export interface LocalSupervisorOptions {
   timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
+  /** The pi session now: the prompt cache restores its conversation. */
+  conversation?: LocalServerEffectsOptions["conversation"];
 }
 
 /** What the fleet says, and a selection of a model the configuration does not have. */
@@ -49,7 +51,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const byId = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
   const unknownListeners = new Set<(notice: LocalNotice) => void>();
   const server = localServerMachine.provide({
-    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),
+    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts }, conversation: options.conversation }),
   });
   const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
@@ -57,8 +59,19 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
   const usedAt = new Map<string, number>();
   const used = (modelId: string) => usedAt.set(modelId, Date.now());
+  // Answers since each model's last restore: the first one after a restore is marked in the footer.
+  const sinceRestore = new Map<string, { restores: number; answers: number }>();
+  const restoredAnswer = (entry: FleetStatus["servers"][number]) => {
+    const known = sinceRestore.get(entry.model.id);
+    if (!known || known.restores !== entry.status.restores)
+      sinceRestore.set(entry.model.id, { restores: entry.status.restores, answers: 0 });
+    return entry.status.restores > 0 && sinceRestore.get(entry.model.id)!.answers === 1;
+  };
   actor.on("status", ({ status: now }) =>
-    status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
+    status.publish({
+      ...now,
+      servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id), restoredAnswer: restoredAnswer(entry) })),
+    }),
   );
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
@@ -97,8 +110,10 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     answering(modelId) {
       used(modelId);
       send({ type: "ANSWER_STARTED", modelId });
-      return (_end: AnswerEnd) => {
+      return (end: AnswerEnd) => {
         used(modelId);
+        const known = sinceRestore.get(modelId);
+        if (known && end === "done") known.answers++;
         send({ type: "ANSWER_ENDED", modelId });
       };
     },

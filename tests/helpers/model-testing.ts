@@ -42,7 +42,12 @@ export function transitionKey(t: AnyTransitionDefinition): string {
  */
 export function firedTransitions(machine: AnyStateMachine, before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
   const fired: AnyTransitionDefinition[] = [...machine.getTransitionData(before, event as never)];
-  const entered = (transition: AnyTransitionDefinition) => transition.target ?? [];
+  // A compound target enters its initial child too, whose eventless transitions then run.
+  const withInitial = (node: AnyStateNode): AnyStateNode[] => [
+    node,
+    ...(node.type === "compound" ? (node.initial?.target ?? []).flatMap(withInitial) : []),
+  ];
+  const entered = (transition: AnyTransitionDefinition) => (transition.target ?? []).flatMap(withInitial);
   let frontier = fired.flatMap(entered);
   for (let depth = 0; frontier.length > 0 && depth < 5; depth++) {
     const next: AnyStateNode[] = [];
