@@ -30,9 +30,11 @@
                [--no-timings]             # answers carry no timings
                [--token-delay-ms <n>]     # pause between streamed tokens
  *               [--tag <s>]                # ignored; lets a test run find its own processes
+ *               [-m <path>]                # GET /props model_path
  *               [--slot-save-path <dir>]   # enables slot save and restore (below)
  *               [--no-slot-actions]        # POST /slots/… is a 404 (a llamafile)
  *               [--save-disk-full]         # a save writes a truncated file and answers n_written 0
+ *               [--save-disk-full-when <path>] # ...only while this file exists (a test says when)
  *               [--save-delay-ms <n>]      # a save takes this long
  *               [--bytes-per-token <n>]    # a saved file's size per token (default 528, as tiny-a)
  *               [--prompt-ms-per-token <n>] # the first token waits this long per prompt token not cached
@@ -74,8 +76,11 @@ const { values } = parseArgs({
     "no-timings": { type: "boolean", default: false },
     "token-delay-ms": { type: "string", default: "0" },
     "slot-save-path": { type: "string" },
+    // The model file (-m): only GET /props model_path says it.
+    model: { type: "string", short: "m" },
     "no-slot-actions": { type: "boolean", default: false },
     "save-disk-full": { type: "boolean", default: false },
+    "save-disk-full-when": { type: "string" },
     "save-delay-ms": { type: "string", default: "0" },
     "bytes-per-token": { type: "string", default: "528" },
     "prompt-ms-per-token": { type: "string", default: "0" },
@@ -170,7 +175,7 @@ const props = () => ({
   default_generation_settings: { params: { n_predict: -1, timings_per_token: false }, n_ctx: Number(values.ctx) },
   total_slots: slotCount,
   model_alias: id,
-  model_path: `/srv/llama/models/${id}.gguf`,
+  model_path: values.model ?? `/srv/llama/models/${id}.gguf`,
   modalities: { vision: values.vision, audio: false },
   chat_template_caps: {
     supports_system_role: true,
@@ -323,7 +328,8 @@ function slotAction(res: ServerResponse, id: string, action: string | null, raw:
     const padding = Buffer.alloc(n > 0 ? Math.max(0, n * Number(values["bytes-per-token"]) - header.length - state.length - 4) : 0);
     const file = n > 0 ? Buffer.concat([header, lengthField, state, padding]) : Buffer.concat([header, Buffer.alloc(8)]);
     const answer = () => {
-      if (values["save-disk-full"]) {
+      const full = values["save-disk-full"] || (values["save-disk-full-when"] !== undefined && existsSync(values["save-disk-full-when"]));
+      if (full) {
         writeFileSync(path, file.subarray(0, Math.min(file.length, 10)));
         return send(res, 200, { id_slot: Number(id), filename, n_saved: n, n_written: 0, timings: { save_ms: 0.4 } });
       }
