@@ -122,6 +122,7 @@ export function modelFailureText(modelId: string, failure: RouterModelFailure, s
 export type ModelNotice = Extract<RouterNotice, { modelId: string }>;
 
 export function noticeMessage(notice: ModelNotice, settings: SettingsForWords): { text: string; level: NoticeLevel } {
+  if (isSlotNotice(notice)) return slotNoticeMessage(notice);
   switch (notice.kind) {
     case "loaded":
       return { text: `ai-server: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
@@ -165,7 +166,7 @@ export function footerText(
     case "starting":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
-      return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
+      return last ? `${id} · ${figuresText(last.figures)}${status.restoredAnswer ? " · restored" : ""}` : `${id} loaded`;
     case "stopping":
       return `Unloading ${id}…`;
     case "unreachable":
@@ -347,3 +348,33 @@ export const commandText = {
       ? `; the preset already says ctx-size = ${size} (the router uses it from its next start; /ai-server-restart applies it now).`
       : "; nothing was changed."),
 };
+
+type SlotNotice = Extract<RouterNotice, { kind: "slot-not-saved" | "slot-save-too-slow" | "slot-not-restored" }>;
+
+const isSlotNotice = (notice: ModelNotice): notice is SlotNotice => notice.kind.startsWith("slot-");
+
+/** The router's saved slots (a router whose models have --slot-save-path): what did not go as it should. */
+function slotNoticeMessage(notice: SlotNotice): { text: string; level: NoticeLevel } {
+  switch (notice.kind) {
+    case "slot-not-saved": {
+      const why =
+        notice.outcome.reason === "disk-full"
+          ? `the router wrote nothing (${notice.outcome.detail}): the disk of its --slot-save-path folder is probably full`
+          : notice.outcome.detail;
+      return {
+        text: `ai-server: could not save this session's prompt cache of ${notice.modelId} on the router (${why}); an earlier save, if any, is kept.`,
+        level: "warning",
+      };
+    }
+    case "slot-save-too-slow":
+      return {
+        text: `ai-server: did not save this session's prompt cache of ${notice.modelId}: it took longer than ${notice.limitMs / 1000} s, so pi went on without it.`,
+        level: "info",
+      };
+    case "slot-not-restored":
+      return {
+        text: `ai-server: could not restore this session's prompt cache of ${notice.modelId} (${notice.detail}); the next prompt processes the conversation again.`,
+        level: "warning",
+      };
+  }
+}

@@ -19,6 +19,7 @@ import { discoveryFallbackText, errorText, routerFailureText } from "./messages.
 import { createMtlsFetchFactory, type RequestReport } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import { type RouterSlotCache, routerSlotCache } from "./slot-cache.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 import type { TlsMaterial } from "./tls.ts";
 
@@ -54,7 +55,15 @@ export async function aiServerSession(
   let listing: RouterModel[] = [];
   let registered: ChatModelConfig[] = [];
 
-  const backend = routerBackend({ provider, settings, api, fetches, listing: () => listing, reregister: () => register(registered) });
+  const backend = routerBackend({
+    provider,
+    settings,
+    api,
+    fetches,
+    listing: () => listing,
+    reregister: () => register(registered),
+    slots: routerSlotCache({ url: settings.url, api, conversation: () => session.conversation() }),
+  });
   const feature = backendFeature(pi, session, meter, backend);
 
   const register = (models: ChatModelConfig[]) => {
@@ -105,6 +114,8 @@ export interface RouterBackendDeps {
   /** The router's last model list. */
   listing(): RouterModel[];
   reregister(): void;
+  /** This session's slots on the router (src/ai-server/slot-cache.ts). */
+  slots?: RouterSlotCache;
 }
 
 /** The router as a backend: its chart, its words, and how a request goes over mTLS. */
@@ -115,6 +126,7 @@ export function routerBackend({
   fetches,
   listing,
   reregister,
+  slots,
 }: RouterBackendDeps): Backend<RouterModelStatus, RouterNotice> {
   const backend: Backend<RouterModelStatus, RouterNotice> = {
     provider,
@@ -122,7 +134,7 @@ export function routerBackend({
     supervisedFromSessionStart: false,
     async loadSupervisor(inspect) {
       const { createRouterSupervisor } = await import("./supervisor.ts");
-      return createRouterSupervisor({ api, settings, inspect });
+      return createRouterSupervisor({ api, settings, inspect, slots });
     },
     async loadWords() {
       const messages = await import("./messages.ts");
@@ -154,9 +166,14 @@ export function routerBackend({
     defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
     planRequest(model, _served, tail) {
       const report: RequestReport = { failure: undefined, tail };
+      const fetch = fetches.forRequest(report);
       return {
         model,
-        fetch: fetches.forRequest(report),
+        // A model whose slots the router keeps: this session's requests go to its own slot.
+        fetch: slots
+          ? (((input: string | URL | Request, init?: RequestInit) =>
+              fetch(input, typeof init?.body === "string" ? { ...init, body: slots.pinned(model.id, init.body) } : init)) as typeof fetch)
+          : fetch,
         failureText: () => (report.failure ? routerFailureText(report.failure, settings) : undefined),
       };
     },

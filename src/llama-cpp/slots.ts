@@ -129,3 +129,10 @@ export function layoutKey(layout: SlotLayout, totalSlots: number | undefined): s
   const unified = layout.unified === undefined ? "default" : layout.unified ? "on" : "off";
   return `np=${layout.parallel ?? `auto(${totalSlots ?? "?"})`},kvu=${unified}`;
 }
+
+/** `{"id_slot":k,…}`: a request's JSON body pinned to slot `k`, the field put first without parsing the (possibly large) body. */
+export function withSlot(body: string, slot: number): string | undefined {
+  if (!body.startsWith("{")) return undefined;
+  const rest = body.slice(1).trimStart();
+  return `{"id_slot":${slot}${rest.startsWith("}") ? "" : ","}${rest}`;
+}

@@ -78,8 +78,10 @@ export function coverageRecorder(machine: AnyStateMachine) {
     step(before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
       for (const transition of firedTransitions(machine, before, event, after)) {
         fired.add(transitionKey(transition));
-        // Transient states (left at once by `always`) appear only as targets.
-        for (const node of transition.target ?? []) for (let n: AnyStateNode | undefined = node; n; n = n.parent) visited.add(n.id);
+        // Transient states (left at once by `always`) appear only as targets, or as the source of
+        // the eventless transition that left them (an initial child entered with its parent).
+        for (const node of [...(transition.target ?? []), transition.source])
+          for (let n: AnyStateNode | undefined = node; n; n = n.parent) visited.add(n.id);
       }
       visit(after);
     },

@@ -5,11 +5,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { isSlotFileName, layoutKey, restoreAnswer, saveAnswer, slotFileTokens, slotLayout } from "../../src/llama-cpp/slots.ts";
+import { isSlotFileName, layoutKey, restoreAnswer, saveAnswer, slotFileTokens, slotLayout, withSlot } from "../../src/llama-cpp/slots.ts";
 import { launchLine } from "../../src/llamafiles/process/launch-line.ts";
 import { isLlamaServer, promptCacheLaunch, promptCacheVia } from "../../src/llamafiles/prompt-cache/launch.ts";
 import { promptCacheDir, promptCacheRoot, sessionKey } from "../../src/llamafiles/prompt-cache/paths.ts";
-import { withSlot } from "../../src/llamafiles/prompt-cache/pin-slot.ts";
 import { type CacheRecord, checkSlotFile, parseRecord, readRecord, writeRecord } from "../../src/llamafiles/prompt-cache/records.ts";
 import { claimSlot, heldSlot, releaseSlot } from "../../src/llamafiles/prompt-cache/session-slots.ts";
 import { savedCaches, tidyCaches } from "../../src/llamafiles/prompt-cache/tidy.ts";

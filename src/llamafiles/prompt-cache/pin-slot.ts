@@ -4,15 +4,9 @@
  * D02), and the slot is marked as holding a conversation not saved yet. Without a claimed slot
  * the body goes unchanged and the server places it.
  */
+import { withSlot } from "../../llama-cpp/slots.ts";
 import type { Conversation } from "../../pi-session/session-ui.ts";
 import { noteRequest, pinnedSlot } from "./session-slots.ts";
-
-/** `{"id_slot":k,…}`: the field put first, without parsing the (possibly large) body. */
-export function withSlot(body: string, slot: number): string | undefined {
-  if (!body.startsWith("{")) return undefined;
-  const rest = body.slice(1).trimStart();
-  return `{"id_slot":${slot}${rest.startsWith("}") ? "" : ","}${rest}`;
-}
 
 export function fetchPinningSlot(
   port: number,
