@@ -69,7 +69,7 @@ export type SaveOutcome =
   | { kind: "saved"; tokens: number; bytes: number; ms: number }
   /** Nothing was sent since the last save or restore: the file on disk is the conversation. */
   | { kind: "unchanged" }
-  /** The slot was empty (the server dropped it): the older file, if any, is kept. */
+  /** The slot was empty (the server dropped it) or another client used it since: the older file, if any, is kept. */
   | { kind: "empty" }
   /** The server wrote nothing (200 with n_written 0: a full disk), or the file was not what it said. */
   | { kind: "failed"; reason: "disk-full" | "cannot-save" | "bad-answer" | "bad-file" | "over-budget"; detail: string };

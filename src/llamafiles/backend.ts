@@ -11,7 +11,6 @@ import { fetchKeepingTail } from "../llama-cpp/timings.ts";
 import type { Conversation } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
 import { toPiModel } from "./pi-model.ts";
-import { fetchPinningSlot } from "./prompt-cache/pin-slot.ts";
 import type { LocalNotice } from "./supervisor.ts";
 
 export type LlamafilesBackend = Backend<FleetStatus, LocalNotice>;
@@ -68,8 +67,16 @@ export function llamafilesBackend(
         contextWindow: canonical.contextWindow,
         input: canonical.input,
       } as Model<Api>;
-      // A server whose prompt cache pi keeps answers in this pi's own slot.
-      const fetch = ours?.promptCache ? fetchPinningSlot(ours.port, conversation, fetchKeepingTail(tail)) : fetchKeepingTail(tail);
+      // A server whose prompt cache pi keeps answers in this pi's own slot (that code loads with the first such request).
+      const kept = fetchKeepingTail(tail);
+      const port = ours?.port;
+      const fetch =
+        port !== undefined && ours?.promptCache
+          ? (((input: string | URL | Request, init?: RequestInit) =>
+              import("./prompt-cache/pin-slot.ts").then(({ fetchPinningSlot }) =>
+                fetchPinningSlot(port, conversation, kept)(input, init),
+              )) as typeof globalThis.fetch)
+          : kept;
       return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,

@@ -242,3 +242,20 @@ test("quitting pi saves the slot first; the server is stopped as before", async 
   expect(isAlive(server)).toBe(false);
   expect(records(home, "model-a")).toHaveLength(1);
 });
+
+test("another client's request in this pi's slot since its last answer: the slot is not saved as this session's", async () => {
+  const { pi, home, portA } = await twoModels();
+  await pi.select("llamafiles/model-a");
+  await pi.prompt("hello");
+  // (pi notes the slot's task right after its answer ends.)
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // A client pi does not know (a fifth session, a script) lands in the same slot.
+  await fetch(`http://127.0.0.1:${portA}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id_slot: 0, messages: [{ role: "user", content: "someone else's conversation" }] }),
+  });
+  await pi.select("llamafiles/model-b");
+  await waitFor(() => findProcesses("fake-server", `--port ${portA} `).length === 0, "A to stop");
+  expect(records(home, "model-a")).toEqual([]);
+});

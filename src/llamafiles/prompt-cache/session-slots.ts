@@ -112,6 +112,8 @@ interface PortUse {
   unsaved: Conversation | undefined;
   /** Requests this pi process sent (the idle watch counts them where the server has no /slots). */
   sent: number;
+  /** The task id the slot showed after this pi's last answer: another id at save time means another client used the slot. */
+  lastTask: number | undefined;
 }
 
 const KEY = Symbol.for("pi-llama-supervisor.session-slots");
@@ -125,7 +127,7 @@ function ports(): Map<number, PortUse> {
 const use = (port: number) => {
   const known = ports().get(port);
   if (known) return known;
-  const fresh: PortUse = { slot: undefined, unsaved: undefined, sent: 0 };
+  const fresh: PortUse = { slot: undefined, unsaved: undefined, sent: 0, lastTask: undefined };
   ports().set(port, fresh);
   return fresh;
 };
@@ -135,6 +137,7 @@ export function pinSlot(port: number, slot: number | undefined): void {
   const entry = use(port);
   entry.slot = slot;
   entry.unsaved = undefined;
+  entry.lastTask = undefined;
 }
 
 export function pinnedSlot(port: number): number | undefined {
@@ -146,6 +149,17 @@ export function noteRequest(port: number, session: Conversation | undefined): vo
   const entry = use(port);
   entry.sent++;
   if (entry.slot !== undefined) entry.unsaved = session;
+}
+
+/** After this pi's answer in `slot`: the task id the slot shows now is this pi's. */
+export function noteAnswered(port: number, slot: number, task: number | undefined): void {
+  const entry = ports().get(port);
+  if (entry?.slot === slot) entry.lastTask = task;
+}
+
+/** The task id the slot showed after this pi's last answer, if known. */
+export function lastAnsweredTask(port: number): number | undefined {
+  return ports().get(port)?.lastTask;
 }
 
 export function requestsSent(port: number): number {

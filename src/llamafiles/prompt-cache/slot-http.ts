@@ -123,6 +123,18 @@ export async function servingFacts(port: number, options: { timeoutMs: number; s
  * slot is busy now (D08). Undefined when the server does not say (no /slots). Asked only when
  * the server is awake: /slots wakes a sleeping server (D13).
  */
+/** The task id `slot` ran last (GET /slots), or undefined when the server does not say. */
+export async function slotTask(
+  port: number,
+  slot: number,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<number | undefined> {
+  const answer = await askLocal(port, "GET", "/slots", undefined, options);
+  if (answer.status !== 200 || !Array.isArray(answer.json)) return undefined;
+  const entry = object((answer.json as unknown[]).find((candidate) => object(candidate).id === slot));
+  return typeof entry.id_task === "number" && Number.isSafeInteger(entry.id_task) ? entry.id_task : undefined;
+}
+
 export async function slotUse(
   port: number,
   options: { timeoutMs: number; signal?: AbortSignal },

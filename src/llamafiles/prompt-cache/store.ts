@@ -21,8 +21,8 @@ import { myIdentity } from "../process/ownership-record.ts";
 import { privateDir } from "../process/paths.ts";
 import { promptCacheRoot, sessionKey } from "./paths.ts";
 import { type CacheRecord, checkSlotFile, newSlotFileName, readRecord, recordName, writeRecord } from "./records.ts";
-import { type Conversation, claimSlot, markSaved, pinSlot, releaseSlot, unsavedConversation } from "./session-slots.ts";
-import { type ServingFacts, saveSupported, servingFacts, slotAction } from "./slot-http.ts";
+import { type Conversation, claimSlot, lastAnsweredTask, markSaved, pinSlot, releaseSlot, unsavedConversation } from "./session-slots.ts";
+import { type ServingFacts, saveSupported, servingFacts, slotAction, slotTask } from "./slot-http.ts";
 import { tidyCaches } from "./tidy.ts";
 
 export interface CacheIo {
@@ -118,6 +118,10 @@ export async function saveCache(model: LaunchSpec, cache: SlotCache, io: CacheIo
   const started = performance.now();
   try {
     const facts = await servingFacts(model.port, { timeoutMs: io.requestMs, signal: io.signal });
+    // Another client's task ran in the slot since this pi's last answer: it is not this conversation any more.
+    const ours = lastAnsweredTask(model.port);
+    if (ours !== undefined && (await slotTask(model.port, cache.slot, { timeoutMs: io.requestMs, signal: io.signal })) !== ours)
+      return { kind: "empty" };
     const answer = await slotAction(model.port, cache.slot, "save", name, { timeoutMs: 24 * 3_600_000, signal: io.signal });
     const ms = Math.round(performance.now() - started);
     if (cannotSaveStatus(answer.status)) return { kind: "failed", reason: "cannot-save", detail: `HTTP ${answer.status}` };
