@@ -122,7 +122,6 @@ const essentials = (s: LocalServerSnapshot) => ({
 
   quitting: s.context.quitting,
   failure: s.context.failure?.model.id,
-  canSave: s.context.cache?.canSave,
 });
 
 // TestModel types events as AnyEventObject; the chart's own event union is narrower.

@@ -118,8 +118,6 @@ const essentials = (s: RouterSnapshot) => ({
   next: s.context.next,
   failure: s.context.failure?.modelId,
   saves: s.context.saves,
-  leaving: s.context.leaving,
-  unloadSaves: s.context.unloadSaves,
 });
 
 const testModel = new TestModel(routerModelMachine as unknown as ActorLogic<RouterSnapshot, AnyEventObject, unknown>, {
