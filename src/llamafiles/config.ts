@@ -10,8 +10,7 @@ import type { DeclaredModel } from "../llama-cpp/model-facts.ts";
 import { parseJsonWithComments } from "../pi-session/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
-import { promptCacheVia } from "./prompt-cache/launch.ts";
-import { promptCacheDir } from "./prompt-cache/paths.ts";
+import { promptCacheSpec } from "./prompt-cache/launch.ts";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
 
@@ -257,7 +256,11 @@ export function loadLlamafilesConfig(options: {
     seen.add(id);
     const passthrough = Object.fromEntries(Object.entries(raw).filter(([key]) => !LAUNCH_FIELDS.has(key)));
     const args = (raw.args as string[] | undefined) ?? [];
-    const via = promptCacheVia({ command: raw.command as string, args }, (raw.promptCache as boolean | undefined) ?? promptCache);
+    const cache = promptCacheSpec(
+      { id, command: raw.command as string, args },
+      (raw.promptCache as boolean | undefined) ?? promptCache,
+      promptCacheBudget,
+    );
     // A pinned server is never stopped to make room, nor for idleness.
     const idleMs = raw.pinned === true ? 0 : ((raw.idleMinutes as number | undefined) ?? idleMinutes) * 60_000;
     models.push({
@@ -277,7 +280,7 @@ export function loadLlamafilesConfig(options: {
       passthrough,
       ...(raw.memory !== undefined ? { memoryBytes: memoryBytes(raw.memory as string) } : {}),
       ...(raw.pinned === true ? { pinned: true } : {}),
-      ...(via ? { promptCache: { dir: promptCacheDir(id), via, budgetBytes: promptCacheBudget } } : {}),
+      ...(cache ? { promptCache: cache } : {}),
       ...(idleMs > 0 ? { idleMs: Math.round(idleMs) } : {}),
       declared: {
         contextWindow: raw.contextWindow === undefined ? undefined : { value: raw.contextWindow as number, source: "models.json" },

@@ -12,6 +12,8 @@
  * docs/llama-server-behaviour.md, "Slots: save and restore", says why.
  */
 import { basename } from "node:path";
+import type { PromptCacheSpec } from "../../../machines/local-server.machine.ts";
+import { promptCacheDir } from "./paths.ts";
 
 export const PROMPT_CACHE_DIR_PLACEHOLDER = "{{promptCacheDir}}";
 /** Slots pi asks a llama-server for: one per pi session sharing it. */
@@ -33,6 +35,22 @@ export function promptCacheVia(model: { command: string; args: readonly string[]
   if (model.args.some((arg) => arg.includes(PROMPT_CACHE_DIR_PLACEHOLDER))) return "placeholder";
   if (namesSavePath(model.args)) return undefined;
   return isLlamaServer(model.command) ? "append" : undefined;
+}
+
+/**
+ * The `promptCache` of a model pi launches, configured (config.ts) or discovered: put it in the
+ * model's LaunchSpec and the rest follows (launch-line.ts adds `--slot-save-path` and the layout
+ * at start; the chart saves and restores). The hook for src/llamafiles/discovery/launch-args.ts:
+ * a discovered llama-server model gets `promptCacheSpec({ id, command, args }, wanted, budget)`;
+ * a caller that builds the final command line itself adds `promptCacheLaunch(...)` instead.
+ */
+export function promptCacheSpec(
+  model: { id: string; command: string; args: readonly string[] },
+  wanted: boolean,
+  budgetBytes: number,
+): PromptCacheSpec | undefined {
+  const via = promptCacheVia(model, wanted);
+  return via && { dir: promptCacheDir(model.id), via, budgetBytes };
 }
 
 const LAYOUT_ARGS = ["-np", "--parallel", "-kvu", "--kv-unified", "-no-kvu", "--no-kv-unified"];
