@@ -41,15 +41,15 @@ function modelDirs(root: string): string[] {
     });
 }
 
-/** Every record pi can believe, in every model folder; records it cannot are removed. */
-export function savedCaches(root = promptCacheRoot()): SavedCache[] {
+/** Every record pi can believe, in every model folder (`removeBad`: records it cannot believe are removed). */
+export function savedCaches(root = promptCacheRoot(), removeBad = false): SavedCache[] {
   const found: SavedCache[] = [];
   for (const dir of modelDirs(root)) {
     for (const name of entries(dir)) {
       if (!/^s-[A-Za-z0-9_-]+\.json$/.test(name)) continue;
       const record = readRecord(join(dir, name));
       if (typeof record === "object") found.push({ dir, recordFile: name, record });
-      else if (record !== "missing") rmSync(join(dir, name), { force: true });
+      else if (record !== "missing" && removeBad) rmSync(join(dir, name), { force: true });
     }
   }
   return found;
@@ -77,7 +77,7 @@ export function removeCache(cache: SavedCache): void {
  * slot files nothing names, then the least recently used until the rest fits `budgetBytes`.
  */
 export function tidyCaches(budgetBytes: number, now = Date.now(), root = promptCacheRoot()): SavedCache[] {
-  const kept = savedCaches(root).filter((cache) => {
+  const kept = savedCaches(root, true).filter((cache) => {
     if (!sessionGone(cache.record)) return true;
     removeCache(cache);
     return false;
