@@ -86,6 +86,8 @@ export interface FleetServer {
   lastUsed: number;
   /** When it was last used (epoch ms), for /llamafiles: the clock is read by the facade, not here. */
   lastUsedAt?: number;
+  /** Its last answer is the first since a saved conversation was restored into it (counted by the facade). */
+  restoredAnswer?: boolean;
 }
 
 /** What the footer, /llamafiles, the working indicator and waiting prompts read. */

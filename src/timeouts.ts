@@ -37,6 +37,13 @@ export const llamafilesTimeouts = {
    * pi then lets its keeper finish alone rather than hang on /quit.
    */
   quitWaitMs: 20_000,
+  /** One request of the prompt cache's own (its probe, /props); a save or restore is bounded by the chart instead. */
+  cacheRequestMs: 2_000,
+  /**
+   * Between looks at a server's request counters while its idle stop is on (at most a quarter of
+   * its idleMinutes): GET /props, and GET /slots only while the server is awake.
+   */
+  usePollMs: 30_000,
 } as const;
 
 /** The local timeouts as values (tests shorten some). */

@@ -197,6 +197,7 @@ export function noticeMessage(
   others: readonly OtherRouter[] = [],
 ): { text: string; level: NoticeLevel } {
   const who = label(settings);
+  if (isSlotNotice(notice)) return slotNoticeMessage(notice, who);
   switch (notice.kind) {
     case "loaded":
       return { text: `${who}: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
@@ -251,7 +252,7 @@ function modelFooterText(
     case "starting":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
-      return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
+      return last ? `${id} · ${figuresText(last.figures)}${status.restoredAnswer ? " · restored" : ""}` : `${id} loaded`;
     case "stopping":
       return `Unloading ${id}…`;
     case "unreachable":
@@ -486,4 +487,34 @@ export const routersText = {
 /** A command waited on the router's statechart, and it ended (pi quits, or an error ended it). */
 export function supervisorEndedText(): string {
   return "ai-server: pi stopped following the router (it is quitting, or the router's statechart failed); /reload starts it again.";
+}
+
+type SlotNotice = Extract<RouterNotice, { kind: "slot-not-saved" | "slot-save-too-slow" | "slot-not-restored" }>;
+
+const isSlotNotice = (notice: ModelNotice): notice is SlotNotice => notice.kind.startsWith("slot-");
+
+/** The router's saved slots (a router whose models have --slot-save-path): what did not go as it should. */
+function slotNoticeMessage(notice: SlotNotice, who: string): { text: string; level: NoticeLevel } {
+  switch (notice.kind) {
+    case "slot-not-saved": {
+      const why =
+        notice.outcome.reason === "disk-full"
+          ? `the router wrote nothing (${notice.outcome.detail}): the disk of its --slot-save-path folder is probably full`
+          : notice.outcome.detail;
+      return {
+        text: `${who}: could not save this session's prompt cache of ${notice.modelId} on the router (${why}); an earlier save, if any, is kept.`,
+        level: "warning",
+      };
+    }
+    case "slot-save-too-slow":
+      return {
+        text: `${who}: did not save this session's prompt cache of ${notice.modelId}: it took longer than ${notice.limitMs / 1000} s, so pi went on without it.`,
+        level: "info",
+      };
+    case "slot-not-restored":
+      return {
+        text: `${who}: could not restore this session's prompt cache of ${notice.modelId} (${notice.detail}); the next prompt processes the conversation again.`,
+        level: "warning",
+      };
+  }
 }

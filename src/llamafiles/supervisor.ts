@@ -17,7 +17,7 @@ import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.mac
 import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
 import { type LlamafilesTimeouts, llamafilesTimeouts } from "../timeouts.ts";
-import { localFleetActors, localServerActors } from "./effects.ts";
+import { type LocalServerEffectsOptions, localFleetActors, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
 export interface LocalSupervisorOptions {
@@ -32,6 +32,8 @@ export interface LocalSupervisorOptions {
   timeouts?: Partial<LlamafilesTimeouts>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
+  /** The pi session now: the prompt cache restores its conversation. */
+  conversation?: LocalServerEffectsOptions["conversation"];
 }
 
 /**
@@ -63,7 +65,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   };
   const timeouts = { ...llamafilesTimeouts, ...options.timeouts };
   const server = localServerMachine.provide({
-    actors: localServerActors({ timeouts }),
+    actors: localServerActors({ timeouts, conversation: options.conversation }),
   });
   const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
@@ -71,8 +73,19 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
   const usedAt = new Map<string, number>();
   const used = (modelId: string) => usedAt.set(modelId, Date.now());
+  // Answers since each model's last restore: the first one after a restore is marked in the footer.
+  const sinceRestore = new Map<string, { restores: number; answers: number }>();
+  const restoredAnswer = (entry: FleetStatus["servers"][number]) => {
+    const known = sinceRestore.get(entry.model.id);
+    if (!known || known.restores !== entry.status.restores)
+      sinceRestore.set(entry.model.id, { restores: entry.status.restores, answers: 0 });
+    return entry.status.restores > 0 && sinceRestore.get(entry.model.id)!.answers === 1;
+  };
   actor.on("status", ({ status: now }) =>
-    status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
+    status.publish({
+      ...now,
+      servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id), restoredAnswer: restoredAnswer(entry) })),
+    }),
   );
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
@@ -111,8 +124,10 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     answering(modelId) {
       used(modelId);
       send({ type: "ANSWER_STARTED", modelId });
-      return (_end: AnswerEnd) => {
+      return (end: AnswerEnd) => {
         used(modelId);
+        const known = sinceRestore.get(modelId);
+        if (known && end === "done") known.answers++;
         send({ type: "ANSWER_ENDED", modelId });
       };
     },
