@@ -86,6 +86,8 @@ export interface FleetServer {
   lastUsed: number;
   /** When it was last used (epoch ms), for /llamafiles: the clock is read by the facade, not here. */
   lastUsedAt?: number;
+  /** Its last answer is the first since a saved conversation was restored into it (counted by the facade). */
+  restoredAnswer?: boolean;
 }
 
 /** What the footer, /llamafiles, the working indicator and waiting prompts read. */
@@ -392,6 +394,10 @@ export const localFleetMachine = setup({
       enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
       for (const model of kept) enqueue.raise({ type: "KEEP_WARM", model });
     }),
+    "let go of held servers the fleet does not have": enqueueActions(({ context, enqueue }) => {
+      const keep = [...fleetPorts(context), ...(context.startedWith ? [context.startedWith.port] : [])];
+      enqueue.spawnChild("letGoOfHeldServers", { input: { keep } });
+    }),
     "tell what the sweep found": enqueueActions(({ enqueue }, found: RecordFinding[]) => {
       for (const notice of findingNotices(found)) enqueue.emit({ type: "notice", notice });
     }),
@@ -423,14 +429,19 @@ export const localFleetMachine = setup({
       on: {
         SERVER_NOTICE: { actions: "follow the server" },
         ANSWER_STARTED: { actions: "note the answer" },
-        KEEP_WARM: {
-          guard: { type: "there is room for the model", params: ({ event }) => event.model },
-          actions: [
-            { type: "start the server", params: ({ event }) => event.model },
-            { type: "warm it, least recent", params: ({ event }) => event.model },
-            "publish status",
-          ],
-        },
+        KEEP_WARM: [
+          {
+            guard: { type: "there is room for the model", params: ({ event }) => event.model },
+            actions: [
+              { type: "start the server", params: ({ event }) => event.model },
+              { type: "warm it, least recent", params: ({ event }) => event.model },
+              "publish status",
+            ],
+          },
+          // No room for it after all (the budget, or pinned servers): let go of it, never leave it
+          // running outside the fleet.
+          { actions: "let go of held servers the fleet does not have" },
+        ],
         QUIT: [
           {
             guard: "what this pi held is not taken over yet",

@@ -15,7 +15,7 @@
  * on entering each state, `SERVER_NOTICE` for what the user should hear of), which
  * src/llamafiles/messages.ts puts into words. docs/architecture.md draws this chart.
  */
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import { and, assertEvent, assign, type EventObject, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
 import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
@@ -28,7 +28,51 @@ export interface LaunchSpec {
   env: Record<string, string>;
   cwd: string;
   logPath: string;
+  /** Set when pi keeps this server's prompt cache (save before a stop, restore after a start). */
+  promptCache?: PromptCacheSpec;
+  /** Stop the server after this long without a request from any pi session (its cache saved first); unset: never. */
+  idleMs?: number;
 }
+
+/** Where and how a server pi starts keeps this session's prompt cache (src/llamafiles/prompt-cache/). */
+export interface PromptCacheSpec {
+  /** The model's cache folder, ~/.pi/llamafile_cache/<id>/. */
+  dir: string;
+  /** "append": pi adds --slot-save-path (llama-server); "placeholder": the args name {{promptCacheDir}}. */
+  via: "append" | "placeholder";
+  /** What the saved caches of every model may take on disk together (bytes); the least recently used go first. */
+  budgetBytes: number;
+}
+
+/** This session's slot on a ready server, and whether the server can save it. */
+export interface SlotCache {
+  slot: number;
+  canSave: boolean;
+}
+
+/** Why the prompt cache of a server could not be kept as it should (src/llamafiles/messages.ts words it). */
+export type CacheProblem =
+  /** The server cannot save slots: started without --slot-save-path (501), or no such endpoint (a llamafile: 404). */
+  | { kind: "cannot-save"; status: number }
+  /** Every slot is used by another pi session: this one keeps no cache on this server. */
+  | { kind: "no-free-slot"; slots: number }
+  /** The saved conversation could not be restored (the server refused it, or the file was bad): it is processed again. */
+  | { kind: "restore-failed"; detail: string }
+  /** The cache folder cannot be used (not a folder, not this user's, a symlink). */
+  | { kind: "unsafe-folder"; path: string };
+
+/** What getting a ready server's cache ready found: this session's slot, and the conversation restored into it. */
+export type CacheReadiness = { cache: SlotCache | undefined; restored?: { tokens: number }; problem?: CacheProblem };
+
+/** How a save before a stop went. */
+export type SaveOutcome =
+  | { kind: "saved"; tokens: number; bytes: number; ms: number }
+  /** Nothing was sent since the last save or restore: the file on disk is the conversation. */
+  | { kind: "unchanged" }
+  /** The slot was empty (the server dropped it) or another client used it since: the older file, if any, is kept. */
+  | { kind: "empty" }
+  /** The server wrote nothing (200 with n_written 0: a full disk), or the file was not what it said. */
+  | { kind: "failed"; reason: "disk-full" | "cannot-save" | "bad-answer" | "bad-file" | "over-budget"; detail: string };
 
 /** What a look at the ownership records found on the way, for the user to hear of. */
 export type RecordFinding =
@@ -59,6 +103,8 @@ type PortState =
       via: "reattached" | "joined";
       /** What the server says it serves, when it is ready. */
       props?: ServerProps;
+      /** This session's slot, when pi re-attached to a server whose prompt cache it keeps. */
+      cache?: SlotCache;
     }
   /** Another pi uses a server of another model on this port. */
   | { kind: "taken"; servesId: string; users: number }
@@ -124,7 +170,15 @@ export type LocalNotice =
   /** An ownership record pi did not trust (found by a probe, or the fleet's sweep at a session's start). */
   | Extract<RecordFinding, { kind: "record-rejected" }>
   /** Servers an earlier pi left running with nobody to stop them, which pi stopped: said once for all. */
-  | { kind: "left-behind-stopped"; servers: Array<Extract<RecordFinding, { kind: "orphan-stopped" }>> };
+  | { kind: "left-behind-stopped"; servers: Array<Extract<RecordFinding, { kind: "orphan-stopped" }>> }
+  /** What kept the prompt cache from working on this server: said once per start. */
+  | { kind: "cache-problem"; model: LaunchSpec; problem: CacheProblem }
+  /** The save before a stop did not keep the conversation (the server was stopped as it would have been). */
+  | { kind: "cache-not-saved"; model: LaunchSpec; outcome: Extract<SaveOutcome, { kind: "failed" }>; quitting: boolean }
+  /** The save took longer than SAVE_TIME_LIMIT: pi stopped the server without it, so the switch stays quick. */
+  | { kind: "cache-save-too-slow"; model: LaunchSpec; limitMs: number; quitting: boolean }
+  /** The restore took longer than RESTORE_TIME_LIMIT: the model answers without it. */
+  | { kind: "cache-restore-too-slow"; model: LaunchSpec; limitMs: number };
 
 /** What the user hears of what the records showed: each record not trusted, and one notice for every server stopped. */
 export function findingNotices(found: RecordFinding[]): LocalNotice[] {
@@ -152,6 +206,12 @@ export interface LocalServerStatus {
   failure: { model: LaunchSpec; failure: LocalFailure } | undefined;
   /** What the ready server says it serves ({} when it says nothing); undefined until ready. */
   props: ServerProps | undefined;
+  /** This session's slot on the ready server, and whether it can be saved; undefined while not ready or without a prompt cache. */
+  cache: SlotCache | undefined;
+  /** Conversations restored into this model's servers so far (the footer marks the first answer after one). */
+  restores: number;
+  /** The server was stopped because no pi session used it for `idleMs`; kept until the next selection. */
+  rested: { model: LaunchSpec; idleMs: number } | undefined;
 }
 
 export const IDLE_STATUS: LocalServerStatus = {
@@ -163,6 +223,9 @@ export const IDLE_STATUS: LocalServerStatus = {
   users: 0,
   failure: undefined,
   props: undefined,
+  cache: undefined,
+  restores: 0,
+  rested: undefined,
 };
 
 /**
@@ -189,7 +252,9 @@ export type LocalServerEvent =
   | { type: "SERVER_SHARED"; users: number }
   /** `forced`: the stop needed SIGKILL after the grace (the keeper's stop story says so). */
   | ({ type: "PROCESS_EXITED"; forced: boolean } & ProcessExit)
-  | { type: "SERVER_LOST" };
+  | { type: "SERVER_LOST" }
+  /** Some pi session used the server (its request counters moved): the idle time starts again. */
+  | { type: "SERVER_USED" };
 
 /**
  * Commands the `serverProcess` actor accepts: stop the server (its keeper runs the whole stop
@@ -215,10 +280,19 @@ export interface LocalServerContext {
   stopAnnounced: boolean;
   /** What the ready server says it serves. */
   props: ServerProps | undefined;
+  /** This session's slot on the ready server. */
+  cache: SlotCache | undefined;
+  restores: number;
+  rested: { model: LaunchSpec; idleMs: number } | undefined;
+  /** Once the cache is ready, say that the server is (a server pi started; not one it joined). */
+  tellReady: boolean;
   serverId: string;
 }
 
-/** Why the target cannot use the port, for the probe results that end the attempt. */
+/**
+ * Why the target cannot use the port, for the probe results that end the attempt (each
+ * transition's guard matched one of them; any other kind is carried as a value, never worded here).
+ */
 function probeFailure(probe: PortProbe): LocalFailure {
   switch (probe.kind) {
     case "taken":
@@ -228,11 +302,15 @@ function probeFailure(probe: PortProbe): LocalFailure {
     case "unusable":
       return { kind: "cannot-start", error: probe.error };
     default:
-      return { kind: "probe-failed", detail: `the port was found ${probe.kind}` };
+      return { kind: "probe-failed", detail: probe.kind };
   }
 }
 
 export const STARTUP_TIMEOUT_MS = 120_000;
+/** The most a save may add to a stop (a switch, making room, an idle stop, quitting): past it, the server stops without it. */
+export const SAVE_TIME_LIMIT_MS = 5_000;
+/** The most a restore may add to a start: past it, the model answers without it. */
+export const RESTORE_TIME_LIMIT_MS = 60_000;
 
 const notProvided = (name: string) => () => {
   throw new Error(`local-server machine: actor "${name}" was not provided`);
@@ -247,6 +325,9 @@ const statusOf = (context: LocalServerContext): LocalServerStatus => ({
   users: context.adopted || context.pid === undefined ? 0 : context.users,
   failure: context.failure,
   props: context.phase === "ready" ? context.props : undefined,
+  cache: context.phase === "ready" ? context.cache : undefined,
+  restores: context.restores,
+  rested: context.rested,
 });
 
 /*
@@ -275,6 +356,7 @@ const NOTHING_RUNS = {
   nonce: undefined,
   users: 0,
   props: undefined,
+  cache: undefined,
 } satisfies Partial<LocalServerContext>;
 
 export const localServerMachine = setup({
@@ -291,9 +373,19 @@ export const localServerMachine = setup({
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(notProvided("waitForReady")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(notProvided("watchAdoptedServer")),
     waitPortFree: fromPromise<void, { port: number }>(notProvided("waitPortFree")),
+    /** Claims this session's slot on a ready server, learns whether it can save, and restores this session's saved conversation. */
+    prepareCache: fromPromise<CacheReadiness, { model: LaunchSpec }>(notProvided("prepareCache")),
+    /** Saves this session's slot to a new file, then replaces the old one. */
+    saveSlot: fromPromise<SaveOutcome, { model: LaunchSpec; cache: SlotCache }>(notProvided("saveSlot")),
+    /** Watches the server's request counters (every pi session's requests) and says when they move. */
+    watchUse: fromCallback<EventObject, { model: LaunchSpec }>(notProvided("watchUse")),
   },
   delays: {
     STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS,
+    SAVE_TIME_LIMIT: SAVE_TIME_LIMIT_MS,
+    RESTORE_TIME_LIMIT: RESTORE_TIME_LIMIT_MS,
+    /** The model's idleMinutes: no pi session used the server for this long. */
+    IDLE_LIMIT: ({ context }) => context.target?.idleMs ?? STARTUP_TIMEOUT_MS,
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.model.id !== context.target?.id,
@@ -312,6 +404,19 @@ export const localServerMachine = setup({
     "the next model needs the port let go of": ({ context }) => context.next !== undefined && context.next.port === context.target?.port,
     "pi is quitting": ({ context }) => context.quitting,
     "other pi sessions use the server": ({ context }) => context.users > 1,
+    "the model keeps a prompt cache": ({ context }) => context.target?.promptCache !== undefined,
+    "server advertises the selected id, and the model keeps a prompt cache": ({ context }, identity: ServerIdentity) =>
+      identity.ids.includes(context.target?.id ?? "") && context.target?.promptCache !== undefined,
+    "probe found our ready server, which pi joined, and the model keeps a prompt cache": ({ context }, probe: PortProbe) =>
+      probe.kind === "ours" &&
+      probe.ready &&
+      probe.via === "joined" &&
+      probe.servesId === context.target?.id &&
+      context.target?.promptCache !== undefined,
+    "the conversation can be saved": ({ context }) => context.cache?.canSave === true,
+    "other pi sessions use the server, and the conversation can be saved": ({ context }) =>
+      context.users > 1 && context.cache?.canSave === true,
+    "the server stops when idle": ({ context }) => (context.target?.idleMs ?? 0) > 0,
   },
   actions: {
     "enter phase": assign((_, params: { phase: LocalPhase; adopted?: boolean }) => ({
@@ -323,7 +428,7 @@ export const localServerMachine = setup({
     }),
     "target the selected model": assign(({ event }) => {
       assertEvent(event, "SELECT");
-      return { target: event.model, failure: undefined };
+      return { target: event.model, failure: undefined, rested: undefined };
     }),
     "queue the selected model": assign(({ event }) => {
       assertEvent(event, "SELECT");
@@ -331,12 +436,30 @@ export const localServerMachine = setup({
     }),
     "drop the queued model": assign({ next: undefined }),
     "queue the target to start after the stop": assign(({ context }) => ({ next: context.target })),
-    "promote the queued model": assign(({ context }) => ({ ...NOTHING_RUNS, target: context.next, next: undefined })),
+    "promote the queued model": assign(({ context }) => ({ ...NOTHING_RUNS, target: context.next, next: undefined, rested: undefined })),
     "forget the target": assign({ ...NOTHING_RUNS, target: undefined }),
     "remember to quit": assign({ quitting: true }),
     "remember the server we hold": assign((_, probe: PortProbe) =>
-      probe.kind === "ours" ? { pid: probe.pid, users: probe.users, nonce: undefined } : {},
+      probe.kind === "ours" ? { pid: probe.pid, users: probe.users, nonce: undefined, cache: probe.cache } : {},
     ),
+    "remember the cache": assign(({ context }, readiness: CacheReadiness) => ({
+      cache: readiness.cache,
+      restores: context.restores + (readiness.restored ? 1 : 0),
+    })),
+    "tell what the cache showed": enqueueActions(({ context, enqueue, self }, readiness: CacheReadiness) => {
+      if (readiness.problem && self._parent)
+        enqueue.sendParent(noticeFor(context, { kind: "cache-problem", model: context.target!, problem: readiness.problem }));
+    }),
+    "tell how the save went": enqueueActions(({ context, enqueue, self }, outcome: SaveOutcome) => {
+      if (outcome.kind === "failed" && self._parent)
+        enqueue.sendParent(noticeFor(context, { kind: "cache-not-saved", model: context.target!, outcome, quitting: context.quitting }));
+    }),
+    "tell that the target is ready once restored": enqueueActions(({ context, enqueue, self }) => {
+      if (context.tellReady && self._parent) enqueue.sendParent(noticeFor(context, { kind: "ready", model: context.target! }));
+      enqueue.assign({ tellReady: false });
+    }),
+    "say so once the cache is ready": assign({ tellReady: true }),
+    "remember that it rests": assign(({ context }) => ({ rested: { model: context.target!, idleMs: context.target?.idleMs ?? 0 } })),
     "remember the claim": assign((_, probe: PortProbe) => (probe.kind === "free" ? { nonce: probe.nonce, users: 1 } : {})),
     "remember the pid": assign(({ event }) => {
       assertEvent(event, "PROCESS_STARTED");
@@ -410,6 +533,10 @@ export const localServerMachine = setup({
     failure: undefined,
     stopAnnounced: false,
     props: undefined,
+    cache: undefined,
+    restores: 0,
+    rested: undefined,
+    tellReady: false,
     serverId: input.serverId,
   }),
   on: {
@@ -431,6 +558,20 @@ export const localServerMachine = setup({
         src: "probePort",
         input: ({ context }) => ({ model: context.target! }),
         onDone: [
+          {
+            // Another pi started it: this session's saved conversation goes into its slot before the first prompt.
+            guard: {
+              type: "probe found our ready server, which pi joined, and the model keeps a prompt cache",
+              params: ({ event }) => event.output,
+            },
+            target: "owned.restoring",
+            actions: [
+              { type: "tell what the records showed", params: ({ event }) => event.output },
+              { type: "remember the server we hold", params: ({ event }) => event.output },
+              { type: "remember what the server serves", params: ({ event }) => (event.output.kind === "ours" ? event.output : {}) },
+              { type: "tell how pi holds the server", params: ({ event }) => event.output },
+            ],
+          },
           {
             guard: { type: "probe found our ready server", params: ({ event }) => event.output },
             target: "owned.ready",
@@ -570,11 +711,21 @@ export const localServerMachine = setup({
       on: {
         PROCESS_STARTED: { actions: ["remember the pid", "publish status"] },
         USERS_CHANGED: { actions: ["remember the users", "publish status"] },
-        SELECT: { guard: "selects another model", target: ".stopping", actions: "queue the selected model" },
-        DESELECT: ".stopping",
+        // A stop on purpose saves this session's conversation first (not a crash, not a start that timed out).
+        SELECT: [
+          {
+            guard: and(["selects another model", "the conversation can be saved"]),
+            target: ".saving",
+            actions: "queue the selected model",
+          },
+          { guard: "selects another model", target: ".stopping", actions: "queue the selected model" },
+        ],
+        DESELECT: [{ guard: "the conversation can be saved", target: ".saving" }, { target: ".stopping" }],
         QUIT: [
           // Other pi sessions use it: this pi only lets go (the keeper refuses to stop it).
+          { guard: "other pi sessions use the server, and the conversation can be saved", target: ".saving", actions: "remember to quit" },
           { guard: "other pi sessions use the server", target: ".stopping", actions: "remember to quit" },
+          { guard: "the conversation can be saved", target: ".saving", actions: ["remember to quit", "tell that the server stops"] },
           { target: ".stopping", actions: ["remember to quit", "tell that the server stops"] },
         ],
         DETACH: ".detaching",
@@ -589,11 +740,39 @@ export const localServerMachine = setup({
             input: ({ context }) => ({ model: context.target! }),
             onDone: [
               {
+                // This session's saved conversation goes back into its slot before the first prompt.
+                guard: {
+                  type: "server advertises the selected id, and the model keeps a prompt cache",
+                  params: ({ event }) => event.output,
+                },
+                target: "restoring",
+                actions: [
+                  { type: "remember what the server serves", params: ({ event }) => event.output },
+                  "say so once the cache is ready",
+                ],
+              },
+              {
                 guard: { type: "server advertises the selected id", params: ({ event }) => event.output },
                 target: "ready",
                 actions: [
                   { type: "remember what the server serves", params: ({ event }) => event.output },
                   "tell that the target is ready",
+                ],
+              },
+              {
+                guard: "the model keeps a prompt cache",
+                target: "restoring",
+                actions: [
+                  { type: "remember what the server serves", params: ({ event }) => event.output },
+                  "say so once the cache is ready",
+                  {
+                    type: "tell",
+                    params: ({ context, event }) => ({
+                      kind: "advertises-another-id",
+                      model: context.target!,
+                      advertised: event.output.ids,
+                    }),
+                  },
                 ],
               },
               {
@@ -632,6 +811,55 @@ export const localServerMachine = setup({
             },
           },
         },
+        /** Ready to answer, but not yet said so: this session's slot first gets its saved conversation back. */
+        restoring: {
+          invoke: {
+            id: "prepareCache",
+            src: "prepareCache",
+            input: ({ context }) => ({ model: context.target! }),
+            onDone: {
+              target: "ready",
+              actions: [
+                { type: "remember the cache", params: ({ event }) => event.output },
+                { type: "tell what the cache showed", params: ({ event }) => event.output },
+                "tell that the target is ready once restored",
+              ],
+            },
+            onError: {
+              target: "ready",
+              actions: [
+                {
+                  type: "tell",
+                  params: ({ context, event }) => ({
+                    kind: "cache-problem",
+                    model: context.target!,
+                    problem: { kind: "restore-failed", detail: String(event.error) },
+                  }),
+                },
+                "tell that the target is ready once restored",
+              ],
+            },
+          },
+          after: {
+            // A restore that takes this long costs more than it saves: answer without it.
+            RESTORE_TIME_LIMIT: {
+              target: "ready",
+              actions: [
+                {
+                  type: "tell",
+                  params: ({ context }) => ({ kind: "cache-restore-too-slow", model: context.target!, limitMs: RESTORE_TIME_LIMIT_MS }),
+                },
+                "tell that the target is ready once restored",
+              ],
+            },
+          },
+          on: {
+            PROCESS_EXITED: {
+              target: "#localServer.exited",
+              actions: { type: "fail", params: ({ event }) => ({ kind: "exited-after-ready", exit: exitOf(event) }) },
+            },
+          },
+        },
         ready: {
           entry: [{ type: "enter phase", params: { phase: "ready" } }, "publish status"],
           on: {
@@ -639,6 +867,76 @@ export const localServerMachine = setup({
               target: "#localServer.exited",
               actions: { type: "fail", params: ({ event }) => ({ kind: "exited-after-ready", exit: exitOf(event) }) },
             },
+          },
+          initial: "serving",
+          states: {
+            serving: {
+              always: { guard: "the server stops when idle", target: "watching" },
+            },
+            /** idleMinutes set: stopped once no pi session used it for that long. */
+            watching: {
+              invoke: { id: "watchUse", src: "watchUse", input: ({ context }) => ({ model: context.target! }) },
+              initial: "quiet",
+              on: {
+                SERVER_USED: { target: ".quiet", reenter: true },
+              },
+              states: {
+                quiet: {
+                  after: {
+                    IDLE_LIMIT: [
+                      { guard: "the conversation can be saved", target: "#localServer.owned.saving", actions: "remember that it rests" },
+                      { target: "#localServer.owned.stopping", actions: "remember that it rests" },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+        /** A stop on purpose: this session's conversation is saved first, within SAVE_TIME_LIMIT. */
+        saving: {
+          entry: [{ type: "enter phase", params: { phase: "stopping" } }, "publish status"],
+          invoke: {
+            id: "saveSlot",
+            src: "saveSlot",
+            input: ({ context }) => ({ model: context.target!, cache: context.cache! }),
+            onDone: { target: "stopping", actions: { type: "tell how the save went", params: ({ event }) => event.output } },
+            onError: {
+              target: "stopping",
+              actions: {
+                type: "tell how the save went",
+                params: ({ event }) => ({ kind: "failed", reason: "bad-answer", detail: String(event.error) }) satisfies SaveOutcome,
+              },
+            },
+          },
+          after: {
+            // Past the bound the save is abandoned (its new file removed, the older one kept): a switch stays quick.
+            SAVE_TIME_LIMIT: {
+              target: "stopping",
+              actions: {
+                type: "tell",
+                params: ({ context }) => ({
+                  kind: "cache-save-too-slow",
+                  model: context.target!,
+                  limitMs: SAVE_TIME_LIMIT_MS,
+                  quitting: context.quitting,
+                }),
+              },
+            },
+          },
+          on: {
+            SELECT: { actions: ["queue the selected model", "publish status"] },
+            DESELECT: { actions: ["drop the queued model", "publish status"] },
+            QUIT: { actions: ["remember to quit", "tell that the server stops"] },
+            DETACH: "#localServer.detached",
+            PROCESS_EXITED: [
+              {
+                guard: "pi is quitting",
+                target: "#localServer.stopped",
+                actions: { type: "tell that the server stopped", params: ({ event }) => ({ forced: event.forced }) },
+              },
+              { target: "#localServer.releasingPort" },
+            ],
           },
         },
         stopping: {

@@ -12,7 +12,7 @@
  * here: effects are actors provided by src/ai-server/effects.ts; status and notices leave as
  * typed emitted events (src/ai-server/messages.ts words them). docs/architecture.md draws it.
  */
-import { assign, emit, enqueueActions, fromPromise, setup } from "xstate";
+import { and, assertEvent, assign, emit, enqueueActions, fromPromise, setup } from "xstate";
 import type { ServerPhase } from "./lifecycle.ts";
 import type { ServerProps } from "./server-props.ts";
 
@@ -24,7 +24,23 @@ export interface RouterModelState {
   exitCode: number | undefined;
   /** What the model's worker says it serves (GET /props?model=…), read once it is loaded. */
   props?: ServerProps;
+  /** The router lets clients save and restore this model's slots (`--slot-save-path` in its `status.args`). */
+  saves?: boolean;
 }
+
+/** How saving this session's slot on the router went, before an unload or a switch. */
+export type RouterSaveOutcome =
+  | { kind: "saved"; tokens: number; bytes: number }
+  /** Nothing was sent since the last save or restore, or the slot was empty: nothing to keep. */
+  | { kind: "unchanged" }
+  | { kind: "failed"; reason: "disk-full" | "refused" | "bad-answer"; detail: string };
+
+/** How restoring this session's slot after a load went. */
+export type RouterRestoreOutcome =
+  | { kind: "restored"; tokens: number }
+  /** No saved conversation of this session for this model, or one saved from other arguments (another model file, layout). */
+  | { kind: "none" }
+  | { kind: "failed"; detail: string };
 
 /**
  * What an effect rejects with: an error carrying a failure value whose `code` the guards
@@ -48,7 +64,13 @@ export type RouterNotice =
   | { kind: "failed"; modelId: string; failure: RouterModelFailure }
   /** The router restarted and answers again: every model it ran is gone. */
   | { kind: "restarted" }
-  | { kind: "restart-failed"; failure: RouterRestartFailure };
+  | { kind: "restart-failed"; failure: RouterRestartFailure }
+  /** The save before an unload or a switch did not keep this session's conversation. */
+  | { kind: "slot-not-saved"; modelId: string; outcome: Extract<RouterSaveOutcome, { kind: "failed" }> }
+  /** The save took longer than SAVE_TIME_LIMIT: pi went on without it. */
+  | { kind: "slot-save-too-slow"; modelId: string; limitMs: number }
+  /** The saved conversation could not be restored after the load (or not in RESTORE_TIME_LIMIT). */
+  | { kind: "slot-not-restored"; modelId: string; detail: string };
 
 export type RouterRestartFailure =
   | { kind: "not-healthy"; timeoutMs: number }
@@ -64,6 +86,10 @@ export interface RouterModelStatus {
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
   /** What the loaded model's worker says it serves ({} when it says nothing); undefined until ready. */
   props: ServerProps | undefined;
+  /** Conversations restored after this pi's loads so far (the footer marks the first answer after one). */
+  restores: number;
+  /** The last answer is the first since a conversation was restored (counted by the facade, which sees the answers). */
+  restoredAnswer?: boolean;
 }
 
 export type RouterModelEmitted = { type: "status"; status: RouterModelStatus } | { type: "notice"; notice: RouterNotice };
@@ -84,9 +110,22 @@ export interface RouterModelContext {
   next: string | undefined;
   failure: { modelId: string; failure: RouterModelFailure } | undefined;
   props: ServerProps | undefined;
+  /** The host whose router service a restart under way restarts. */
+  restartHost: string | undefined;
+  /** The router lets clients save the target's slots. */
+  saves: boolean;
+  /** The model being left by a switch: its slot is saved before the next model loads (and evicts it). */
+  leaving: string | undefined;
+  /** The unload asked for saves this session's slot first (the model was ready, and the router lets it). */
+  unloadSaves: boolean;
+  restores: number;
 }
 
 export const LOAD_TIMEOUT_MS = 300_000;
+/** The most a save may add to an unload or a switch (over the network, to the router's disk). */
+export const SAVE_TIME_LIMIT_MS = 10_000;
+/** The most a restore may add to a load. */
+export const RESTORE_TIME_LIMIT_MS = 60_000;
 export const UNLOAD_TIMEOUT_MS = 30_000;
 /** How long a restarted router may take to answer /health. */
 export const RESTART_HEALTH_TIMEOUT_MS = 120_000;
@@ -111,11 +150,17 @@ export const routerModelMachine = setup({
     waitUntilUnloaded: fromPromise<RouterModelState, { modelId: string }>(notProvided("waitUntilUnloaded")),
     restartRouterService: fromPromise<void, { host: string }>(notProvided("restartRouterService")),
     waitUntilHealthy: fromPromise<void>(notProvided("waitUntilHealthy")),
+    /** Saves this session's slot of a loaded model on the router (autoload off: never loads it). */
+    saveRouterSlot: fromPromise<RouterSaveOutcome, { modelId: string }>(notProvided("saveRouterSlot")),
+    /** Restores this session's saved slot into a model this pi just loaded. */
+    restoreRouterSlot: fromPromise<RouterRestoreOutcome, { modelId: string }>(notProvided("restoreRouterSlot")),
   },
   delays: {
     LOAD_TIMEOUT: LOAD_TIMEOUT_MS,
     UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS,
     RESTART_HEALTH_TIMEOUT: RESTART_HEALTH_TIMEOUT_MS,
+    SAVE_TIME_LIMIT: SAVE_TIME_LIMIT_MS,
+    RESTORE_TIME_LIMIT: RESTORE_TIME_LIMIT_MS,
   },
   guards: {
     "selects another model": ({ context, event }) => event.type === "SELECT" && event.modelId !== context.target,
@@ -126,6 +171,10 @@ export const routerModelMachine = setup({
     "was already loaded": (_, error: unknown) => codeOf(error) === "already-loaded",
     "was not loaded": (_, error: unknown) => codeOf(error) === "not-loaded",
     "a next model is queued": ({ context }) => context.next !== undefined,
+    "the router keeps the loaded model's slots": (_, state: RouterModelState) =>
+      (state.value === "loaded" || state.value === "sleeping") && state.saves === true,
+    "the router keeps the target's slots": ({ context }) => context.saves,
+    "the unload saves the slot first": ({ context }) => context.unloadSaves,
   },
   actions: {
     "enter phase": assign((_, phase: ServerPhase) => ({ phase })),
@@ -137,6 +186,7 @@ export const routerModelMachine = setup({
         next: context.next,
         failure: context.failure,
         props: context.phase === "ready" ? context.props : undefined,
+        restores: context.restores,
       },
     })),
     "target the model": assign(({ event }) =>
@@ -144,9 +194,30 @@ export const routerModelMachine = setup({
     ),
     "queue the selected model": assign(({ event }) => (event.type === "SELECT" ? { next: event.modelId } : {})),
     "drop the queued model": assign({ next: undefined }),
+    "remember the host to restart": assign(({ event }) => {
+      assertEvent(event, "RESTART_ROUTER");
+      return { restartHost: event.host };
+    }),
     "promote the queued model": assign(({ context }) => ({ target: context.next, next: undefined })),
     "forget the target": assign({ target: undefined, next: undefined, props: undefined }),
-    "remember what the worker serves": assign((_, state: RouterModelState) => ({ props: state.props ?? {} })),
+    "remember what the worker serves": assign((_, state: RouterModelState) => ({ props: state.props ?? {}, saves: state.saves === true })),
+    "remember the model left": assign(({ context }) => ({ leaving: context.target })),
+    "forget the model left": assign({ leaving: undefined }),
+    /** Before the target changes: an unload of the ready model the router keeps slots of saves them first. */
+    "remember whether the unload saves first": assign(({ context, event }) => ({
+      unloadSaves: event.type === "UNLOAD" && context.phase === "ready" && context.target === event.modelId && context.saves,
+    })),
+    "count the restore": assign(({ context }, outcome: RouterRestoreOutcome) => ({
+      restores: context.restores + (outcome.kind === "restored" ? 1 : 0),
+    })),
+    "tell how the save went": enqueueActions(({ enqueue }, said: { modelId: string; outcome: RouterSaveOutcome }) => {
+      if (said.outcome.kind === "failed")
+        enqueue.emit({ type: "notice", notice: { kind: "slot-not-saved", modelId: said.modelId, outcome: said.outcome } });
+    }),
+    "tell how the restore went": enqueueActions(({ enqueue }, said: { modelId: string; outcome: RouterRestoreOutcome }) => {
+      if (said.outcome.kind === "failed")
+        enqueue.emit({ type: "notice", notice: { kind: "slot-not-restored", modelId: said.modelId, detail: said.outcome.detail } });
+    }),
     /** Records why the target failed and tells the user. */
     fail: enqueueActions(({ context, enqueue }, failure: RouterModelFailure) => {
       const failed = { modelId: context.target ?? "", failure };
@@ -162,11 +233,22 @@ export const routerModelMachine = setup({
 }).createMachine({
   id: "routerModel",
   initial: "idle",
-  context: { phase: "idle", target: undefined, next: undefined, failure: undefined, props: undefined },
+  context: {
+    phase: "idle",
+    target: undefined,
+    next: undefined,
+    failure: undefined,
+    props: undefined,
+    restartHost: undefined,
+    saves: false,
+    leaving: undefined,
+    unloadSaves: false,
+    restores: 0,
+  },
   on: {
     SHUTDOWN: ".done",
-    UNLOAD: { target: ".stopping", reenter: true, actions: "target the model" },
-    RESTART_ROUTER: { target: ".restarting", reenter: true },
+    UNLOAD: { target: ".stopping", reenter: true, actions: ["remember whether the unload saves first", "target the model"] },
+    RESTART_ROUTER: { target: ".restarting", reenter: true, actions: "remember the host to restart" },
   },
   states: {
     idle: {
@@ -285,6 +367,15 @@ export const routerModelMachine = setup({
             input: ({ context }) => ({ modelId: context.target! }),
             onDone: [
               {
+                // This pi loaded it: this session's saved conversation goes back into its slot first.
+                guard: { type: "the router keeps the loaded model's slots", params: ({ event }) => event.output },
+                target: "#routerModel.restoring",
+                actions: [
+                  { type: "remember what the worker serves", params: ({ event }) => event.output },
+                  { type: "tell", params: ({ context }) => ({ kind: "loaded", modelId: context.target!, already: false }) },
+                ],
+              },
+              {
                 guard: { type: "is loaded", params: ({ event }) => event.output },
                 target: "#routerModel.ready",
                 actions: [
@@ -306,17 +397,112 @@ export const routerModelMachine = setup({
       },
     },
 
+    /** Loaded by this pi, not yet said ready: this session's saved conversation goes back into its slot (prompts wait). */
+    restoring: {
+      invoke: {
+        id: "restoreRouterSlot",
+        src: "restoreRouterSlot",
+        input: ({ context }) => ({ modelId: context.target! }),
+        onDone: {
+          target: "ready",
+          actions: [
+            { type: "count the restore", params: ({ event }) => event.output },
+            { type: "tell how the restore went", params: ({ context, event }) => ({ modelId: context.target!, outcome: event.output }) },
+          ],
+        },
+        onError: {
+          target: "ready",
+          actions: {
+            type: "tell how the restore went",
+            params: ({ context, event }) => ({ modelId: context.target!, outcome: { kind: "failed", detail: String(event.error) } }),
+          },
+        },
+      },
+      after: {
+        RESTORE_TIME_LIMIT: {
+          target: "ready",
+          actions: {
+            type: "tell",
+            params: ({ context }) => ({
+              kind: "slot-not-restored",
+              modelId: context.target!,
+              detail: `it took longer than ${RESTORE_TIME_LIMIT_MS / 1000} s`,
+            }),
+          },
+        },
+      },
+      on: {
+        SELECT: { guard: "selects another model", target: "probing", actions: "target the model" },
+        DESELECT: "idle",
+      },
+    },
+
     ready: {
       entry: [{ type: "enter phase", params: "ready" }, "publish status"],
       on: {
-        SELECT: { guard: "selects another model", target: "probing", actions: "target the model" },
+        SELECT: [
+          // The next model's load evicts this one (--models-max 1): its slot is saved first.
+          {
+            guard: and(["selects another model", "the router keeps the target's slots"]),
+            target: "leaving",
+            actions: ["remember the model left", "target the model"],
+          },
+          { guard: "selects another model", target: "probing", actions: "target the model" },
+        ],
         DESELECT: "idle",
         RECHECK: { guard: "rechecks the target", target: "rechecking" },
       },
     },
 
+    /** A switch away from a model whose slots the router keeps: this session's slot is saved, then the next model is checked. */
+    leaving: {
+      entry: [{ type: "enter phase", params: "probing" }, "publish status"],
+      invoke: {
+        id: "saveRouterSlot",
+        src: "saveRouterSlot",
+        input: ({ context }) => ({ modelId: context.leaving! }),
+        onDone: {
+          target: "probing",
+          actions: [
+            { type: "tell how the save went", params: ({ context, event }) => ({ modelId: context.leaving!, outcome: event.output }) },
+            "forget the model left",
+          ],
+        },
+        onError: {
+          target: "probing",
+          actions: [
+            {
+              type: "tell how the save went",
+              params: ({ context, event }) => ({
+                modelId: context.leaving!,
+                outcome: { kind: "failed", reason: "bad-answer", detail: String(event.error) },
+              }),
+            },
+            "forget the model left",
+          ],
+        },
+      },
+      after: {
+        SAVE_TIME_LIMIT: {
+          target: "probing",
+          actions: [
+            {
+              type: "tell",
+              params: ({ context }) => ({ kind: "slot-save-too-slow", modelId: context.leaving!, limitMs: SAVE_TIME_LIMIT_MS }),
+            },
+            "forget the model left",
+          ],
+        },
+      },
+      on: {
+        // Only what comes next changes: the save of the model left goes on.
+        SELECT: { actions: ["target the model", "publish status"] },
+        DESELECT: { target: "idle", actions: "forget the model left" },
+      },
+    },
+
     stopping: {
-      initial: "requesting",
+      initial: "deciding",
       entry: [{ type: "enter phase", params: "stopping" }, "publish status"],
       after: {
         UNLOAD_TIMEOUT: {
@@ -333,6 +519,43 @@ export const routerModelMachine = setup({
         DESELECT: { actions: ["drop the queued model", "publish status"] },
       },
       states: {
+        deciding: {
+          always: [{ guard: "the unload saves the slot first", target: "saving" }, { target: "requesting" }],
+        },
+        /** The unload of a ready model whose slots the router keeps: this session's slot is saved first. */
+        saving: {
+          invoke: {
+            id: "saveRouterSlot",
+            src: "saveRouterSlot",
+            input: ({ context }) => ({ modelId: context.target! }),
+            onDone: {
+              target: "requesting",
+              actions: {
+                type: "tell how the save went",
+                params: ({ context, event }) => ({ modelId: context.target!, outcome: event.output }),
+              },
+            },
+            onError: {
+              target: "requesting",
+              actions: {
+                type: "tell how the save went",
+                params: ({ context, event }) => ({
+                  modelId: context.target!,
+                  outcome: { kind: "failed", reason: "bad-answer", detail: String(event.error) },
+                }),
+              },
+            },
+          },
+          after: {
+            SAVE_TIME_LIMIT: {
+              target: "requesting",
+              actions: {
+                type: "tell",
+                params: ({ context }) => ({ kind: "slot-save-too-slow", modelId: context.target!, limitMs: SAVE_TIME_LIMIT_MS }),
+              },
+            },
+          },
+        },
         requesting: {
           invoke: {
             id: "requestUnload",
@@ -391,7 +614,7 @@ export const routerModelMachine = setup({
           invoke: {
             id: "restartRouterService",
             src: "restartRouterService",
-            input: ({ event }) => ({ host: event.type === "RESTART_ROUTER" ? event.host : "" }),
+            input: ({ context }) => ({ host: context.restartHost! }),
             onDone: "waiting",
             onError: {
               target: "#routerModel.afterRestart",

@@ -1,8 +1,10 @@
 /**
  * pi-llama-supervisor: self-hosted llama.cpp models in pi.
  *   llamafiles — local servers pi starts, adopts and stops (src/llamafiles, machines/local-server.machine.ts)
- *   ai-server  — a remote llama.cpp router behind an mTLS proxy (src/ai-server, machines/router-model.machine.ts)
- * what their servers report (src/llama-cpp: context, capabilities, each answer's figures),
+ *   ai-server  — remote llama.cpp routers behind mTLS proxies, one pi provider each (src/ai-server,
+ *                machines/router-model.machine.ts)
+ * both put into pi by the generic provider feature (src/backend), what their servers report
+ * (src/llama-cpp: context, capabilities, each answer's figures),
  * and pi's working indicator, saying which of them pi is waiting for (src/pi-session/working-indicator.ts).
  */
 import { existsSync } from "node:fs";

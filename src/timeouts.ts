@@ -31,7 +31,23 @@ export const llamafilesTimeouts = {
   groupGonePollMs: 100,
   /** How long pi waits for its own child's exit status when the keeper reports none. */
   leaderStatusMs: 1_000,
+  /**
+   * How long quitting pi waits for its servers to stop. The keeper sends SIGKILL after 5 s, so a
+   * server still there long after is stuck (a process in uninterruptible sleep, a GPU driver):
+   * pi then lets its keeper finish alone rather than hang on /quit.
+   */
+  quitWaitMs: 20_000,
+  /** One request of the prompt cache's own (its probe, /props); a save or restore is bounded by the chart instead. */
+  cacheRequestMs: 2_000,
+  /**
+   * Between looks at a server's request counters while its idle stop is on (at most a quarter of
+   * its idleMinutes): GET /props, and GET /slots only while the server is awake.
+   */
+  usePollMs: 30_000,
 } as const;
+
+/** The local timeouts as values (tests shorten some). */
+export type LlamafilesTimeouts = Record<keyof typeof llamafilesTimeouts, number>;
 
 /** The ai-server feature (the remote router). */
 export const aiServerTimeouts = {

@@ -184,10 +184,12 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       const started = Date.now();
       try {
         await (await session.supervisor()).ensureReady(id);
-        reply(ctx, say(router).loaded(id, (Date.now() - started) / 1000, await ctxShown(session, id)));
       } catch (error) {
-        reply(ctx, errorText(error, router.settings), "error");
+        return reply(ctx, errorText(error, router.settings), "error");
       }
+      const seconds = (Date.now() - started) / 1000;
+      // The load worked: a listing that fails now only leaves the context size out.
+      reply(ctx, say(router).loaded(id, seconds, await ctxShown(session, id).catch(() => undefined)));
     },
   });
 
@@ -293,15 +295,19 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       if (!host) return;
       if (!(await confirm(ctx, router, say(router).restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
-      try {
-        // The chart forgets what the router had loaded once it answers again.
-        await (await session.supervisor()).restartRouter(host);
-        const { models } = await session.rediscover();
-        await reselect(ctx, [session]);
-        reply(ctx, say(router).restarted((Date.now() - started) / 1000, models.length));
-      } catch (error) {
-        reply(ctx, errorText(error, router.settings), "error");
-      }
+      // Esc stops the wait for the router, never the restart itself (the chart follows it).
+      await cancellableByEsc(ctx, async (signal) => {
+        try {
+          // The chart forgets what the router had loaded once it answers again.
+          await (await session.supervisor()).restartRouter(host, signal);
+          const { models } = await session.rediscover();
+          await reselect(ctx, [session]);
+          reply(ctx, say(router).restarted((Date.now() - started) / 1000, models.length));
+        } catch (error) {
+          if (signal.aborted) return reply(ctx, say(router).restartNotWaitedFor(host), "warning");
+          reply(ctx, errorText(error, router.settings), "error");
+        }
+      });
     },
   });
 }

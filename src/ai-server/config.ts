@@ -40,9 +40,6 @@ export type SettingsProblem =
 /** A plain ssh target (user@host, host, [v6]:port): never something ssh could read as an option. */
 export const SSH_TARGET = /^[A-Za-z0-9_[][A-Za-z0-9_.@:[\]-]*$/;
 
-/** A router's short name: it becomes a provider name (ai-server-<name>) and a command prefix (<name>/<model>). */
-export const ROUTER_NAME = /^[a-z0-9][a-z0-9-]{0,23}$/;
-
 /** The name of the router of AI_SERVER_URL (or "url") when "name" does not say. */
 export const DEFAULT_ROUTER_NAME = "main";
 

@@ -32,6 +32,17 @@ export function contextWindowOf(model: RouterModel, fallback: number): number {
   return fallback;
 }
 
+/**
+ * What a model id must look like to be offered in pi and passed to commands and ssh: a router's
+ * answer may hold anything (control characters, "/", a line of 10 kB), and an id like that
+ * never reaches pi's model list.
+ */
+const OFFERABLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,199}$/;
+
+export function isOfferableId(id: unknown): id is string {
+  return typeof id === "string" && OFFERABLE_ID.test(id);
+}
+
 export function usableModels(models: RouterModel[]): RouterModel[] {
-  return models.filter((model) => !isPlaceholder(model));
+  return models.filter((model) => isOfferableId(model.id) && !isPlaceholder(model));
 }

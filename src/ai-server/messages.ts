@@ -63,7 +63,7 @@ export interface OtherRouter {
 
 /** After a failure that says the router cannot be used: which other routers have the model (nothing otherwise). */
 export function alsoOnText(modelId: string, failure: RouterFailure | undefined, others: readonly OtherRouter[]): string {
-  if (others.length === 0 || !failure || !ROUTER_UNUSABLE.has(failure.code)) return "";
+  if (others.length === 0 || !failure || !ROUTER_UNUSABLE[failure.code]) return "";
   const names = others.map((other) => other.name);
   const refs = others.map((other) => `${other.provider}/${modelId}`);
   return ` ${modelId} is also on ${listText(names)}: pick ${listText(refs, "or")} with /model.`;
@@ -197,6 +197,7 @@ export function noticeMessage(
   others: readonly OtherRouter[] = [],
 ): { text: string; level: NoticeLevel } {
   const who = label(settings);
+  if (isSlotNotice(notice)) return slotNoticeMessage(notice, who);
   switch (notice.kind) {
     case "loaded":
       return { text: `${who}: ${notice.modelId} is loaded`, level: notice.already ? "info" : "success" };
@@ -251,7 +252,7 @@ function modelFooterText(
     case "starting":
       return `Loading ${id}… ${Math.floor((now - (loadingSinceMs ?? now)) / 1000)}s`;
     case "ready":
-      return last ? `${id} · ${figuresText(last.figures)}` : `${id} loaded`;
+      return last ? `${id} · ${figuresText(last.figures)}${status.restoredAnswer ? " · restored" : ""}` : `${id} loaded`;
     case "stopping":
       return `Unloading ${id}…`;
     case "unreachable":
@@ -451,6 +452,8 @@ export function commandWords(router: RouterForWords = {}) {
     ctxResult: (id: string, shown: number | undefined, size: number) =>
       `${who}: the router now runs ${id} with ctx ${shown ?? "unknown"}${shown === size ? "." : ` (not ${size}: check the preset with ${command("preset")}).`}`,
     preset: (presetPath: string, host: string, text: string) => `${presetPath} on ${host}:\n${text.trimEnd()}`,
+    restartNotWaitedFor: (host: string) =>
+      `${who}: stopped waiting for the router on ${host} (Esc); its restart goes on, and /ai-server-status shows when it answers again.`,
     restarted: (seconds: number, registered: number) =>
       `${who}: router restarted and healthy after ${seconds.toFixed(1)} s; ${registered} model(s) registered.`,
     ctxCancelled: (id: string, step: string, edited: boolean, size: number) =>
@@ -480,3 +483,38 @@ export const routersText = {
   /** One router's line of a choice: its name and URL. */
   choice: (router: OtherRouter & { url: string }) => `${router.name} · ${shownUrl(router.url)}`,
 };
+
+/** A command waited on the router's statechart, and it ended (pi quits, or an error ended it). */
+export function supervisorEndedText(): string {
+  return "ai-server: pi stopped following the router (it is quitting, or the router's statechart failed); /reload starts it again.";
+}
+
+type SlotNotice = Extract<RouterNotice, { kind: "slot-not-saved" | "slot-save-too-slow" | "slot-not-restored" }>;
+
+const isSlotNotice = (notice: ModelNotice): notice is SlotNotice => notice.kind.startsWith("slot-");
+
+/** The router's saved slots (a router whose models have --slot-save-path): what did not go as it should. */
+function slotNoticeMessage(notice: SlotNotice, who: string): { text: string; level: NoticeLevel } {
+  switch (notice.kind) {
+    case "slot-not-saved": {
+      const why =
+        notice.outcome.reason === "disk-full"
+          ? `the router wrote nothing (${notice.outcome.detail}): the disk of its --slot-save-path folder is probably full`
+          : notice.outcome.detail;
+      return {
+        text: `${who}: could not save this session's prompt cache of ${notice.modelId} on the router (${why}); an earlier save, if any, is kept.`,
+        level: "warning",
+      };
+    }
+    case "slot-save-too-slow":
+      return {
+        text: `${who}: did not save this session's prompt cache of ${notice.modelId}: it took longer than ${notice.limitMs / 1000} s, so pi went on without it.`,
+        level: "info",
+      };
+    case "slot-not-restored":
+      return {
+        text: `${who}: could not restore this session's prompt cache of ${notice.modelId} (${notice.detail}); the next prompt processes the conversation again.`,
+        level: "warning",
+      };
+  }
+}

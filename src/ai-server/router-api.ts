@@ -35,6 +35,18 @@ export interface RouterApi {
   healthy(signal?: AbortSignal): Promise<boolean>;
   /** GET /props?model=<id>&autoload=false: what a loaded model's worker serves; {} when it does not say. */
   props(id: string, signal?: AbortSignal): Promise<ServerProps>;
+  /**
+   * POST /slots/<slot>?action=save|restore&autoload=false with the model in the body (the
+   * router proxies it to the model's worker; autoload off: never loads it, D09): the answer's
+   * status and JSON, whatever the status.
+   */
+  slotAction(
+    id: string,
+    slot: number,
+    action: "save" | "restore",
+    filename: string,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; json: unknown }>;
 }
 
 export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): RouterApi {
@@ -113,6 +125,29 @@ export function createRouterApi(settings: AiServerSettings, tls: TlsMaterial): R
       } catch (error) {
         if (signal?.aborted) throw error;
         return {};
+      }
+    },
+    async slotAction(id, slot, action, filename, signal) {
+      const got = await http();
+      try {
+        const response = await got(`slots/${slot}`, {
+          method: "POST",
+          json: { filename, model: id },
+          searchParams: { action, autoload: "false" },
+          signal,
+          // A save or restore is bounded by the router chart (SAVE_TIME_LIMIT, RESTORE_TIME_LIMIT), not here.
+          timeout: { request: 24 * 3_600_000 },
+        });
+        let json: unknown;
+        try {
+          json = JSON.parse(response.body);
+        } catch {
+          json = undefined;
+        }
+        return { status: response.statusCode, json };
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        throw new RouterFailureError({ action: `${action} a slot of`, modelId: id, ...classifyTransportError(error) });
       }
     },
     async healthy(signal) {

@@ -51,26 +51,39 @@ export interface RouterFailure {
 /**
  * Failures that say the router itself cannot be used now, whatever the model: nothing answers,
  * TLS fails, the proxy refuses the name or has no router behind it, the connection broke. Another
- * router that has the model may serve it instead (the words say which).
+ * router that has the model may serve it instead (the words say which). Every code is classified:
+ * a new code does not compile until it is.
  */
-export const ROUTER_UNUSABLE: ReadonlySet<RouterFailureCode> = new Set<RouterFailureCode>([
-  "tls-client-refused",
-  "closed-before-answer",
-  "tls-untrusted-server",
-  "tls-server-cert-expired",
-  "tls-wrong-name",
-  "tls-no-site",
-  "tls-key-mismatch",
-  "tls-other",
-  "unreachable",
-  "unresolvable",
-  "no-answer-in-time",
-  "transport-other",
-  "misdirected",
-  "router-down",
-  "not-json",
-  "connection-lost",
-]);
+export const ROUTER_UNUSABLE: Readonly<Record<RouterFailureCode, boolean>> = {
+  "tls-client-refused": true,
+  "closed-before-answer": true,
+  "tls-untrusted-server": true,
+  "tls-server-cert-expired": true,
+  "tls-wrong-name": true,
+  "tls-no-site": true,
+  "tls-key-mismatch": true,
+  "tls-other": true,
+  unreachable: true,
+  unresolvable: true,
+  "no-answer-in-time": true,
+  "transport-other": true,
+  misdirected: true,
+  "router-down": true,
+  "not-json": true,
+  "connection-lost": true,
+  // The router answered: it can be used, the model or the request is what went wrong.
+  "not-found": false,
+  "worker-unreachable": false,
+  "autoload-off": false,
+  "already-loaded": false,
+  "not-loaded": false,
+  "unknown-model": false,
+  "http-other": false,
+  "stream-cut": false,
+  "stream-error-event": false,
+  "stream-incomplete": false,
+  "request-timeout": false,
+};
 
 /** A rejected router request: carries the failure value (`failure.code` is what code tests). */
 export class RouterFailureError extends Error {

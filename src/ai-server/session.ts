@@ -18,6 +18,7 @@ import { alsoOnText, discoveryFallbackText, errorText, type OtherRouter, routerF
 import { createMtlsFetchFactory, type RequestReport } from "./mtls-fetch.ts";
 import { aiServerProviderConfig, DEFAULT_CONTEXT_WINDOW, declaredModel, discoveredModels, fallbackModels, withServed } from "./provider.ts";
 import { createRouterApi, type RouterApi, type RouterModel } from "./router-api.ts";
+import { type RouterSlotCache, routerSlotCache } from "./slot-cache.ts";
 import type { RouterSupervisor } from "./supervisor.ts";
 import type { TlsMaterial } from "./tls.ts";
 
@@ -70,6 +71,7 @@ export function aiServerSession(
     listing: () => listing,
     reregister: () => register(registered),
     alsoOn,
+    slots: routerSlotCache({ url: settings.url, api, conversation: () => session.conversation() }),
   });
   const feature = backendFeature(pi, session, meter, backend);
 
@@ -130,6 +132,8 @@ export interface RouterBackendDeps {
   reregister(): void;
   /** The other routers that offer a model: named when this one cannot be used. */
   alsoOn?: (modelId: string) => OtherRouter[];
+  /** This session's slots on the router (src/ai-server/slot-cache.ts). */
+  slots?: RouterSlotCache;
 }
 
 /** The router as a backend: its chart, its words, and how a request goes over mTLS. */
@@ -141,6 +145,7 @@ export function routerBackend({
   listing,
   reregister,
   alsoOn = () => [],
+  slots,
 }: RouterBackendDeps): Backend<RouterModelStatus, RouterNotice> {
   const backend: Backend<RouterModelStatus, RouterNotice> = {
     provider,
@@ -149,7 +154,7 @@ export function routerBackend({
     async loadSupervisor(inspect) {
       const { createRouterSupervisor } = await import("./supervisor.ts");
       // Each router its own actor, told apart in the inspector.
-      return createRouterSupervisor({ api, settings, inspect, id: `routerModel:${provider}`, alsoOn });
+      return createRouterSupervisor({ api, settings, inspect, id: `routerModel:${provider}`, alsoOn, slots });
     },
     async loadWords() {
       const messages = await import("./messages.ts");
@@ -181,9 +186,14 @@ export function routerBackend({
     defaults: { contextWindow: DEFAULT_CONTEXT_WINDOW, maxTokens: DEFAULT_CONTEXT_WINDOW },
     planRequest(model, _served, tail) {
       const report: RequestReport = { failure: undefined, tail };
+      const fetch = fetches.forRequest(report);
       return {
         model,
-        fetch: fetches.forRequest(report),
+        // A model whose slots the router keeps: this session's requests go to its own slot.
+        fetch: slots
+          ? (((input: string | URL | Request, init?: RequestInit) =>
+              fetch(input, typeof init?.body === "string" ? { ...init, body: slots.pinned(model.id, init.body) } : init)) as typeof fetch)
+          : fetch,
         failureText: () =>
           report.failure ? routerFailureText(report.failure, settings) + alsoOnText(model.id, report.failure, alsoOn(model.id)) : undefined,
       };

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { aiServerTimeouts } from "../timeouts.ts";
 import { SSH_TARGET } from "./config.ts";
+import { isOfferableId } from "./discovery.ts";
 
 /** Why an ssh step failed (src/ai-server/messages.ts words it). */
 export type SshFailure =
@@ -31,10 +32,9 @@ export class SshFailureError extends Error {
 }
 
 /** Router model ids as llama.cpp names them (file names, preset sections, aliases). */
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,199}$/;
 
 export function checkModelId(id: string, knownIds: readonly string[]): ArgumentProblem | undefined {
-  if (!SAFE_ID.test(id)) return { code: "not-an-id", id, knownIds };
+  if (!isOfferableId(id)) return { code: "not-an-id", id, knownIds };
   if (knownIds.length > 0 && !knownIds.includes(id)) return { code: "unknown-id", id, knownIds };
   return undefined;
 }

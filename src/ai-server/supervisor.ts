@@ -22,10 +22,12 @@ import {
   type OtherRouter,
   restartFailureText,
   type SettingsForWords,
+  supervisorEndedText,
 } from "./messages.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
+import type { RouterSlotCache } from "./slot-cache.ts";
 
-const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined };
+const IDLE: RouterModelStatus = { phase: "idle", modelId: undefined, next: undefined, failure: undefined, props: undefined, restores: 0 };
 
 export interface RouterSupervisor extends Supervisor<RouterModelStatus, RouterNotice> {
   /** Unloads `modelId` and resolves once the chart says the router reports it unloaded. */
@@ -47,13 +49,23 @@ export function createRouterSupervisor(options: {
   id?: string;
   /** The other routers that offer a model, named when this router cannot be used. */
   alsoOn?: (modelId: string) => OtherRouter[];
+  /** This session's slots on the router, when its models let clients save them (src/ai-server/slot-cache.ts). */
+  slots?: RouterSlotCache;
 }): RouterSupervisor {
   const polls = { loadPollMs: options.pollMs ?? aiServerTimeouts.loadPollMs, healthPollMs: aiServerTimeouts.healthPollMs };
-  const machine = routerModelMachine.provide({ actors: routerActors(options.api, polls) });
+  const machine = routerModelMachine.provide({ actors: routerActors(options.api, polls, options.slots) });
   const actor = createActor(machine, { id: options.id, inspect: options.inspect });
   const alsoOn = options.alsoOn ?? (() => []);
   const status = statusChannel<RouterModelStatus>(IDLE);
-  actor.on("status", (event) => status.publish(event.status));
+  // Answers since the last restore: the first one after a restore is marked in the footer (the chart sees no answers).
+  let sinceRestore = { restores: 0, answers: 0 };
+  const decorate = (now: RouterModelStatus): RouterModelStatus => {
+    if (now.restores !== sinceRestore.restores) sinceRestore = { restores: now.restores, answers: 0 };
+    return { ...now, restoredAnswer: now.restores > 0 && sinceRestore.answers === 1 };
+  };
+  actor.on("status", (event) => status.publish(decorate(event.status)));
+  // An error no state handles ends the machine, never pi: it becomes an ended status.
+  actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
   actor.start();
   const send = (event: RouterModelEvent) => {
     if (status.current().phase !== "ended") actor.send(event);
@@ -70,6 +82,7 @@ export function createRouterSupervisor(options: {
     new Promise<void>((resolve, reject) => {
       const finish = (error?: Error) => {
         off();
+        offEnded();
         signal?.removeEventListener("abort", onAbort);
         if (error) reject(error);
         else resolve();
@@ -80,7 +93,12 @@ export function createRouterSupervisor(options: {
         if (result === "done") finish();
         else if (result) finish(result);
       });
+      // A chart that ended (pi quits, or an error ended it) answers nothing more.
+      const offEnded = status.subscribe((now) => {
+        if (now.phase === "ended") finish(new Error(supervisorEndedText()));
+      });
       if (signal?.aborted) return onAbort();
+      if (status.current().phase === "ended") return finish(new Error(supervisorEndedText()));
       signal?.addEventListener("abort", onAbort, { once: true });
       send(event);
     });
@@ -104,6 +122,10 @@ export function createRouterSupervisor(options: {
     answering(modelId: string) {
       return (end: AnswerEnd) => {
         if (end === "error") send({ type: "RECHECK", modelId });
+        else if (end === "done") {
+          sinceRestore.answers++;
+          status.publish(decorate(status.current()));
+        }
       };
     },
     status: status as StatusSource<RouterModelStatus>,

@@ -17,6 +17,7 @@ import type { ServedModels } from "../pi-session/served-models.ts";
 import type { SessionUi } from "../pi-session/session-ui.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import type { Backend, StartStream, Supervisor } from "./contract.ts";
+import { supervisorFailedText } from "./messages.ts";
 
 export interface BackendFeature<Status, Notice> {
   /** A request of `model`: waits until its server is ready, then streams as `start` does. */
@@ -59,7 +60,7 @@ export function backendFeature<Status, Notice>(
     });
     served = known;
     // What a ready server says it serves goes to pi's registry; a new start is told again.
-    supervisor.status.subscribe((status) => {
+    const offServed = supervisor.status.subscribe((status) => {
       for (const serving of backend.servings(status)) {
         if (serving.phase === "starting") known.forget(serving.modelId);
         else if (serving.phase === "ready" && serving.props) {
@@ -68,9 +69,22 @@ export function backendFeature<Status, Notice>(
         }
       }
     });
-    return { supervisor, view: bindStatusView(backend, supervisor, said, session, meter) };
+    const view = bindStatusView(backend, supervisor, said, session, meter);
+    return {
+      supervisor,
+      view: {
+        redraw: view.redraw,
+        dispose() {
+          offServed();
+          view.dispose();
+        },
+      },
+    };
   });
   const supervisor = async () => (await machinery.get()).supervisor;
+  /** A verb for the supervisor once it is loaded; a load that failed is said, never thrown into pi. */
+  const withSupervisor = (verb: (loaded: Supervisor<Status, Notice>) => void) =>
+    void supervisor().then(verb, (error: unknown) => session.tell(supervisorFailedText(backend.provider, error), "error"));
 
   /** The last model asked for, so the working indicator can tell before the supervisor loads. */
   let requested: string | undefined;
@@ -81,26 +95,31 @@ export function backendFeature<Status, Notice>(
     // pi restores a model (settings, --model, /resume, /new) only this way: no model_select for it.
     const restored = ctx.model?.provider === backend.provider ? ctx.model.id : undefined;
     if (restored !== undefined) requested = restored;
-    if (backend.supervisedFromSessionStart || machinery.requested()) void supervisor().then((s) => s.sessionStarted(restored));
+    if (backend.supervisedFromSessionStart || machinery.requested()) withSupervisor((s) => s.sessionStarted(restored));
   });
   pi.on("model_select", (event) => {
     if (event.model.provider === backend.provider) {
       requested = event.model.id;
-      void supervisor().then((s) => s.select(event.model.id));
+      withSupervisor((s) => s.select(event.model.id));
       return;
     }
     requested = undefined;
     // Nothing loaded means nothing was ever started: nothing to stop.
-    if (machinery.requested()) void supervisor().then((s) => s.deselect());
+    if (machinery.requested()) withSupervisor((s) => s.deselect());
   });
   pi.on("session_shutdown", async (event) => {
     // A backend supervised from the session's start has something to let go of on quit even then.
-    if (machinery.requested() || (event.reason === "quit" && backend.supervisedFromSessionStart)) {
-      const { supervisor: loaded, dispose } = await machinery.get();
-      await loaded.end(event.reason === "quit" ? "quit" : "detach");
-      dispose();
+    try {
+      if (machinery.requested() || (event.reason === "quit" && backend.supervisedFromSessionStart)) {
+        const { supervisor: loaded, dispose } = await machinery.get();
+        await loaded.end(event.reason === "quit" ? "quit" : "detach");
+        dispose();
+      }
+    } catch (error) {
+      // pi is quitting or replacing the session: say it, never throw into pi.
+      session.tell(supervisorFailedText(backend.provider, error), "error");
     }
-    await backend.close?.();
+    await backend.close?.().catch(() => undefined);
   });
 
   return {

@@ -8,6 +8,7 @@ import type { Api, Model } from "@earendil-works/pi-ai";
 import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import type { Backend, ModelServing } from "../backend/contract.ts";
 import { fetchKeepingTail } from "../llama-cpp/timings.ts";
+import type { Conversation } from "../pi-session/session-ui.ts";
 import { LLAMAFILES_PROVIDER, type LlamafilesConfig, modelDefaults } from "./config.ts";
 import type { LocalModels } from "./local-models.ts";
 import { toPiModel } from "./pi-model.ts";
@@ -15,7 +16,13 @@ import type { LocalNotice } from "./supervisor.ts";
 
 export type LlamafilesBackend = Backend<FleetStatus, LocalNotice>;
 
-export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, register: () => void): LlamafilesBackend {
+/** `conversation`: the pi session now, whose conversation each server's slot keeps (src/llamafiles/prompt-cache/). */
+export function llamafilesBackend(
+  config: LlamafilesConfig,
+  byId: LocalModels,
+  register: () => void,
+  conversation: () => Conversation | undefined = () => undefined,
+): LlamafilesBackend {
   return {
     provider: LLAMAFILES_PROVIDER,
     // A session's start takes over the servers an earlier extension instance held (/reload);
@@ -30,6 +37,7 @@ export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, r
         model: (id) => byId.get(id),
         inspect,
         fleet: { keepWarm: config.keepWarm, memoryBudgetBytes: config.memoryBudgetBytes, models: byId.all() },
+        conversation,
       });
     },
     async loadWords() {
@@ -41,6 +49,8 @@ export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, r
         notice(notice) {
           if (notice.kind === "unknown-model")
             return [{ text: messages.unknownModelSelectedText(notice.modelId), level: "error", channel: "notify" }];
+          if (notice.kind === "quit-without-waiting")
+            return [{ text: messages.quitWithoutWaitingText(notice.stillStopping, notice.waitedMs), level: "warning", channel: "stderr" }];
           return [messages.noticeMessage(notice)];
         },
         contextFix: messages.localContextFixFor((id) => byId.get(id)?.discovered !== undefined),
@@ -65,7 +75,17 @@ export function llamafilesBackend(config: LlamafilesConfig, byId: LocalModels, r
         contextWindow: canonical.contextWindow,
         input: canonical.input,
       } as Model<Api>;
-      return { model: requestModel, fetch: fetchKeepingTail(tail), failureText: () => undefined };
+      // A server whose prompt cache pi keeps answers in this pi's own slot (that code loads with the first such request).
+      const kept = fetchKeepingTail(tail);
+      const port = ours?.port;
+      const fetch =
+        port !== undefined && ours?.promptCache
+          ? (((input: string | URL | Request, init?: RequestInit) =>
+              import("./prompt-cache/pin-slot.ts").then(({ fetchPinningSlot }) =>
+                fetchPinningSlot(port, conversation, kept)(input, init),
+              )) as typeof globalThis.fetch)
+          : kept;
+      return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,
   };

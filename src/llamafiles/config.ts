@@ -15,6 +15,7 @@ import { parseJsonWithComments } from "../util/json-with-comments.ts";
 // Compiled ahead of time from models-json.schema.json (see tools/generate-validators.ts).
 import { validateLlamafilesProvider } from "./config-validator.generated.js";
 import type { MemoryEstimate } from "./discovery/memory-estimate.ts";
+import { promptCacheSpec } from "./prompt-cache/launch.ts";
 
 export const LLAMAFILES_PROVIDER = "llamafiles";
 
@@ -116,6 +117,10 @@ export interface LlamafilesConfig {
   memoryBudgetBytes: number | undefined;
   /** Undefined when `"discover": false`. */
   discovery: DiscoverySettings | undefined;
+  /** What the saved prompt caches of every model may take on disk together. */
+  promptCacheBudgetBytes: number;
+  /** The provider's `promptCache` and `idleMinutes`: what a model that does not say otherwise (a discovered one) gets. */
+  modelCacheDefaults: { promptCache: boolean; idleMs: number };
   /**
    * The provider-level fields pi needs to compose a block that declares models: it reads
    * providers.llamafiles on its own, before extensions load, and requires "api" and "baseUrl"
@@ -147,7 +152,12 @@ const LAUNCH_FIELDS = new Set([
   "cost",
   "memory",
   "pinned",
+  "promptCache",
+  "idleMinutes",
 ]);
+
+/** What the saved prompt caches of all models may take on disk when `promptCacheBudget` does not say. */
+export const DEFAULT_PROMPT_CACHE_BUDGET = "16GiB";
 
 const MEMORY_UNITS: Record<string, number> = {
   B: 1,
@@ -242,6 +252,8 @@ const defaultsOnly = (): LlamafilesConfig => ({
   keepWarm: 1,
   memoryBudgetBytes: undefined,
   discovery: defaultDiscovery,
+  promptCacheBudgetBytes: memoryBytes(DEFAULT_PROMPT_CACHE_BUDGET),
+  modelCacheDefaults: { promptCache: true, idleMs: 0 },
 });
 
 export function loadLlamafilesConfig(options: {
@@ -323,6 +335,9 @@ export function loadLlamafilesConfig(options: {
   }
   const providerField = <T>(field: string, fallback: T): T =>
     provider[field] === undefined || badProviderFields.has(field) ? fallback : (provider[field] as T);
+  const promptCache = providerField("promptCache", true);
+  const promptCacheBudget = memoryBytes(providerField("promptCacheBudget", DEFAULT_PROMPT_CACHE_BUDGET));
+  const idleMinutes = providerField("idleMinutes", 0);
 
   const models: LlamafileModel[] = [];
   const seen = new Set<string>();
@@ -350,11 +365,19 @@ export function loadLlamafilesConfig(options: {
     }
     seen.add(id);
     const passthrough = Object.fromEntries(Object.entries(raw).filter(([key]) => !LAUNCH_FIELDS.has(key)));
+    const args = (raw.args as string[] | undefined) ?? [];
+    const cache = promptCacheSpec(
+      { id, command: raw.command as string, args },
+      (raw.promptCache as boolean | undefined) ?? promptCache,
+      promptCacheBudget,
+    );
+    // A pinned server is never stopped to make room, nor for idleness.
+    const idleMs = raw.pinned === true ? 0 : ((raw.idleMinutes as number | undefined) ?? idleMinutes) * 60_000;
     models.push({
       id,
       name: (raw.name as string | undefined) ?? id,
       command: raw.command as string,
-      args: (raw.args as string[] | undefined) ?? [],
+      args,
       port,
       env: (raw.env as Record<string, string> | undefined) ?? {},
       cwd: (raw.cwd as string | undefined) ?? options.cwd,
@@ -367,6 +390,8 @@ export function loadLlamafilesConfig(options: {
       passthrough,
       ...(raw.memory !== undefined ? { memoryBytes: memoryBytes(raw.memory as string) } : {}),
       ...(raw.pinned === true ? { pinned: true } : {}),
+      ...(cache ? { promptCache: cache } : {}),
+      ...(idleMs > 0 ? { idleMs: Math.round(idleMs) } : {}),
       declared: {
         contextWindow: raw.contextWindow === undefined ? undefined : { value: raw.contextWindow as number, source: "models.json" },
         input: raw.input as ("text" | "image")[] | undefined,
@@ -412,6 +437,8 @@ export function loadLlamafilesConfig(options: {
               perModel.flatMap(([id, settings]) => (settings.port !== undefined ? [[id, settings.port]] : [])),
             ),
           },
+      promptCacheBudgetBytes: promptCacheBudget,
+      modelCacheDefaults: { promptCache, idleMs: Math.round(idleMinutes * 60_000) },
     },
     problems,
   };

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import { type LlamafileModel, type LlamafilesConfig, modelDefaults } from "./config.ts";
 import { realFileSystem } from "./discovery/file-system.ts";
 import { type FoundModel, readLastFound } from "./discovery/last-found.ts";
+import { promptCacheSpec } from "./prompt-cache/launch.ts";
 
 /** What discovery reads of the environment: the home (folders, caches), PATH (llama-server), LLAMA_CACHE (llama.cpp's downloads). */
 export interface DiscoveryEnv {
@@ -36,8 +37,17 @@ export function discoveryKey(config: LlamafilesConfig, env: DiscoveryEnv): strin
   ]);
 }
 
-/** A found model as the local models pi offers: its server is discovery's command line, its memory the estimate. */
-export function toLocalModel(found: FoundModel, logPathFor: (id: string) => string): LlamafileModel {
+/**
+ * A found model as the local models pi offers: its server is discovery's command line, its
+ * memory the estimate, its prompt cache and idle stop the provider's settings.
+ */
+export function toLocalModel(
+  found: FoundModel,
+  logPathFor: (id: string) => string,
+  config: Pick<LlamafilesConfig, "modelCacheDefaults" | "promptCacheBudgetBytes">,
+): LlamafileModel {
+  const { promptCache, idleMs } = config.modelCacheDefaults;
+  const cache = promptCacheSpec(found, promptCache, config.promptCacheBudgetBytes);
   return {
     id: found.id,
     name: found.name,
@@ -55,6 +65,8 @@ export function toLocalModel(found: FoundModel, logPathFor: (id: string) => stri
     cost: modelDefaults.cost,
     passthrough: {},
     memoryBytes: found.memoryBytes,
+    ...(cache ? { promptCache: cache } : {}),
+    ...(idleMs > 0 ? { idleMs } : {}),
     // The context is what pi gave the server (-c): a server that serves less per request is told about.
     declared: { contextWindow: { value: found.contextWindow, source: "discovery" } },
     discovered: {
@@ -74,5 +86,7 @@ export function lastFoundModels(
   env: DiscoveryEnv,
   paths: { lastFound: string; logPathFor: (id: string) => string },
 ): LlamafileModel[] | undefined {
-  return readLastFound(paths.lastFound, discoveryKey(config, env), realFileSystem)?.map((found) => toLocalModel(found, paths.logPathFor));
+  return readLastFound(paths.lastFound, discoveryKey(config, env), realFileSystem)?.map((found) =>
+    toLocalModel(found, paths.logPathFor, config),
+  );
 }

@@ -54,7 +54,7 @@ export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): Disco
   const merged = withoutConfigured(result.models, config.models, realPathOf());
   remember(config, run, merged.models);
   return {
-    models: merged.models.map((found) => toLocalModel(found, run.logPathFor)),
+    models: merged.models.map((found) => toLocalModel(found, run.logPathFor, config)),
     scanned: result.scanned,
     skipped: [...result.skipped, ...merged.skipped],
     problems: result.problems,

@@ -4,18 +4,21 @@
  * charts and the world: tests of a chart replace exactly these actors. The machines decide;
  * these only do, and what they find goes back to the chart that asked, as a value.
  */
-import { fromCallback, fromPromise } from "xstate";
+import { type EventObject, fromCallback, fromPromise } from "xstate";
 import type { HeldServer } from "../../machines/local-fleet.machine.ts";
 import type {
+  CacheReadiness,
   LaunchSpec,
   LocalServerEvent,
   PortProbe,
   ProcessCommand,
   RecordFinding,
+  SaveOutcome,
   ServerIdentity,
+  SlotCache,
   SpawnError,
 } from "../../machines/local-server.machine.ts";
-import type { llamafilesTimeouts } from "../timeouts.ts";
+import type { LlamafilesTimeouts } from "../timeouts.ts";
 import { sleep } from "../util/sleep.ts";
 import { joinKeeper } from "./process/keeper-lease.ts";
 import { withLeaderStatus } from "./process/leader-status.ts";
@@ -26,11 +29,16 @@ import { forgetServer, rememberServer, type UsedServer, usedServer, usedServers 
 import { tailLog } from "./process/server-log.ts";
 import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
+import { type Conversation, heldSlot, requestsSent } from "./prompt-cache/session-slots.ts";
+import { servingFacts, slotUse } from "./prompt-cache/slot-http.ts";
+import { leaveCache, prepareCache, saveCache } from "./prompt-cache/store.ts";
 import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
 
 export interface LocalServerEffectsOptions {
   /** The intervals and bounds of the effects (src/timeouts.ts); tests shorten some. */
-  timeouts: typeof llamafilesTimeouts;
+  timeouts: LlamafilesTimeouts;
+  /** The pi session now: its conversation is what the prompt cache restores. */
+  conversation?: () => Conversation | undefined;
 }
 
 /**
@@ -73,7 +81,18 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     }
     const answer = await ask(model.port, signal);
     const props = answer.kind === "serving" ? (await serving(model.port, answer.ids, signal)).props : undefined;
-    return { kind: "ours", pid: entry.pid, servesId: entry.modelId, ready: props !== undefined, users: entry.lease.users, via, props };
+    // Re-attached after a /reload: the slot this pi process claimed still holds its conversation.
+    const cache: SlotCache | undefined = model.promptCache && via === "reattached" ? heldSlot(model.promptCache.dir) : undefined;
+    const probe: PortProbe = {
+      kind: "ours",
+      pid: entry.pid,
+      servesId: entry.modelId,
+      ready: props !== undefined,
+      users: entry.lease.users,
+      via,
+      props,
+    };
+    return cache ? { ...probe, cache } : probe;
   };
 
   /**
@@ -275,6 +294,8 @@ export function localServerActors(options: LocalServerEffectsOptions) {
       return () => {
         gone = true;
         unsubscribe();
+        // This pi leaves the server (stopped, let go of, gone): its slot is free for another pi session.
+        if (!released) leaveCache(model);
         // Left `owned` without a stop (torn down from outside): let go; the keeper stops the
         // server if no other pi uses it, with the same stop story.
         if (entry && !released && !ended) {
@@ -306,5 +327,42 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     waitPortFree: fromPromise<void, { port: number }>(({ input, signal }) =>
       waitUntilPortFree(input.port, { timeoutMs: t.portReleaseMs, pollMs: t.portReleasePollMs, connectMs: t.portConnectMs, signal }),
     ),
+
+    prepareCache: fromPromise<CacheReadiness, { model: LaunchSpec }>(({ input, signal }) =>
+      prepareCache(input.model, { conversation: options.conversation ?? (() => undefined), requestMs: t.cacheRequestMs, signal }),
+    ),
+
+    saveSlot: fromPromise<SaveOutcome, { model: LaunchSpec; cache: SlotCache }>(({ input, signal }) =>
+      saveCache(input.model, input.cache, { conversation: options.conversation ?? (() => undefined), requestMs: t.cacheRequestMs, signal }),
+    ),
+
+    /**
+     * Says SERVER_USED whenever any pi session used the server since the last look: a slot ran a
+     * new task or is busy (GET /slots, asked only while GET /props says the server is awake: a
+     * look must not wake it), or this pi sent a request (a server without /slots).
+     */
+    watchUse: fromCallback<EventObject, { model: LaunchSpec }>(({ input, sendBack }) => {
+      const controller = new AbortController();
+      const { port } = input.model;
+      const pollMs = Math.max(10, Math.min(t.usePollMs, (input.model.idleMs ?? t.usePollMs) / 4));
+      const options = { timeoutMs: t.cacheRequestMs, signal: controller.signal };
+      void (async () => {
+        let seen: { lastTask: number; sent: number } | undefined;
+        try {
+          for (;;) {
+            await sleep(pollMs, controller.signal);
+            const awake = !(await servingFacts(port, options).catch(() => ({ sleeping: false }))).sleeping;
+            const use = awake ? await slotUse(port, options).catch(() => undefined) : undefined;
+            const now = { lastTask: use?.lastTask ?? seen?.lastTask ?? -1, sent: requestsSent(port) };
+            const moved = seen !== undefined && (now.lastTask !== seen.lastTask || now.sent !== seen.sent);
+            seen = now;
+            if (moved || use?.busy) sendBack({ type: "SERVER_USED" } satisfies LocalServerEvent);
+          }
+        } catch {
+          // aborted: the server is no longer watched
+        }
+      })();
+      return () => controller.abort();
+    }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { type ExtensionAPI, getAgentDir, VERSION } from "@earendil-works/pi-coding-agent";
+import type { FleetStatus } from "../../machines/local-fleet.machine.ts";
 import { backendFeature } from "../backend/feature.ts";
 import type { AnswerMeter } from "../llama-cpp/answer-meter.ts";
 import { reply } from "../pi-session/notify.ts";
@@ -15,7 +16,7 @@ import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { llamafilesBackend } from "./backend.ts";
-import { type ConfigProblem, LLAMAFILES_PROVIDER, loadLlamafilesConfig } from "./config.ts";
+import { type ConfigProblem, LLAMAFILES_PROVIDER, type LlamafilesConfig, loadLlamafilesConfig } from "./config.ts";
 import { discoveryInPi } from "./discovery-in-pi.ts";
 import { localModels } from "./local-models.ts";
 import { serverLogPath } from "./process/paths.ts";
@@ -34,6 +35,20 @@ function registerLlamafilesCommand(pi: ExtensionAPI, report: () => Promise<strin
       reply(ctx, words === "scan" ? llamafilesCommandText.noScan : llamafilesCommandText.usage, "warning");
     },
   });
+}
+
+/** /llamafiles' lines about the prompt cache: servers stopped for idleness, and every saved cache. */
+async function promptCacheLines(config: LlamafilesConfig, fleet: FleetStatus | undefined, session: SessionUi): Promise<string> {
+  const [{ savedCaches }, { promptCacheReport }] = await Promise.all([import("./prompt-cache/tidy.ts"), import("./messages.ts")]);
+  const now = session.conversation()?.id;
+  const caches = savedCaches().map(({ record }) => ({
+    modelId: record.modelId,
+    bytes: record.bytes,
+    tokens: record.tokens,
+    savedAt: record.savedAt,
+    thisSession: record.session.id === now,
+  }));
+  return promptCacheReport(fleet, caches, config.promptCacheBudgetBytes);
 }
 
 /**
@@ -86,7 +101,12 @@ export async function setUpLlamafiles(
     pi,
     session,
     meter,
-    llamafilesBackend(config, models, () => register()),
+    llamafilesBackend(
+      config,
+      models,
+      () => register(),
+      () => session.conversation(),
+    ),
   );
   let registered = false;
   let refused: ConfigProblem | undefined;
@@ -136,7 +156,10 @@ export async function setUpLlamafiles(
   });
   registerLlamafilesCommand(
     pi,
-    async () => (await import("./llamafiles-command.ts")).llamafilesText(now()),
+    async () =>
+      [await (await import("./llamafiles-command.ts")).llamafilesText(now()), await promptCacheLines(config, feature.status(), session)]
+        .filter(Boolean)
+        .join("\n"),
     discovery && (async () => (await import("./llamafiles-command.ts")).scanText({ ...now(), discovery })),
   );
 

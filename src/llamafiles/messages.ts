@@ -6,7 +6,15 @@
  */
 
 import type { FleetNotice, FleetStatus, RoomProblem, WarmSpec } from "../../machines/local-fleet.machine.ts";
-import type { LaunchSpec, LocalFailure, LocalServerStatus, ProcessExit, SpawnError } from "../../machines/local-server.machine.ts";
+import type {
+  CacheProblem,
+  LaunchSpec,
+  LocalFailure,
+  LocalServerStatus,
+  ProcessExit,
+  SaveOutcome,
+  SpawnError,
+} from "../../machines/local-server.machine.ts";
 import type { Message } from "../backend/contract.ts";
 import type { LastAnswer } from "../llama-cpp/answer-meter.ts";
 import { type ContextFix, contextText, figuresDetailText, figuresText } from "../llama-cpp/messages.ts";
@@ -107,6 +115,7 @@ export function failureText(model: LaunchSpec, failure: LocalFailure): string {
 
 export function noticeMessage(notice: FleetNotice): Message {
   const notify = (text: string, level: NoticeLevel): Message => ({ text, level, channel: "notify" });
+  if (isCacheNotice(notice)) return cacheNoticeMessage(notice);
   if (notice.kind === "no-room") return notify(noRoomText(notice.model, notice.problem), "error");
   if (notice.kind === "made-room") {
     const why = `the least recently used; see keepWarm in ${MODELS_JSON}`;
@@ -207,12 +216,18 @@ export function notServingText(model: { id: string; name: string }, reason: NotS
     case "not-running":
       return `llamafiles: ${model.name} is not running. Select it with /model.`;
     case "not-configured":
-      return `llamafiles: model "${reason.modelId}" is not usable: it is missing or was skipped in providers.llamafiles of ${MODELS_JSON} (see the warning at start-up); fix it, then /reload.`;
+      return `llamafiles: model "${reason.modelId}" is not usable: it is missing or was skipped in providers.llamafiles of ${MODELS_JSON} (see the warning at start-up; fix it, then /reload), or its file is not in a model folder pi scanned (put it there, then /llamafiles scan).`;
   }
 }
 
+/** pi quit without waiting longer for servers that would not stop (stderr: the TUI is gone). */
+export function quitWithoutWaitingText(stillStopping: string[], waitedMs: number): string {
+  const names = stillStopping.map((name) => `"${name}"`).join(", ") || "a local server";
+  return `Did not wait longer than ${waitedMs / 1000} s for llamafile ${names} to stop: it does not end even after SIGKILL (stuck in the kernel, e.g. a GPU driver). Its keeper goes on waiting for it; see ps -o pid,stat,cmd -g <its pid>.`;
+}
+
 export function unknownModelSelectedText(modelId: string): string {
-  return `llamafiles: no usable model "${modelId}" in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning).`;
+  return `llamafiles: no usable model "${modelId}": not in providers.llamafiles of ${MODELS_JSON} (missing, or skipped: see the start-up warning), and not found in the model folders (a file added since pi started: /llamafiles scan).`;
 }
 
 /**
@@ -221,7 +236,8 @@ export function unknownModelSelectedText(modelId: string): string {
  */
 export function footerText(fleet: FleetStatus, last?: LastAnswer): string | undefined {
   const status = fleet.shown;
-  const shown = status.model && serverText(status, status.model, last);
+  const restored = fleet.servers.some((entry) => entry.model.id === status.model?.id && entry.restoredAnswer);
+  const shown = status.model ? serverText(status, status.model, last, restored) : status.rested && restedText(status.rested);
   const warm = fleet.servers.filter((entry) => !entry.current && entry.model.id !== status.model?.id && isWarm(entry.status)).length;
   if (warm === 0) return shown;
   // Another provider's model in use: the local servers kept warm for a switch back.
@@ -230,12 +246,12 @@ export function footerText(fleet: FleetStatus, last?: LastAnswer): string | unde
 
 const isWarm = (status: LocalServerStatus) => status.phase === "ready" || status.phase === "starting";
 
-function serverText(status: LocalServerStatus, model: LaunchSpec, last: LastAnswer | undefined): string | undefined {
+function serverText(status: LocalServerStatus, model: LaunchSpec, last: LastAnswer | undefined, restored = false): string | undefined {
   switch (status.phase) {
     case "starting":
       return `Starting ${model.name}...`;
     case "ready":
-      return last ? `${model.name} · ${figuresText(last.figures)}` : `${model.name} running`;
+      return last ? `${model.name} · ${figuresText(last.figures)}${restored ? " · restored" : ""}` : `${model.name} running`;
     case "stopping":
       return `Stopping ${model.name}...`;
     default:
@@ -652,4 +668,112 @@ export function localContextFixFor(isDiscovered: (modelId: string) => boolean): 
         : localContextFix.setContext(tokens, modelId),
     declaredIn: localContextFix.declaredIn,
   };
+}
+
+const minutesText = (ms: number) => {
+  const minutes = ms / 60_000;
+  return minutes >= 1 && Number.isInteger(Math.round(minutes * 10) / 10) ? `${Math.round(minutes)} min` : `${Math.round(ms / 1000)} s`;
+};
+
+/** The footer of a model whose server stopped for idleness. */
+export function restedText(rested: { model: LaunchSpec; idleMs: number }): string {
+  return `${rested.model.name} stopped after ${minutesText(rested.idleMs)} idle · the next prompt starts it`;
+}
+
+const CACHE_DIR = "~/.pi/llamafile_cache";
+
+function cacheProblemText(model: LaunchSpec, problem: CacheProblem): string {
+  switch (problem.kind) {
+    case "cannot-save":
+      return problem.status === 404
+        ? `${model.name} cannot save its prompt cache (HTTP 404: it has no /slots endpoint, as llamafiles do): pi stops it as before, and a new start processes the conversation again. Remove {{promptCacheDir}} from its "args", or set "promptCache": false for it in ${MODELS_JSON}.`
+        : `${model.name} cannot save its prompt cache (HTTP ${problem.status}: it runs without --slot-save-path): pi stops it as before, and a new start processes the conversation again. Check its "args" in ${MODELS_JSON} ("--slot-save-path", "{{promptCacheDir}}").`;
+    case "no-free-slot":
+      return `${model.name}: its ${problem.slots} slot${problem.slots === 1 ? " is" : "s are"} held by other pi sessions, so this session's prompt cache is not kept on it (it still answers). More slots: "-np" in its "args".`;
+    case "restore-failed":
+      return `${model.name}: could not restore this session's saved prompt cache (${problem.detail}); the next prompt processes the conversation again.`;
+    case "unsafe-folder":
+      return `${model.name}: pi keeps no prompt cache in ${problem.path}: it is not a folder of yours (a symbolic link, or another user's). Remove it, and select the model again.`;
+  }
+}
+
+function notSavedText(model: LaunchSpec, outcome: Extract<SaveOutcome, { kind: "failed" }>): string {
+  const stopped = `pi stopped ${model.name} as usual; an earlier save of this conversation, if any, is kept`;
+  switch (outcome.reason) {
+    case "disk-full":
+      return `Could not save ${model.name}'s prompt cache: the server wrote nothing (${outcome.detail}), which means the disk of ${CACHE_DIR} is full. ${stopped}. Free space, or lower "promptCacheBudget" in ${MODELS_JSON}.`;
+    case "cannot-save":
+      return `Could not save ${model.name}'s prompt cache: the server cannot save slots (${outcome.detail}). ${stopped}.`;
+    case "over-budget":
+      return `${model.name}'s prompt cache (${outcome.detail}) is larger than "promptCacheBudget" alone, so pi did not keep it. Raise "promptCacheBudget" in ${MODELS_JSON}.`;
+    case "bad-answer":
+    case "bad-file":
+      return `Could not save ${model.name}'s prompt cache (${outcome.detail}). ${stopped}.`;
+  }
+}
+
+type CacheNotice = Extract<FleetNotice, { kind: "cache-problem" | "cache-not-saved" | "cache-save-too-slow" | "cache-restore-too-slow" }>;
+
+const isCacheNotice = (notice: FleetNotice): notice is CacheNotice => notice.kind.startsWith("cache-");
+
+/** The prompt cache's notices. */
+function cacheNoticeMessage(notice: CacheNotice): Message {
+  // While pi quits its UI is gone: what went wrong with the last save is said on stderr.
+  const channel = (quitting: boolean) => (quitting ? ("stderr" as const) : ("notify" as const));
+  switch (notice.kind) {
+    case "cache-problem":
+      return {
+        text: cacheProblemText(notice.model, notice.problem),
+        level: notice.problem.kind === "no-free-slot" ? "info" : "warning",
+        channel: "notify",
+      };
+    case "cache-not-saved":
+      return { text: notSavedText(notice.model, notice.outcome), level: "warning", channel: channel(notice.quitting) };
+    case "cache-save-too-slow":
+      return {
+        text: `Did not save ${notice.model.name}'s prompt cache: saving took longer than ${notice.limitMs / 1000} s, so pi stopped it without (a switch stays quick). The next start processes the conversation again.`,
+        level: "info",
+        channel: channel(notice.quitting),
+      };
+    case "cache-restore-too-slow":
+      return {
+        text: `${notice.model.name} answers without this session's saved prompt cache: restoring it took longer than ${notice.limitMs / 1000} s.`,
+        level: "info",
+        channel: "notify",
+      };
+  }
+}
+
+const ageText = (ms: number) =>
+  ms < 60_000
+    ? `${Math.max(0, Math.round(ms / 1000))} s`
+    : ms < 3_600_000
+      ? `${Math.round(ms / 60_000)} min`
+      : ms < 86_400_000
+        ? `${Math.round(ms / 3_600_000)} h`
+        : `${Math.round(ms / 86_400_000)} days`;
+
+/** A saved prompt cache, as /llamafiles lists it. */
+export interface SavedCacheLine {
+  modelId: string;
+  bytes: number;
+  tokens: number;
+  savedAt: number;
+  /** It is the conversation of the session pi runs now. */
+  thisSession: boolean;
+}
+
+/** /llamafiles: the servers stopped for idleness, then every saved prompt cache (model, size, age). */
+export function promptCacheReport(fleet: FleetStatus | undefined, caches: SavedCacheLine[], budgetBytes: number, now = Date.now()): string {
+  const lines = (fleet?.servers ?? []).flatMap((entry) =>
+    entry.status.phase === "idle" && entry.status.rested ? [`Stopped: ${restedText(entry.status.rested)}`] : [],
+  );
+  if (caches.length === 0) return lines.join("\n");
+  const total = caches.reduce((sum, cache) => sum + cache.bytes, 0);
+  lines.push(`Saved prompt caches (${CACHE_DIR}, ${memoryText(total)} of the ${memoryText(budgetBytes)} "promptCacheBudget"):`);
+  for (const cache of [...caches].sort((a, b) => b.savedAt - a.savedAt))
+    lines.push(
+      `  ${cache.modelId}: ${memoryText(cache.bytes)}, ${cache.tokens.toLocaleString("en-US")} tokens, saved ${ageText(now - cache.savedAt)} ago${cache.thisSession ? " (this session)" : ""}`,
+    );
+  return lines.join("\n");
 }

@@ -16,7 +16,7 @@ import {
 import { IDLE_STATUS, localServerMachine } from "../../machines/local-server.machine.ts";
 import type { AnswerEnd, Supervisor } from "../backend/contract.ts";
 import { type StatusSource, settle, statusChannel } from "../pi-session/status-channel.ts";
-import { llamafilesTimeouts } from "../timeouts.ts";
+import { type LlamafilesTimeouts, llamafilesTimeouts } from "../timeouts.ts";
 import { type LocalServerEffectsOptions, localFleetActors, localServerActors } from "./effects.ts";
 import { failureText, noRoomText, notServingText } from "./messages.ts";
 
@@ -29,13 +29,21 @@ export interface LocalSupervisorOptions {
   /** Asked first when given: the models pi offers now (discovery adds models while pi runs). */
   model?: (id: string) => WarmSpec | undefined;
   /** Shorter intervals for tests; src/timeouts.ts otherwise. */
-  timeouts?: Partial<LocalServerEffectsOptions["timeouts"]>;
+  timeouts?: Partial<LlamafilesTimeouts>;
   /** Statechart inspection (src/pi-session/inspection.ts), when PI_LLAMA_INSPECT is set. */
   inspect?: Observer<InspectionEvent>;
+  /** The pi session now: the prompt cache restores its conversation. */
+  conversation?: LocalServerEffectsOptions["conversation"];
 }
 
-/** What the fleet says, and a selection of a model the configuration does not have. */
-export type LocalNotice = FleetNotice | { kind: "unknown-model"; modelId: string };
+/**
+ * What the fleet says; a selection of a model the configuration does not have; and quitting pi
+ * that stopped waiting for servers that would not stop (their keepers go on).
+ */
+export type LocalNotice =
+  | FleetNotice
+  | { kind: "unknown-model"; modelId: string }
+  | { kind: "quit-without-waiting"; waitedMs: number; stillStopping: string[] };
 
 export type LocalSupervisor = Supervisor<FleetStatus, LocalNotice>;
 
@@ -51,9 +59,13 @@ export const NO_FLEET: FleetStatus = {
 export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSupervisor {
   const listed = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
   const byId = { get: (id: string) => options.model?.(id) ?? listed.get(id) };
-  const unknownListeners = new Set<(notice: LocalNotice) => void>();
+  const facadeListeners = new Set<(notice: LocalNotice) => void>();
+  const tell = (notice: LocalNotice) => {
+    for (const listener of [...facadeListeners]) listener(notice);
+  };
+  const timeouts = { ...llamafilesTimeouts, ...options.timeouts };
   const server = localServerMachine.provide({
-    actors: localServerActors({ timeouts: { ...llamafilesTimeouts, ...options.timeouts } }),
+    actors: localServerActors({ timeouts, conversation: options.conversation }),
   });
   const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
@@ -61,8 +73,19 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
   const usedAt = new Map<string, number>();
   const used = (modelId: string) => usedAt.set(modelId, Date.now());
+  // Answers since each model's last restore: the first one after a restore is marked in the footer.
+  const sinceRestore = new Map<string, { restores: number; answers: number }>();
+  const restoredAnswer = (entry: FleetStatus["servers"][number]) => {
+    const known = sinceRestore.get(entry.model.id);
+    if (!known || known.restores !== entry.status.restores)
+      sinceRestore.set(entry.model.id, { restores: entry.status.restores, answers: 0 });
+    return entry.status.restores > 0 && sinceRestore.get(entry.model.id)!.answers === 1;
+  };
   actor.on("status", ({ status: now }) =>
-    status.publish({ ...now, servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id) })) }),
+    status.publish({
+      ...now,
+      servers: now.servers.map((entry) => ({ ...entry, lastUsedAt: usedAt.get(entry.model.id), restoredAnswer: restoredAnswer(entry) })),
+    }),
   );
   // An error no state handles ends the machine, never pi: it becomes an ended status.
   actor.subscribe({ error: () => status.publish({ ...status.current(), phase: "ended" }) });
@@ -76,7 +99,7 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const select = (modelId: string) => {
     const model = byId.get(modelId);
     if (!model) {
-      for (const listener of [...unknownListeners]) listener({ kind: "unknown-model", modelId });
+      tell({ kind: "unknown-model", modelId });
       return;
     }
     used(modelId);
@@ -101,8 +124,10 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     answering(modelId) {
       used(modelId);
       send({ type: "ANSWER_STARTED", modelId });
-      return (_end: AnswerEnd) => {
+      return (end: AnswerEnd) => {
         used(modelId);
+        const known = sinceRestore.get(modelId);
+        if (known && end === "done") known.answers++;
         send({ type: "ANSWER_ENDED", modelId });
       };
     },
@@ -113,15 +138,26 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     async end(how) {
       if (how === "detach") return void send({ type: "DETACH" });
       send({ type: "QUIT" });
-      return settle(status, (now) => (now.phase === "ended" ? "done" : "wait"));
+      const deadline = AbortSignal.timeout(timeouts.quitWaitMs);
+      try {
+        await settle(status, (now) => (now.phase === "ended" ? "done" : "wait"), deadline);
+      } catch {
+        // (While pi quits the fleet publishes no status but its end: what was running is what did not stop.)
+        const stillStopping = status.current().servers.filter((entry) => entry.status.phase !== "idle" && entry.status.phase !== "ended");
+        tell({
+          kind: "quit-without-waiting",
+          waitedMs: timeouts.quitWaitMs,
+          stillStopping: stillStopping.map((entry) => entry.model.name),
+        });
+      }
     },
     status: status as StatusSource<FleetStatus>,
     onNotice(listener) {
       const subscription = actor.on("notice", (event) => listener(event.notice));
-      unknownListeners.add(listener);
+      facadeListeners.add(listener);
       return () => {
         subscription.unsubscribe();
-        unknownListeners.delete(listener);
+        facadeListeners.delete(listener);
       };
     },
     /**

@@ -16,10 +16,17 @@ export function lazy<T>(load: () => Promise<T>): Lazy<T> {
   let value: T | undefined;
   return {
     get: () =>
-      (promise ??= load().then((loaded) => {
-        value = loaded;
-        return loaded;
-      })),
+      (promise ??= load().then(
+        (loaded) => {
+          value = loaded;
+          return loaded;
+        },
+        (error: unknown) => {
+          // A failed load is tried again by the next get, not remembered for ever.
+          promise = undefined;
+          throw error;
+        },
+      )),
     loaded: () => value,
     requested: () => promise !== undefined,
   };

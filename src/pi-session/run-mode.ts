@@ -34,9 +34,3 @@ export function runMode(
   if (mode === "json" || print || !tty.stdin || !tty.stdout) return "print";
   return "interactive";
 }
-
-/** The `--model` pi was asked for, if any (`provider/id` or a pattern). */
-export function requestedModel(argv: readonly string[] = process.argv): string | undefined {
-  const at = argv.indexOf("--model");
-  return at >= 0 ? argv[at + 1] : undefined;
-}

@@ -9,7 +9,13 @@ import type { ExtensionContext, ExtensionUIContext } from "@earendil-works/pi-co
 import { type NoticeLevel, notify, printError } from "./notify.ts";
 
 type SessionContext = Pick<ExtensionContext, "ui" | "hasUI"> &
-  Partial<Pick<ExtensionContext, "model" | "modelRegistry" | "getSystemPrompt">>;
+  Partial<Pick<ExtensionContext, "model" | "modelRegistry" | "getSystemPrompt" | "sessionManager">>;
+
+/** A pi session as a conversation: pi's session id, and its session file when it has one (not an in-memory session). */
+export interface Conversation {
+  id: string;
+  file: string | undefined;
+}
 
 export interface SessionUi {
   attach(ctx: SessionContext): void;
@@ -25,6 +31,8 @@ export interface SessionUi {
   findModel(provider: string, id: string): Model<Api> | undefined;
   /** pi's effective system prompt now. */
   systemPrompt(): string | undefined;
+  /** The conversation of the session now (whose prompt cache the servers keep). */
+  conversation(): Conversation | undefined;
 }
 
 export function sessionUi(): SessionUi {
@@ -53,5 +61,10 @@ export function sessionUi(): SessionUi {
     model: () => ask((ctx) => ctx.model),
     findModel: (provider, id) => ask((ctx) => ctx.modelRegistry?.find(provider, id)),
     systemPrompt: () => ask((ctx) => ctx.getSystemPrompt?.()),
+    conversation: () =>
+      ask((ctx) => {
+        const id = ctx.sessionManager?.getSessionId();
+        return id ? { id, file: ctx.sessionManager?.getSessionFile() } : undefined;
+      }),
   };
 }

@@ -95,7 +95,8 @@ test.skipIf(chromiumMissing && !process.env.CI)(
     await expectHighlighted("server:demo", "owned.starting", "starting");
     expect(await page.locator("#connection").textContent()).toBe("connected");
     writeFileSync(loadedGate, "");
-    await expectHighlighted("server:demo", "owned.ready", "ready");
+    // (ready serves; with idleMinutes it would be watching for use instead.)
+    await expectHighlighted("server:demo", "owned.ready.serving", "serving");
     expect(await section("server:demo").locator(".context").textContent()).toContain('"name": "Demo"');
 
     supervisor.deselect();

@@ -1,7 +1,7 @@
 /** models.json entries and external processes built on tests/helpers/fake-server.ts. */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { transformSync } from "esbuild";
@@ -59,6 +59,26 @@ export interface FakeModelOptions {
 
 function serverArgs(o: { portArg: string; advertise: string[]; flags: string[] }): string[] {
   return [FAKE_SERVER, "--port", o.portArg, ...o.advertise.flatMap((id) => ["--id", id]), "--tag", runTag(), ...o.flags];
+}
+
+/**
+ * A command named `llama-server` that runs the fake server: a symbolic link to Node in `dir`
+ * (its process keeps that name as argv[0], so the proof of an ownership record holds), given the
+ * fake server's script first. pi treats it as llama-server, adding --slot-save-path and the slot
+ * layout itself.
+ */
+export function fakeLlamaServerCommand(dir: string): string {
+  const path = join(dir, "llama-server");
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(process.execPath, path);
+  }
+  return path;
+}
+
+/** A models[] entry that runs the fake server as `llama-server` (see fakeLlamaServerCommand). */
+export function fakeLlamaServerEntry(o: FakeModelOptions & { binDir: string; extra?: Record<string, unknown> }): Record<string, unknown> {
+  return { ...fakeModelEntry(o), command: fakeLlamaServerCommand(o.binDir), ...o.extra };
 }
 
 /** The chat requests the fake server of `id` answered in `home` (its journal: written before each answer). */

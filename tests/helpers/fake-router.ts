@@ -7,7 +7,10 @@
  * GET /props?model=…&autoload=false (B03, B05: n_ctx is ctx-size divided by the preset's
  * parallel slots; vision when the preset has an mmproj; `fake-no-tools = true` makes the
  * chat template unable to render tool calls, a switch only this stand-in has); a mid-stream
- * `proxy error:` cut; a 502 mode (router down behind the proxy). The preset file is read at
+ * `proxy error:` cut; a 502 mode (router down behind the proxy); slot save and restore proxied
+ * to the worker when the preset gives it `slot-save-path` (D09: `model` in the body,
+ * `&autoload=false`; 501 without it; the saved files kept in memory as the router host's disk),
+ * and `id_slot` honoured per model. The preset file is read at
  * start and on restart only, like the b8942 router (`?reload=1` re-reads it only when
  * `reloadSupported`, like newer builds).
  */
@@ -28,6 +31,8 @@ interface ModelEntry {
   lastUsed: number;
   timer?: NodeJS.Timeout;
   lastPrompt: string;
+  /** What each pinned slot of the loaded worker holds (emptied by a load). */
+  slots: Map<number, string>;
 }
 
 export interface FakeRouterOptions {
@@ -94,7 +99,11 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     tokenDelayMs: 0,
     /** Loads stay "loading" past their delay until this is false again (a test says when). */
     holdLoads: false,
+    /** Slot saves write nothing and answer n_written 0 (the router host's disk is full). */
+    saveDiskFull: false,
   };
+  /** The router host's slot-save-path folders: path → what a saved slot held. */
+  const savedSlots = new Map<string, { prompt: string; tokens: number; slots: number }>();
   let restarts = 0;
 
   const readPreset = () => {
@@ -110,6 +119,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       childPort: previous.get(id)?.childPort ?? 0,
       lastUsed: 0,
       lastPrompt: "",
+      slots: new Map(),
     }));
   };
   readPreset();
@@ -168,6 +178,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     }
     model.value = "loading";
     model.failed = false;
+    model.slots = new Map();
+    model.lastPrompt = "";
     model.childPort = 40000 + Math.floor(Math.random() * 20000);
     const placeholder = !model.keys.model;
     if (placeholder) return; // spawns a nested router that never becomes ready (B01)
@@ -193,7 +205,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
   };
 
   async function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
-    let body: { model?: string; messages?: unknown[]; stream?: boolean; stream_options?: { include_usage?: boolean } };
+    let body: { model?: string; messages?: unknown[]; stream?: boolean; stream_options?: { include_usage?: boolean }; id_slot?: unknown };
     try {
       body = JSON.parse(raw);
     } catch (e) {
@@ -210,9 +222,12 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     }
     model.lastUsed = Date.now();
     const prompt = JSON.stringify(body.messages);
+    const pinned = typeof body.id_slot === "number" && Number.isInteger(body.id_slot) ? body.id_slot % slotsOf(model) : undefined;
+    const before = pinned === undefined ? model.lastPrompt : (model.slots.get(pinned) ?? "");
     let common = 0;
-    while (common < prompt.length && prompt[common] === model.lastPrompt[common]) common++;
-    model.lastPrompt = prompt;
+    while (common < prompt.length && prompt[common] === before[common]) common++;
+    if (pinned === undefined) model.lastPrompt = prompt;
+    else model.slots.set(pinned, prompt);
     const promptTokens = Math.ceil(prompt.length / 4);
     const cached = common === 0 ? 0 : Math.min(promptTokens - 1, Math.floor(common / 4));
     // x-fake-tokens lets a benchmark choose the answer's length.
@@ -274,6 +289,44 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     if (body.stream_options?.include_usage) chunk([], { usage, timings });
     res.end("data: [DONE]\n\n");
   }
+
+  const slotsOf = (model: ModelEntry) => Number(model.keys.parallel ?? 1);
+
+  /** POST /slots/<id>?action=save|restore (D09): the model in the body; never autoloaded here (pi always says autoload=false). */
+  const slotAction = (res: ServerResponse, url: URL, raw: string) => {
+    let body: { model?: string; filename?: unknown };
+    try {
+      body = JSON.parse(raw);
+    } catch (e) {
+      return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
+    }
+    if (!body.model) return error(res, 400, "model name is missing from the request");
+    const model = find(body.model);
+    if (!model) return error(res, 400, `model '${body.model}' not found`);
+    if (model.value !== "loaded") return error(res, 400, "model is not loaded");
+    const dir = model.keys["slot-save-path"];
+    if (!dir) return error(res, 501, "This server does not support slots action. Start it with `--slot-save-path`", "not_supported_error");
+    const filename = body.filename;
+    if (typeof filename !== "string" || filename === "" || filename.includes("..") || filename.includes("/"))
+      return error(res, 400, "Invalid filename");
+    const id = Number(url.pathname.split("/")[2]);
+    const slot = id % slotsOf(model);
+    const path = `${dir}/${filename}`;
+    if (url.searchParams.get("action") === "save") {
+      const prompt = model.slots.get(slot) ?? "";
+      const tokens = prompt ? Math.ceil(prompt.length / 4) : 0;
+      if (mode.saveDiskFull) return json(res, 200, { id_slot: id, filename, n_saved: tokens, n_written: 0, timings: { save_ms: 0.4 } });
+      savedSlots.set(path, { prompt, tokens, slots: slotsOf(model) });
+      return json(res, 200, { id_slot: id, filename, n_saved: tokens, n_written: tokens * 528 + 12, timings: { save_ms: 1.1 } });
+    }
+    const saved = savedSlots.get(path);
+    if (!saved || saved.slots !== slotsOf(model)) {
+      model.slots.delete(slot);
+      return error(res, 400, "Unable to restore slot, no available space in KV cache or invalid slot save file");
+    }
+    model.slots.set(slot, saved.prompt);
+    json(res, 200, { id_slot: id, filename, n_restored: saved.tokens, n_read: saved.tokens * 528 + 12, timings: { restore_ms: 1.6 } });
+  };
 
   /** GET /props?model=<id>: the worker's props (B05), or B03's 400 while the model is not loaded. */
   const props = (res: ServerResponse, id: string | null) => {
@@ -344,6 +397,7 @@ export async function startFakeRouter(options: FakeRouterOptions) {
       }
       if (req.method === "POST" && path === "/v1/chat/completions") return void chat(req, res, raw);
       if (req.method === "GET" && path === "/props") return props(res, url.searchParams.get("model"));
+      if (req.method === "POST" && /^\/slots\/\d+$/.test(path)) return slotAction(res, url, raw);
       notFound(res);
     });
   };
@@ -375,6 +429,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
     requests,
     models: () => models,
     restarts: () => restarts,
+    /** The slot files on the router host (path → the saved conversation). */
+    savedSlots,
     controlPort: (control.address() as { port: number }).port,
     /** What `systemctl --user restart llama-server.service` does: re-read the preset, nothing loaded. */
     restart,

@@ -42,7 +42,12 @@ export function transitionKey(t: AnyTransitionDefinition): string {
  */
 export function firedTransitions(machine: AnyStateMachine, before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
   const fired: AnyTransitionDefinition[] = [...machine.getTransitionData(before, event as never)];
-  const entered = (transition: AnyTransitionDefinition) => transition.target ?? [];
+  // A compound target enters its initial child too, whose eventless transitions then run.
+  const withInitial = (node: AnyStateNode): AnyStateNode[] => [
+    node,
+    ...(node.type === "compound" ? (node.initial?.target ?? []).flatMap(withInitial) : []),
+  ];
+  const entered = (transition: AnyTransitionDefinition) => (transition.target ?? []).flatMap(withInitial);
   let frontier = fired.flatMap(entered);
   for (let depth = 0; frontier.length > 0 && depth < 5; depth++) {
     const next: AnyStateNode[] = [];
@@ -73,8 +78,10 @@ export function coverageRecorder(machine: AnyStateMachine) {
     step(before: AnyMachineSnapshot, event: AnyEventObject, after: AnyMachineSnapshot) {
       for (const transition of firedTransitions(machine, before, event, after)) {
         fired.add(transitionKey(transition));
-        // Transient states (left at once by `always`) appear only as targets.
-        for (const node of transition.target ?? []) for (let n: AnyStateNode | undefined = node; n; n = n.parent) visited.add(n.id);
+        // Transient states (left at once by `always`) appear only as targets, or as the source of
+        // the eventless transition that left them (an initial child entered with its parent).
+        for (const node of [...(transition.target ?? []), transition.source])
+          for (let n: AnyStateNode | undefined = node; n; n = n.parent) visited.add(n.id);
       }
       visit(after);
     },

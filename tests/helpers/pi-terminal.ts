@@ -4,10 +4,11 @@
  * `screen()` is everything pi drew so far, without terminal control sequences.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { terminalSafe } from "../../src/pi-session/terminal-text.ts";
 import { piEnv } from "./pi-process.ts";
 import { PI_CLI } from "./pi-under-test.ts";
-import { killChildren, waitFor } from "./processes.ts";
+import { isAlive, killChildren, waitFor } from "./processes.ts";
 
 const live = new Set<ChildProcess>();
 
@@ -61,7 +62,38 @@ export function startPiTerminal(home: string, args: string[], env: Record<string
   };
 }
 
-/** For afterEach: ends every terminal a test started (the whole process group: script and pi). */
+/** The processes `pid` started (its children's children too), from /proc. */
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+  } catch {
+    // gone meanwhile
+  }
+  children = [...new Set(children)];
+  return [...children, ...children.flatMap(descendants)];
+}
+
+/**
+ * For afterEach: ends every terminal a test started and the pi inside it. `script` gives pi a
+ * session of its own, so signalling script's group does not reach pi: pi (and what it started in
+ * its own groups) is found among script's descendants and killed too, and waited for.
+ */
 export async function killPiTerminals(): Promise<void> {
+  const inside = [...live].flatMap((child) => descendants(child.pid!));
+  for (const pid of inside) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // not a group leader, or gone
+    }
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
   await killChildren(live, { group: true });
+  await waitFor(() => inside.every((pid) => !isAlive(pid)), "pi inside its terminal to be gone");
 }

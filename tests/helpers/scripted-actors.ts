@@ -4,8 +4,9 @@
  * the test resolves it; the process actor records the commands it was sent. And a stand-in
  * for the fleet, the parent a server reports to.
  */
-import { type ActorRefFrom, createActor, fromCallback, fromPromise, type SimulatedClock, setup } from "xstate";
+import { type ActorRefFrom, createActor, type EventObject, fromCallback, fromPromise, type SimulatedClock, setup } from "xstate";
 import {
+  type CacheReadiness,
   type LaunchSpec,
   type LocalNotice,
   type LocalServerReport,
@@ -13,7 +14,9 @@ import {
   localServerMachine,
   type PortProbe,
   type ProcessCommand,
+  type SaveOutcome,
   type ServerIdentity,
+  type SlotCache,
 } from "../../machines/local-server.machine.ts";
 
 interface Pending<T> {
@@ -28,6 +31,8 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
     new Promise<T>((resolve, reject) => pending.set(name, { resolve: resolve as (v: unknown) => void, reject }));
   const processes: Array<{ model: LaunchSpec; nonce: string | undefined; commands: ProcessCommand["type"][]; cleanedUp: boolean }> = [];
   let nextPid = 1000;
+  /** How many idle watches run now. */
+  const watching = { count: 0 };
 
   const actors = {
     probePort: fromPromise<PortProbe, { model: LaunchSpec }>(() => park("probePort")),
@@ -35,6 +40,14 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
     waitForReady: fromPromise<ServerIdentity, { model: LaunchSpec }>(() => park("waitForReady")),
     waitPortFree: fromPromise<void, { port: number }>(() => park("waitPortFree")),
     watchAdoptedServer: fromCallback<ProcessCommand, { model: LaunchSpec }>(() => () => {}),
+    prepareCache: fromPromise<CacheReadiness, { model: LaunchSpec }>(() => park("prepareCache")),
+    saveSlot: fromPromise<SaveOutcome, { model: LaunchSpec; cache: SlotCache }>(() => park("saveSlot")),
+    watchUse: fromCallback<EventObject, { model: LaunchSpec }>(() => {
+      watching.count++;
+      return () => {
+        watching.count--;
+      };
+    }),
     serverProcess: fromCallback<ProcessCommand, { model: LaunchSpec; nonce: string | undefined }>(({ input, sendBack, receive }) => {
       const record = { model: input.model, nonce: input.nonce, commands: [] as ProcessCommand["type"][], cleanedUp: false };
       processes.push(record);
@@ -50,6 +63,7 @@ export function scriptedActors(options: { announcePid?: boolean } = {}) {
   return {
     actors,
     processes,
+    watching,
     /** Settle the named invoke the machine is waiting on. */
     resolve(name: string, value?: unknown) {
       const p = pending.get(name);

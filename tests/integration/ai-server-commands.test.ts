@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, expect, test } from "vitest";
 import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
+import { waitFor } from "../helpers/processes.ts";
 
 let testbed: AiServerTestbed;
 afterEach(async () => {
@@ -157,6 +158,22 @@ test("/ai-server-restart asks first, restarts over ssh, waits for /health, re-di
     /^ai-server: router restarted and healthy after \d+\.\d s; 2 model\(s\) registered\.$/,
   );
   expect(testbed.router.restarts()).toBe(1);
+});
+
+test("Esc stops waiting for a restarted router: the command says so, the restart goes on, and the chart follows it", async () => {
+  const pi = await piWithRouter();
+  pi.ui.answerConfirm(true);
+  await pi.command("/ai-server-load tiny-a");
+  testbed.router.mode.down = true; // /health answers 502 until the test lets the router up
+  const answer = pi.command("/ai-server-restart");
+  await waitFor(() => testbed.systemctlCalls().length === 1, "the restart over ssh");
+  pi.ui.press("\x1b");
+  expect(await answer).toBe(
+    "ai-server: stopped waiting for the router on ai-server@router.test (Esc); its restart goes on, and /ai-server-status shows when it answers again.",
+  );
+  expect(pi.ui.statuses("ai-server").at(-1)).toBe("Unloading tiny-a…");
+  testbed.router.mode.down = false;
+  await waitFor(() => pi.ui.statuses("ai-server").at(-1) === undefined, "the chart to see the router answer again");
 });
 
 test("/ai-server-restart goes through the chart: the footer shows the model going, then pi knows none loaded; an ssh failure says why", async () => {

@@ -55,8 +55,12 @@ test("no models.json, a GGUF in ~/models, llama-server on PATH: the model is in 
   const port = preferredPort(QWEN_ID);
   expect(await probeModels(port)).toEqual({ status: 200, ids: [QWEN_ID] });
   expect(requestsSeen(home, QWEN_ID)).toHaveLength(1);
+  // Discovery's command line, then what the prompt cache adds to every llama-server pi starts.
   expect(llamaServerArgsSeen(home, QWEN_ID)).toEqual([
-    ["-m", qwenFile(), "--alias", QWEN_ID, "--host", "127.0.0.1", "--port", String(port), "-c", "32768", "--jinja"],
+    [
+      ...["-m", qwenFile(), "--alias", QWEN_ID, "--host", "127.0.0.1", "--port", String(port), "-c", "32768", "--jinja"],
+      ...["--slot-save-path", join(home, ".pi", "llamafile_cache", QWEN_ID)],
+    ],
   ]);
 
   const report = (await pi.command("/llamafiles"))!;

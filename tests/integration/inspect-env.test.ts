@@ -33,7 +33,7 @@ test("set: a pi session's local-server actor streams to the inspector server, wh
     await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "localFleet"), "the fleet's registration");
     await waitFor(() => seen.some((e) => e.type === "@xstate.actor" && e.name === "server:m"), "the server's registration");
     await waitFor(
-      () => seen.some((e) => e.type === "@xstate.snapshot" && JSON.stringify(e.snapshot?.value) === '{"owned":"ready"}'),
+      () => seen.some((e) => e.type === "@xstate.snapshot" && JSON.stringify(e.snapshot?.value) === '{"owned":{"ready":"serving"}}'),
       "the ready snapshot",
     );
     viewer.close();

@@ -149,6 +149,10 @@ const scenarios = [
     done("sweepLeftBehind", FOUND),
     { type: "QUIT" },
   ],
+  // The session starts with A (pinned, 15 of 20): C, the most recent held, would come back warm
+  // but does not fit beside A, so it is let go of rather than left running outside the fleet.
+  [{ type: "SESSION_STARTED", selected: MODELS.a }, { type: "SELECT", model: MODELS.a }, done("findHeldServers", HELD)],
+  [{ type: "SELECT", model: MODELS.a }, ready("a"), { type: "KEEP_WARM", model: MODELS.c }],
   // Nothing held and nothing found, or the effects failed: the session has started all the same.
   [{ type: "SESSION_STARTED", selected: undefined }, done("findHeldServers", []), done("sweepLeftBehind", [])],
   [{ type: "SESSION_STARTED", selected: undefined }, failed("findHeldServers"), failed("sweepLeftBehind")],

@@ -14,16 +14,25 @@ import {
   type LocalServerStatus,
   localServerMachine,
   type PortProbe,
+  RESTORE_TIME_LIMIT_MS,
+  SAVE_TIME_LIMIT_MS,
   STARTUP_TIMEOUT_MS,
 } from "../../machines/local-server.machine.ts";
 import { footerText, noticeMessage } from "../../src/llamafiles/messages.ts";
 import { coverageRecorder, enabled, eventTypesOf, pathCoverage, serializeEvent } from "../helpers/model-testing.ts";
 import { launchSpec, scriptedActors, serverAlone } from "../helpers/scripted-actors.ts";
 
-const A = launchSpec("a", 8080);
+// A keeps a prompt cache and stops when idle; B does neither.
+const IDLE_MS = 600_000;
+const A = { ...launchSpec("a", 8080), promptCache: { dir: "/cache/a", via: "append" as const, budgetBytes: 1e9 }, idleMs: IDLE_MS };
 const SERVER_INPUT = { serverId: "server:test" };
 const B = launchSpec("b", 8081);
-const DELAYS: Record<string, number> = { STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS };
+const DELAYS: Record<string, number> = {
+  STARTUP_TIMEOUT: STARTUP_TIMEOUT_MS,
+  SAVE_TIME_LIMIT: SAVE_TIME_LIMIT_MS,
+  RESTORE_TIME_LIMIT: RESTORE_TIME_LIMIT_MS,
+  IDLE_LIMIT: IDLE_MS,
+};
 
 /** Outputs each invoked effect can produce, relative to the current target. */
 function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
@@ -35,6 +44,10 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
         { kind: "free", nonce: "n" },
         { kind: "ours", pid: 77, servesId: target, ready: true, users: 1, via: "reattached", props: { contextSize: 2048 } },
         { kind: "ours", pid: 77, servesId: target, ready: false, users: 1, via: "joined" },
+        // Another pi started it: a server whose prompt cache pi keeps gets this session's conversation first.
+        { kind: "ours", pid: 77, servesId: target, ready: true, users: 2, via: "joined", props: { slots: 4 } },
+        // Re-attached after a /reload: the slot this pi holds.
+        { kind: "ours", pid: 77, servesId: target, ready: true, users: 1, via: "reattached", cache: { slot: 1, canSave: true } },
         { kind: "ours", pid: 77, servesId: other, ready: true, users: 1, via: "reattached" },
         { kind: "taken", servesId: other, users: 1 },
         { kind: "occupied" },
@@ -45,6 +58,16 @@ function outcomes(actorId: string, snapshot: LocalServerSnapshot): unknown[] {
     case "waitForReady":
       // What the server says it serves (GET /props) comes with the ids; an old server says nothing.
       return [{ ids: [target], props: { contextSize: 4096, vision: false } }, { ids: ["someone-else"] }];
+    case "prepareCache":
+      return [
+        { cache: { slot: 0, canSave: true }, restored: { tokens: 1200 } },
+        { cache: { slot: 0, canSave: false }, problem: { kind: "cannot-save", status: 501 } },
+      ];
+    case "saveSlot":
+      return [
+        { kind: "saved", tokens: 1200, bytes: 600_000, ms: 2 },
+        { kind: "failed", reason: "disk-full", detail: "1200 tokens, 0 bytes written" },
+      ];
     default:
       return [undefined];
   }
@@ -60,7 +83,8 @@ function eventsFor(snapshot: LocalServerSnapshot): AnyEventObject[] {
   const { context } = snapshot;
   for (const type of EVENT_TYPES) {
     if (type === "SELECT") events.push({ type, model: A }, { type, model: B });
-    else if (type === "DESELECT" || type === "QUIT" || type === "DETACH" || type === "SERVER_LOST") events.push({ type });
+    else if (type === "DESELECT" || type === "QUIT" || type === "DETACH" || type === "SERVER_LOST" || type === "SERVER_USED")
+      events.push({ type });
     else if (type === "PROCESS_STARTED") {
       // Only a server started now announces its pid, once.
       if (context.nonce !== undefined && context.pid === undefined) events.push({ type, pid: 1 });
@@ -127,6 +151,18 @@ const scenarios = [
     { type: "QUIT" },
     { type: "SERVER_SHARED", users: 1 },
   ],
+  // Quitting while another pi uses a server whose cache can be saved: this session's slot is saved, then let go of.
+  [
+    { type: "SELECT", model: A },
+    done("probePort", { kind: "free", nonce: "n" }),
+    { type: "PROCESS_STARTED", pid: 1 },
+    { type: "USERS_CHANGED", users: 2 },
+    done("waitForReady", { ids: ["a"], props: { slots: 4 } }),
+    done("prepareCache", { cache: { slot: 1, canSave: true } }),
+    { type: "QUIT" },
+    done("saveSlot", { kind: "saved", tokens: 10, bytes: 5000, ms: 1 }),
+    { type: "SERVER_SHARED", users: 1 },
+  ],
 ].flatMap((events) =>
   // (Without its own start, the walk would begin from a server made without its input.)
   testModel.getPathsFromEvents(
@@ -170,6 +206,12 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     expect(live.length, "at most one server process at a time").toBeLessThanOrEqual(1);
     expect(now.matches("owned") ? 1 : 0, "a process exists exactly while the chart is in `owned`").toBe(live.length);
     // The chart only asks for the stop, once; the keeper runs the stop story (SIGTERM, grace, SIGKILL).
+    // A save comes before the stop: the keeper is asked nothing while it runs.
+    if (now.matches({ owned: "saving" })) expect(live[0]!.commands, "nothing is stopped while the conversation is saved").toEqual([]);
+    // Only a server that stops when idle is watched for use, and only while it is ready.
+    expect(script.watching.count, "the idle watch runs exactly while a ready server stops when idle").toBe(
+      now.matches({ owned: { ready: "watching" } }) ? 1 : 0,
+    );
     if (now.matches({ owned: "stopping" }))
       expect(
         live[0]!.commands.filter((c) => c === "STOP"),
@@ -218,7 +260,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: LocalServerSn
     const ready = (s: LocalServerSnapshot) => s.matches({ owned: "ready" }) || s.matches("adopted");
     if (ready(now)) expect(status!.props).toEqual(now.context.props ?? "missing");
     else expect(status?.props).toBeUndefined();
-    if (ready(now) && !ready(before) && event.type.startsWith("xstate.done.actor."))
+    const answered = ["probePort", "identifyServer", "waitForReady"].some((id) => event.type === `xstate.done.actor.${id}`);
+    if (ready(now) && !ready(before) && answered)
       expect(status!.props, "the props of the answer that made it ready").toEqual(
         (event as { output?: { props?: object } }).output?.props ?? {},
       );

@@ -9,11 +9,13 @@ import { TestModel } from "xstate/graph";
 import {
   LOAD_TIMEOUT_MS,
   RESTART_HEALTH_TIMEOUT_MS,
+  RESTORE_TIME_LIMIT_MS,
   type RouterModelEvent,
   type RouterModelState,
   type RouterModelStatus,
   type RouterNotice,
   routerModelMachine,
+  SAVE_TIME_LIMIT_MS,
   UNLOAD_TIMEOUT_MS,
 } from "../../machines/router-model.machine.ts";
 import { activityPhrase, footerText, modelFailureText, restartFailureText } from "../../src/ai-server/messages.ts";
@@ -34,6 +36,8 @@ const DELAYS: Record<string, number> = {
   LOAD_TIMEOUT: LOAD_TIMEOUT_MS,
   UNLOAD_TIMEOUT: UNLOAD_TIMEOUT_MS,
   RESTART_HEALTH_TIMEOUT: RESTART_HEALTH_TIMEOUT_MS,
+  SAVE_TIME_LIMIT: SAVE_TIME_LIMIT_MS,
+  RESTORE_TIME_LIMIT: RESTORE_TIME_LIMIT_MS,
 };
 const HOST = "ai-server@router.test";
 const state = (value: RouterModelState["value"], failed = false): RouterModelState => ({ value, failed, exitCode: failed ? 1 : undefined });
@@ -41,10 +45,32 @@ const state = (value: RouterModelState["value"], failed = false): RouterModelSta
 function outcomes(actorId: string): unknown[] {
   switch (actorId) {
     case "readModelState":
-      return [state("loaded"), state("sleeping"), state("loading"), state("unloaded"), state("missing")];
+      // (A model whose preset has slot-save-path: the router lets clients save its slots.)
+      return [
+        state("loaded"),
+        { ...state("loaded"), saves: true },
+        state("sleeping"),
+        state("loading"),
+        state("unloaded"),
+        state("missing"),
+      ];
     case "waitUntilLoaded":
       // A loaded model comes with what its worker says it serves (GET /props?model=…).
-      return [{ ...state("loaded"), props: { contextSize: 1024, slots: 2 } }, state("unloaded", true)];
+      return [
+        { ...state("loaded"), props: { contextSize: 1024, slots: 2 } },
+        { ...state("loaded"), props: { slots: 4 }, saves: true },
+        state("unloaded", true),
+      ];
+    case "saveRouterSlot":
+      return [
+        { kind: "saved", tokens: 1100, bytes: 580_000 },
+        { kind: "failed", reason: "disk-full", detail: "1100 tokens, 0 bytes written" },
+      ];
+    case "restoreRouterSlot":
+      return [
+        { kind: "restored", tokens: 1100 },
+        { kind: "failed", detail: "HTTP 400" },
+      ];
     case "waitUntilUnloaded":
       return [state("unloaded")];
     default:
@@ -91,6 +117,7 @@ const essentials = (s: RouterSnapshot) => ({
   target: s.context.target,
   next: s.context.next,
   failure: s.context.failure?.modelId,
+  saves: s.context.saves,
 });
 
 const testModel = new TestModel(routerModelMachine as unknown as ActorLogic<RouterSnapshot, AnyEventObject, unknown>, {
@@ -115,6 +142,8 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
       "waitUntilUnloaded",
       "restartRouterService",
       "waitUntilHealthy",
+      "saveRouterSlot",
+      "restoreRouterSlot",
     ].map((name) => [name, fromPromise(park(name))]),
   );
   const clock = new SimulatedClock();
@@ -139,7 +168,9 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     // The status the chart emitted matches its state, and the footer follows the status alone.
     const footer = footerText(status!, 0, 0);
     if (now.matches("ready")) expect(footer).toBe(`${now.context.target} loaded`);
-    if (now.matches("starting")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
+    if (now.matches("starting") || now.matches("restoring")) expect(footer).toBe(`Loading ${now.context.target}… 0s`);
+    // Leaving a model (its slot saved): the next one is being checked.
+    if (now.matches("leaving")) expect(footer).toBe(`Checking ${now.context.target}…`);
     if (now.matches("probing") || now.matches("rechecking")) expect(footer).toBe(`Checking ${now.context.target}…`);
     if (now.matches("unreachable")) expect(footer).toBe(`${now.context.target}: router unreachable`);
     if (now.matches("stopping")) expect(footer).toBe(`Unloading ${now.context.target}…`);
@@ -151,7 +182,7 @@ async function replay(steps: Array<{ event: AnyEventObject; state: RouterSnapsho
     // What the worker said it serves is in the status exactly while the model is ready.
     if (now.matches("ready")) expect(status!.props).toEqual((now.context.props ?? "missing") as object);
     else expect(status?.props).toBeUndefined();
-    if (now.matches("ready") && !before.matches("ready") && event.type.startsWith("xstate.done.actor."))
+    if (now.matches("ready") && !before.matches("ready") && !before.matches("restoring") && event.type.startsWith("xstate.done.actor."))
       expect(status!.props).toEqual((event as { output?: { props?: object } }).output?.props ?? {});
     // A failure recorded for the target always reads as words about that model.
     if (now.context.failure && now.matches("idle"))

@@ -33,6 +33,10 @@ test("a minimal entry gets every documented default", () => {
     memoryBudgetBytes: undefined,
     // Discovery on, in the default folders, with llama-server from PATH and no arguments of the user's.
     discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
+    // Saved prompt caches may take 16 GiB on disk (a command that is not llama-server keeps none).
+    promptCacheBudgetBytes: 16 * 2 ** 30,
+    // What a model that does not say gets: a prompt cache, no idle stop.
+    modelCacheDefaults: { promptCache: true, idleMs: 0 },
     models: [
       {
         id: "a",
@@ -113,6 +117,8 @@ const onlyDiscovery = {
   keepWarm: 1,
   memoryBudgetBytes: undefined,
   discovery: { modelDirs: undefined, llamaServer: undefined, serverArgs: undefined, modelServerArgs: {}, modelPorts: {} },
+  promptCacheBudgetBytes: 16 * 2 ** 30,
+  modelCacheDefaults: { promptCache: true, idleMs: 0 },
 };
 
 const declaresNothing: Array<[string, string | undefined, ((path: string) => string) | undefined]> = [
@@ -446,4 +452,56 @@ test("README's discovery example loads as written: no warning, and the settings 
     modelServerArgs: { "qwen2.5-coder-7b-instruct-q4_k_m": ["-c", "65536"] },
     modelPorts: { "qwen2.5-coder-7b-instruct-q4_k_m": 14250 },
   });
+});
+
+test("promptCache, promptCacheBudget, idleMinutes: on for llama-server, a placeholder elsewhere, per model over the provider", () => {
+  process.env.HOME = "/home/me";
+  const server = { id: "s", command: "/opt/llama.cpp/build/bin/llama-server", args: ["-m", "x.gguf"] };
+  const { config, warnings } = load(
+    withModels(
+      [
+        server,
+        { ...server, id: "off", promptCache: false },
+        { id: "lf", command: "/m/q.llamafile", args: ["--slot-save-path", "{{promptCacheDir}}"], idleMinutes: 0 },
+        { id: "plain", command: "/m/q.llamafile" },
+        { ...server, id: "pinned", pinned: true },
+        { ...server, id: "quick", idleMinutes: 0.5 },
+      ],
+      { promptCacheBudget: "2GiB", idleMinutes: 30 },
+    ),
+  );
+  expect(warnings).toEqual([]);
+  const byId = Object.fromEntries(config!.models.map((model) => [model.id, model]));
+  expect(byId.s).toMatchObject({
+    promptCache: { dir: "/home/me/.pi/llamafile_cache/s", via: "append", budgetBytes: 2 * 2 ** 30 },
+    idleMs: 1_800_000,
+  });
+  expect(byId.off!.promptCache).toBeUndefined();
+  expect(byId.lf).toMatchObject({ promptCache: { via: "placeholder" } });
+  expect(byId.lf!.idleMs).toBeUndefined();
+  expect(byId.plain!.promptCache).toBeUndefined();
+  // A pinned server is never stopped for idleness.
+  expect(byId.pinned!.idleMs).toBeUndefined();
+  expect(byId.quick!.idleMs).toBe(30_000);
+  // Fields of this extension's do not pass through to pi.
+  expect(byId.quick!.passthrough).toEqual({});
+  expect(config!.promptCacheBudgetBytes).toBe(2 * 2 ** 30);
+});
+
+test("a bad promptCache, promptCacheBudget or idleMinutes warns and falls back, or skips the model", () => {
+  const { config, warnings } = load(
+    withModels(
+      [
+        { ...good, idleMinutes: -1 },
+        { ...good, id: "b" },
+      ],
+      { promptCacheBudget: "lots", promptCache: "yes" },
+    ),
+  );
+  expect(config!.models.map((model) => model.id)).toEqual(["b"]);
+  expect(warnings).toEqual([
+    'llamafiles: providers.llamafiles.promptCache must be boolean (got "yes"); using the default.',
+    'llamafiles: providers.llamafiles.promptCacheBudget must be an amount of memory such as "22GiB" or "512 MB" (got "lots"); using the default.',
+    'llamafiles: skipped models[0] "a": providers.llamafiles.models[0].idleMinutes must be >= 0 (got -1).',
+  ]);
 });

@@ -65,6 +65,8 @@ test("a discovered model becomes a local model: its command line, the estimate a
       cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
       passthrough: {},
       memoryBytes: size + 512 * 8192 + 64 * 2 ** 20,
+      // llama-server keeps the prompt cache by default (a discovered llamafile does not).
+      promptCache: { dir: join(process.env.HOME!, ".pi", "llamafile_cache", "tiny-a"), via: "append", budgetBytes: 16 * 2 ** 30 },
       declared: { contextWindow: { value: 8192, source: "discovery" } },
       discovered: {
         kind: "gguf",
@@ -302,5 +304,37 @@ test("a llamafile runs itself; toLocalModel keeps what a found model says", () =
     projector: undefined,
     bytes: 4.4e9,
   };
-  expect(toLocalModel(found, logPathFor)).toMatchObject({ command: "/m/mistral.llamafile", cwd: "/m", memoryBytes: 5e9 });
+  const settings = { promptCacheBudgetBytes: 2 ** 30, modelCacheDefaults: { promptCache: true, idleMs: 600_000 } };
+  const local = toLocalModel(found, logPathFor, settings);
+  expect(local).toMatchObject({ command: "/m/mistral.llamafile", cwd: "/m", memoryBytes: 5e9, idleMs: 600_000 });
+  // A llamafile may refuse --slot-save-path: pi adds it to llama-server only.
+  expect(local.promptCache).toBeUndefined();
+});
+
+test("a discovered llama-server model keeps a prompt cache and stops when idle, as the provider says", () => {
+  const found: FoundModel = {
+    id: "tiny",
+    name: "Tiny · Q8_0 · 1 MiB",
+    kind: "gguf",
+    command: "/opt/llama.cpp/build/bin/llama-server",
+    args: ["-m", "/m/tiny.gguf", "--alias", "tiny", "--host", "127.0.0.1", "--port", "14301", "-c", "4096"],
+    port: 14301,
+    contextWindow: 4096,
+    trainedContext: 4096,
+    input: ["text"],
+    memoryBytes: 7e7,
+    estimate: { weightBytes: 1e6, kvCacheBytes: 4e6, marginBytes: 6.5e7, totalBytes: 7e7 },
+    files: ["/m/tiny.gguf"],
+    projector: undefined,
+    bytes: 1e6,
+  };
+  const on = toLocalModel(found, logPathFor, { promptCacheBudgetBytes: 2 ** 30, modelCacheDefaults: { promptCache: true, idleMs: 0 } });
+  expect(on.promptCache).toEqual({ dir: join(process.env.HOME!, ".pi", "llamafile_cache", "tiny"), via: "append", budgetBytes: 2 ** 30 });
+  expect(on.idleMs).toBeUndefined();
+  const off = toLocalModel(found, logPathFor, {
+    promptCacheBudgetBytes: 2 ** 30,
+    modelCacheDefaults: { promptCache: false, idleMs: 90_000 },
+  });
+  expect(off.promptCache).toBeUndefined();
+  expect(off.idleMs).toBe(90_000);
 });

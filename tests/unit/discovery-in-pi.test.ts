@@ -64,7 +64,7 @@ async function start(ids: () => string[], fail: () => boolean = () => false) {
   const runDiscovery = (_config: unknown, run: { rescan?: boolean }): DiscoveryOutcome => {
     scans.push(run.rescan ?? false);
     if (fail()) throw new Error("a bug");
-    return { models: ids().map((id) => toLocalModel(found(id), (x) => x)), scanned: ["/m"], skipped: [], problems: [] };
+    return { models: ids().map((id) => toLocalModel(found(id), (x) => x, config)), scanned: ["/m"], skipped: [], problems: [] };
   };
   const options: DiscoveryInPiOptions = {
     pi: {

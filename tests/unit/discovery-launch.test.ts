@@ -76,7 +76,9 @@ test("ports: the range the words, the schema and the docs give is DISCOVERY_PORT
   const docs = ["README.md", "docs/discovery.md"].map((path) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")).join("\n");
   // A stale range (the one before a change of DISCOVERY_PORTS) is found by its first digits.
   expect(schema.match(/1\d{4}-\d{5}/g)).toEqual([range]);
-  expect(new Set(docs.match(/1\d{4}-\d{5}/g))).toEqual(new Set([range]));
+  // The one other range the docs name: the real-server suite's ports (README, "Tests").
+  const others = new Set(["18901-18907"]);
+  expect(new Set(docs.match(/1\d{4}-\d{5}/g)?.filter((found) => !others.has(found)))).toEqual(new Set([range]));
 });
 
 test("ports: a collision moves the later id (by name) to the next free port, the same way every time", () => {

@@ -40,3 +40,9 @@ test("context window: --ctx-size, else meta.n_ctx, else the fallback; a fallback
   );
   expect(model).toMatchObject({ id: "q", name: "Qwen", contextWindow: 4242, maxTokens: 1000 });
 });
+
+test("a router's ids that could not be shown or passed on safely are never offered", () => {
+  const listed = (id: unknown) => ({ id, status: { value: "unloaded", args: ["--model", "/m.gguf"] } }) as unknown as RouterModel;
+  const hostile = ["box/tiny", "\u001b[2Jwipe", "a\u0000b", "x".repeat(201), "-rf", "", 42, null];
+  expect(discoveredModels([...hostile.map(listed), listed("tiny-a")], []).map((model) => model.id)).toEqual(["tiny-a"]);
+});

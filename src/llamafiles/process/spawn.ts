@@ -13,10 +13,11 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
 import { couldNotStartLogLine } from "../messages.ts";
+import { promptCacheRoot } from "../prompt-cache/paths.ts";
 import { KeeperLease } from "./keeper-lease.ts";
+import { launchLine } from "./launch-line.ts";
 import { completeRecord, myIdentity } from "./ownership-record.ts";
 import { keeperSocketPath, llamafileLogsDir, privateDir } from "./paths.ts";
-import { resolveArgs } from "./port-template.ts";
 import { MARKER_VARIABLE, processStartTime, serverMarker } from "./process-proof.ts";
 import { rememberServer, type UsedServer } from "./process-table.ts";
 
@@ -70,7 +71,11 @@ function logLine(model: LaunchSpec, line: string): void {
 
 /** What makes `model` impossible to start, found before anything runs. */
 function checkLaunch(model: LaunchSpec): SpawnError | undefined {
-  const unsafe = privateDir(llamafileLogsDir()) ?? privateDir(dirname(keeperSocketPath(model.port)));
+  const unsafe =
+    privateDir(llamafileLogsDir()) ??
+    privateDir(dirname(keeperSocketPath(model.port))) ??
+    // llama-server refuses to start when its --slot-save-path is not a folder.
+    (model.promptCache ? (privateDir(promptCacheRoot()) ?? privateDir(model.promptCache.dir)) : undefined);
   if (unsafe) return { code: "unsafe-folder", path: unsafe.path, reason: unsafe.code };
   try {
     if (!statSync(model.cwd).isDirectory()) return { code: "cwd-not-a-folder", cwd: model.cwd };
@@ -93,7 +98,8 @@ export async function startServer(model: LaunchSpec, nonce: string): Promise<Sta
     return { error: problem };
   }
   const marker = serverMarker(nonce, model.port, model.id);
-  const argv = resolveArgs(model.args, model.port);
+  const line = launchLine(model);
+  const argv = line.args;
   const socket = keeperSocketPath(model.port);
   const spec = {
     port: model.port,
@@ -125,7 +131,7 @@ export async function startServer(model: LaunchSpec, nonce: string): Promise<Sta
   try {
     server = spawn(model.command, argv, {
       cwd: model.cwd,
-      env: { ...process.env, ...model.env, [MARKER_VARIABLE]: marker.slice(MARKER_VARIABLE.length + 1) },
+      env: { ...process.env, ...line.env, [MARKER_VARIABLE]: marker.slice(MARKER_VARIABLE.length + 1) },
       stdio: ["ignore", output, errors],
       detached: true,
     });
