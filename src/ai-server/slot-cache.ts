@@ -14,26 +14,15 @@
  *    of how many tokens, saved with which worker arguments (another model file, context or slot
  *    layout is never restored into: the server would take it and answer garbage, D05).
  */
-import { createHash, randomUUID } from "node:crypto";
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RouterRestoreOutcome, RouterSaveOutcome } from "../../machines/router-model.machine.ts";
 import type { ServerProps } from "../../machines/server-props.ts";
 import { cannotSaveStatus, isSlotFileName, restoreAnswer, saveAnswer, withSlot } from "../llama-cpp/slots.ts";
 import type { Conversation } from "../pi-session/session-ui.ts";
+import { replacePrivateFile } from "../util/replace-private-file.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
 interface IndexEntry {
@@ -124,19 +113,7 @@ function privateFolder(path: string): string | undefined {
 }
 
 function writeIndex(path: string, url: string, entries: IndexEntry[]): void {
-  const temporary = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, JSON.stringify({ version: 1, url, entries }));
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+  replacePrivateFile(path, JSON.stringify({ version: 1, url, entries }));
 }
 
 /** An entry of a session that is gone: an in-memory one whose pi ended, or one whose session file is gone (and its pi too). */

@@ -107,6 +107,9 @@ export interface LaunchInput {
   userArgs: string[];
 }
 
+/** What pi finds its own server by: the id it advertises, on loopback, on the model's port. */
+const identityArgs = (input: LaunchInput) => ["--alias", input.id, "--host", "127.0.0.1", "--port", String(input.port)];
+
 /** llama-server: `-m` the model (the first file of a split: llama.cpp finds the others by name). */
 export function llamaServerArgs(
   input: LaunchInput & { modelFile: string; projector: string | undefined; chatTemplate: boolean },
@@ -114,12 +117,7 @@ export function llamaServerArgs(
   return [
     "-m",
     input.modelFile,
-    "--alias",
-    input.id,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(input.port),
+    ...identityArgs(input),
     ...contextArgs(input),
     ...(input.chatTemplate ? ["--jinja"] : []),
     ...(input.projector ? ["--mmproj", input.projector] : []),
@@ -135,18 +133,7 @@ export function llamaServerArgs(
  * carries its own projector.
  */
 export function llamafileArgs(input: LaunchInput): string[] {
-  return [
-    "--server",
-    "--nobrowser",
-    "--alias",
-    input.id,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(input.port),
-    ...contextArgs(input),
-    ...input.userArgs,
-  ];
+  return ["--server", "--nobrowser", ...identityArgs(input), ...contextArgs(input), ...input.userArgs];
 }
 
 function contextArgs(input: LaunchInput): string[] {

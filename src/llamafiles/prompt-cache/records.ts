@@ -6,9 +6,10 @@
  * field is checked before it is believed, and nothing is read through a symlink.
  */
 import { randomUUID } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { isSlotFileName, SLOT_FILE_HEADER_BYTES, slotFileTokens } from "../../llama-cpp/slots.ts";
+import { replacePrivateFile } from "../../util/replace-private-file.ts";
 
 export interface CacheRecord {
   version: 1;
@@ -99,20 +100,7 @@ export function readRecord(path: string): CacheRecord | "missing" | string {
 
 /** Writes the record atomically (a new 0600 file, then a rename): a reader sees the old record or the new one. */
 export function writeRecord(dir: string, key: string, record: CacheRecord): void {
-  const path = join(dir, recordName(key));
-  const temporary = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, JSON.stringify(record));
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+  replacePrivateFile(join(dir, recordName(key)), JSON.stringify(record));
 }
 
 /**
