@@ -14,6 +14,7 @@ import type { SessionUi } from "../pi-session/session-ui.ts";
 import { startModel } from "../pi-session/start-model.ts";
 import type { StartupReport } from "../pi-session/startup-report.ts";
 import type { ActivitySource } from "../pi-session/working-indicator.ts";
+import { restoreLostStartModel } from "../pi-versions/lost-start-model.ts";
 import { nativeProviderRacesStartUp } from "../pi-versions/native-provider-start.ts";
 import { llamafilesBackend } from "./backend.ts";
 import { type ConfigProblem, LLAMAFILES_PROVIDER, type LlamafilesConfig, loadLlamafilesConfig } from "./config.ts";
@@ -124,6 +125,7 @@ export async function setUpLlamafiles(
     }
   };
 
+  const start = startModel({ agentDir: getAgentDir(), cwd: process.cwd() });
   const discovery = config.discovery
     ? await discoveryInPi({
         pi,
@@ -137,12 +139,14 @@ export async function setUpLlamafiles(
         },
         logPathFor: serverLogPath,
         mode: runMode(),
-        start: startModel({ agentDir: getAgentDir(), cwd: process.cwd() }),
+        start,
       })
     : undefined;
   // Registered from the factory so a preselected llamafiles model is restored at start-up.
   register();
   if (refused) report.add(said(refused));
+  // A native provider's model can still be lost at start-up (src/pi-versions/lost-start-model.ts).
+  if (config.missingForPi.length > 0) pi.on("session_start", (_event, ctx) => restoreLostStartModel(pi, ctx, LLAMAFILES_PROVIDER, start));
 
   // What the command reads is taken when it runs: the fleet's status and the models change.
   const now = () => ({

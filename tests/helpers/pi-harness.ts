@@ -30,6 +30,12 @@ export interface PiHarnessOptions {
   withTools?: boolean;
   /** The AI_SERVER_* variables for this pi; every other AI_SERVER_* variable is removed. */
   aiServerEnv?: Record<string, string>;
+  /**
+   * pi's availability passes land only after it chose the start model: what pi's racing
+   * background passes sometimes do (src/pi-versions/lost-start-model.ts). Every refresh of pi's
+   * models before the session exists does nothing; later ones run as usual.
+   */
+  availabilityLateAtBoot?: boolean;
 }
 
 export interface PiHarness {
@@ -83,10 +89,19 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
 
   const pi = await import("@earendil-works/pi-coding-agent");
   const cwd = home;
-  const makeServices = () =>
-    pi.createAgentSessionServices({
+  let availabilityHeld = false;
+  const makeServices = async () => {
+    const modelRuntime = await pi.ModelRuntime.create({ authPath: join(agentDir, "auth.json"), modelsPath: join(agentDir, "models.json") });
+    if (options.availabilityLateAtBoot) {
+      const refresh = modelRuntime.refresh.bind(modelRuntime);
+      availabilityHeld = true;
+      modelRuntime.refresh = (async (o?: Parameters<typeof refresh>[0]) =>
+        availabilityHeld ? { aborted: false, errors: new Map() } : refresh(o)) as typeof refresh;
+    }
+    return pi.createAgentSessionServices({
       cwd,
       agentDir,
+      modelRuntime,
       resourceLoaderOptions: {
         additionalExtensionPaths: [REPO_ROOT],
         noExtensions: true,
@@ -96,6 +111,7 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
         noContextFiles: true,
       },
     });
+  };
   const runtime = await pi.createAgentSessionRuntime(
     async (o) => {
       const services = await makeServices();
@@ -105,6 +121,7 @@ export async function startPi(options: PiHarnessOptions): Promise<PiHarness> {
         sessionStartEvent: o.sessionStartEvent,
         noTools: options.withTools ? undefined : "all",
       });
+      availabilityHeld = false;
       return { ...created, services, diagnostics: services.diagnostics };
     },
     { cwd, agentDir, sessionManager: pi.SessionManager.inMemory(cwd) },

@@ -37,3 +37,31 @@ test.runIf(!nativeProviderRacesStartUp(VERSION))(
     expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
   },
 );
+
+// pi's availability passes race (src/pi-versions/lost-start-model.ts): held back here until pi
+// has chosen its start model, so pi starts with none although settings name a llamafiles model.
+test("pi chose its start model before its availability pass landed: the preselected model is taken back at session_start, and starts", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: { models: [fakeModelEntry({ id: "model-a", name: "A", port })] },
+    preselect: "llamafiles/model-a",
+    availabilityLateAtBoot: true,
+  });
+  expect(pi.runtime.modelFallbackMessage).toBeDefined();
+  expect(`${pi.runtime.session.model?.provider}/${pi.runtime.session.model?.id}`).toBe("llamafiles/model-a");
+  await waitFor(() => pi.notifications().some((n) => n.message === "A is ready"), "A to become ready");
+  expect(await pi.prompt("hi")).toEqual({ text: "Hello from the fake llamafile", error: undefined });
+});
+
+test("pi lost a start model that is not a llamafiles one: nothing is chosen for it, nothing starts", async () => {
+  const port = await freePort();
+  const pi = await startPi({
+    llamafiles: { models: [fakeModelEntry({ id: "model-a", name: "A", port })] },
+    preselect: "elsewhere/model-a",
+    availabilityLateAtBoot: true,
+  });
+  expect(`${pi.runtime.session.model?.provider}/${pi.runtime.session.model?.id}`).toBe("unknown/unknown"); // pi's "no model"
+  // Selecting happens inside session_start, which startPi awaited: a start would show by now.
+  expect(pi.footer()).toEqual([]);
+  expect(await probeModels(port)).toBe("refused");
+});

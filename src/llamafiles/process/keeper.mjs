@@ -29,8 +29,9 @@
  * the keeper sends {"event": "hello" | "users" | "output" | "stopping" | "shared" | "exited"}
  * (`exited` says whether the stop was forced).
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createConnection, createServer, Socket } from "node:net";
+import { groupByMarker, groupShows } from "./process-group.mjs";
 import { stopGroup } from "./stop-group.mjs";
 
 /** @type {{ port: number, modelId: string, logPath: string, logCapBytes: number, socketPath: string, marker: string }} */
@@ -42,6 +43,7 @@ const OUTPUT_HINT_MS = 10;
 const GROUP_POLL_MS = 200;
 const GROUP_CHECK_MS = 1_000;
 const EXIT_STATUS_WAIT_MS = 300;
+const EXITING_RECHECK_MS = 5;
 
 /** Output pipes of the server still open (they close when every process holding them ended). */
 let outputOpen = 0;
@@ -212,7 +214,7 @@ function stop(why) {
 // ---- the server's process group -------------------------------------------------------------
 /** Cheap: does a process group with this id exist (and may we signal it)? */
 function groupExists() {
-  if (pgid === undefined) pgid = groupByMarker();
+  if (pgid === undefined) pgid = groupByMarker(spec.marker, process.pid);
   if (pgid === undefined) return false;
   try {
     process.kill(-pgid, 0);
@@ -222,52 +224,22 @@ function groupExists() {
   }
 }
 
-/**
- * Thorough (Linux): does a live member of the group carry this server's marker? A recycled
- * group id never does. Undefined where there is no /proc to read.
- */
-function groupIsOurs() {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid || fields[0] === "Z") continue;
-      if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(spec.marker)) return true;
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return false;
+/** Proven to be the server's (a member carries the marker; or no /proc to tell), so it may be signalled. */
+function groupAlive() {
+  if (!groupExists()) return false;
+  const shows = groupShows(/** @type {number} */ (pgid), spec.marker);
+  return shows === "ours" || shows === undefined;
 }
 
-const groupAlive = () => groupExists() && groupIsOurs() !== false;
-
-/** The process group of a live process carrying this server's marker (Linux): the server, should pi not have said its pid. */
-function groupByMarker() {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (!readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(spec.marker)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return undefined;
+/**
+ * "gone" for good, so `exited` may be told; "exiting" while a member is still in the middle of
+ * its exit; "running" otherwise.
+ * @returns {"gone" | "exiting" | "running"}
+ */
+function groupState() {
+  if (!groupExists()) return "gone";
+  const shows = groupShows(/** @type {number} */ (pgid), spec.marker);
+  return shows === "none" ? "gone" : shows === "exiting" ? "exiting" : "running";
 }
 
 /** @param {NodeJS.Signals} signal */
@@ -287,7 +259,11 @@ let awaitingExitStatus = false;
 
 function checkGroup() {
   // Output still open: the server runs, or pi has not started it yet (it starts the keeper first).
-  if (finished || (outputOpen > 0 && (pgid === undefined || groupExists())) || groupAlive()) return;
+  if (finished || (outputOpen > 0 && (pgid === undefined || groupExists()))) return;
+  const state = groupState();
+  // A member in its last moments: look again shortly rather than at the next slow poll.
+  if (state === "exiting") setTimeout(checkGroup, EXITING_RECHECK_MS);
+  if (state !== "gone") return;
   if (!leaderExit && parentLease && leases.has(parentLease) && !awaitingExitStatus) {
     // The group is gone; the starting pi is about to tell the leader's exit status: wait a moment.
     awaitingExitStatus = true;

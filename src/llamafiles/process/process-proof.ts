@@ -5,7 +5,8 @@
  * Linux reads /proc; elsewhere only the start time and command line are checked (via ps).
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { carriesMarker as carriesMarkerInProc, groupMembers as groupMembersInProc, groupShows, statFields } from "./process-group.mjs";
 
 export const MARKER_VARIABLE = "PI_LLAMA_SERVER";
 
@@ -14,16 +15,6 @@ export function serverMarker(nonce: string, port: number, modelId: string): stri
 }
 
 const hasProc = process.platform === "linux";
-
-/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses): state, ppid, pgrp, … */
-function statFields(pid: number, proc = "/proc"): string[] | undefined {
-  try {
-    const stat = readFileSync(`${proc}/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
 
 /** The start time of `pid` (clock ticks since boot on Linux), or undefined when it does not run. */
 export function processStartTime(pid: number): string | undefined {
@@ -61,38 +52,28 @@ export function commandLineOf(pid: number): string[] | undefined {
 
 /** Does `pid` carry `marker` in its environment? Undefined where that cannot be known. */
 export function carriesMarker(pid: number, marker: string): boolean | undefined {
-  if (!hasProc) return undefined;
-  try {
-    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker);
-  } catch {
-    return false;
-  }
+  return hasProc ? carriesMarkerInProc(pid, marker) : undefined;
+}
+
+/** The live processes (zombies left out) of process group `pgid`, from `proc` (tests give their own); [] where there is no /proc. */
+export function groupMembers(pgid: number, proc = "/proc"): number[] {
+  return groupMembersInProc(pgid, proc) ?? [];
+}
+
+/** Live processes of group `pgid` that carry `marker`: proof before a signal (Linux; [] elsewhere). */
+export function markedGroupMembers(pgid: number, marker: string): number[] {
+  return hasProc ? groupMembers(pgid).filter((pid) => carriesMarkerInProc(pid, marker)) : [];
 }
 
 /**
- * The live processes (zombies left out) of process group `pgid`, from `proc` (tests give their
- * own); [] where there is no /proc. The one walk of the process table: signals and ownership
- * proofs ask for the marked ones, /llamafiles for their resident memory.
+ * Is a server's group not gone yet? Not while a member carries the marker, nor while one is in
+ * the middle of its exit (process-group.mjs): "Stopped" is said once the server has truly ended.
+ * Never a reason to signal (markedGroupMembers is). Elsewhere: whether the leader still runs.
  */
-export function groupMembers(pgid: number, proc = "/proc"): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(proc);
-  } catch {
-    return [];
-  }
-  const members: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry), proc);
-    if (fields && fields[0] !== "Z" && Number(fields[2]) === pgid) members.push(Number(entry));
-  }
-  return members;
-}
-
-/** Live processes of group `pgid` that carry `marker` (Linux; [] elsewhere). */
-export function markedGroupMembers(pgid: number, marker: string): number[] {
-  return hasProc ? groupMembers(pgid).filter((pid) => carriesMarker(pid, marker)) : [];
+export function groupStillThere(pgid: number, marker: string, proc = "/proc"): boolean {
+  if (!hasProc) return processStartTime(pgid) !== undefined;
+  const shows = groupShows(pgid, marker, proc);
+  return shows === "ours" || shows === "exiting";
 }
 
 export function isAlive(pid: number): boolean {

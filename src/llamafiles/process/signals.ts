@@ -8,7 +8,7 @@
 
 import { llamafilesTimeouts } from "../../timeouts.ts";
 import { sleep } from "../../util/sleep.ts";
-import { markedGroupMembers, processStartTime } from "./process-proof.ts";
+import { groupStillThere, markedGroupMembers, processStartTime } from "./process-proof.ts";
 import { STOP_GIVE_UP_MS, stopGroup } from "./stop-group.mjs";
 
 /** Proven: the group still has a member carrying the marker (Linux); elsewhere: the leader still runs. */
@@ -33,7 +33,7 @@ export async function stopLeftBehind(server: { pid: number; marker: string }): P
         // gone meanwhile
       }
     },
-    isGone: () => !groupIsOurs(server.pid, server.marker),
+    isGone: () => !groupStillThere(server.pid, server.marker),
     pollMs: llamafilesTimeouts.groupGonePollMs,
     giveUpMs: STOP_GIVE_UP_MS,
   });
@@ -43,5 +43,5 @@ export async function stopLeftBehind(server: { pid: number; marker: string }): P
 /** Resolves once no member of the server's group is left (another pi is stopping it), or when that stop would have given up. */
 export async function waitUntilGone(server: { pid: number; marker: string }, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + STOP_GIVE_UP_MS;
-  while (groupIsOurs(server.pid, server.marker) && Date.now() < deadline) await sleep(llamafilesTimeouts.groupGonePollMs, signal);
+  while (groupStillThere(server.pid, server.marker) && Date.now() < deadline) await sleep(llamafilesTimeouts.groupGonePollMs, signal);
 }
