@@ -41,10 +41,11 @@ function compiledFakeServer(sourcePath: string): string {
 /**
  * Every fake server a test starts carries this tag: the run's id (set by the global
  * setup; the suite-level check looks for it) plus this worker's pid, so a test file's
- * clean-up never touches another file's servers.
+ * clean-up never touches another file's servers. Closed by a colon: found by substring, the tag
+ * of worker 123 must not match the servers of worker 1234.
  */
 export function runTag(): string {
-  return `${process.env.PI_LLAMA_TEST_RUN ?? "pi-llama-test"}:${process.pid}`;
+  return `${process.env.PI_LLAMA_TEST_RUN ?? "pi-llama-test"}:${process.pid}:`;
 }
 
 export interface FakeModelOptions {
