@@ -13,6 +13,8 @@ import { parseJsonWithComments } from "../util/json-with-comments.ts";
 export interface StartModel {
   provider: string | undefined;
   id: string;
+  /** Named by `--model` (pi prefers it to a resumed session's model), not by settings. */
+  fromCommandLine?: true;
 }
 
 function argument(argv: readonly string[], flag: string): string | undefined {
@@ -36,9 +38,11 @@ export function startModel(where: { agentDir: string; cwd: string }, argv: reado
   const model = argument(argv, "--model");
   if (model !== undefined) {
     const provider = argument(argv, "--provider");
-    if (provider !== undefined) return { provider, id: model };
+    if (provider !== undefined) return { provider, id: model, fromCommandLine: true };
     const slash = model.indexOf("/");
-    return slash > 0 ? { provider: model.slice(0, slash), id: model.slice(slash + 1) } : { provider: undefined, id: model };
+    return slash > 0
+      ? { provider: model.slice(0, slash), id: model.slice(slash + 1), fromCommandLine: true }
+      : { provider: undefined, id: model, fromCommandLine: true };
   }
   return fromSettings(join(where.cwd, ".pi", "settings.json")) ?? fromSettings(join(where.agentDir, "settings.json"));
 }

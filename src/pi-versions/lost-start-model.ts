@@ -7,10 +7,11 @@
  * the start model lost to the one `registerProvider` began, so the session started with no model
  * at all although settings (or the resumed session) named a llamafiles model.
  *
- * At session_start, with no model chosen (pi's placeholder, which no provider has), this takes the lost one back: the session's last model
- * change, else the start model of the command line or settings, when it is this provider's and
- * pi knows it. pi's own availability pass is awaited first (local only: models.json and stored
- * keys, no network). Any other situation is left exactly as pi made it.
+ * At session_start, with pi's placeholder model (no model chosen), this takes the lost one back:
+ * the model named by `--model`, else by the resumed session, else by settings, when it is this
+ * provider's and pi knows it. pi's own availability pass is awaited first (local only:
+ * models.json and stored keys, no network). Any other situation is left exactly as pi made it;
+ * when pi fell back to another provider's model, that model stays.
  */
 import type { ExtensionAPI, ExtensionContext } from "@earendil-works/pi-coding-agent";
 import type { StartModel } from "../pi-session/start-model.ts";
@@ -20,12 +21,21 @@ const ATTEMPTS = 3;
 
 type Context = Pick<ExtensionContext, "model" | "modelRegistry" | "sessionManager">;
 
-/** The model the session asked for: its last model change, else the start model. */
+/** pi's "no model": the placeholder its agent starts with, which no provider has. */
+const PLACEHOLDER_PROVIDER = "unknown";
+
+/**
+ * The model pi was asked to start with, in pi's own order: `--model`, else the resumed
+ * session's last model change (only a session with messages is resumed), else settings.
+ */
 function wantedModel(ctx: Context, start: StartModel | undefined): StartModel | undefined {
+  if (start?.fromCommandLine) return start;
   const branch = ctx.sessionManager.getBranch();
-  for (let i = branch.length - 1; i >= 0; i--) {
-    const entry = branch[i]!;
-    if (entry.type === "model_change") return { provider: entry.provider, id: entry.modelId };
+  if (branch.some((entry) => entry.type === "message")) {
+    for (let i = branch.length - 1; i >= 0; i--) {
+      const entry = branch[i]!;
+      if (entry.type === "model_change") return { provider: entry.provider, id: entry.modelId };
+    }
   }
   return start;
 }
@@ -38,8 +48,8 @@ export async function restoreLostStartModel(
   start: StartModel | undefined,
 ): Promise<void> {
   try {
-    // pi's "no model" is a placeholder (provider "unknown") that no provider has.
-    if (ctx.model && ctx.modelRegistry.find(ctx.model.provider, ctx.model.id)) return;
+    // Only pi's "no model": a model pi made up for `--model provider/new-id` is the user's choice.
+    if (ctx.model && ctx.model.provider !== PLACEHOLDER_PROVIDER) return;
     const wanted = wantedModel(ctx, start);
     if (wanted?.provider !== provider) return;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

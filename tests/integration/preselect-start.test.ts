@@ -65,3 +65,20 @@ test("pi lost a start model that is not a llamafiles one: nothing is chosen for 
   expect(pi.footer()).toEqual([]);
   expect(await probeModels(port)).toBe("refused");
 });
+
+test("pi lost the llamafiles start model but fell back to another provider's: that model stays, nothing starts", async () => {
+  process.env.ANTHROPIC_API_KEY = "sk-test-not-used";
+  try {
+    const port = await freePort();
+    const pi = await startPi({
+      llamafiles: { models: [fakeModelEntry({ id: "model-a", name: "A", port })] },
+      preselect: "llamafiles/model-a",
+      availabilityLateAtBoot: true,
+    });
+    expect(pi.runtime.session.model?.provider).toBe("anthropic");
+    expect(pi.footer()).toEqual([]);
+    expect(await probeModels(port)).toBe("refused");
+  } finally {
+    delete process.env.ANTHROPIC_API_KEY;
+  }
+});

@@ -1,7 +1,8 @@
 // A server's group read from /proc (src/llamafiles/process/process-group.mjs), in a /proc the test
 // writes: a member whose environment is gone but which is still exiting keeps the group from
 // being called gone (the keeper said "Stopped" while the server was still in its last moments),
-// yet it never proves the group is ours to signal.
+// and so does a zombie main thread whose other threads still run; neither proves the group is
+// ours to signal.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,25 @@ test("a member in the middle of its exit (environment gone, PF_EXITING, not a zo
   expect(isExiting(201, proc)).toBe(false);
   expect(groupShows(200, MARKER, proc)).toBe("exiting");
   expect(groupStillThere(200, MARKER, proc)).toBe(true);
+});
+
+test("a multi-threaded server whose main thread ended first (a zombie with a thread still running): not gone", () => {
+  const proc = writeProc("threads", [
+    [400, "Z", 400, 0x400100 | PF_EXITING, undefined],
+    [500, "Z", 500, 0x400100 | PF_EXITING, undefined],
+  ]);
+  // /proc/<pid>/task/<tid>/stat: 400 still has a thread tearing down; 500's only thread is the zombie.
+  for (const [pid, tid, state] of [
+    [400, 400, "Z"],
+    [400, 401, "R"],
+    [500, 500, "Z"],
+  ] as const) {
+    mkdirSync(join(proc, String(pid), "task", String(tid)), { recursive: true });
+    writeFileSync(join(proc, String(pid), "task", String(tid), "stat"), `${tid} (srv) ${state} 1 ${pid} ${pid} 0 -1 4194564 0 0`);
+  }
+  expect(groupShows(400, MARKER, proc)).toBe("exiting");
+  expect(groupStillThere(400, MARKER, proc)).toBe(true);
+  expect(groupShows(500, MARKER, proc)).toBe("none");
 });
 
 test("only zombies, strangers (no marker, not exiting) or members of other groups: none, gone", () => {

@@ -15,9 +15,17 @@ mkdirSync(join(cwd, ".pi"), { recursive: true });
 const pi = (...args: string[]) => ["node", "/usr/lib/node_modules/pi/dist/cli.js", ...args];
 
 test("--model provider/id, --provider with --model, a bare id", () => {
-  expect(startModel({ agentDir, cwd }, pi("--model", "llamafiles/qwen2.5-coder"))).toEqual({ provider: "llamafiles", id: "qwen2.5-coder" });
-  expect(startModel({ agentDir, cwd }, pi("--provider", "llamafiles", "--model", "a/b"))).toEqual({ provider: "llamafiles", id: "a/b" });
-  expect(startModel({ agentDir, cwd }, pi("--model", "qwen"))).toEqual({ provider: undefined, id: "qwen" });
+  expect(startModel({ agentDir, cwd }, pi("--model", "llamafiles/qwen2.5-coder"))).toEqual({
+    provider: "llamafiles",
+    id: "qwen2.5-coder",
+    fromCommandLine: true,
+  });
+  expect(startModel({ agentDir, cwd }, pi("--provider", "llamafiles", "--model", "a/b"))).toEqual({
+    provider: "llamafiles",
+    id: "a/b",
+    fromCommandLine: true,
+  });
+  expect(startModel({ agentDir, cwd }, pi("--model", "qwen"))).toEqual({ provider: undefined, id: "qwen", fromCommandLine: true });
 });
 
 test("the default model of the settings: the project's before the user's; a broken file is no model", () => {
@@ -28,5 +36,5 @@ test("the default model of the settings: the project's before the user's; a brok
   expect(startModel({ agentDir, cwd }, pi())).toEqual({ provider: "ai-server", id: "big" });
   writeFileSync(join(cwd, ".pi", "settings.json"), "{ not json");
   expect(startModel({ agentDir, cwd }, pi())).toEqual({ provider: "llamafiles", id: "tiny-a" });
-  expect(startModel({ agentDir, cwd }, pi("--model", "x/y"))).toEqual({ provider: "x", id: "y" });
+  expect(startModel({ agentDir, cwd }, pi("--model", "x/y"))).toEqual({ provider: "x", id: "y", fromCommandLine: true });
 });

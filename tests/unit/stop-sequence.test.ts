@@ -64,6 +64,27 @@ test("a group that survives SIGKILL: the keeper waits on, pi gives up after 10 s
   expect(lost.signals).toEqual(["SIGTERM", "SIGKILL"]);
 });
 
+test("at 5 s only a member in its last moments is left (SIGKILL not sent): the stop is not forced", async () => {
+  let goneAt = Number.POSITIVE_INFINITY;
+  const signals: string[] = [];
+  const server = {
+    pollMs: 100,
+    signal(signal: "SIGTERM" | "SIGKILL") {
+      if (signal === "SIGKILL") {
+        goneAt = Date.now() + 50;
+        return false;
+      }
+      signals.push(signal);
+      return true;
+    },
+    isGone: () => Date.now() >= goneAt,
+  };
+  const stop = stopGroup(server);
+  await vi.advanceTimersByTimeAsync(5_200);
+  expect(await stop).toEqual({ forced: false, gone: true });
+  expect(signals).toEqual(["SIGTERM"]);
+});
+
 async function readyServer() {
   const script = scriptedActors();
   const alone = serverAlone(script.actors);

@@ -261,8 +261,7 @@ function checkGroup() {
   // Output still open: the server runs, or pi has not started it yet (it starts the keeper first).
   if (finished || (outputOpen > 0 && (pgid === undefined || groupExists()))) return;
   const state = groupState();
-  // A member in its last moments: look again shortly rather than at the next slow poll.
-  if (state === "exiting") setTimeout(checkGroup, EXITING_RECHECK_MS);
+  if (state === "exiting") recheckSoon();
   if (state !== "gone") return;
   if (!leaderExit && parentLease && leases.has(parentLease) && !awaitingExitStatus) {
     // The group is gone; the starting pi is about to tell the leader's exit status: wait a moment.
@@ -271,6 +270,24 @@ function checkGroup() {
     return;
   }
   if (!awaitingExitStatus || leaderExit) finish();
+}
+
+/** @type {NodeJS.Timeout | undefined} */
+let recheck;
+let recheckMs = EXITING_RECHECK_MS;
+/**
+ * A member in its last moments: look again soon rather than at the next slow poll. One pending
+ * look at a time, backing off to the slow poll should a member stay in its exit (a process
+ * stuck in the kernel, or a stranger's in a recycled group).
+ */
+function recheckSoon() {
+  if (recheck) return;
+  recheck = setTimeout(() => {
+    recheck = undefined;
+    recheckMs = Math.min(recheckMs * 2, GROUP_POLL_MS);
+    checkGroup();
+  }, recheckMs);
+  recheck.unref();
 }
 
 function finish() {

@@ -8,8 +8,10 @@
  * A member's environment proves it is the server pi started (the marker). While a process exits,
  * the kernel releases its memory, and so its environment, some time before it becomes a zombie:
  * measured here, a node server sent SIGTERM spends up to milliseconds in that state (longer on a
- * busy machine), neither provably ours nor gone. Such a member keeps the group from being called
- * gone, yet it is never a reason to signal the group.
+ * busy machine), neither provably ours nor gone. And a multi-threaded server whose main thread
+ * has ended first shows as a zombie while another thread still tears it down and its port is
+ * still bound (a node process holding 3 GB: about 100 ms). Such a member keeps the group from
+ * being called gone, yet it is never a reason to signal the group.
  */
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -86,6 +88,24 @@ export function isExiting(pid, proc = "/proc") {
 }
 
 /**
+ * Is `pid`, listed as a zombie, still tearing down: another of its threads not ended yet?
+ * @param {number} pid
+ * @param {string} proc
+ */
+function threadStillEnding(pid, proc) {
+  let threads;
+  try {
+    threads = readdirSync(`${proc}/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return threads.some((tid) => {
+    const state = statFields(tid, `${proc}/${pid}/task`)?.[0];
+    return state !== undefined && state !== "Z" && state !== "X";
+  });
+}
+
+/**
  * What the live members of group `pgid` show. "ours": one carries the marker (a recycled group
  * id never does), so the group may be signalled. "exiting": none shows it, but one is in the
  * middle of its exit: not gone yet. "none": nothing of the server is left. Undefined where there
@@ -96,10 +116,16 @@ export function isExiting(pid, proc = "/proc") {
  * @returns {"ours" | "exiting" | "none" | undefined}
  */
 export function groupShows(pgid, marker, proc = "/proc") {
-  const members = groupMembers(pgid, proc);
-  if (members === undefined) return undefined;
+  const pids = processIds(proc);
+  if (pids === undefined) return undefined;
   let exiting = false;
-  for (const pid of members) {
+  for (const pid of pids) {
+    const fields = statFields(pid, proc);
+    if (!fields || Number(fields[2]) !== pgid) continue;
+    if (fields[0] === "Z") {
+      if (threadStillEnding(pid, proc)) exiting = true;
+      continue;
+    }
     if (carriesMarker(pid, marker, proc)) return "ours";
     if (isExiting(pid, proc)) exiting = true;
   }

@@ -26,11 +26,12 @@ export async function stopLeftBehind(server: { pid: number; marker: string }): P
   if (!groupIsOurs(server.pid, server.marker)) return { forced: false };
   const { forced } = await stopGroup({
     signal(signal) {
-      if (!groupIsOurs(server.pid, server.marker)) return;
+      if (!groupIsOurs(server.pid, server.marker)) return false;
       try {
         process.kill(-server.pid, signal);
+        return true;
       } catch {
-        // gone meanwhile
+        return false; // gone meanwhile
       }
     },
     isGone: () => !groupStillThere(server.pid, server.marker),

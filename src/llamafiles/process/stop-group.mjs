@@ -32,7 +32,7 @@ export const STOP_GIVE_UP_MS = 2 * STOP_GRACE_MS;
 /**
  * @typedef {object} StoppableGroup
  * @property {() => boolean} isGone Whether no member of the server's group is left.
- * @property {(signal: "SIGTERM" | "SIGKILL") => void} signal Signals the group (only while it is proven to be the server's).
+ * @property {(signal: "SIGTERM" | "SIGKILL") => boolean | void} signal Signals the group (only while it is proven to be the server's); false: not sent (nothing of the server left to signal).
  * @property {number} pollMs How often to look whether the group is gone.
  * @property {number} [giveUpMs] Stop waiting after this long (the group may still be there); undefined: wait as long as it takes.
  */
@@ -46,18 +46,20 @@ export const STOP_GIVE_UP_MS = 2 * STOP_GRACE_MS;
 export async function stopGroup(group) {
   group.signal("SIGTERM");
   const termAt = Date.now();
+  let graceOver = false;
   let forced = false;
   for (;;) {
     if (group.isGone()) return { forced, gone: true };
     const elapsed = Date.now() - termAt;
-    if (!forced && elapsed >= STOP_GRACE_MS) {
-      forced = true;
-      group.signal("SIGKILL");
+    if (!graceOver && elapsed >= STOP_GRACE_MS) {
+      graceOver = true;
+      // Not sent (only a member in its last moments was left): the stop was not forced.
+      forced = group.signal("SIGKILL") !== false;
       continue;
     }
     if (group.giveUpMs !== undefined && elapsed >= group.giveUpMs) return { forced, gone: false };
     // Wake exactly at the end of the grace, so SIGKILL comes at 5 s, not a poll later.
-    const wait = forced ? group.pollMs : Math.min(group.pollMs, STOP_GRACE_MS - elapsed);
+    const wait = graceOver ? group.pollMs : Math.min(group.pollMs, STOP_GRACE_MS - elapsed);
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
