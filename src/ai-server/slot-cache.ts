@@ -15,14 +15,14 @@
  *    layout is never restored into: the server would take it and answer garbage, D05).
  */
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RouterRestoreOutcome, RouterSaveOutcome } from "../../machines/router-model.machine.ts";
 import type { ServerProps } from "../../machines/server-props.ts";
 import { cannotSaveStatus, isSlotFileName, restoreAnswer, saveAnswer, withSlot } from "../llama-cpp/slots.ts";
 import type { Conversation } from "../pi-session/session-ui.ts";
-import { replacePrivateFile } from "../util/replace-private-file.ts";
+import { privateDir, readPrivateFile, writePrivateFile } from "../util/private-file.ts";
 import type { RouterApi, RouterModel } from "./router-api.ts";
 
 interface IndexEntry {
@@ -80,40 +80,15 @@ function parseIndex(text: string): IndexEntry[] {
   }) as IndexEntry[];
 }
 
-/** A router's index file, read never through a symlink and only as this user's regular file of a sane size. */
+/** A router's index file (src/util/private-file.ts: never through a symlink, only this user's regular file of a sane size). */
 function readIndex(path: string): IndexEntry[] {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return [];
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size > MAX_INDEX_BYTES || (process.getuid && stat.uid !== process.getuid())) return [];
-    const buffer = Buffer.alloc(stat.size);
-    readSync(fd, buffer, 0, stat.size, 0);
-    return parseIndex(buffer.toString("utf8"));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The index's folder, this user's alone; undefined when it is not safe to write (a symlink, another user's). */
-function privateFolder(path: string): string | undefined {
-  try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-    const stat = lstatSync(path);
-    if (!stat.isDirectory() || (process.getuid && stat.uid !== process.getuid())) return undefined;
-    if ((stat.mode & 0o077) !== 0) chmodSync(path, 0o700);
-    return path;
-  } catch {
-    return undefined;
-  }
+  const read = readPrivateFile(path, MAX_INDEX_BYTES);
+  return read.ok ? parseIndex(read.text) : [];
 }
 
 function writeIndex(path: string, url: string, entries: IndexEntry[]): void {
-  replacePrivateFile(path, JSON.stringify({ version: 1, url, entries }));
+  const errno = writePrivateFile(path, JSON.stringify({ version: 1, url, entries }));
+  if (errno) throw new Error(`cannot write ${path} (${errno})`);
 }
 
 /** An entry of a session that is gone: an in-memory one whose pi ended, or one whose session file is gone (and its pi too). */
@@ -189,8 +164,7 @@ export function routerSlotCache(options: {
       if (!saved) return { kind: "failed", reason: "bad-answer", detail: `HTTP ${answer.status}` };
       if (saved.written === 0) return { kind: "failed", reason: "disk-full", detail: `${saved.saved} tokens, 0 bytes written` };
       if (saved.saved === 0) return { kind: "unchanged" };
-      const folder = privateFolder(dir());
-      if (!folder) return { kind: "failed", reason: "refused", detail: `${dir()} is not a folder of yours` };
+      if (privateDir(dir())) return { kind: "failed", reason: "refused", detail: `${dir()} is not a folder of yours` };
       const record: IndexEntry = {
         session: conversation.file ? { id: conversation.id, file: conversation.file } : { id: conversation.id },
         savedBy: { pid: process.pid },

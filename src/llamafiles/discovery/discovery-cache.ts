@@ -4,14 +4,14 @@
  * modification time, device and inode are the ones recorded.
  *
  * The file is read as hostile input (size-capped, never through a symbolic link, every entry
- * checked and dropped if malformed) and written atomically (private-file.ts).
+ * checked and dropped if malformed) and written atomically (src/util/private-file.ts).
  */
 import { join } from "node:path";
+import { readPrivateFile, writePrivateFile } from "../../util/private-file.ts";
 import type { FileSystem } from "./file-system.ts";
 import { type Bounds, FACT_BOUNDS, type GgufFacts, inBounds } from "./gguf-facts.ts";
 import type { FileProblem } from "./gguf-file.ts";
 import { HEADER_LIMITS } from "./gguf-header.ts";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 import type { ScannedFile } from "./scan.ts";
 
 export const CACHE_VERSION = 1;
@@ -35,7 +35,7 @@ export interface CacheEntry {
 
 export type CacheProblem =
   | { code: "cache-unreadable"; path: string; errno: string }
-  | { code: "cache-ignored"; path: string; why: "not-a-file" | "too-large" | "not-json" | "wrong-version" }
+  | { code: "cache-ignored"; path: string; why: "not-a-file" | "not-yours" | "too-large" | "not-json" | "wrong-version" }
   | { code: "cache-unwritable"; path: string; errno: string };
 
 /** The entry for `file` if it is still the file recorded. */
@@ -117,9 +117,10 @@ function isEntry(v: unknown): v is CacheEntry {
 /** The cache's entries (empty when there is none or it cannot be trusted), and why it was not used. */
 export function readCache(path: string, fs: FileSystem): { entries: Map<string, CacheEntry>; problem?: CacheProblem } {
   const entries = new Map<string, CacheEntry>();
-  const read = readPrivateFile(path, fs, MAX_CACHE_BYTES);
+  const read = readPrivateFile(path, MAX_CACHE_BYTES, fs);
   if (!read.ok) {
-    if ("why" in read) return { entries, problem: { code: "cache-ignored", path, why: read.why } };
+    // A link in its place is told as what it is not: a file (pi never writes one).
+    if ("why" in read) return { entries, problem: { code: "cache-ignored", path, why: read.why === "symlink" ? "not-a-file" : read.why } };
     return read.errno === "ENOENT" ? { entries } : { entries, problem: { code: "cache-unreadable", path, errno: read.errno } };
   }
   let root: unknown;
@@ -137,7 +138,7 @@ export function readCache(path: string, fs: FileSystem): { entries: Map<string, 
   return { entries };
 }
 
-/** Writes `entries` to `path` (private-file.ts: atomic, 0600, never through a link). */
+/** Writes `entries` to `path` (src/util/private-file.ts: atomic, 0600, never through a link). */
 export function writeCache(path: string, entries: ReadonlyMap<string, CacheEntry>, fs: FileSystem): CacheProblem | undefined {
   const body = JSON.stringify({ version: CACHE_VERSION, entries: Object.fromEntries([...entries].slice(0, MAX_ENTRIES)) });
   const errno = writePrivateFile(path, body, fs);

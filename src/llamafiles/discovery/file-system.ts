@@ -22,9 +22,3 @@ export type FileSystem = Pick<
 >;
 
 export const realFileSystem: FileSystem = fs;
-
-/** The errno code of a failed call ("EIO"), or "unknown". */
-export function errnoOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === "string" ? code : "unknown";
-}

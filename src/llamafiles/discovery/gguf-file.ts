@@ -6,7 +6,8 @@
  * reading a byte.
  */
 import { constants } from "node:fs";
-import { errnoOf, type FileSystem } from "./file-system.ts";
+import { errnoOf } from "../../util/errno.ts";
+import type { FileSystem } from "./file-system.ts";
 import { type ByteSource, type GgufHeader, type GgufProblem, readGgufHeader } from "./gguf-header.ts";
 import { embeddedModel, type ZipProblem } from "./llamafile-zip.ts";
 

@@ -6,15 +6,15 @@
  * start-up. It is valid only for the settings it was written under (`key`: the folders, the
  * user's arguments, the declared models discovery gives way to, …).
  *
- * Read as hostile input like the header cache (private-file.ts): a file that is not one, is too
+ * Read as hostile input like the header cache (src/util/private-file.ts): a file that is not one, is too
  * large, or not of this version and key is not used at all; a malformed model in it is left out,
  * the others are used (the scan after start-up replaces the file either way).
  */
 import { join } from "node:path";
 import { terminalSafe } from "../../pi-session/terminal-text.ts";
+import { readPrivateFile, writePrivateFile } from "../../util/private-file.ts";
 import type { DiscoveredModel } from "./discover.ts";
 import type { FileSystem } from "./file-system.ts";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 
 const VERSION = 1;
 /** 5,000 models of ~1 KiB each: far more than a scan can find within its entry bound. */
@@ -103,7 +103,7 @@ function isFoundModel(v: unknown): v is FoundModel {
  * version and key. A model that is malformed, holds an unsafe string or repeats an id is left out.
  */
 export function readLastFound(path: string, key: string, fs: FileSystem): FoundModel[] | undefined {
-  const read = readPrivateFile(path, fs, MAX_BYTES);
+  const read = readPrivateFile(path, MAX_BYTES, fs);
   if (!read.ok) return undefined;
   let root: unknown;
   try {

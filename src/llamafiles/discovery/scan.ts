@@ -11,7 +11,8 @@
  */
 import type { Dir, Stats } from "node:fs";
 import { join } from "node:path";
-import { errnoOf, type FileSystem } from "./file-system.ts";
+import { errnoOf } from "../../util/errno.ts";
+import type { FileSystem } from "./file-system.ts";
 import type { FoundFile } from "./model-files.ts";
 
 export const SCAN_LIMITS = {

@@ -5,7 +5,8 @@
  */
 import { constants } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { errnoOf, type FileSystem } from "./file-system.ts";
+import { errnoOf } from "../../util/errno.ts";
+import type { FileSystem } from "./file-system.ts";
 
 export type ServerCommandProblem =
   | { code: "llama-server-not-found"; name: string; searched: string[] }

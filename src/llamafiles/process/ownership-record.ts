@@ -11,7 +11,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { ownedDir, ownershipRecordPath, privateDir, type UnsafeDir } from "./paths.ts";
+import { privateDir, type UnsafeDir } from "../../util/private-file.ts";
+import { ownedDir, ownershipRecordPath } from "./paths.ts";
 import { disproveProcess, markedGroupMembers, processStartTime } from "./process-proof.ts";
 
 export interface ProcessIdentity {

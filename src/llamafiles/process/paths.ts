@@ -6,7 +6,7 @@
  * refused, and nothing is written there.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -39,21 +39,4 @@ export function keeperSocketPath(port: number): string {
   const uid = process.getuid?.() ?? 0;
   const key = createHash("sha256").update(inHome).digest("hex").slice(0, 16);
   return join(tmpdir(), `pi-llama-${uid}`, `${key}.sock`);
-}
-
-export type UnsafeDir = { code: "not-a-folder" | "not-yours" | "cannot-create"; path: string; detail?: string };
-
-/** Creates `path` (and parents) for this user only, or says why it cannot be used. */
-export function privateDir(path: string): UnsafeDir | undefined {
-  try {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
-    const stat = lstatSync(path);
-    if (!stat.isDirectory()) return { code: "not-a-folder", path };
-    const uid = process.getuid?.();
-    if (uid !== undefined && stat.uid !== uid) return { code: "not-yours", path };
-    if ((stat.mode & 0o077) !== 0) chmodSync(path, 0o700);
-    return undefined;
-  } catch (error) {
-    return { code: "cannot-create", path, detail: (error as NodeJS.ErrnoException).code ?? String(error) };
-  }
 }

@@ -12,12 +12,13 @@ import type { Socket } from "node:net";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LaunchSpec, SpawnError } from "../../../machines/local-server.machine.ts";
+import { privateDir } from "../../util/private-file.ts";
 import { couldNotStartLogLine } from "../messages.ts";
 import { promptCacheRoot } from "../prompt-cache/paths.ts";
 import { KeeperLease } from "./keeper-lease.ts";
 import { launchLine } from "./launch-line.ts";
 import { completeRecord, myIdentity } from "./ownership-record.ts";
-import { keeperSocketPath, llamafileLogsDir, privateDir } from "./paths.ts";
+import { keeperSocketPath, llamafileLogsDir } from "./paths.ts";
 import { MARKER_VARIABLE, processStartTime, serverMarker } from "./process-proof.ts";
 import { rememberServer, type UsedServer } from "./process-table.ts";
 

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { isSlotFileName, SLOT_FILE_HEADER_BYTES, slotFileTokens } from "../../llama-cpp/slots.ts";
-import { replacePrivateFile } from "../../util/replace-private-file.ts";
+import { readPrivateFile, writePrivateFile } from "../../util/private-file.ts";
 
 export interface CacheRecord {
   version: 1;
@@ -78,29 +78,24 @@ export function parseRecord(text: string): CacheRecord | string {
 
 /** Reads the record at `path`: never through a symlink, only a regular file of this user, of a sane size. */
 export function readRecord(path: string): CacheRecord | "missing" | string {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? "missing" : code === "ELOOP" ? "it is a symbolic link" : `it cannot be read (${code})`;
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return "it is not a regular file";
-    if (process.getuid && stat.uid !== process.getuid()) return "it belongs to another user";
-    if (stat.size > MAX_RECORD_BYTES) return "it is too large";
-    const buffer = Buffer.alloc(stat.size);
-    const read = readSync(fd, buffer, 0, stat.size, 0);
-    return parseRecord(buffer.subarray(0, read).toString("utf8"));
-  } finally {
-    closeSync(fd);
-  }
+  const read = readPrivateFile(path, MAX_RECORD_BYTES);
+  if (read.ok) return parseRecord(read.text);
+  if ("errno" in read) return read.errno === "ENOENT" ? "missing" : `it cannot be read (${read.errno})`;
+  return unreadableWhy[read.why];
 }
+
+const unreadableWhy = {
+  symlink: "it is a symbolic link",
+  "not-a-file": "it is not a regular file",
+  "not-yours": "it belongs to another user",
+  "too-large": "it is too large",
+} as const;
 
 /** Writes the record atomically (a new 0600 file, then a rename): a reader sees the old record or the new one. */
 export function writeRecord(dir: string, key: string, record: CacheRecord): void {
-  replacePrivateFile(join(dir, recordName(key)), JSON.stringify(record));
+  const path = join(dir, recordName(key));
+  const errno = writePrivateFile(path, JSON.stringify(record));
+  if (errno) throw new Error(`cannot write ${path} (${errno})`);
 }
 
 /**
