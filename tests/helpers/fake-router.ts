@@ -166,6 +166,22 @@ export async function startFakeRouter(options: FakeRouterOptions) {
   };
   const error = (res: ServerResponse, status: number, message: string, type = "invalid_request_error") =>
     json(res, status, { error: { code: status, message, type } });
+  /** A request's JSON body, or undefined once llama.cpp's answer to a body that is not JSON was sent. */
+  const parsedBody = <T>(res: ServerResponse, raw: string): T | undefined => {
+    try {
+      return (JSON.parse(raw) ?? {}) as T;
+    } catch (e) {
+      error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
+      return undefined;
+    }
+  };
+  /** The model a chat or slot request names in its body (D09), or undefined once the router's refusal was sent. */
+  const namedModel = (res: ServerResponse, model: string | undefined): ModelEntry | undefined => {
+    if (!model) return void error(res, 400, "model name is missing from the request");
+    const found = find(model);
+    if (!found) return void error(res, 400, `model '${model}' not found`);
+    return found;
+  };
   const notFound = (res: ServerResponse) => json(res, 404, { error: { message: "File Not Found", type: "not_found_error", code: 404 } });
 
   const startLoad = (model: ModelEntry) => {
@@ -205,15 +221,16 @@ export async function startFakeRouter(options: FakeRouterOptions) {
   };
 
   async function chat(req: IncomingMessage, res: ServerResponse, raw: string) {
-    let body: { model?: string; messages?: unknown[]; stream?: boolean; stream_options?: { include_usage?: boolean }; id_slot?: unknown };
-    try {
-      body = JSON.parse(raw);
-    } catch (e) {
-      return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
-    }
-    if (!body.model) return error(res, 400, "model name is missing from the request");
-    const model = find(body.model);
-    if (!model) return error(res, 400, `model '${body.model}' not found`);
+    const body = parsedBody<{
+      model?: string;
+      messages?: unknown[];
+      stream?: boolean;
+      stream_options?: { include_usage?: boolean };
+      id_slot?: unknown;
+    }>(res, raw);
+    if (!body) return;
+    const model = namedModel(res, body.model);
+    if (!model) return;
     if (model.value === "unloaded") startLoad(model); // autoload
     if (!(await waitLoaded(model))) return error(res, 500, `model name=${model.id} failed to load`, "server_error");
     if (mode.deadWorker) {
@@ -294,15 +311,10 @@ export async function startFakeRouter(options: FakeRouterOptions) {
 
   /** POST /slots/<id>?action=save|restore (D09): the model in the body; never autoloaded here (pi always says autoload=false). */
   const slotAction = (res: ServerResponse, url: URL, raw: string) => {
-    let body: { model?: string; filename?: unknown };
-    try {
-      body = JSON.parse(raw);
-    } catch (e) {
-      return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
-    }
-    if (!body.model) return error(res, 400, "model name is missing from the request");
-    const model = find(body.model);
-    if (!model) return error(res, 400, `model '${body.model}' not found`);
+    const body = parsedBody<{ model?: string; filename?: unknown }>(res, raw);
+    if (!body) return;
+    const model = namedModel(res, body.model);
+    if (!model) return;
     if (model.value !== "loaded") return error(res, 400, "model is not loaded");
     const dir = model.keys["slot-save-path"];
     if (!dir) return error(res, 501, "This server does not support slots action. Start it with `--slot-save-path`", "not_supported_error");
@@ -374,12 +386,8 @@ export async function startFakeRouter(options: FakeRouterOptions) {
         return json(res, 200, listing());
       }
       if (req.method === "POST" && (path === "/models/load" || path === "/models/unload")) {
-        let body: { model?: string };
-        try {
-          body = JSON.parse(raw);
-        } catch (e) {
-          return error(res, 500, `[json.exception.parse_error.101] ${(e as Error).message}`, "server_error");
-        }
+        const body = parsedBody<{ model?: string }>(res, raw);
+        if (!body) return;
         const model = find(body.model);
         if (path === "/models/load") {
           if (!model) return notFound(res);

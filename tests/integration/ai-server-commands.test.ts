@@ -5,6 +5,7 @@ import { afterEach, expect, test } from "vitest";
 import { type AiServerTestbed, startAiServerTestbed } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { waitFor } from "../helpers/processes.ts";
+import { stderrWrites } from "../helpers/stderr-writes.ts";
 
 let testbed: AiServerTestbed;
 afterEach(async () => {
@@ -200,18 +201,10 @@ test("/ai-server-restart goes through the chart: the footer shows the model goin
 
 test("without a UI, mutating commands say plainly that they cannot ask, and do nothing", async () => {
   const pi = await piWithRouter({ noUi: true });
-  const writes: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    writes.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
+  const writes = await stderrWrites(async () => {
     await pi.runtime.session.prompt("/ai-server-restart");
     await pi.runtime.session.prompt("/ai-server-ctx tiny-a 4096");
-  } finally {
-    process.stderr.write = original;
-  }
+  });
   expect(writes).toEqual([
     "ai-server: /ai-server-restart needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).\n",
     "ai-server: /ai-server-ctx needs a confirmation, and this mode has no UI to ask in. Run it in pi's TUI (or over RPC).\n",

@@ -12,6 +12,7 @@ import { aiServerTimeouts } from "../../src/timeouts.ts";
 import { type RouterBoxes, startRouterBoxes } from "../helpers/ai-server-setup.ts";
 import { cleanupAll, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { freePort } from "../helpers/processes.ts";
+import { stderrWrites } from "../helpers/stderr-writes.ts";
 
 const BOX2_PRESET = `[tiny-a]
 model = /srv/llama/models/tiny-a.gguf
@@ -170,18 +171,10 @@ test("an id on two routers: a select dialog with a UI, <server>/<id> without one
 
 test("without a UI an ambiguous id is refused with the words to tell the routers apart, and nothing is loaded", async () => {
   const { pi, box1, box2 } = await twoBoxes({ noUi: true });
-  const writes: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    writes.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
+  const writes = await stderrWrites(async () => {
     await pi.runtime.session.prompt("/ai-server-load tiny-a");
     await pi.runtime.session.prompt("/ai-server-preset");
-  } finally {
-    process.stderr.write = original;
-  }
+  });
   expect(writes).toEqual([
     "ai-server: tiny-a is on box1 and box2: say which, e.g. /ai-server-load box1/tiny-a or /ai-server-load box2/tiny-a.\n",
     "ai-server: /ai-server-preset acts on one router: say which, e.g. /ai-server-preset box1 (routers: box1, box2).\n",
