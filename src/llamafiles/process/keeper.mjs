@@ -224,22 +224,20 @@ function groupExists() {
   }
 }
 
-/** Proven to be the server's (a member carries the marker; or no /proc to tell), so it may be signalled. */
-function groupAlive() {
-  if (!groupExists()) return false;
-  const shows = groupShows(/** @type {number} */ (pgid), spec.marker);
-  return shows === "ours" || shows === undefined;
-}
-
 /**
  * "gone" for good, so `exited` may be told; "exiting" while a member is still in the middle of
- * its exit; "running" otherwise.
+ * its exit; "running" when a member carries the marker (or there is no /proc to tell): proven to
+ * be the server's, so the group may be signalled.
  * @returns {"gone" | "exiting" | "running"}
  */
 function groupState() {
   if (!groupExists()) return "gone";
   const shows = groupShows(/** @type {number} */ (pgid), spec.marker);
   return shows === "none" ? "gone" : shows === "exiting" ? "exiting" : "running";
+}
+
+function groupAlive() {
+  return groupState() === "running";
 }
 
 /** @param {NodeJS.Signals} signal */
