@@ -15,7 +15,7 @@ import {
   type SkippedFile,
 } from "./discovery/discover.ts";
 import { realFileSystem } from "./discovery/file-system.ts";
-import { lastFoundText, readLastFound, writeLastFound } from "./discovery/last-found.ts";
+import { type FoundModel, lastFoundText, readLastFound, writeLastFound } from "./discovery/last-found.ts";
 import { withoutConfigured } from "./discovery/merge.ts";
 
 export interface DiscoveryOutcome {
@@ -40,6 +40,8 @@ export interface DiscoveryRun {
 export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): DiscoveryOutcome {
   const settings = config.discovery;
   if (!settings) return { models: [], scanned: [], skipped: [], problems: [] };
+  const key = discoveryKey(config, run.env);
+  const before = readLastFound(run.lastFoundPath, key, realFileSystem);
   const result = (run.rescan ? rescanModels : discoverModels)({
     modelDirs: settings.modelDirs,
     llamaServer: settings.llamaServer,
@@ -49,10 +51,12 @@ export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): Disco
     memoryBudgetBytes: config.memoryBudgetBytes,
     reservedPorts: config.models.map((model) => model.port),
     blockedPorts: FETCH_BAD_PORTS,
+    // A model keeps its port when another is found: its server may be running, for this pi or another.
+    previousPorts: new Map(before?.map((found) => [found.id, found.port])),
     env: run.env,
   });
   const merged = withoutConfigured(result.models, config.models, realPathOf());
-  remember(config, run, merged.models);
+  remember(run, key, before, merged.models);
   return {
     models: merged.models.map((found) => toLocalModel(found, run.logPathFor, config)),
     scanned: result.scanned,
@@ -62,10 +66,8 @@ export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): Disco
 }
 
 /** Keeps the result for the next start; written only when it changed. A failure to write only costs the next start its head start. */
-function remember(config: LlamafilesConfig, run: DiscoveryRun, models: DiscoveredModel[]): void {
-  const key = discoveryKey(config, run.env);
+function remember(run: DiscoveryRun, key: string, before: FoundModel[] | undefined, models: DiscoveredModel[]): void {
   const text = lastFoundText(key, models);
-  const before = readLastFound(run.lastFoundPath, key, realFileSystem);
   if (before && lastFoundText(key, before) === text) return;
   writeLastFound(run.lastFoundPath, text, realFileSystem);
 }

@@ -338,3 +338,29 @@ test("a discovered llama-server model keeps a prompt cache and stops when idle, 
   expect(off.promptCache).toBeUndefined();
   expect(off.idleMs).toBe(90_000);
 });
+
+test("a model found later never takes the port of a model found before (its server may be running), in this pi or the next", () => {
+  // Two ids whose preferred ports are one: b is there first, a sorts before it.
+  const byPort = new Map<number, string>();
+  let pair: string[] | undefined;
+  for (let i = 0; !pair; i++) {
+    const id = `m-${i}`;
+    const other = byPort.get(preferredPort(id));
+    if (other) pair = [other, id].sort();
+    else byPort.set(preferredPort(id), id);
+  }
+  const [a, b] = pair as [string, string];
+  writeGguf(join(models, `${b}.gguf`), tinyModelSpec(b));
+  const config = configOf();
+  const first = run(config);
+  expect(first.models.map((model) => [model.id, model.port])).toEqual([[b, preferredPort(b)]]);
+  writeGguf(join(models, `${a}.gguf`), tinyModelSpec(a));
+  const ports = Object.fromEntries(run(config).models.map((model) => [model.id, model.port]));
+  expect(ports[b]).toBe(preferredPort(b));
+  expect(ports[a]).not.toBe(preferredPort(b));
+  // The next start reads the kept result: the same ports again, and the same from a rescan.
+  expect(Object.fromEntries(run(config, true).models.map((model) => [model.id, model.port]))).toEqual(ports);
+  expect(
+    Object.fromEntries(lastFoundModels(config, env, { lastFound: defaultLastFoundPath(home), logPathFor })!.map((m) => [m.id, m.port])),
+  ).toEqual(ports);
+});

@@ -97,6 +97,44 @@ test("ports: a collision moves the later id (by name) to the next free port, the
   expect(assignPorts([a!, b!], [], FETCH_BAD_PORTS)).toEqual(ports);
 });
 
+test("ports: a model keeps the port it had when a model found later would take it (its server may be running)", () => {
+  // b was found alone and got a's preferred port; a, found later, sorts first and would take it.
+  const byPort = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; !pair; i++) {
+    const id = `found-${i}`;
+    const other = byPort.get(preferredPort(id));
+    if (other) pair = [other, id];
+    else byPort.set(preferredPort(id), id);
+  }
+  const [a, b] = pair.sort() as [string, string];
+  const alone = assignPorts([b], [], FETCH_BAD_PORTS);
+  expect(alone.get(b)).toBe(preferredPort(b));
+  const later = assignPorts([a, b], [], FETCH_BAD_PORTS, alone as Map<string, number>);
+  expect(later.get(b)).toBe(preferredPort(b));
+  expect(later.get(a)).not.toBe(preferredPort(b));
+  expect(later.get(a)).toBeGreaterThanOrEqual(DISCOVERY_PORTS.first);
+  // Without the earlier result, a takes the port and b moves: what the previous ports prevent.
+  expect(assignPorts([a, b], [], FETCH_BAD_PORTS).get(b)).not.toBe(preferredPort(b));
+});
+
+test("ports: a previous port is given up when it is now an explicit model's, refused, outside the range or another's", () => {
+  const previous = new Map([
+    ["declared-now", 14300],
+    ["refused", 14301],
+    ["outside", 8080],
+    ["first", 14302],
+    ["second", 14302],
+  ]);
+  const ports = assignPorts(["declared-now", "refused", "outside", "first", "second"], [14300], new Set([14301]), previous);
+  expect(ports.get("declared-now")).not.toBe(14300);
+  expect(ports.get("refused")).not.toBe(14301);
+  expect(ports.get("outside")).not.toBe(8080);
+  expect(ports.get("first")).toBe(14302);
+  expect(ports.get("second")).not.toBe(14302);
+  expect(new Set(ports.values()).size).toBe(5);
+});
+
 test("ports: never an explicit model's port or a port fetch refuses; undefined when the range is full", () => {
   const id = "qwen";
   const wanted = preferredPort(id);

@@ -41,6 +41,8 @@ export interface DiscoveryOptions {
   reservedPorts: Iterable<number>;
   /** Ports no model may have (config.ts's FETCH_BAD_PORTS). */
   blockedPorts: ReadonlySet<number>;
+  /** The port each id had in the last discovery (last-found.ts): kept while it is free to take. */
+  previousPorts?: ReadonlyMap<string, number>;
   env: { HOME: string; PATH?: string; LLAMA_CACHE?: string };
   /** The cache file; undefined: `~/.pi/llamafile_cache/discovery.json`; null: no cache. */
   cachePath?: string | null;
@@ -214,6 +216,7 @@ function portsFor(ids: string[], options: DiscoveryOptions, problems: DiscoveryP
     ids.filter((id) => !chosen.has(id)),
     [...reserved, ...taken],
     options.blockedPorts,
+    options.previousPorts,
   );
   for (const [id, port] of chosen) ports.set(id, port);
   return ports;

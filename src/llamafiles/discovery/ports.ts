@@ -25,16 +25,32 @@ export function preferredPort(id: string): number {
 }
 
 /**
- * A port per id. Ids are taken in sorted order; each gets its preferred port, or the next free
- * one after it (wrapping round the range), never one in `reserved` (explicit models' ports), one
- * in `blocked` (config.ts's FETCH_BAD_PORTS: passed in, not imported, so config.ts can import
- * discovery), or one given to an earlier id. Undefined when the range is full. The same set of
- * ids always gets the same ports; a collision moves only the later id of the two.
+ * A port per id. First every id keeps the port it had (`previous`, the last discovery's result)
+ * while that port is in the range and still free to take, so a model found later never moves a
+ * model that may be running. Then the other ids, in sorted order, each get their preferred port,
+ * or the next free one after it (wrapping round the range), never one in `reserved` (explicit
+ * models' ports), one in `blocked` (config.ts's FETCH_BAD_PORTS: passed in, not imported, so
+ * config.ts can import discovery), or one given to another id. Undefined when the range is full.
+ * The same ids and the same previous ports always give the same ports.
  */
-export function assignPorts(ids: string[], reserved: Iterable<number>, blocked: ReadonlySet<number>): Map<string, number | undefined> {
+export function assignPorts(
+  ids: string[],
+  reserved: Iterable<number>,
+  blocked: ReadonlySet<number>,
+  previous: ReadonlyMap<string, number> = new Map(),
+): Map<string, number | undefined> {
   const taken = new Set(reserved);
   const ports = new Map<string, number | undefined>();
-  for (const id of [...ids].sort()) {
+  const sorted = [...ids].sort();
+  for (const id of sorted) {
+    const port = previous.get(id);
+    if (port === undefined || port < DISCOVERY_PORTS.first || port > DISCOVERY_PORTS.last) continue;
+    if (taken.has(port) || blocked.has(port)) continue;
+    taken.add(port);
+    ports.set(id, port);
+  }
+  for (const id of sorted) {
+    if (ports.has(id)) continue;
     const start = preferredPort(id) - DISCOVERY_PORTS.first;
     let port: number | undefined;
     for (let step = 0; step < SIZE && port === undefined; step++) {
@@ -44,5 +60,5 @@ export function assignPorts(ids: string[], reserved: Iterable<number>, blocked: 
     if (port !== undefined) taken.add(port);
     ports.set(id, port);
   }
-  return ports;
+  return new Map(sorted.map((id) => [id, ports.get(id)]));
 }
