@@ -13,6 +13,7 @@ import { installFakeLlamaServer, llamaServerArgsSeen } from "../helpers/fake-lla
 import { requestsSeen } from "../helpers/fake-llamafile.ts";
 import { modelSpec, projectorSpec, str, writeGguf } from "../helpers/gguf-writer.ts";
 import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
+import { killPiProcesses, startPiProcess } from "../helpers/pi-process.ts";
 import { isAlive, probeModels, waitFor } from "../helpers/processes.ts";
 
 const originalPath = process.env.PATH;
@@ -26,6 +27,7 @@ beforeEach(() => {
   process.env.PATH = `${join(home, "bin")}:${originalPath}`;
 });
 afterEach(async () => {
+  await killPiProcesses();
   await cleanupAll();
   process.env.PATH = originalPath;
   rmSync(home, { recursive: true, force: true });
@@ -77,6 +79,29 @@ test("no models.json, a GGUF in ~/models, llama-server on PATH: the model is in 
 
   await pi.quit();
   await waitFor(() => !isAlive(pid), "the server to stop with pi");
+});
+
+test("a second pi (the real CLI) on the same HOME finds the discovered model's server on its port and uses it: one server, started once", async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const first = await startPi({ home });
+  await listed(first, QWEN_ID);
+  await first.select(`llamafiles/${QWEN_ID}`);
+  expect((await first.prompt("hi")).error).toBeUndefined();
+  const pid = Number(/pid=(\d+)/.exec((await first.command("/llamafiles"))!)?.[1]);
+
+  const second = startPiProcess(home, ["-p", "hi from the second pi", "--model", `llamafiles/${QWEN_ID}`]);
+  const { code } = await second.exited;
+  expect({ code, stderr: second.stderr() }).toEqual({
+    code: 0,
+    stderr: 'Left llamafile "Qwen2.5 Coder 7B Instruct · Q4_K_M · 4.4 GiB" running for 1 other pi session.\n',
+  });
+  expect(second.records.map((r) => r.text).join("\n")).toContain("Hello from the fake llamafile");
+  expect(llamaServerArgsSeen(home, QWEN_ID)).toHaveLength(1);
+  expect(requestsSeen(home, QWEN_ID)).toHaveLength(2);
+  expect(isAlive(pid)).toBe(true);
+
+  await first.quit();
+  await waitFor(() => !isAlive(pid), "the server to stop with its last user");
 });
 
 test("a preselected discovered model is restored at start-up: found in the factory the first time, from the last scan after", async () => {

@@ -158,9 +158,9 @@ export function judgeRecord(port: number): RecordState {
   const { marker } = server;
   if (!marker.endsWith(`:${port}:${record.modelId}`)) return reject("its marker is for another port or model");
   const keeperProblem = keeper ? disproveProcess(keeper) : "gone";
-  const serverProblem = disproveProcess({ ...server, marker });
-  // Same start time, yet another command or no marker: a record naming someone else's process.
-  if (serverProblem === "command line differs" || serverProblem === "marker missing") {
+  const serverProblem = disproveProcess(server);
+  // Same start time, yet no marker: a record naming someone else's process.
+  if (serverProblem === "marker missing") {
     return reject(`pid ${server.pid} is not the server pi started (${serverProblem})`);
   }
   // The leader gone (or its pid reused) while the group may live on: a wrapper whose leader exited first.

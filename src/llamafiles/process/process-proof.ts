@@ -1,11 +1,10 @@
 /**
  * Proof that a process is one pi started, before pi signals it or trusts it: its start time
- * (changes when a pid is reused), its command line, and the marker pi puts in every server's
- * environment (`PI_LLAMA_SERVER=<nonce>:<port>:<model id>`, readable only by its own user).
- * Linux reads /proc; elsewhere only the start time and command line are checked (via ps).
+ * (changes when a pid is reused) and the marker pi puts in every server's environment
+ * (`PI_LLAMA_SERVER=<nonce>:<port>:<model id>`, readable only by its own user).
+ * Linux reads /proc; elsewhere only the start time is checked (via ps).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { carriesMarker as carriesMarkerInProc, groupMembers as groupMembersInProc, groupShows, statFields } from "./process-group.mjs";
 
 export const MARKER_VARIABLE = "PI_LLAMA_SERVER";
@@ -28,23 +27,6 @@ export function processStartTime(pid: number): string | undefined {
       execFileSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() ||
       undefined
     );
-  } catch {
-    return undefined;
-  }
-}
-
-/** The argv `pid` runs with, or undefined when it cannot be read. */
-export function commandLineOf(pid: number): string[] | undefined {
-  if (!hasProc) {
-    try {
-      const line = execFileSync("ps", ["-o", "args=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-      return line ? line.split(" ") : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0$/, "").split("\0");
   } catch {
     return undefined;
   }
@@ -80,19 +62,21 @@ export function isAlive(pid: number): boolean {
   return processStartTime(pid) !== undefined;
 }
 
-const sameArgv = (a: string[] | undefined, b: string[]) => !!a && a.length === b.length && a.every((word, i) => word === b[i]);
-
-/** Why `pid` is not the process a record describes, or undefined when it is. */
+/**
+ * Why `pid` is not the process a record describes, or undefined when it is: the same start time
+ * (a pid used again has another) and, where /proc shows it, the marker pi put in the server's
+ * environment (a nonce per start, which only that process and its children carry). The command
+ * line is not part of the proof: a server may exec another program under the same pid (a wrapper
+ * script's `exec`, a llamafile's loader), and a second pi must still find it.
+ */
 export function disproveProcess(expected: {
   pid: number;
   startTime: string;
-  argv?: string[];
   marker?: string;
-}): "gone" | "start time differs" | "command line differs" | "marker missing" | undefined {
+}): "gone" | "start time differs" | "marker missing" | undefined {
   const startTime = processStartTime(expected.pid);
   if (startTime === undefined) return "gone";
   if (startTime !== expected.startTime) return "start time differs";
-  if (expected.argv && hasProc && !sameArgv(commandLineOf(expected.pid), expected.argv)) return "command line differs";
   if (expected.marker && carriesMarker(expected.pid, expected.marker) === false) return "marker missing";
   return undefined;
 }
