@@ -16,6 +16,7 @@
  * src/llamafiles/messages.ts puts into words. docs/architecture.md draws this chart.
  */
 import { and, assertEvent, assign, type EventObject, enqueueActions, fromCallback, fromPromise, sendTo, setup } from "xstate";
+import type { ServerPhase } from "./lifecycle.ts";
 import type { ServerProps } from "./server-props.ts";
 
 /** What pi needs to launch and reach one configured local model. */
@@ -187,7 +188,12 @@ export function findingNotices(found: RecordFinding[]): LocalNotice[] {
   return stopped.length > 0 ? [...rejected, { kind: "left-behind-stopped", servers: stopped }] : rejected;
 }
 
-export type LocalPhase = "idle" | "starting" | "ready" | "stopping" | "ended";
+/**
+ * The phases of the one vocabulary (lifecycle.ts) a local server goes through. Its probe (a look
+ * at the port, milliseconds) is reported as "starting", the phase the user waits in; a local
+ * server is never "unreachable": one that does not answer is starting or has ended.
+ */
+export type LocalPhase = Exclude<ServerPhase, "probing" | "unreachable">;
 
 /** What the footer, /llamafiles, the working indicator and waiting prompts read. */
 export interface LocalServerStatus {
