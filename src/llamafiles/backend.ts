@@ -84,7 +84,14 @@ export function llamafilesBackend(
               import("./prompt-cache/pin-slot.ts").then(({ fetchPinningSlot }) =>
                 fetchPinningSlot(port, conversation, kept)(input, init),
               )) as typeof globalThis.fetch)
-          : kept;
+          : port !== undefined && ours?.idleMs !== undefined
+            ? // Without a prompt cache, still counted: the idle watch's only sign of use on a server without GET /slots.
+              (((input: string | URL | Request, init?: RequestInit) =>
+                import("./prompt-cache/session-slots.ts").then(({ noteRequest }) => {
+                  noteRequest(port, undefined);
+                  return kept(input, init);
+                })) as typeof globalThis.fetch)
+            : kept;
       return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,

@@ -33,6 +33,7 @@
                [--model-path <path>], [-m <path>]  # GET /props model_path
                [--slot-save-path <dir>]   # enables slot save and restore (below)
                [--no-slot-actions]        # POST /slots/… is a 404 (a llamafile)
+               [--no-slots]               # GET /slots is a 404 too (an older llamafile)
                [--save-disk-full]         # a save writes a truncated file and answers n_written 0
                [--save-disk-full-when <path>] # ...only while this file exists (a test says when)
                [--save-delay-ms <n>]      # a save takes this long
@@ -126,6 +127,7 @@ const { values } = parseArgs({
     // The model file (-m): only GET /props model_path says it.
     model: { type: "string", short: "m" },
     "no-slot-actions": { type: "boolean", default: false },
+    "no-slots": { type: "boolean", default: false },
     "save-disk-full": { type: "boolean", default: false },
     "save-disk-full-when": { type: "string" },
     "save-delay-ms": { type: "string", default: "0" },
@@ -446,6 +448,7 @@ const server = createServer((req, res) => {
     if (req.method === "POST" && slotPath)
       return slotAction(res, slotPath[1]!, new URLSearchParams((req.url ?? "").split("?")[1] ?? "").get("action"), raw);
     if (req.method === "GET" && path === "/slots") {
+      if (values["no-slots"]) return send(res, 404, { error: { message: "File Not Found", type: "not_found_error", code: 404 } });
       nextTask++;
       return send(
         res,

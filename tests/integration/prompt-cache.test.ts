@@ -133,6 +133,30 @@ test("idleMinutes: a server nobody used for that long is stopped, its slot saved
   expect(pi.footer().at(-1)).toMatch(/^A · .* · restored$/);
 });
 
+test("idleMinutes on a server without a prompt cache or GET /slots (an older llamafile): this pi's prompts count as use, then it stops when idle", async () => {
+  const home = makeHome();
+  homes.push(home);
+  const port = await freePort();
+  // 0.05 min: 3 s; prompts every 0.5 s for 6 s must keep it running.
+  const b = fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--reply", "Hi from B", "--no-slots"] });
+  const pi = await startPi({
+    home,
+    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [b], idleMinutes: 0.05 },
+  });
+  await pi.select("llamafiles/model-b");
+  expect(await pi.prompt("hello")).toEqual({ text: "Hi from B", error: undefined });
+  const server = findProcesses("fake-server", `--port ${port} `)[0]!;
+  const until = Date.now() + 6000;
+  while (Date.now() < until) {
+    expect(await pi.prompt("still here")).toEqual({ text: "Hi from B", error: undefined });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
+  expect(isAlive(server)).toBe(true);
+  await waitFor(() => pi.footer().at(-1) === "B stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
+  expect(isAlive(server)).toBe(false);
+});
+
 test("a full disk: the save writes nothing, the server stops as before with one notice, and the earlier save is kept", async () => {
   const flag = join(makeHome(), "disk-full");
   homes.push(join(flag, ".."));
