@@ -77,11 +77,11 @@ export function commandTargets(routers: readonly CommandRouter[]) {
     fresh: boolean,
   ): Promise<{ router: CommandRouter; session: AiServerSession; id: string } | undefined> => {
     const slash = argument.indexOf("/");
-    const named = slash >= 0 ? routerNamed(argument.slice(0, slash), routers) : several ? undefined : routers[0];
-    // Among several routers a bare id is looked up on all of them at once, each within the discovery bound.
+    const named = (slash >= 0 ? routerNamed(argument.slice(0, slash), routers) : undefined) ?? (several ? undefined : routers[0]);
+    // Among several routers an id without a router's name is looked up on all of them at once, each within the discovery bound.
     if (named) {
       if (fresh) await refresh([named]);
-    } else if (slash < 0) await refresh(routers, aiServerTimeouts.discoveryMs);
+    } else await refresh(routers, aiServerTimeouts.discoveryMs);
     const choice = chooseModelRouter(argument, routers, idsOf);
     let router: CommandRouter | undefined;
     switch (choice.kind) {

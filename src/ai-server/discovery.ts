@@ -34,13 +34,16 @@ export function contextWindowOf(model: RouterModel, fallback: number): number {
 
 /**
  * What a model id must look like to be offered in pi and passed to commands and ssh: a router's
- * answer may hold anything (control characters, "/", a line of 10 kB), and an id like that
- * never reaches pi's model list.
+ * answer may hold anything (control characters, a line of 10 kB), and an id like that never
+ * reaches pi's model list. A "/" inside is allowed: a router lists the models of its Hugging
+ * Face cache as `org/repo-GGUF:quant`; one that could read as a path (`/x`, `a//b`, `..`, a
+ * trailing "/") is not.
  */
-const OFFERABLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,199}$/;
+const OFFERABLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:+@/-]{0,199}$/;
+const PATH_LIKE = /\/\/|\/$|\.\./;
 
 export function isOfferableId(id: unknown): id is string {
-  return typeof id === "string" && OFFERABLE_ID.test(id);
+  return typeof id === "string" && OFFERABLE_ID.test(id) && !PATH_LIKE.test(id);
 }
 
 export function usableModels(models: RouterModel[]): RouterModel[] {

@@ -30,16 +30,18 @@ export function chooseModelRouter<R extends RouterRef>(
   routers: readonly R[],
   idsOf: (router: R) => readonly string[],
 ): ModelChoice<R> {
+  // A listed id wins over a <server>/ prefix: ids of a router's Hugging Face cache hold a "/" (org/repo:quant).
+  const holders = routers.filter((router) => idsOf(router).includes(argument));
+  if (holders.length === 1) return { kind: "found", router: holders[0]!, id: argument };
+  if (holders.length > 1) return { kind: "ambiguous", id: argument, routers: holders };
   const slash = argument.indexOf("/");
   if (slash >= 0) {
     const given = argument.slice(0, slash);
     const router = routerNamed(given, routers);
-    return router ? { kind: "found", router, id: argument.slice(slash + 1) } : { kind: "unknown-router", given };
+    if (router) return { kind: "found", router, id: argument.slice(slash + 1) };
+    if (routers.length > 1) return { kind: "unknown-router", given };
   }
   if (routers.length === 1) return { kind: "found", router: routers[0]!, id: argument };
-  const holders = routers.filter((router) => idsOf(router).includes(argument));
-  if (holders.length === 1) return { kind: "found", router: holders[0]!, id: argument };
-  if (holders.length > 1) return { kind: "ambiguous", id: argument, routers: holders };
   return { kind: "unknown", id: argument, known: routers.flatMap((router) => idsOf(router).map((id) => `${router.name}/${id}`)) };
 }
 

@@ -53,3 +53,14 @@ test("without AI_SERVER_URL nothing is registered and the router is never contac
   expect(pi.runtime.session.extensionRunner.getCommand("ai-server-status")).toBeUndefined();
   expect(testbed.router.requests).toEqual([]);
 });
+
+test("a model of the router's Hugging Face cache (org/repo:quant, an id with a '/') is offered, answers, and the commands take it", async () => {
+  const hf = "ggml-org/gemma-3-1b-it-GGUF:Q4_K_M";
+  testbed = await startAiServerTestbed({ preset: `[*]\nthreads = 1\n\n[${hf}]\nmodel = /srv/llama/cache/gemma.gguf\nctx-size = 4096\n` });
+  const pi = await startPi({ aiServerEnv: testbed.env });
+  expect(pi.runtime.services.modelRuntime.getModels("ai-server").map((m) => m.id)).toEqual([hf]);
+  await pi.select(`ai-server/${hf}`);
+  expect(await pi.prompt("hello")).toEqual({ text: "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7", error: undefined });
+  expect(await pi.command(`/ai-server-unload ${hf}`)).toBe(`ai-server: ${hf} is unloaded.`);
+  expect(testbed.router.requests.filter((r) => r.path === "/models/unload").map((r) => JSON.parse(r.body ?? "{}").model)).toEqual([hf]);
+});

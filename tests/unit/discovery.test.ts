@@ -43,6 +43,7 @@ test("context window: --ctx-size, else meta.n_ctx, else the fallback; a fallback
 
 test("a router's ids that could not be shown or passed on safely are never offered", () => {
   const listed = (id: unknown) => ({ id, status: { value: "unloaded", args: ["--model", "/m.gguf"] } }) as unknown as RouterModel;
-  const hostile = ["box/tiny", "\u001b[2Jwipe", "a\u0000b", "x".repeat(201), "-rf", "", 42, null];
-  expect(discoveredModels([...hostile.map(listed), listed("tiny-a")], []).map((model) => model.id)).toEqual(["tiny-a"]);
+  const hostile = ["/etc/passwd", "a//b", "a/../b", "a/", "\u001b[2Jwipe", "a\u0000b", "x".repeat(201), "-rf", "", 42, null];
+  const hf = "ggml-org/gemma-3-1b-it-GGUF:Q4_K_M";
+  expect(discoveredModels([...hostile.map(listed), listed("tiny-a"), listed(hf)], []).map((model) => model.id)).toEqual(["tiny-a", hf]);
 });

@@ -30,6 +30,16 @@ test("a model argument finds its router: the one listing it, the one named (shor
   expect(chooseModelRouter("tiny-z", [box1], ids)).toEqual({ kind: "found", router: box1, id: "tiny-z" });
 });
 
+test("an id with a '/' (a router's Hugging Face cache: org/repo:quant) is an id, not a router's name", () => {
+  const hf = "ggml-org/gemma-3-1b-it-GGUF:Q4_K_M";
+  const box3 = { name: "box3", provider: "ai-server-box3", ids: [hf] };
+  expect(chooseModelRouter(hf, [box1, box3], ids)).toEqual({ kind: "found", router: box3, id: hf });
+  expect(chooseModelRouter(`box3/${hf}`, [box1, box3], ids)).toEqual({ kind: "found", router: box3, id: hf });
+  // With one router nothing is a router's name: a model it does not list yet is still asked for.
+  expect(chooseModelRouter(hf, [box1], ids)).toEqual({ kind: "found", router: box1, id: hf });
+  expect(chooseModelRouter("box9/tiny-a", [box1, box3], ids)).toEqual({ kind: "unknown-router", given: "box9" });
+});
+
 test("completion: the ids alone with one router; both forms among several", () => {
   const listed = (router: typeof box1) => router.ids.map((id) => ({ id, status: "unloaded" }));
   expect(modelCompletions("tiny", [box1], listed).map((item) => item.value)).toEqual(["tiny-a", "tiny-b"]);
