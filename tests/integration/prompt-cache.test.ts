@@ -157,6 +157,63 @@ test("idleMinutes on a server without a prompt cache or GET /slots (an older lla
   expect(isAlive(server)).toBe(false);
 });
 
+test("idleMinutes: another client's requests on the server (the server's own counters) count as use, not only this pi's", async () => {
+  // 0.05 min: 3 s; a request from outside pi every 0.5 s for 6 s must keep it running.
+  const { pi, portA } = await twoModels({ provider: { idleMinutes: 0.05 } });
+  await pi.select("llamafiles/model-a");
+  await pi.prompt("hello");
+  const server = findProcesses("fake-server", `--port ${portA} `)[0]!;
+  const until = Date.now() + 6000;
+  while (Date.now() < until) {
+    const answer = await fetch(`http://127.0.0.1:${portA}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "model-a", id_slot: 3, messages: [{ role: "user", content: "from another program" }] }),
+    });
+    expect(answer.status).toBe(200);
+    await answer.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
+  expect(isAlive(server)).toBe(true);
+  await waitFor(() => pi.footer().at(-1) === "A stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
+  expect(isAlive(server)).toBe(false);
+});
+
+test("keepWarm: a server stopped to make room saves this session's slot first; a crash saves nothing", async () => {
+  const crashed = join(makeHome(), "crashed-once");
+  homes.push(join(crashed, ".."));
+  const home = makeHome();
+  homes.push(home);
+  const [portA, portB, portC] = [await freePort(), await freePort(), await freePort()];
+  const a = fakeLlamaServerEntry({ id: "model-a", name: "A", port: portA, binDir: join(home, "bin"), flags: ["--reply", "Hi from A"] });
+  const b = fakeModelEntry({ id: "model-b", name: "B", port: portB, flags: ["--reply", "Hi from B"] });
+  const c = fakeModelEntry({ id: "model-c", name: "C", port: portC, flags: ["--reply", "Hi from C"] });
+  const pi = await startPi({
+    home,
+    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [a, b, c], keepWarm: 2 },
+  });
+  await pi.select("llamafiles/model-a");
+  await pi.prompt("hello");
+  const server = findProcesses("fake-server", `--port ${portA} `)[0]!;
+  await pi.select("llamafiles/model-b");
+  await pi.select("llamafiles/model-c");
+  await waitFor(() => !isAlive(server), "A to stop to make room for C");
+  expect(pi.notifications().map((n) => n.message)).toContain(
+    "Stopped A to make room for C (the least recently used; see keepWarm in ~/.pi/agent/models.json).",
+  );
+  expect(records(home, "model-a")).toHaveLength(1);
+
+  // A server that dies on its own is not saved (its slot is gone with it): the earlier file stays as it was.
+  const before = JSON.stringify(records(home, "model-a"));
+  const { pi: other, home: otherHome } = await twoModels({ flagsA: ["--die-after-ms", "1500", "--crash-marker", crashed] });
+  await other.select("llamafiles/model-a");
+  await other.prompt("hello");
+  await waitFor(() => other.notifications().some((n) => /exited/.test(n.message)), "A to crash", 10_000);
+  expect(records(otherHome, "model-a")).toEqual([]);
+  expect(JSON.stringify(records(home, "model-a"))).toBe(before);
+});
+
 test("a full disk: the save writes nothing, the server stops as before with one notice, and the earlier save is kept", async () => {
   const flag = join(makeHome(), "disk-full");
   homes.push(join(flag, ".."));
