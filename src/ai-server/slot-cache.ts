@@ -5,8 +5,12 @@
  * did); this does the HTTP and keeps the index:
  *
  *  - the slot: one per session and model, `hash(session) mod slots`, which this pi's requests
- *    pin with `id_slot` (pi cannot know the other clients of a router; a collision costs speed,
- *    never another session's conversation: a save goes to this session's own file);
+ *    pin with `id_slot`. pi cannot know the other clients of a router: when one used the slot
+ *    after this session's last answer, the save holds that client's tokens under this session's
+ *    file name, and the restore later primes the slot with them. That costs speed only (the
+ *    server reuses a cached prefix only where it matches the prompt token for token, so an
+ *    answer never sees another conversation); the local side can tell by task ids, a router's
+ *    worker behind the proxy not reliably;
  *  - the files, on the router host: `pi-<session>-<model hash>-a.bin` and `-b.bin`, taken in
  *    turn (the router has no delete or rename: a failed save never overwrites the good one);
  *  - the index, here: `~/.pi/llamafile_cache/routers/<router hash>.json` (0600, never through a
