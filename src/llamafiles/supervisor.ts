@@ -60,6 +60,18 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const listed = new Map((options.fleet?.models ?? []).map((model) => [model.id, model]));
   const byId = { get: (id: string) => options.model?.(id) ?? listed.get(id) };
   const facadeListeners = new Set<(notice: LocalNotice) => void>();
+  // A server that cannot save its prompt cache says so at every start: told once per model in this session.
+  const toldCannotSave = new Set<string>();
+  const judged = new WeakMap<LocalNotice, boolean>();
+  const firstTime = (notice: LocalNotice): boolean => {
+    if (notice.kind !== "cache-problem" || notice.problem.kind !== "cannot-save") return true;
+    const known = judged.get(notice);
+    if (known !== undefined) return known;
+    const first = !toldCannotSave.has(notice.model.id);
+    toldCannotSave.add(notice.model.id);
+    judged.set(notice, first);
+    return first;
+  };
   const tell = (notice: LocalNotice) => {
     for (const listener of [...facadeListeners]) listener(notice);
   };
@@ -153,7 +165,9 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     },
     status: status as StatusSource<FleetStatus>,
     onNotice(listener) {
-      const subscription = actor.on("notice", (event) => listener(event.notice));
+      const subscription = actor.on("notice", (event) => {
+        if (firstTime(event.notice)) listener(event.notice);
+      });
       facadeListeners.add(listener);
       return () => {
         subscription.unsubscribe();

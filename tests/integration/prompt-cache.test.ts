@@ -291,6 +291,12 @@ test("a server that cannot save (a llamafile without the endpoint) is stopped as
   await waitFor(() => findProcesses("fake-server", `--port ${port} `).length === 0, "Old to stop");
   expect(pi.notifications().filter((n) => /prompt cache/.test(n.message))).toEqual(cannot);
   expect(records(home, "old")).toEqual([]);
+  // Its next start in this session says nothing again: the user has been told.
+  await pi.select("llamafiles/old");
+  expect(await pi.prompt("hello again")).toMatchObject({ error: undefined });
+  await pi.select("llamafiles/other");
+  await waitFor(() => findProcesses("fake-server", `--port ${port} `).length === 0, "Old to stop again");
+  expect(pi.notifications().filter((n) => /prompt cache/.test(n.message))).toEqual(cannot);
 });
 
 test("a save that takes longer than 5 s is abandoned: the switch goes on, and the notice says why", async () => {
