@@ -48,7 +48,11 @@ export function spawnErrorText(error: SpawnError): string {
     case "log-is-a-link":
       return `its log ${error.path} is a symbolic link, which pi does not follow; remove it (rm ${error.path}) and select the model again`;
     case "unsafe-folder":
-      return `pi does not write into ${error.path}: ${error.reason === "not-yours" ? "it belongs to another user" : error.reason === "not-a-folder" ? "it is not a folder (or is a symbolic link)" : "it cannot be created"}`;
+      return error.reason === "not-yours"
+        ? `pi does not write into ${error.path}: it belongs to another user; move it away and select the model again`
+        : error.reason === "not-a-folder"
+          ? `pi does not write into ${error.path}: it is not a folder (or is a symbolic link, which pi does not follow); move it away (mv ${error.path} ${error.path}.old) and select the model again`
+          : `pi does not write into ${error.path}: it cannot be created; check the rights on the folder above it and select the model again`;
     case "keeper-failed":
       return `its keeper (the process that stops the server when pi ends) could not start: ${error.detail}; pi stopped the server`;
     case "other":

@@ -2,7 +2,7 @@
 // before pi stops it on purpose (a switch, quit, idleness) and gets it back when the model
 // starts again, before the first prompt; the first answer after says "restored". A server that
 // cannot save, a full disk, a save that takes too long: stopped as before, with one notice.
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { fakeLlamaServerEntry, fakeModelEntry, requestsSeen } from "../helpers/fake-llamafile.ts";
@@ -212,6 +212,22 @@ test("keepWarm: a server stopped to make room saves this session's slot first; a
   await waitFor(() => other.notifications().some((n) => /exited/.test(n.message)), "A to crash", 10_000);
   expect(records(otherHome, "model-a")).toEqual([]);
   expect(JSON.stringify(records(home, "model-a"))).toBe(before);
+});
+
+test("a cache folder that is a symbolic link is never followed: the start is refused, saying what to move away", async () => {
+  const { pi, home, portA } = await twoModels();
+  const elsewhere = join(home, "elsewhere");
+  mkdirSync(elsewhere);
+  mkdirSync(join(home, ".pi", "llamafile_cache"), { recursive: true, mode: 0o700 });
+  symlinkSync(elsewhere, cacheDir(home, "model-a"));
+  await pi.select("llamafiles/model-a");
+  const { error } = await pi.prompt("hi");
+  const dir = cacheDir(home, "model-a");
+  expect(error).toContain(
+    `A could not be started: pi does not write into ${dir}: it is not a folder (or is a symbolic link, which pi does not follow); move it away (mv ${dir} ${dir}.old) and select the model again.`,
+  );
+  expect(readdirSync(elsewhere)).toEqual([]);
+  expect(findProcesses("fake-server", `--port ${portA} `)).toEqual([]);
 });
 
 test("a full disk: the save writes nothing, the server stops as before with one notice, and the earlier save is kept", async () => {
