@@ -49,11 +49,13 @@ export interface PiProcess {
 export function startPiProcess(
   home: string,
   args: string[],
-  options: { env?: Record<string, string>; detached?: boolean; withBuiltins?: boolean } = {},
+  options: { env?: Record<string, string>; detached?: boolean; withBuiltins?: boolean; keepSession?: boolean } = {},
 ): PiProcess {
   // -ne: no other extension; it disables pi's built-in ones (llama.cpp, mcp, …) too, unless asked for.
   const only = options.withBuiltins ? [] : ["-ne"];
-  const child = spawn(process.execPath, [PI_CLI, ...only, "-e", REPO_ROOT, "--no-session", ...args], {
+  // Sessions are files under the test's HOME only when a test wants one back (--continue).
+  const session = options.keepSession ? [] : ["--no-session"];
+  const child = spawn(process.execPath, [PI_CLI, ...only, "-e", REPO_ROOT, ...session, ...args], {
     cwd: home,
     env: piEnv(home, options.env),
     stdio: ["pipe", "pipe", "pipe"],

@@ -230,6 +230,30 @@ test("a cache folder that is a symbolic link is never followed: the start is ref
   expect(findProcesses("fake-server", `--port ${portA} `)).toEqual([]);
 });
 
+test("quit, then pi --continue in a new process: the session's conversation is restored before its first prompt", async () => {
+  const { pi, home, a } = await twoModels();
+  await pi.cleanup();
+  writeModels(home, [a]);
+  const first = startPiProcess(home, ["--mode", "rpc", "--model", "llamafiles/model-a"], { keepSession: true });
+  await first.prompt("a conversation worth keeping across a restart of pi");
+  first.child.stdin!.end();
+  await first.exited;
+  const [record] = records(home, "model-a");
+  expect(record).toMatchObject({ session: { id: expect.any(String) } });
+
+  const second = startPiProcess(home, ["--mode", "rpc", "--continue"], { keepSession: true });
+  await second.prompt("and where were we?");
+  const usage = second.records
+    .filter((r) => r.type === "message_end")
+    .map((r) => r.message as { role?: string; usage?: { input: number; cacheRead: number } })
+    .filter((m) => m.role === "assistant")
+    .at(-1)?.usage;
+  // The new server's slot was empty: only a restore gives the prompt cached tokens.
+  expect(usage?.cacheRead).toBeGreaterThan(0);
+  second.child.stdin!.end();
+  await second.exited;
+});
+
 test("a full disk: the save writes nothing, the server stops as before with one notice, and the earlier save is kept", async () => {
   const flag = join(makeHome(), "disk-full");
   homes.push(join(flag, ".."));
