@@ -51,7 +51,8 @@ const COMMANDS = {
 export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly CommandRouter[]): void {
   const several = routers.length > 1;
   const words = (args: string) => args.trim().split(/\s+/).filter(Boolean);
-  const say = (router: CommandRouter) => commandWords(router.settings);
+  // The words of one router's commands (its settings name the files, variables and host they mention).
+  const textFor = (router: CommandRouter) => commandWords(router.settings);
   const refuse = (ctx: ExtensionCommandContext, router: CommandRouter, problem: ArgumentProblem) =>
     reply(ctx, argumentProblemText(problem, router.settings), "error");
   const { listedIds, completeModels, completeRouters, modelTarget, routerTarget } = commandTargets(routers);
@@ -64,16 +65,16 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     signal?: AbortSignal,
   ) => {
     if (!ctx.hasUI) {
-      reply(ctx, say(router).needsConfirmation(what), "error");
+      reply(ctx, textFor(router).needsConfirmation(what), "error");
       return false;
     }
     if (await ctx.ui.confirm(question.title, question.message, { signal })) return true;
-    if (!signal?.aborted) reply(ctx, say(router).cancelled(what));
+    if (!signal?.aborted) reply(ctx, textFor(router).cancelled(what));
     return false;
   };
   const needSsh = (ctx: ExtensionCommandContext, router: CommandRouter): string | undefined => {
     if (router.settings.sshHost) return router.settings.sshHost.value;
-    reply(ctx, say(router).needsSsh, "error");
+    reply(ctx, textFor(router).needsSsh, "error");
     return undefined;
   };
   const ctxShown = async (session: AiServerSession, id: string) =>
@@ -88,7 +89,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
   /** The routers a command for "all, or the one named" means; undefined when the name is unknown (said). */
   const namedOrAll = (ctx: ExtensionCommandContext, args: string, usage: string): readonly CommandRouter[] | undefined => {
     const [name, extra] = words(args);
-    if (extra) return void reply(ctx, say(routers[0]!).usage(usage), "error");
+    if (extra) return void reply(ctx, textFor(routers[0]!).usage(usage), "error");
     if (!name) return routers;
     const router = routerNamed(name, routers);
     if (!router) return void reply(ctx, routersText.unknownRouter(name, routers), "error");
@@ -156,7 +157,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
             const now = new Set(listing.map((model) => model.id));
             const added = [...now].filter((id) => !before.has(id));
             const removed = [...before].filter((id) => !now.has(id));
-            return { text: say(router).refreshed(models.length, added, removed, listing.length - models.length), ok: true };
+            return { text: textFor(router).refreshed(models.length, added, removed, listing.length - models.length), ok: true };
           } catch (error) {
             return { text: errorText(error, router.settings), ok: false };
           }
@@ -175,7 +176,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     getArgumentCompletions: completeModels,
     handler: async (args, ctx) => {
       const [argument, extra] = words(args);
-      if (!argument || extra) return reply(ctx, say(routers[0]!).usage("/ai-server-load <id>"), "error");
+      if (!argument || extra) return reply(ctx, textFor(routers[0]!).usage("/ai-server-load <id>"), "error");
       const target = await modelTarget(ctx, "/ai-server-load", argument, true);
       if (!target) return;
       const { router, session, id } = target;
@@ -189,7 +190,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       }
       const seconds = (Date.now() - started) / 1000;
       // The load worked: a listing that fails now only leaves the context size out.
-      reply(ctx, say(router).loaded(id, seconds, await ctxShown(session, id).catch(() => undefined)));
+      reply(ctx, textFor(router).loaded(id, seconds, await ctxShown(session, id).catch(() => undefined)));
     },
   });
 
@@ -198,7 +199,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     getArgumentCompletions: completeModels,
     handler: async (args, ctx) => {
       const [argument, extra] = words(args);
-      if (!argument || extra) return reply(ctx, say(routers[0]!).usage("/ai-server-unload <id>"), "error");
+      if (!argument || extra) return reply(ctx, textFor(routers[0]!).usage("/ai-server-unload <id>"), "error");
       const target = await modelTarget(ctx, "/ai-server-unload", argument, true);
       if (!target) return;
       const { router, session, id } = target;
@@ -206,7 +207,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       if (invalid) return refuse(ctx, router, invalid);
       try {
         await (await session.supervisor()).unloadAndWait(id);
-        reply(ctx, say(router).unloaded(id));
+        reply(ctx, textFor(router).unloaded(id));
       } catch (error) {
         reply(ctx, errorText(error, router.settings), "error");
       }
@@ -218,7 +219,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     getArgumentCompletions: completeModels,
     handler: async (args, ctx) => {
       const [argument, sizeText, extra] = words(args);
-      if (!argument || !sizeText || extra) return reply(ctx, say(routers[0]!).usage("/ai-server-ctx <id> <size>"), "error");
+      if (!argument || !sizeText || extra) return reply(ctx, textFor(routers[0]!).usage("/ai-server-ctx <id> <size>"), "error");
       const bare = argument.slice(argument.indexOf("/") + 1);
       // Nothing that is not an id goes further, not even to a router.
       if (checkModelId(bare, []))
@@ -246,7 +247,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       if (!model) return refuse(ctx, router, { code: "unknown-id", id, knownIds: listing.map((candidate) => candidate.id) });
       const host = needSsh(ctx, router);
       if (!host) return;
-      if (!ctx.hasUI) return reply(ctx, say(router).needsConfirmation("/ai-server-ctx"), "error");
+      if (!ctx.hasUI) return reply(ctx, textFor(router).needsConfirmation("/ai-server-ctx"), "error");
       await cancellableByEsc(ctx, (signal) =>
         changeContextSize(
           session,
@@ -267,7 +268,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     getArgumentCompletions: completeRouters,
     handler: async (args, ctx) => {
       const [argument, extra] = words(args);
-      if (extra) return reply(ctx, say(routers[0]!).usage("/ai-server-preset [<server>]"), "error");
+      if (extra) return reply(ctx, textFor(routers[0]!).usage("/ai-server-preset [<server>]"), "error");
       const target = await routerTarget(ctx, "/ai-server-preset", argument);
       if (!target) return;
       const { router } = target;
@@ -275,7 +276,7 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
       if (!host) return;
       const { presetPath } = router.settings;
       try {
-        reply(ctx, say(router).preset(presetPath, host, await readPresetFile(host, presetPath)));
+        reply(ctx, textFor(router).preset(presetPath, host, await readPresetFile(host, presetPath)));
       } catch (error) {
         reply(ctx, errorText(error, router.settings), "error");
       }
@@ -287,13 +288,13 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
     getArgumentCompletions: completeRouters,
     handler: async (args, ctx) => {
       const [argument, extra] = words(args);
-      if (extra) return reply(ctx, say(routers[0]!).usage("/ai-server-restart [<server>]"), "error");
+      if (extra) return reply(ctx, textFor(routers[0]!).usage("/ai-server-restart [<server>]"), "error");
       const target = await routerTarget(ctx, "/ai-server-restart", argument);
       if (!target) return;
       const { router, session } = target;
       const host = needSsh(ctx, router);
       if (!host) return;
-      if (!(await confirm(ctx, router, say(router).restartQuestion(host), "/ai-server-restart"))) return;
+      if (!(await confirm(ctx, router, textFor(router).restartQuestion(host), "/ai-server-restart"))) return;
       const started = Date.now();
       // Esc stops the wait for the router, never the restart itself (the chart follows it).
       await cancellableByEsc(ctx, async (signal) => {
@@ -302,9 +303,9 @@ export function registerAiServerCommands(pi: ExtensionAPI, routers: readonly Com
           await (await session.supervisor()).restartRouter(host, signal);
           const { models } = await session.rediscover();
           await reselect(ctx, [session]);
-          reply(ctx, say(router).restarted((Date.now() - started) / 1000, models.length));
+          reply(ctx, textFor(router).restarted((Date.now() - started) / 1000, models.length));
         } catch (error) {
-          if (signal.aborted) return reply(ctx, say(router).restartNotWaitedFor(host), "warning");
+          if (signal.aborted) return reply(ctx, textFor(router).restartNotWaitedFor(host), "warning");
           reply(ctx, errorText(error, router.settings), "error");
         }
       });
