@@ -104,6 +104,15 @@ test("a second pi (the real CLI) on the same HOME finds the discovered model's s
   await waitFor(() => !isAlive(pid), "the server to stop with its last user");
 });
 
+test('"discover": false: a GGUF in ~/models is not offered, and nothing about discovery is said', async () => {
+  writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
+  const pi = await startPi({ home, llamafiles: { discover: false } });
+  await pi.command("/llamafiles scan");
+  expect(pi.runtime.services.modelRuntime.getModels("llamafiles")).toEqual([]);
+  expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles: found"))).toEqual([]);
+  expect(llamaServerArgsSeen(home, QWEN_ID)).toEqual([]);
+});
+
 test("a preselected discovered model is restored at start-up: found in the factory the first time, from the last scan after", async () => {
   writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
   for (const run of ["first start: nothing known yet", "second start: the last scan's models"]) {
