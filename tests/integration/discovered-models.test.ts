@@ -106,7 +106,7 @@ test("a second pi (the real CLI) on the same HOME finds the discovered model's s
 
 test('"discover": false: a GGUF in ~/models is not offered, and nothing about discovery is said', async () => {
   writeGguf(qwenFile(), QWEN, { size: QWEN_BYTES });
-  const pi = await startPi({ home, llamafiles: { discover: false } });
+  const pi = await startPi({ home, llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", discover: false } });
   await pi.command("/llamafiles scan");
   expect(pi.runtime.services.modelRuntime.getModels("llamafiles")).toEqual([]);
   expect(pi.notifications().filter((n) => n.message.startsWith("llamafiles: found"))).toEqual([]);
