@@ -79,19 +79,18 @@ export function llamafilesBackend(
       const kept = fetchKeepingTail(tail);
       const port = ours?.port;
       const fetch =
-        port !== undefined && ours?.promptCache
+        port !== undefined && (ours?.promptCache || ours?.idleMs !== undefined)
           ? (((input: string | URL | Request, init?: RequestInit) =>
-              import("./prompt-cache/pin-slot.ts").then(({ fetchPinningSlot }) =>
-                fetchPinningSlot(port, conversation, kept)(input, init),
-              )) as typeof globalThis.fetch)
-          : port !== undefined && ours?.idleMs !== undefined
-            ? // Without a prompt cache, still counted: the idle watch's only sign of use on a server without GET /slots.
-              (((input: string | URL | Request, init?: RequestInit) =>
-                import("./prompt-cache/session-slots.ts").then(({ noteRequest }) => {
+              import("./prompt-cache/session-slots.ts").then(async ({ noteRequest, whileAnswering }) => {
+                // The idle watch counts this pi's requests and answers under way (its only sign of use without GET /slots).
+                if (!ours.promptCache) {
                   noteRequest(port, undefined);
-                  return kept(input, init);
-                })) as typeof globalThis.fetch)
-            : kept;
+                  return whileAnswering(port, () => kept(input, init));
+                }
+                const { fetchPinningSlot } = await import("./prompt-cache/pin-slot.ts");
+                return whileAnswering(port, () => fetchPinningSlot(port, conversation, kept)(input, init));
+              })) as typeof globalThis.fetch)
+          : kept;
       return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,

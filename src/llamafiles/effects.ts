@@ -29,7 +29,7 @@ import { forgetServer, rememberServer, type UsedServer, usedServer, usedServers 
 import { tailLog } from "./process/server-log.ts";
 import { stopLeftBehind, waitUntilGone } from "./process/signals.ts";
 import { startServer } from "./process/spawn.ts";
-import { type Conversation, heldSlot, requestsSent } from "./prompt-cache/session-slots.ts";
+import { answersUnderWay, type Conversation, heldSlot, requestsSent } from "./prompt-cache/session-slots.ts";
 import { servingFacts, slotUse } from "./prompt-cache/slot-http.ts";
 import { leaveCache, prepareCache, saveCache } from "./prompt-cache/store.ts";
 import { askModels, askProps, type ModelsAnswer } from "./server-http.ts";
@@ -339,7 +339,8 @@ export function localServerActors(options: LocalServerEffectsOptions) {
     /**
      * Says SERVER_USED whenever any pi session used the server since the last look: a slot ran a
      * new task or is busy (GET /slots, asked only while GET /props says the server is awake: a
-     * look must not wake it), or this pi sent a request (a server without /slots).
+     * look must not wake it), or this pi sent a request or is still reading an answer (a server
+     * without /slots).
      */
     watchUse: fromCallback<EventObject, { model: LaunchSpec }>(({ input, sendBack }) => {
       const controller = new AbortController();
@@ -356,7 +357,7 @@ export function localServerActors(options: LocalServerEffectsOptions) {
             const now = { lastTask: use?.lastTask ?? seen?.lastTask ?? -1, sent: requestsSent(port) };
             const moved = seen !== undefined && (now.lastTask !== seen.lastTask || now.sent !== seen.sent);
             seen = now;
-            if (moved || use?.busy) sendBack({ type: "SERVER_USED" } satisfies LocalServerEvent);
+            if (moved || use?.busy || answersUnderWay(port) > 0) sendBack({ type: "SERVER_USED" } satisfies LocalServerEvent);
           }
         } catch {
           // aborted: the server is no longer watched

@@ -112,6 +112,8 @@ interface PortUse {
   unsaved: Conversation | undefined;
   /** Requests this pi process sent (the idle watch counts them where the server has no /slots). */
   sent: number;
+  /** Answers of this pi process still under way: a server answering is in use, however long the answer. */
+  answering: number;
   /** The task id the slot showed after this pi's last answer: another id at save time means another client used the slot. */
   lastTask: number | undefined;
 }
@@ -127,7 +129,7 @@ function ports(): Map<number, PortUse> {
 const use = (port: number) => {
   const known = ports().get(port);
   if (known) return known;
-  const fresh: PortUse = { slot: undefined, unsaved: undefined, sent: 0, lastTask: undefined };
+  const fresh: PortUse = { slot: undefined, unsaved: undefined, sent: 0, answering: 0, lastTask: undefined };
   ports().set(port, fresh);
   return fresh;
 };
@@ -164,6 +166,56 @@ export function lastAnsweredTask(port: number): number | undefined {
 
 export function requestsSent(port: number): number {
   return ports().get(port)?.sent ?? 0;
+}
+
+/** How many of this pi's answers from `port` are still under way. */
+export function answersUnderWay(port: number): number {
+  return ports().get(port)?.answering ?? 0;
+}
+
+/**
+ * Runs a request to `port` and counts its answer as under way until its body has ended, failed
+ * or been cancelled: the idle watch must not stop a server in the middle of an answer on a
+ * server whose own counters (GET /slots) it cannot read.
+ */
+export async function whileAnswering(port: number, request: () => Promise<Response>): Promise<Response> {
+  const entry = use(port);
+  entry.answering++;
+  let open = true;
+  const ended = () => {
+    if (open) entry.answering--;
+    open = false;
+  };
+  try {
+    const response = await request();
+    if (!response.body) {
+      ended();
+      return response;
+    }
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            ended();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (error) {
+          ended();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        ended();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  } catch (error) {
+    ended();
+    throw error;
+  }
 }
 
 /** The session whose conversation the slot holds and was not saved, if any. */
