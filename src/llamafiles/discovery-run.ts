@@ -15,7 +15,7 @@ import {
   type SkippedFile,
 } from "./discovery/discover.ts";
 import { realFileSystem } from "./discovery/file-system.ts";
-import { type FoundModel, lastFoundText, readLastFound, writeLastFound } from "./discovery/last-found.ts";
+import { ANY_KEY, type FoundModel, lastFoundText, readLastFound, writeLastFound } from "./discovery/last-found.ts";
 import { withoutConfigured } from "./discovery/merge.ts";
 
 export interface DiscoveryOutcome {
@@ -51,8 +51,8 @@ export function runDiscovery(config: LlamafilesConfig, run: DiscoveryRun): Disco
     memoryBudgetBytes: config.memoryBudgetBytes,
     reservedPorts: config.models.map((model) => model.port),
     blockedPorts: FETCH_BAD_PORTS,
-    // A model keeps its port when another is found: its server may be running, for this pi or another.
-    previousPorts: new Map(before?.map((found) => [found.id, found.port])),
+    // A model keeps its port when another is found or a setting changed: its server may be running, for this pi or another.
+    previousPorts: new Map((before ?? readLastFound(run.lastFoundPath, ANY_KEY, realFileSystem))?.map((found) => [found.id, found.port])),
     env: run.env,
   });
   const merged = withoutConfigured(result.models, config.models, realPathOf());

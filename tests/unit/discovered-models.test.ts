@@ -363,4 +363,7 @@ test("a model found later never takes the port of a model found before (its serv
   expect(
     Object.fromEntries(lastFoundModels(config, env, { lastFound: defaultLastFoundPath(home), logPathFor })!.map((m) => [m.id, m.port])),
   ).toEqual(ports);
+  // A changed setting (another key for the kept result) moves nothing either.
+  const changed = configOf({ api: "openai-completions", baseUrl: "http://localhost:8080/v1", serverArgs: ["-ngl", "99"] });
+  expect(Object.fromEntries(run(changed).models.map((model) => [model.id, model.port]))).toEqual(ports);
 });

@@ -98,11 +98,14 @@ function isFoundModel(v: unknown): v is FoundModel {
   );
 }
 
+/** For `readLastFound`: the models of the last discovery whatever its settings were (the ports they had). */
+export const ANY_KEY = Symbol("any settings");
+
 /**
- * The models found under `key`, or undefined when there is no such file or it is not one of this
+ * The models found under `key` (or `ANY_KEY`), or undefined when there is no such file or it is not one of this
  * version and key. A model that is malformed, holds an unsafe string or repeats an id is left out.
  */
-export function readLastFound(path: string, key: string, fs: FileSystem): FoundModel[] | undefined {
+export function readLastFound(path: string, key: string | typeof ANY_KEY, fs: FileSystem): FoundModel[] | undefined {
   const read = readPrivateFile(path, MAX_BYTES, fs);
   if (!read.ok) return undefined;
   let root: unknown;
@@ -111,7 +114,7 @@ export function readLastFound(path: string, key: string, fs: FileSystem): FoundM
   } catch {
     return undefined;
   }
-  if (!isObject(root) || root.version !== VERSION || root.key !== key || !Array.isArray(root.models)) return undefined;
+  if (!isObject(root) || root.version !== VERSION || (key !== ANY_KEY && root.key !== key) || !Array.isArray(root.models)) return undefined;
   const models = root.models;
   if (models.length > MAX_MODELS) return undefined;
   const suspect = MAYBE_UNSAFE_IN_JSON.test(read.text);
