@@ -86,7 +86,7 @@ export function commandTargets(routers: readonly CommandRouter[]) {
     let router: CommandRouter | undefined;
     switch (choice.kind) {
       case "unknown-router":
-        return void reply(ctx, routersText.unknownRouter(choice.given, routers), "error");
+        return void reply(ctx, routersText.unknownRouterOrModel(choice.given, choice.id, routers), "error");
       case "unknown":
         return void reply(ctx, routersText.unknownEverywhere(choice.id, choice.known), "error");
       case "ambiguous":

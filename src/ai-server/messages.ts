@@ -377,7 +377,7 @@ export function sshFailureText(failure: SshFailure, router: RouterForWords = {})
 export function argumentProblemText(problem: ArgumentProblem, router: RouterForWords = {}): string {
   switch (problem.code) {
     case "not-an-id":
-      return `${label(router)}: ${JSON.stringify(problem.id)} is not a model id (letters, digits and . _ : + @ - only).${problem.knownIds.length ? ` Known models: ${problem.knownIds.join(", ")}.` : ""}`;
+      return `${label(router)}: ${JSON.stringify(problem.id)} is not a model id (letters, digits and . _ : + @ - /, not a path).${problem.knownIds.length ? ` Known models: ${problem.knownIds.join(", ")}.` : ""}`;
     case "unknown-id":
       return `${label(router)}: the router has no model "${problem.id}". Known models: ${problem.knownIds.join(", ") || "none"}.`;
     case "bad-size":
@@ -468,6 +468,8 @@ export function commandWords(router: RouterForWords = {}) {
 export const routersText = {
   unknownRouter: (given: string, routers: readonly OtherRouter[]) =>
     `ai-server: no router is named "${given}". Routers: ${routers.map((router) => `${router.name} (${router.provider})`).join(", ")}.`,
+  unknownRouterOrModel: (given: string, id: string, routers: readonly OtherRouter[]) =>
+    `ai-server: no router is named "${given}", and no router lists a model "${id}". Routers: ${routers.map((router) => `${router.name} (${router.provider})`).join(", ")}.`,
   unknownEverywhere: (id: string, known: readonly string[]) =>
     `ai-server: no router has a model "${id}". Known models: ${known.join(", ") || "none"}.`,
   ambiguous: (command: string, id: string, names: readonly string[]) =>

@@ -1,8 +1,9 @@
 /**
  * Which router a command argument means, when several are configured (pure: the commands ask
  * and tell). A model is given as `<id>` (the router that lists it; several: the user picks) or
- * `<server>/<id>`, where the server is a router's short name or its provider name (model ids
- * never hold a `/`). With one router, every argument means it, as before there were several.
+ * `<server>/<id>`, where the server is a router's short name or its provider name. An id may hold
+ * a `/` itself (a router's Hugging Face cache: `org/repo:quant`): an id a router lists wins over
+ * the prefix. With one router, every argument means it, as before there were several.
  */
 
 /** A router as a choice sees it. */
@@ -15,7 +16,7 @@ export type ModelChoice<R> =
   | { kind: "found"; router: R; id: string }
   /** The id is on several routers: ask, or say how to tell them apart. */
   | { kind: "ambiguous"; id: string; routers: R[] }
-  | { kind: "unknown-router"; given: string }
+  | { kind: "unknown-router"; given: string; id: string }
   /** No router lists the id; `known` in the `<server>/<id>` form. */
   | { kind: "unknown"; id: string; known: string[] };
 
@@ -39,7 +40,8 @@ export function chooseModelRouter<R extends RouterRef>(
     const given = argument.slice(0, slash);
     const router = routerNamed(given, routers);
     if (router) return { kind: "found", router, id: argument.slice(slash + 1) };
-    if (routers.length > 1) return { kind: "unknown-router", given };
+    // Either a router that does not exist (box9/tiny-a) or an id nobody lists (org/repo:quant): the words say both.
+    if (routers.length > 1) return { kind: "unknown-router", given, id: argument };
   }
   if (routers.length === 1) return { kind: "found", router: routers[0]!, id: argument };
   return { kind: "unknown", id: argument, known: routers.flatMap((router) => idsOf(router).map((id) => `${router.name}/${id}`)) };

@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { aiServerTimeouts } from "../timeouts.ts";
+import { shellQuoted } from "../util/shell-word.ts";
 import { SSH_TARGET } from "./config.ts";
 import { isOfferableId } from "./discovery.ts";
 
@@ -44,8 +45,6 @@ export function parseCtxSize(text: string): number | ArgumentProblem {
   return Number(text);
 }
 
-const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-
 export interface SshResult {
   code: number | null;
   stdout: string;
@@ -65,7 +64,7 @@ export function runSsh(host: string, words: string[], options: SshOptions = {}):
   return new Promise((resolve, reject) => {
     const child = spawn(
       "ssh",
-      ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${aiServerTimeouts.sshConnectSeconds}`, "--", host, ...words.map(quote)],
+      ["-o", "BatchMode=yes", "-o", `ConnectTimeout=${aiServerTimeouts.sshConnectSeconds}`, "--", host, ...words.map(shellQuoted)],
       {
         stdio: ["pipe", "pipe", "pipe"],
       },

@@ -159,7 +159,7 @@ test("an id on two routers: a select dialog with a UI, <server>/<id> without one
   expect(box2.router.models().find((m) => m.id === "tiny-a")!.value).toBe("loaded");
 
   expect(await pi.command("/ai-server-load box9/tiny-a")).toBe(
-    'ai-server: no router is named "box9". Routers: box1 (ai-server), box2 (ai-server-box2).',
+    'ai-server: no router is named "box9", and no router lists a model "box9/tiny-a". Routers: box1 (ai-server), box2 (ai-server-box2).',
   );
   expect(await pi.command("/ai-server-load tiny-z")).toBe(
     'ai-server: no router has a model "tiny-z". Known models: box1/tiny-a, box1/tiny-b, box1/ghost, box2/tiny-a, box2/tiny-c.',

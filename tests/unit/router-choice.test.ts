@@ -20,7 +20,7 @@ test("a model argument finds its router: the one listing it, the one named (shor
   // Named, the router is asked even for an id it did not list (the command says what it lists).
   expect(chooseModelRouter("box1/tiny-c", routers, ids)).toEqual({ kind: "found", router: box1, id: "tiny-c" });
   expect(chooseModelRouter("tiny-a", routers, ids)).toEqual({ kind: "ambiguous", id: "tiny-a", routers });
-  expect(chooseModelRouter("box9/tiny-a", routers, ids)).toEqual({ kind: "unknown-router", given: "box9" });
+  expect(chooseModelRouter("box9/tiny-a", routers, ids)).toEqual({ kind: "unknown-router", given: "box9", id: "box9/tiny-a" });
   expect(chooseModelRouter("tiny-z", routers, ids)).toEqual({
     kind: "unknown",
     id: "tiny-z",
@@ -37,7 +37,7 @@ test("an id with a '/' (a router's Hugging Face cache: org/repo:quant) is an id,
   expect(chooseModelRouter(`box3/${hf}`, [box1, box3], ids)).toEqual({ kind: "found", router: box3, id: hf });
   // With one router nothing is a router's name: a model it does not list yet is still asked for.
   expect(chooseModelRouter(hf, [box1], ids)).toEqual({ kind: "found", router: box1, id: hf });
-  expect(chooseModelRouter("box9/tiny-a", [box1, box3], ids)).toEqual({ kind: "unknown-router", given: "box9" });
+  expect(chooseModelRouter("box9/tiny-a", [box1, box3], ids)).toEqual({ kind: "unknown-router", given: "box9", id: "box9/tiny-a" });
 });
 
 test("completion: the ids alone with one router; both forms among several", () => {

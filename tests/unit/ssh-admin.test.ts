@@ -42,7 +42,7 @@ describe("validation before the remote side", () => {
   ];
   test.each(corpus.map((id) => [JSON.stringify(id), id]))("id %s is refused", (_shown, id) => {
     expect(checkModelId(id, known)).toMatch(
-      /^ai-server: .* is not a model id \(letters, digits and \. _ : \+ @ - only\)\. Known models: tiny-a, tiny-b, Qwen_Qwen3\.6-35B-A3B-Q8_0\.$/,
+      /^ai-server: .* is not a model id \(letters, digits and \. _ : \+ @ - \/, not a path\)\. Known models: tiny-a, tiny-b, Qwen_Qwen3\.6-35B-A3B-Q8_0\.$/,
     );
   });
 
