@@ -21,6 +21,7 @@ import { type ContextFix, contextText, figuresDetailText, figuresText } from "..
 import type { ServedModel } from "../llama-cpp/model-facts.ts";
 import type { NoticeLevel } from "../pi-session/notify.ts";
 import { describeSchemaError } from "../util/schema-errors.ts";
+import { shellWord } from "../util/shell-word.ts";
 import type { ConfigProblem, SchemaViolation } from "./config.ts";
 import type { DiscoveryProblem, SkippedFile, SkipReason } from "./discovery/discover.ts";
 import type { ReservedFor, ServerArgsProblem } from "./discovery/launch-args.ts";
@@ -46,12 +47,12 @@ export function spawnErrorText(error: SpawnError): string {
     case "cwd-not-a-folder":
       return `working directory "${error.cwd}" is not a folder (check "cwd")`;
     case "log-is-a-link":
-      return `its log ${error.path} is a symbolic link, which pi does not follow; remove it (rm ${error.path}) and select the model again`;
+      return `its log ${error.path} is a symbolic link, which pi does not follow; remove it (rm ${shellWord(error.path)}) and select the model again`;
     case "unsafe-folder":
       return error.reason === "not-yours"
         ? `pi does not write into ${error.path}: it belongs to another user; move it away and select the model again`
         : error.reason === "not-a-folder"
-          ? `pi does not write into ${error.path}: it is not a folder (or is a symbolic link, which pi does not follow); move it away (mv ${error.path} ${error.path}.old) and select the model again`
+          ? `pi does not write into ${error.path}: it is not a folder (or is a symbolic link, which pi does not follow); move it away (mv ${shellWord(error.path)} ${shellWord(`${error.path}.old`)}) and select the model again`
           : `pi does not write into ${error.path}: it cannot be created; check the rights on the folder above it and select the model again`;
     case "keeper-failed":
       return `its keeper (the process that stops the server when pi ends) could not start: ${error.detail}; pi stopped the server`;
