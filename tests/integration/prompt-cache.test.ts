@@ -2,7 +2,7 @@
 // before pi stops it on purpose (a switch, quit, idleness) and gets it back when the model
 // starts again, before the first prompt; the first answer after says "restored". A server that
 // cannot save, a full disk, a save that takes too long: stopped as before, with one notice.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { fakeLlamaServerEntry, fakeModelEntry, requestsSeen } from "../helpers/fake-llamafile.ts";
@@ -157,6 +157,25 @@ test("idleMinutes on a server without a prompt cache or GET /slots (an older lla
   expect(isAlive(server)).toBe(false);
 });
 
+test("idleMinutes: an answer that streams longer than the limit is not cut: the server is in use until the answer ends", async () => {
+  const home = makeHome();
+  homes.push(home);
+  const port = await freePort();
+  // 24 tokens at 250 ms: a 6 s answer over a 3 s limit, on a server whose counters pi cannot read.
+  const reply = Array.from({ length: 24 }, (_, i) => `w${i}`).join(" ");
+  const b = fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--reply", reply, "--token-delay-ms", "250", "--no-slots"] });
+  const pi = await startPi({
+    home,
+    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [b], idleMinutes: 0.05 },
+  });
+  await pi.select("llamafiles/model-b");
+  const server = await waitFor(() => findProcesses("fake-server", `--port ${port} `)[0], "B to start");
+  expect(await pi.prompt("a long answer, please")).toEqual({ text: reply, error: undefined });
+  expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
+  expect(isAlive(server)).toBe(true);
+  await waitFor(() => pi.footer().at(-1) === "B stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
+});
+
 test("idleMinutes: another client's requests on the server (the server's own counters) count as use, not only this pi's", async () => {
   // 0.05 min: 3 s; a request from outside pi every 0.5 s for 6 s must keep it running.
   const { pi, portA } = await twoModels({ provider: { idleMinutes: 0.05 } });
@@ -205,13 +224,18 @@ test("keepWarm: a server stopped to make room saves this session's slot first; a
   expect(records(home, "model-a")).toHaveLength(1);
 
   // A server that dies on its own is not saved (its slot is gone with it): the earlier file stays as it was.
-  const before = JSON.stringify(records(home, "model-a"));
-  const { pi: other, home: otherHome } = await twoModels({ flagsA: ["--die-after-ms", "1500", "--crash-marker", crashed] });
-  await other.select("llamafiles/model-a");
-  await other.prompt("hello");
-  await waitFor(() => other.notifications().some((n) => /exited/.test(n.message)), "A to crash", 10_000);
-  expect(records(otherHome, "model-a")).toEqual([]);
-  expect(JSON.stringify(records(home, "model-a"))).toBe(before);
+  await pi.cleanup();
+  const saved = () => cacheFiles(home, "model-a").map((name) => `${name} ${statSync(join(cacheDir(home, "model-a"), name)).mtimeMs}`);
+  const before = saved();
+  const crashing = { ...a, args: [...(a.args as string[]), "--die-after-ms", "1500", "--crash-marker", crashed] };
+  const again = await startPi({
+    home,
+    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [crashing, b] },
+  });
+  await again.select("llamafiles/model-a");
+  await again.prompt("hello");
+  await waitFor(() => again.notifications().some((n) => /exited/.test(n.message)), "A to crash", 10_000);
+  expect(saved().filter((line) => !line.includes(".claim"))).toEqual(before.filter((line) => !line.includes(".claim")));
 });
 
 test("a cache folder that is a symbolic link is never followed: the start is refused, saying what to move away", async () => {
