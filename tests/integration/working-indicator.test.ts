@@ -41,6 +41,9 @@ test("while a local server starts, the indicator says so, with the seconds since
     llamafiles: [fakeModelEntry({ id: "slow", name: "Slow", port, flags: ["--loaded-when-file", loadedGate] })],
   });
   await pi.select("llamafiles/slow");
+  // The supervisor loads on first use: a prompt typed in the same instant as the selection may
+  // draw its first frame before the start is known (then "generating", and the start from the next frame).
+  await waitFor(() => pi.footer().at(-1) === "Starting Slow...", "the footer to say Slow is starting");
   const answer = pi.prompt("hi");
   const starting = `⚙ waiting for Slow to start on port ${port}`;
   // A loaded machine may draw a frame late (past 1s): any later second counts.
