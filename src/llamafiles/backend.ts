@@ -78,19 +78,17 @@ export function llamafilesBackend(
       // A server whose prompt cache pi keeps answers in this pi's own slot (that code loads with the first such request).
       const kept = fetchKeepingTail(tail);
       const port = ours?.port;
-      const fetch =
-        port !== undefined && (ours?.promptCache || ours?.idleMs !== undefined)
-          ? (((input: string | URL | Request, init?: RequestInit) =>
-              import("./prompt-cache/session-slots.ts").then(async ({ noteRequest, whileAnswering }) => {
-                // The idle watch counts this pi's requests and answers under way (its only sign of use without GET /slots).
-                if (!ours.promptCache) {
+      // The idle watch counts this pi's requests and answers under way (its only sign of use without GET /slots).
+      const counted = port !== undefined && (ours?.promptCache || ours?.idleMs !== undefined);
+      const fetch = counted
+        ? (((input: string | URL | Request, init?: RequestInit) =>
+            ours.promptCache
+              ? import("./prompt-cache/pin-slot.ts").then(({ fetchPinningSlot }) => fetchPinningSlot(port, conversation, kept)(input, init))
+              : import("./prompt-cache/session-slots.ts").then(({ noteRequest, whileAnswering }) => {
                   noteRequest(port, undefined);
                   return whileAnswering(port, () => kept(input, init));
-                }
-                const { fetchPinningSlot } = await import("./prompt-cache/pin-slot.ts");
-                return whileAnswering(port, () => fetchPinningSlot(port, conversation, kept)(input, init));
-              })) as typeof globalThis.fetch)
-          : kept;
+                })) as typeof globalThis.fetch)
+        : kept;
       return { model: requestModel, fetch, failureText: () => undefined };
     },
     reregister: register,

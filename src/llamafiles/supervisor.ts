@@ -62,15 +62,11 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const facadeListeners = new Set<(notice: LocalNotice) => void>();
   // A server that cannot save its prompt cache says so at every start: told once per model in this session.
   const toldCannotSave = new Set<string>();
-  const judged = new WeakMap<LocalNotice, boolean>();
-  const firstTime = (notice: LocalNotice): boolean => {
+  const worthTelling = (notice: LocalNotice): boolean => {
     if (notice.kind !== "cache-problem" || notice.problem.kind !== "cannot-save") return true;
-    const known = judged.get(notice);
-    if (known !== undefined) return known;
-    const first = !toldCannotSave.has(notice.model.id);
+    if (toldCannotSave.has(notice.model.id)) return false;
     toldCannotSave.add(notice.model.id);
-    judged.set(notice, first);
-    return first;
+    return true;
   };
   const tell = (notice: LocalNotice) => {
     for (const listener of [...facadeListeners]) listener(notice);
@@ -82,6 +78,10 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
   const machine = localFleetMachine.provide({ actors: { server, ...localFleetActors() } });
   const actor = createActor(machine, { input: options.fleet ?? { keepWarm: 1 }, inspect: options.inspect });
   const status = statusChannel<FleetStatus>(NO_FLEET);
+  // One subscription for the chart's notices and the facade's own: each notice is judged once, whoever listens.
+  actor.on("notice", (event) => {
+    if (worthTelling(event.notice)) tell(event.notice);
+  });
   // When each model was last selected or answered (the chart keeps only the order: it reads no clock).
   const usedAt = new Map<string, number>();
   const used = (modelId: string) => usedAt.set(modelId, Date.now());
@@ -165,12 +165,8 @@ export function createLocalSupervisor(options: LocalSupervisorOptions): LocalSup
     },
     status: status as StatusSource<FleetStatus>,
     onNotice(listener) {
-      const subscription = actor.on("notice", (event) => {
-        if (firstTime(event.notice)) listener(event.notice);
-      });
       facadeListeners.add(listener);
       return () => {
-        subscription.unsubscribe();
         facadeListeners.delete(listener);
       };
     },

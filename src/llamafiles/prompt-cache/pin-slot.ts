@@ -5,11 +5,11 @@
  * been read, the task id the slot shows is noted (GET /slots): at save time another id means
  * another client used the slot since (a server with more pi sessions than slots), and its
  * content is not saved as this session's. Without a claimed slot the body goes unchanged and
- * the server places it.
+ * the server places it. Every answer counts as under way until it ends (whileAnswering).
  */
 import { withSlot } from "../../llama-cpp/slots.ts";
 import type { Conversation } from "../../pi-session/session-ui.ts";
-import { noteAnswered, noteRequest, pinnedSlot } from "./session-slots.ts";
+import { noteAnswered, noteRequest, pinnedSlot, whileAnswering } from "./session-slots.ts";
 import { slotTask } from "./slot-http.ts";
 
 export function fetchPinningSlot(
@@ -21,30 +21,12 @@ export function fetchPinningSlot(
     const slot = pinnedSlot(port);
     noteRequest(port, conversation());
     const pinned = slot !== undefined && typeof init?.body === "string" ? withSlot(init.body, slot) : undefined;
-    if (pinned === undefined || slot === undefined) return base(input, init);
-    return base(input, { ...init, body: pinned }).then((response) => {
-      if (!response.body) return response;
-      let done = false;
-      const noted = () => {
-        if (done) return;
-        done = true;
-        void slotTask(port, slot, { timeoutMs: 2_000 }).then(
-          (task) => noteAnswered(port, slot, task),
-          () => noteAnswered(port, slot, undefined),
-        );
-      };
-      const decoder = new TextDecoder();
-      // pi-ai stops reading at `data: [DONE]` (the stream may never be read to its close).
-      const watched = response.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            controller.enqueue(chunk);
-            if (decoder.decode(chunk, { stream: true }).includes("[DONE]")) noted();
-          },
-          flush: noted,
-        }),
+    if (pinned === undefined || slot === undefined) return whileAnswering(port, () => base(input, init));
+    const noted = () =>
+      void slotTask(port, slot, { timeoutMs: 2_000 }).then(
+        (task) => noteAnswered(port, slot, task),
+        () => noteAnswered(port, slot, undefined),
       );
-      return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
-    });
+    return whileAnswering(port, () => base(input, { ...init, body: pinned }), noted);
   }) as typeof globalThis.fetch;
 }

@@ -11,6 +11,7 @@
  */
 import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { onAnswerEnd } from "../../llama-cpp/answer-end.ts";
 import type { Conversation } from "../../pi-session/session-ui.ts";
 import { myIdentity } from "../process/ownership-record.ts";
 import { processStartTime } from "../process/process-proof.ts";
@@ -174,48 +175,24 @@ export function answersUnderWay(port: number): number {
 }
 
 /**
- * Runs a request to `port` and counts its answer as under way until its body has ended, failed
- * or been cancelled: the idle watch must not stop a server in the middle of an answer on a
- * server whose own counters (GET /slots) it cannot read.
+ * Runs a request to `port` and counts its answer as under way until it has ended (llama-cpp's
+ * onAnswerEnd), then runs `afterEnd`: the idle watch must not stop a server in the middle of an
+ * answer on a server whose own counters (GET /slots) it cannot read.
  */
-export async function whileAnswering(port: number, request: () => Promise<Response>): Promise<Response> {
+export async function whileAnswering(port: number, request: () => Promise<Response>, afterEnd?: () => void): Promise<Response> {
   const entry = use(port);
   entry.answering++;
-  let open = true;
-  const ended = () => {
-    if (open) entry.answering--;
-    open = false;
-  };
+  let response: Response;
   try {
-    const response = await request();
-    if (!response.body) {
-      ended();
-      return response;
-    }
-    const reader = response.body.getReader();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            ended();
-            controller.close();
-          } else controller.enqueue(value);
-        } catch (error) {
-          ended();
-          controller.error(error);
-        }
-      },
-      cancel(reason) {
-        ended();
-        return reader.cancel(reason);
-      },
-    });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    response = await request();
   } catch (error) {
-    ended();
+    entry.answering--;
     throw error;
   }
+  return onAnswerEnd(response, () => {
+    entry.answering--;
+    afterEnd?.();
+  });
 }
 
 /** The session whose conversation the slot holds and was not saved, if any. */
