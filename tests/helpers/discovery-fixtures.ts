@@ -6,6 +6,7 @@
 import type { FileSystem } from "../../src/llamafiles/discovery/file-system.ts";
 import { realFileSystem } from "../../src/llamafiles/discovery/file-system.ts";
 import type { GgufFacts } from "../../src/llamafiles/discovery/gguf-facts.ts";
+import { preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { type ModelShape, modelSpec } from "./gguf-writer.ts";
 
 /** Qwen2.5 Coder 7B Instruct Q4_K_M as its header describes it: 28 layers, 3584 wide, 28 heads, 4 KV heads, trained for 32k. */
@@ -79,4 +80,15 @@ export function countingFileSystem(): { fs: FileSystem; opened: string[]; bytesR
     }) as FileSystem["opendirSync"],
   };
   return { fs, opened, bytesRead: () => bytesRead, foldersListed };
+}
+
+/** The first two ids `<prefix><n>` whose preferred discovery ports are one, sorted (the first takes the port). */
+export function collidingIds(prefix: string): [string, string] {
+  const byPort = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const id = `${prefix}${i}`;
+    const other = byPort.get(preferredPort(id));
+    if (other) return [other, id].sort() as [string, string];
+    byPort.set(preferredPort(id), id);
+  }
 }

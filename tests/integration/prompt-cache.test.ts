@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { fakeLlamaServerEntry, fakeModelEntry, requestsSeen } from "../helpers/fake-llamafile.ts";
-import { cleanupAll, makeHome, startPi } from "../helpers/pi-harness.ts";
+import { cleanupAll, makeHome, type PiHarness, startPi } from "../helpers/pi-harness.ts";
 import { killPiProcesses, startPiProcess, writeModels } from "../helpers/pi-process.ts";
 import { findProcesses, freePort, isAlive, waitFor } from "../helpers/processes.ts";
 
@@ -133,57 +133,62 @@ test("idleMinutes: a server nobody used for that long is stopped, its slot saved
   expect(pi.footer().at(-1)).toMatch(/^A · .* · restored$/);
 });
 
-test("idleMinutes on a server without a prompt cache or GET /slots (an older llamafile): this pi's prompts count as use, then it stops when idle", async () => {
+// The idle tests: a 3 s limit (idleMinutes 0.05), used every 0.5 s for 6 s, twice the limit.
+const IDLE_MINUTES = 0.05;
+
+/** B alone, a plain fake server (no prompt cache) with these flags, stopped after 3 s idle. */
+async function idleModelB(flags: string[]) {
   const home = makeHome();
   homes.push(home);
   const port = await freePort();
-  // 0.05 min: 3 s; prompts every 0.5 s for 6 s must keep it running.
-  const b = fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--reply", "Hi from B", "--no-slots"] });
+  const b = fakeModelEntry({ id: "model-b", name: "B", port, flags });
   const pi = await startPi({
     home,
-    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [b], idleMinutes: 0.05 },
+    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [b], idleMinutes: IDLE_MINUTES },
   });
   await pi.select("llamafiles/model-b");
-  expect(await pi.prompt("hello")).toEqual({ text: "Hi from B", error: undefined });
-  const server = findProcesses("fake-server", `--port ${port} `)[0]!;
+  return { pi, port };
+}
+
+async function useFor6s(use: () => Promise<void>) {
   const until = Date.now() + 6000;
   while (Date.now() < until) {
-    expect(await pi.prompt("still here")).toEqual({ text: "Hi from B", error: undefined });
+    await use();
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Not stopped while it was used; stopped once `name` was idle for the 3 s. */
+async function usedThenRests(pi: PiHarness, server: number, name: string) {
   expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
   expect(isAlive(server)).toBe(true);
-  await waitFor(() => pi.footer().at(-1) === "B stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
+  await waitFor(() => pi.footer().at(-1) === `${name} stopped after 3 s idle · the next prompt starts it`, "the idle stop", 15_000);
   expect(isAlive(server)).toBe(false);
+}
+
+test("idleMinutes on a server without a prompt cache or GET /slots (an older llamafile): this pi's prompts count as use, then it stops when idle", async () => {
+  const { pi, port } = await idleModelB(["--reply", "Hi from B", "--no-slots"]);
+  expect(await pi.prompt("hello")).toEqual({ text: "Hi from B", error: undefined });
+  const server = findProcesses("fake-server", `--port ${port} `)[0]!;
+  await useFor6s(async () => expect(await pi.prompt("still here")).toEqual({ text: "Hi from B", error: undefined }));
+  await usedThenRests(pi, server, "B");
 });
 
 test("idleMinutes: an answer that streams longer than the limit is not cut: the server is in use until the answer ends", async () => {
-  const home = makeHome();
-  homes.push(home);
-  const port = await freePort();
-  // 24 tokens at 250 ms: a 6 s answer over a 3 s limit, on a server whose counters pi cannot read.
+  // 24 tokens at 250 ms: a 6 s answer over the 3 s limit, on a server whose counters pi cannot read.
   const reply = Array.from({ length: 24 }, (_, i) => `w${i}`).join(" ");
-  const b = fakeModelEntry({ id: "model-b", name: "B", port, flags: ["--reply", reply, "--token-delay-ms", "250", "--no-slots"] });
-  const pi = await startPi({
-    home,
-    llamafiles: { api: "openai-completions", baseUrl: "http://localhost:8080/v1", models: [b], idleMinutes: 0.05 },
-  });
-  await pi.select("llamafiles/model-b");
+  const { pi, port } = await idleModelB(["--reply", reply, "--token-delay-ms", "250", "--no-slots"]);
   const server = await waitFor(() => findProcesses("fake-server", `--port ${port} `)[0], "B to start");
   expect(await pi.prompt("a long answer, please")).toEqual({ text: reply, error: undefined });
-  expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
-  expect(isAlive(server)).toBe(true);
-  await waitFor(() => pi.footer().at(-1) === "B stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
+  await usedThenRests(pi, server, "B");
 });
 
 test("idleMinutes: another client's requests on the server (the server's own counters) count as use, not only this pi's", async () => {
-  // 0.05 min: 3 s; a request from outside pi every 0.5 s for 6 s must keep it running.
-  const { pi, portA } = await twoModels({ provider: { idleMinutes: 0.05 } });
+  const { pi, portA } = await twoModels({ provider: { idleMinutes: IDLE_MINUTES } });
   await pi.select("llamafiles/model-a");
   await pi.prompt("hello");
   const server = findProcesses("fake-server", `--port ${portA} `)[0]!;
-  const until = Date.now() + 6000;
-  while (Date.now() < until) {
+  await useFor6s(async () => {
     const answer = await fetch(`http://127.0.0.1:${portA}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -191,12 +196,8 @@ test("idleMinutes: another client's requests on the server (the server's own cou
     });
     expect(answer.status).toBe(200);
     await answer.arrayBuffer();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  expect(pi.footer().filter((line) => line?.includes("idle"))).toEqual([]);
-  expect(isAlive(server)).toBe(true);
-  await waitFor(() => pi.footer().at(-1) === "A stopped after 3 s idle · the next prompt starts it", "the idle stop", 15_000);
-  expect(isAlive(server)).toBe(false);
+  });
+  await usedThenRests(pi, server, "A");
 });
 
 test("keepWarm: a server stopped to make room saves this session's slot first; a crash saves nothing", async () => {

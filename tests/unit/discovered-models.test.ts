@@ -13,6 +13,7 @@ import { defaultLastFoundPath, type FoundModel, lastFoundText, readLastFound } f
 import { DISCOVERY_PORTS, preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { runDiscovery } from "../../src/llamafiles/discovery-run.ts";
 import { localModels } from "../../src/llamafiles/local-models.ts";
+import { collidingIds } from "../helpers/discovery-fixtures.ts";
 import { modelSpec, projectorSpec, tinyModelSpec, writeGguf } from "../helpers/gguf-writer.ts";
 
 const temp = mkdtempSync(join(tmpdir(), "discovered-models-"));
@@ -341,15 +342,7 @@ test("a discovered llama-server model keeps a prompt cache and stops when idle, 
 
 test("a model found later never takes the port of a model found before (its server may be running), in this pi or the next", () => {
   // Two ids whose preferred ports are one: b is there first, a sorts before it.
-  const byPort = new Map<number, string>();
-  let pair: string[] | undefined;
-  for (let i = 0; !pair; i++) {
-    const id = `m-${i}`;
-    const other = byPort.get(preferredPort(id));
-    if (other) pair = [other, id].sort();
-    else byPort.set(preferredPort(id), id);
-  }
-  const [a, b] = pair as [string, string];
+  const [a, b] = collidingIds("m-");
   writeGguf(join(models, `${b}.gguf`), tinyModelSpec(b));
   const config = configOf();
   const first = run(config);

@@ -16,7 +16,7 @@ import { assignIds, displayName, formatBytes, slugOf } from "../../src/llamafile
 import { assignPorts, DISCOVERY_PORTS, preferredPort } from "../../src/llamafiles/discovery/ports.ts";
 import { findLlamaServer } from "../../src/llamafiles/discovery/server-command.ts";
 import { skipReasonText } from "../../src/llamafiles/messages.ts";
-import { QWEN_BYTES, QWEN_FACTS } from "../helpers/discovery-fixtures.ts";
+import { collidingIds, QWEN_BYTES, QWEN_FACTS } from "../helpers/discovery-fixtures.ts";
 
 test("ids: the file name's slug, readable and lower-case", () => {
   expect(slugOf("Qwen2.5-Coder-7B-Instruct-Q4_K_M")).toBe("qwen2.5-coder-7b-instruct-q4_k_m");
@@ -82,32 +82,16 @@ test("ports: the range the words, the schema and the docs give is DISCOVERY_PORT
 });
 
 test("ports: a collision moves the later id (by name) to the next free port, the same way every time", () => {
-  const byPort = new Map<number, string>();
-  let pair: [string, string] | undefined;
-  for (let i = 0; !pair; i++) {
-    const id = `model-${i}`;
-    const other = byPort.get(preferredPort(id));
-    if (other) pair = [other, id];
-    else byPort.set(preferredPort(id), id);
-  }
-  const [a, b] = pair.sort();
-  const ports = assignPorts([b!, a!], [], FETCH_BAD_PORTS);
-  expect(ports.get(a!)).toBe(preferredPort(a!));
-  expect(ports.get(b!)).toBe(preferredPort(a!) === DISCOVERY_PORTS.last ? DISCOVERY_PORTS.first : preferredPort(a!) + 1);
-  expect(assignPorts([a!, b!], [], FETCH_BAD_PORTS)).toEqual(ports);
+  const [a, b] = collidingIds("model-");
+  const ports = assignPorts([b, a], [], FETCH_BAD_PORTS);
+  expect(ports.get(a)).toBe(preferredPort(a));
+  expect(ports.get(b)).toBe(preferredPort(a) === DISCOVERY_PORTS.last ? DISCOVERY_PORTS.first : preferredPort(a) + 1);
+  expect(assignPorts([a, b], [], FETCH_BAD_PORTS)).toEqual(ports);
 });
 
 test("ports: a model keeps the port it had when a model found later would take it (its server may be running)", () => {
   // b was found alone and got a's preferred port; a, found later, sorts first and would take it.
-  const byPort = new Map<number, string>();
-  let pair: [string, string] | undefined;
-  for (let i = 0; !pair; i++) {
-    const id = `found-${i}`;
-    const other = byPort.get(preferredPort(id));
-    if (other) pair = [other, id];
-    else byPort.set(preferredPort(id), id);
-  }
-  const [a, b] = pair.sort() as [string, string];
+  const [a, b] = collidingIds("found-");
   const alone = assignPorts([b], [], FETCH_BAD_PORTS);
   expect(alone.get(b)).toBe(preferredPort(b));
   const later = assignPorts([a, b], [], FETCH_BAD_PORTS, alone as Map<string, number>);
